@@ -1,0 +1,308 @@
+//! The hand-off of finished spans from application threads to the export
+//! pipeline.
+//!
+//! Each thread that ends a sampled span owns a bounded single-producer ring
+//! (rtrb): ending a span is a `memcpy` into it, with no lock and no
+//! allocation. One collector thread drains every ring, converts records to
+//! `SpanData` and hands them to the SDK span processors. A full ring drops the
+//! span and counts it, so a slow exporter costs spans, never memory or
+//! application latency.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant as StdInstant};
+
+use opentelemetry::InstrumentationScope;
+use opentelemetry_sdk::trace::SpanProcessor;
+use rtrb::{Consumer, Producer, PushError, RingBuffer};
+
+use crate::clock::WallAnchor;
+use crate::record::SpanRecord;
+
+/// How often a producer checks whether its ring is half full and wakes the
+/// collector early (a check reads the consumer's cache line, so not every push).
+const WAKE_CHECK_EVERY: u32 = 64;
+
+thread_local! {
+    static LOCAL_QUEUE: RefCell<Option<LocalQueue>> = const { RefCell::new(None) };
+}
+
+struct LocalQueue {
+    producer: Producer<SpanRecord>,
+    pushes: u32,
+}
+
+pub(crate) struct Collector {
+    shared: Arc<Shared>,
+    worker: thread::Thread,
+    handle: Mutex<Option<JoinHandle<()>>>,
+}
+
+struct Shared {
+    processors: Vec<Arc<dyn SpanProcessor>>,
+    queue_capacity: usize,
+    interval: Duration,
+    anchor: WallAnchor,
+    scope: InstrumentationScope,
+    new_queues: Mutex<Vec<Consumer<SpanRecord>>>,
+    /// Spans ended while their thread's ring was unreachable (during thread
+    /// teardown); bounded by `queue_capacity`.
+    orphans: Mutex<Vec<SpanRecord>>,
+    dropped: AtomicU64,
+    collected: AtomicU64,
+    stopped: AtomicBool,
+    control: Mutex<Control>,
+    control_changed: Condvar,
+}
+
+#[derive(Default)]
+struct Control {
+    flush_requested: u64,
+    flush_done: u64,
+    shutdown: bool,
+    finished: bool,
+}
+
+pub(crate) struct CollectorSettings {
+    pub(crate) processors: Vec<Arc<dyn SpanProcessor>>,
+    pub(crate) queue_capacity: usize,
+    pub(crate) interval: Duration,
+    pub(crate) scope: InstrumentationScope,
+}
+
+/// A flush or shutdown did not complete within its deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TimedOut;
+
+impl Collector {
+    pub(crate) fn start(settings: CollectorSettings) -> std::io::Result<Self> {
+        let shared = Arc::new(Shared {
+            processors: settings.processors,
+            queue_capacity: settings.queue_capacity.max(2),
+            interval: settings.interval,
+            anchor: WallAnchor::new(),
+            scope: settings.scope,
+            new_queues: Mutex::new(Vec::new()),
+            orphans: Mutex::new(Vec::new()),
+            dropped: AtomicU64::new(0),
+            collected: AtomicU64::new(0),
+            stopped: AtomicBool::new(false),
+            control: Mutex::new(Control::default()),
+            control_changed: Condvar::new(),
+        });
+        let worker_shared = Arc::clone(&shared);
+        let handle = thread::Builder::new()
+            .name("spanflow-collector".into())
+            .spawn(move || worker_shared.run())?;
+        Ok(Collector {
+            shared,
+            worker: handle.thread().clone(),
+            handle: Mutex::new(Some(handle)),
+        })
+    }
+
+    /// Hands a finished span to the collector. Never blocks, never allocates
+    /// after the thread's first span.
+    #[inline]
+    pub(crate) fn submit(&self, record: SpanRecord) {
+        if self.shared.stopped.load(Ordering::Relaxed) {
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let mut record = Some(record);
+        let _ = LOCAL_QUEUE.try_with(|cell| {
+            let Ok(mut slot) = cell.try_borrow_mut() else {
+                return;
+            };
+            let queue = slot.get_or_insert_with(|| self.register());
+            let Some(to_push) = record.take() else {
+                return;
+            };
+            match queue.producer.push(to_push) {
+                Ok(()) => {
+                    queue.pushes = queue.pushes.wrapping_add(1);
+                    if queue.pushes % WAKE_CHECK_EVERY == 0
+                        && queue.producer.slots() < self.shared.queue_capacity / 2
+                    {
+                        self.worker.unpark();
+                    }
+                }
+                Err(PushError::Full(_)) => {
+                    self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                    self.worker.unpark();
+                }
+            }
+        });
+        if let Some(record) = record {
+            self.submit_orphan(record);
+        }
+    }
+
+    #[cold]
+    fn register(&self) -> LocalQueue {
+        let (producer, consumer) = RingBuffer::new(self.shared.queue_capacity);
+        lock(&self.shared.new_queues).push(consumer);
+        LocalQueue {
+            producer,
+            pushes: 0,
+        }
+    }
+
+    #[cold]
+    fn submit_orphan(&self, record: SpanRecord) {
+        let mut orphans = lock(&self.shared.orphans);
+        if orphans.len() < self.shared.queue_capacity {
+            orphans.push(record);
+        } else {
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Spans lost because a ring was full or the collector had stopped.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Spans handed to the processors so far.
+    pub(crate) fn collected(&self) -> u64 {
+        self.shared.collected.load(Ordering::Relaxed)
+    }
+
+    /// Drains every ring into the processors and flushes them.
+    pub(crate) fn flush(&self, timeout: Duration) -> Result<(), TimedOut> {
+        let deadline = StdInstant::now() + timeout;
+        let mut control = lock(&self.shared.control);
+        if control.finished {
+            return Ok(());
+        }
+        control.flush_requested += 1;
+        let target = control.flush_requested;
+        self.worker.unpark();
+        while control.flush_done < target && !control.finished {
+            let left = deadline.saturating_duration_since(StdInstant::now());
+            if left.is_zero() {
+                return Err(TimedOut);
+            }
+            control = self
+                .shared
+                .control_changed
+                .wait_timeout(control, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        Ok(())
+    }
+
+    /// Drains, flushes and shuts the processors down; later spans are dropped.
+    pub(crate) fn shutdown(&self, timeout: Duration) -> Result<(), TimedOut> {
+        let deadline = StdInstant::now() + timeout;
+        {
+            let mut control = lock(&self.shared.control);
+            control.shutdown = true;
+            self.worker.unpark();
+            while !control.finished {
+                let left = deadline.saturating_duration_since(StdInstant::now());
+                if left.is_zero() {
+                    return Err(TimedOut);
+                }
+                control = self
+                    .shared
+                    .control_changed
+                    .wait_timeout(control, left)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            }
+        }
+        if let Some(handle) = lock(&self.handle).take() {
+            let _ = handle.join();
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Collector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Collector")
+            .field("queue_capacity", &self.shared.queue_capacity)
+            .field("interval", &self.shared.interval)
+            .field("collected", &self.collected())
+            .field("dropped", &self.dropped())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    fn run(&self) {
+        let mut queues: Vec<Consumer<SpanRecord>> = Vec::new();
+        loop {
+            let (flush_target, shutdown) = {
+                let control = lock(&self.control);
+                (control.flush_requested, control.shutdown)
+            };
+            if shutdown {
+                self.stopped.store(true, Ordering::Relaxed);
+            }
+            queues.append(&mut lock(&self.new_queues));
+            self.drain(&mut queues);
+
+            if shutdown {
+                for processor in &self.processors {
+                    let _ = processor.force_flush();
+                    let _ = processor.shutdown();
+                }
+                let mut control = lock(&self.control);
+                control.finished = true;
+                self.control_changed.notify_all();
+                return;
+            }
+            let flushed = {
+                let control = lock(&self.control);
+                control.flush_done < flush_target
+            };
+            if flushed {
+                for processor in &self.processors {
+                    let _ = processor.force_flush();
+                }
+                let mut control = lock(&self.control);
+                control.flush_done = control.flush_done.max(flush_target);
+                self.control_changed.notify_all();
+                // A flush may have been requested meanwhile: loop at once.
+                continue;
+            }
+            thread::park_timeout(self.interval);
+        }
+    }
+
+    fn drain(&self, queues: &mut Vec<Consumer<SpanRecord>>) {
+        queues.retain_mut(|queue| {
+            // Read before draining: a ring abandoned now has nothing left after.
+            let abandoned = queue.is_abandoned();
+            while let Ok(record) = queue.pop() {
+                self.export(record);
+            }
+            !abandoned
+        });
+        let orphans = std::mem::take(&mut *lock(&self.orphans));
+        for record in orphans {
+            self.export(record);
+        }
+    }
+
+    fn export(&self, record: SpanRecord) {
+        let data = record.into_span_data(self.anchor, &self.scope);
+        self.collected.fetch_add(1, Ordering::Relaxed);
+        if let Some((last, rest)) = self.processors.split_last() {
+            for processor in rest {
+                processor.on_end(data.clone());
+            }
+            last.on_end(data);
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

@@ -1,0 +1,121 @@
+//! Carrying a context across hand-made boundaries.
+
+use std::future::Future;
+
+use opentelemetry::Context;
+use opentelemetry::trace::{SpanContext, TraceContextExt};
+
+use crate::future::Traced;
+use crate::span::Span;
+
+/// What `#[trace(parent = ...)]` accepts: anything that names a parent span.
+///
+/// Implemented for [`Context`] and [`SpanContext`] (owned or borrowed), for
+/// [`Span`], and for `Option` of those (`None` means "no parent: a new
+/// trace").
+pub trait ParentContext {
+    /// The context whose span becomes the parent.
+    fn into_parent_context(self) -> Context;
+}
+
+impl ParentContext for Context {
+    fn into_parent_context(self) -> Context {
+        self
+    }
+}
+
+impl ParentContext for &Context {
+    fn into_parent_context(self) -> Context {
+        self.clone()
+    }
+}
+
+impl ParentContext for SpanContext {
+    fn into_parent_context(self) -> Context {
+        Context::new().with_remote_span_context(self)
+    }
+}
+
+impl ParentContext for &SpanContext {
+    fn into_parent_context(self) -> Context {
+        Context::new().with_remote_span_context(self.clone())
+    }
+}
+
+impl ParentContext for &Span {
+    fn into_parent_context(self) -> Context {
+        match self.context() {
+            Some(context) => context.clone(),
+            None => Context::new().with_remote_span_context(self.span_context()),
+        }
+    }
+}
+
+impl<T: ParentContext> ParentContext for Option<T> {
+    fn into_parent_context(self) -> Context {
+        self.map(ParentContext::into_parent_context)
+            .unwrap_or_default()
+    }
+}
+
+/// What `#[trace(link = ...)]` and `links = ...` accept.
+pub trait LinkTarget {
+    /// The span context to link to (an invalid one is ignored).
+    fn link_span_context(self) -> SpanContext;
+}
+
+impl LinkTarget for SpanContext {
+    fn link_span_context(self) -> SpanContext {
+        self
+    }
+}
+
+impl LinkTarget for &SpanContext {
+    fn link_span_context(self) -> SpanContext {
+        self.clone()
+    }
+}
+
+impl LinkTarget for Context {
+    fn link_span_context(self) -> SpanContext {
+        self.span().span_context().clone()
+    }
+}
+
+impl LinkTarget for &Context {
+    fn link_span_context(self) -> SpanContext {
+        self.span().span_context().clone()
+    }
+}
+
+/// The current context, to hand to another thread, task or actor.
+///
+/// ```
+/// let cx = spanflow::current_context();
+/// std::thread::spawn(move || spanflow::with_context(&cx, || { /* traced work */ }))
+///     .join()
+///     .unwrap();
+/// ```
+pub fn current_context() -> Context {
+    Context::current()
+}
+
+/// Runs `f` with `context` current, restoring the previous one afterwards,
+/// also on panic.
+pub fn with_context<R>(context: &Context, f: impl FnOnce() -> R) -> R {
+    let _guard = context.clone().attach();
+    f()
+}
+
+/// Makes `context` current on every poll of `future`.
+///
+/// ```
+/// # futures::executor::block_on(async {
+/// let cx = spanflow::current_context();
+/// let answer = spanflow::in_context(cx, async { 42 }).await;
+/// assert_eq!(answer, 42);
+/// # });
+/// ```
+pub fn in_context<F: Future>(context: Context, future: F) -> Traced<F> {
+    Traced::new(future, Span::from_context(context))
+}

@@ -1,0 +1,237 @@
+//! `Traced<F>`: a future whose span is current on every poll.
+
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use opentelemetry::Context;
+use pin_project_lite::pin_project;
+
+use crate::clock::{self, Instant};
+use crate::record::Timing;
+use crate::span::Span;
+use crate::task::take_spawn_instant;
+
+pin_project! {
+    /// A future that makes its span current on every poll and ends the span
+    /// exactly once: when the future completes, when it is dropped unfinished
+    /// (marked `spanflow.cancelled`), or when a poll panics (status Error with
+    /// the panic message; the panic then continues unchanged).
+    ///
+    /// The span's context is attached only *during* `poll`, so no `!Send`
+    /// guard ever lives across an `.await`: `Traced<F>` is `Send` exactly
+    /// when `F` is, and `Sync` exactly when `F` is.
+    ///
+    /// While recording it keeps three clocks, exported as attributes (see
+    /// [`attributes`](crate::attributes)): queued (creation, or the
+    /// enclosing [`spawn`](crate::spawn), until the first poll), busy (inside
+    /// `poll`) and idle (between polls), plus the poll count.
+    ///
+    /// ```
+    /// use spanflow::{Span, TracedExt};
+    /// # futures::executor::block_on(async {
+    /// let span = spanflow::span!("load_cart");
+    /// let items = async { vec!["book"] }.in_span(span).await;
+    /// assert_eq!(items, ["book"]);
+    /// # });
+    /// ```
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Traced<F, H = NoHook> {
+        #[pin]
+        inner: F,
+        span: Span,
+        hook: Option<H>,
+        clocks: Clocks,
+        finished: bool,
+    }
+
+    impl<F, H> PinnedDrop for Traced<F, H> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if !*this.finished && this.span.is_recording() {
+                this.span.mark_cancelled();
+                if this.clocks.enabled {
+                    let timing = this.clocks.finish();
+                    this.span.set_timing(timing);
+                }
+                this.span.end();
+            }
+        }
+    }
+}
+
+/// The clocks of one traced future.
+#[derive(Debug)]
+struct Clocks {
+    enabled: bool,
+    created: Option<Instant>,
+    first_poll: Option<Instant>,
+    queued_since: Option<Instant>,
+    busy_ns: u64,
+    polls: u64,
+}
+
+impl Clocks {
+    fn new(enabled: bool) -> Self {
+        Clocks {
+            enabled,
+            created: enabled.then(clock::now),
+            first_poll: None,
+            queued_since: None,
+            busy_ns: 0,
+            polls: 0,
+        }
+    }
+
+    fn finish(&self) -> Timing {
+        let end = clock::now();
+        let created = self.created.unwrap_or(end);
+        let queued_from = self.queued_since.map_or(created, |spawned| spawned.min(created));
+        let Some(first_poll) = self.first_poll else {
+            return Timing {
+                queued_ns: clock::nanos_between(queued_from, end),
+                ..Timing::default()
+            };
+        };
+        let active_ns = clock::nanos_between(first_poll, end);
+        Timing {
+            queued_ns: clock::nanos_between(queued_from, first_poll),
+            busy_ns: self.busy_ns,
+            idle_ns: active_ns.saturating_sub(self.busy_ns),
+            polls: self.polls,
+        }
+    }
+}
+
+/// No completion hook.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHook;
+
+/// Called with the output of a traced future before its span ends; how
+/// `#[trace(err, ret)]` records results.
+#[doc(hidden)]
+pub trait OnReturn<T> {
+    fn on_return(self, span: &mut Span, output: &T);
+}
+
+impl<T> OnReturn<T> for NoHook {
+    #[inline]
+    fn on_return(self, _span: &mut Span, _output: &T) {}
+}
+
+impl<T, H: FnOnce(&mut Span, &T)> OnReturn<T> for H {
+    #[inline]
+    fn on_return(self, span: &mut Span, output: &T) {
+        self(span, output)
+    }
+}
+
+impl<F: Future> Traced<F> {
+    /// Wraps `future` so that `span` is current on each poll and ends with it.
+    pub fn new(future: F, span: Span) -> Self {
+        Traced::with_hook(future, span, NoHook)
+    }
+}
+
+impl<F: Future, H: OnReturn<F::Output>> Traced<F, H> {
+    #[doc(hidden)]
+    pub fn with_hook(future: F, span: Span, hook: H) -> Self {
+        let enabled = span.is_recording();
+        Traced {
+            inner: future,
+            span,
+            hook: Some(hook),
+            clocks: Clocks::new(enabled),
+            finished: false,
+        }
+    }
+
+    /// Stops measuring busy / idle / queued time: two clock reads fewer per
+    /// poll, for futures polled very often.
+    pub fn without_clocks(mut self) -> Self {
+        self.clocks.enabled = false;
+        self
+    }
+
+    /// The span this future runs in.
+    pub fn span(&self) -> &Span {
+        &self.span
+    }
+}
+
+impl<F: Future, H: OnReturn<F::Output>> Future for Traced<F, H> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Some(context) = this.span.context() else {
+            // Nothing to make current and nothing recorded: stay out of the way.
+            return this.inner.poll(cx);
+        };
+        let clocks = this.clocks;
+        let poll_start = if clocks.enabled {
+            let now = clock::now();
+            if clocks.first_poll.is_none() {
+                clocks.first_poll = Some(now);
+                clocks.queued_since = take_spawn_instant();
+            }
+            Some(now)
+        } else {
+            None
+        };
+
+        let guard = Context::attach(context.clone());
+        let inner = this.inner;
+        let polled = catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
+        drop(guard);
+
+        if let Some(poll_start) = poll_start {
+            clocks.busy_ns += clock::nanos_between(poll_start, clock::now());
+        }
+        clocks.polls += 1;
+
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => {
+                *this.finished = true;
+                if this.span.is_recording() {
+                    if let Some(hook) = this.hook.take() {
+                        hook.on_return(this.span, &output);
+                    }
+                    if clocks.enabled {
+                        this.span.set_timing(clocks.finish());
+                    }
+                }
+                this.span.end();
+                Poll::Ready(output)
+            }
+            Err(payload) => {
+                *this.finished = true;
+                this.span.record_panic(&*payload);
+                if clocks.enabled && this.span.is_recording() {
+                    this.span.set_timing(clocks.finish());
+                }
+                this.span.end();
+                resume_unwind(payload)
+            }
+        }
+    }
+}
+
+/// Attaches a span to any future: `future.in_span(span)`.
+pub trait TracedExt: Future + Sized {
+    /// Runs this future inside `span` (see [`Traced`]).
+    fn in_span(self, span: Span) -> Traced<Self> {
+        Traced::new(self, span)
+    }
+
+    /// Runs this future with the caller's current context on every poll:
+    /// for futures handed to executors spanflow does not wrap.
+    fn in_current_context(self) -> Traced<Self> {
+        Traced::new(self, Span::from_context(Context::current()))
+    }
+}
+
+impl<F: Future> TracedExt for F {}

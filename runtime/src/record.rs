@@ -1,0 +1,121 @@
+//! The fixed-size record a sampled span leaves behind, and its conversion to
+//! the SDK's `SpanData` on the collector thread.
+
+use std::borrow::Cow;
+
+use opentelemetry::trace::{
+    Event, Link, SpanContext, SpanId, Status, TraceFlags, TraceId, TraceState,
+};
+use opentelemetry::{InstrumentationScope, KeyValue, Value};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+
+use crate::attributes;
+use crate::callsite::CallSite;
+use crate::clock::{Instant, WallAnchor};
+
+/// Everything known about a span, in one allocation-free struct unless the
+/// span carries attributes, events or links of its own.
+#[derive(Debug)]
+pub(crate) struct SpanRecord {
+    pub(crate) trace_id: TraceId,
+    pub(crate) span_id: SpanId,
+    pub(crate) parent_span_id: SpanId,
+    pub(crate) flags: TraceFlags,
+    pub(crate) parent_is_remote: bool,
+    pub(crate) cancelled: bool,
+    pub(crate) callsite: &'static CallSite,
+    pub(crate) start: Instant,
+    pub(crate) end: Instant,
+    pub(crate) timing: Option<Timing>,
+    pub(crate) status: Status,
+    pub(crate) attributes: Vec<KeyValue>,
+    /// Rarely present, so boxed to keep the record small.
+    pub(crate) extras: Option<Box<Extras>>,
+}
+
+/// The async clocks of a `Traced` future.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Timing {
+    pub(crate) queued_ns: u64,
+    pub(crate) busy_ns: u64,
+    pub(crate) idle_ns: u64,
+    pub(crate) polls: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Extras {
+    pub(crate) trace_state: TraceState,
+    pub(crate) events: Vec<Event>,
+    pub(crate) links: Vec<Link>,
+}
+
+impl SpanRecord {
+    pub(crate) fn extras(&mut self) -> &mut Extras {
+        self.extras.get_or_insert_with(Default::default)
+    }
+
+    pub(crate) fn span_context(&self) -> SpanContext {
+        let trace_state = self
+            .extras
+            .as_ref()
+            .map(|extras| extras.trace_state.clone())
+            .unwrap_or_default();
+        SpanContext::new(self.trace_id, self.span_id, self.flags, false, trace_state)
+    }
+
+    /// Runs on the collector thread: the slow, allocating half of a span.
+    pub(crate) fn into_span_data(self, anchor: WallAnchor, scope: &InstrumentationScope) -> SpanData {
+        let callsite = self.callsite;
+        let mut attributes = Vec::with_capacity(self.attributes.len() + 8);
+        attributes.push(KeyValue::new(
+            attributes::CODE_FUNCTION_NAME,
+            Value::String(callsite.function().into()),
+        ));
+        attributes.push(KeyValue::new(
+            attributes::CODE_FILE_PATH,
+            Value::String(callsite.file().into()),
+        ));
+        attributes.push(KeyValue::new(
+            attributes::CODE_LINE_NUMBER,
+            i64::from(callsite.line()),
+        ));
+        if let Some(timing) = self.timing {
+            attributes.push(KeyValue::new(attributes::QUEUED_NS, saturate(timing.queued_ns)));
+            attributes.push(KeyValue::new(attributes::BUSY_NS, saturate(timing.busy_ns)));
+            attributes.push(KeyValue::new(attributes::IDLE_NS, saturate(timing.idle_ns)));
+            attributes.push(KeyValue::new(attributes::POLLS, saturate(timing.polls)));
+        }
+        if self.cancelled {
+            attributes.push(KeyValue::new(attributes::CANCELLED, true));
+        }
+        let span_context = self.span_context();
+        attributes.extend(self.attributes);
+
+        let mut events = SpanEvents::default();
+        let mut links = SpanLinks::default();
+        if let Some(extras) = self.extras {
+            events.events = extras.events;
+            links.links = extras.links;
+        }
+
+        SpanData {
+            span_context,
+            parent_span_id: self.parent_span_id,
+            parent_span_is_remote: self.parent_is_remote,
+            span_kind: callsite.kind().to_otel(),
+            name: Cow::Borrowed(callsite.name()),
+            start_time: anchor.to_system_time(self.start),
+            end_time: anchor.to_system_time(self.end),
+            attributes,
+            dropped_attributes_count: 0,
+            events,
+            links,
+            status: self.status,
+            instrumentation_scope: scope.clone(),
+        }
+    }
+}
+
+fn saturate(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,65 @@
+//! The process-wide recorder that `#[trace]` spans go to.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use opentelemetry::InstrumentationScope;
+use opentelemetry::global::BoxedTracer;
+
+use crate::collector::Collector;
+use crate::sampler::RootSampler;
+
+static RECORDER: OnceLock<Recorder> = OnceLock::new();
+
+pub(crate) struct Recorder {
+    pub(crate) sampler: RootSampler,
+    pub(crate) backend: Backend,
+}
+
+pub(crate) enum Backend {
+    /// spanflow's own recording path (see the crate docs).
+    Fast(Collector),
+    /// Spans made through the OpenTelemetry API of a given provider: slower,
+    /// for programs whose provider spanflow did not build.
+    Api(TracerSource),
+}
+
+pub(crate) enum TracerSource {
+    Given(BoxedTracer),
+    /// Whatever `opentelemetry::global` holds when the span starts.
+    Global(InstrumentationScope),
+}
+
+impl fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let backend = match &self.backend {
+            Backend::Fast(collector) => format!("{collector:?}"),
+            Backend::Api(TracerSource::Given(_)) => "opentelemetry tracer".to_owned(),
+            Backend::Api(TracerSource::Global(_)) => "opentelemetry global".to_owned(),
+        };
+        f.debug_struct("Recorder").field("backend", &backend).finish()
+    }
+}
+
+/// The installed recorder, if any. One atomic load: this is the whole cost of
+/// a `#[trace]` span when nothing is installed.
+#[inline(always)]
+pub(crate) fn get() -> Option<&'static Recorder> {
+    RECORDER.get()
+}
+
+/// Installs the recorder; fails when one is installed already.
+pub(crate) fn set(recorder: Recorder) -> Result<&'static Recorder, Recorder> {
+    let mut recorder = Some(recorder);
+    let installed = RECORDER.get_or_init(|| recorder.take().expect("taken only once"));
+    match recorder {
+        None => Ok(installed),
+        Some(rejected) => Err(rejected),
+    }
+}
+
+pub(crate) fn scope() -> InstrumentationScope {
+    InstrumentationScope::builder("spanflow")
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build()
+}

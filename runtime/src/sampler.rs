@@ -1,0 +1,110 @@
+//! Head sampling of new traces.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use opentelemetry::trace::TraceId;
+
+/// Decides whether a new trace is recorded.
+///
+/// spanflow's head sampling is always parent-based: a span with a sampled
+/// parent is recorded, a span with an unsampled parent is not (and costs a
+/// few nanoseconds). The sampler only decides for root spans. The ratio rule
+/// is the one of OpenTelemetry's `TraceIdRatioBased` sampler, so spanflow and
+/// SDK-made spans with the same trace id agree.
+///
+/// ```
+/// let sampler = spanflow::Sampler::ratio(0.25);
+/// assert_eq!(sampler, spanflow::Sampler::Ratio(0.25));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Sampler {
+    /// Record every new trace (the default).
+    AlwaysOn,
+    /// Record no new trace; contexts are still propagated, marked unsampled.
+    AlwaysOff,
+    /// Record this fraction of new traces, decided from the trace id.
+    Ratio(f64),
+}
+
+impl Default for Sampler {
+    fn default() -> Self {
+        Sampler::AlwaysOn
+    }
+}
+
+impl Sampler {
+    /// Records a fraction of new traces; values outside `0.0..=1.0` are clamped
+    /// (NaN counts as 0).
+    pub fn ratio(fraction: f64) -> Self {
+        Sampler::Ratio(if fraction.is_nan() { 0.0 } else { fraction.clamp(0.0, 1.0) })
+    }
+
+    /// The threshold compared with the trace id's randomness.
+    fn threshold(self) -> u64 {
+        match self {
+            Sampler::AlwaysOn => ALWAYS,
+            Sampler::AlwaysOff => NEVER,
+            Sampler::Ratio(f) if f >= 1.0 => ALWAYS,
+            Sampler::Ratio(f) if f.is_nan() || f <= 0.0 => NEVER,
+            // Same arithmetic as opentelemetry_sdk's TraceIdRatioBased.
+            Sampler::Ratio(f) => (f * (1u64 << 63) as f64) as u64,
+        }
+    }
+
+    pub(crate) fn to_sdk(self) -> opentelemetry_sdk::trace::Sampler {
+        use opentelemetry_sdk::trace::Sampler as Sdk;
+        let root = match self {
+            Sampler::AlwaysOn => Sdk::AlwaysOn,
+            Sampler::AlwaysOff => Sdk::AlwaysOff,
+            Sampler::Ratio(f) => Sdk::TraceIdRatioBased(f),
+        };
+        Sdk::ParentBased(Box::new(root))
+    }
+}
+
+const ALWAYS: u64 = u64::MAX;
+const NEVER: u64 = 0;
+
+/// The recorder's root sampler, changeable while the program runs.
+#[derive(Debug)]
+pub(crate) struct RootSampler {
+    threshold: AtomicU64,
+}
+
+impl RootSampler {
+    pub(crate) fn new(sampler: Sampler) -> Self {
+        RootSampler {
+            threshold: AtomicU64::new(sampler.threshold()),
+        }
+    }
+
+    pub(crate) fn set(&self, sampler: Sampler) {
+        self.threshold.store(sampler.threshold(), Ordering::Relaxed);
+    }
+
+    #[inline]
+    pub(crate) fn should_sample(&self, trace_id: TraceId) -> bool {
+        match self.threshold.load(Ordering::Relaxed) {
+            ALWAYS => true,
+            NEVER => false,
+            threshold => {
+                let low = u128::from_be_bytes(trace_id.to_bytes()) as u64;
+                (low >> 1) < threshold
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratio_agrees_with_the_sdk_rule() {
+        let sampler = RootSampler::new(Sampler::ratio(0.5));
+        assert!(sampler.should_sample(TraceId::from(0x1u128)));
+        assert!(!sampler.should_sample(TraceId::from(u64::MAX as u128)));
+        let off = RootSampler::new(Sampler::ratio(f64::NAN));
+        assert!(!off.should_sample(TraceId::from(1u128)));
+    }
+}

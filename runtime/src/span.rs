@@ -1,0 +1,446 @@
+//! Starting and ending spans.
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::fmt;
+
+use opentelemetry::trace::{
+    Event, Link, SpanBuilder, SpanContext, SpanId, Status, TraceContextExt, TraceFlags, TraceState,
+    Tracer,
+};
+use opentelemetry::{Context, KeyValue, Value};
+
+use crate::attributes;
+use crate::callsite::CallSite;
+use crate::clock;
+use crate::ids::{new_span_id, new_trace_id};
+use crate::record::{SpanRecord, Timing};
+use crate::recorder::{self, Backend, Recorder, TracerSource};
+
+/// A started span.
+///
+/// A `Span` ends exactly once: explicitly with [`Span::end`], or when it is
+/// dropped. `#[trace]` makes and ends spans for you; use `Span` directly (via
+/// [`span!`](crate::span!)) for work that is not one fn call.
+///
+/// Making a span *current* is separate from starting it: [`Span::in_scope`]
+/// for a closure, [`Traced`](crate::Traced) for a future.
+///
+/// A span that is not recording (nothing installed, or the trace is not
+/// sampled) costs nothing more than this struct; every method is then a no-op.
+#[must_use = "a span ends when dropped; keep it for the work it measures"]
+pub struct Span {
+    /// The context that makes this span current. `None` when starting the
+    /// span left the current context as it was (nothing installed, or the
+    /// parent is unsampled).
+    context: Option<Context>,
+    recording: Option<Recording>,
+}
+
+enum Recording {
+    // Inline, not boxed: a box would be a second allocation per span.
+    Fast(SpanRecord),
+    Api,
+}
+
+/// Which span a new span hangs under.
+#[doc(hidden)]
+pub enum Parent {
+    /// The current context's span.
+    Current,
+    /// An explicitly given context.
+    Explicit(Context),
+    /// None: a new trace, linked to the current span if there is one.
+    Root,
+}
+
+impl Span {
+    /// A span that records nothing and changes no context.
+    pub const fn none() -> Span {
+        Span {
+            context: None,
+            recording: None,
+        }
+    }
+
+    /// A non-recording span that makes `context` current wherever the span is
+    /// entered: the building block for carrying a context across a boundary.
+    pub fn from_context(context: Context) -> Span {
+        Span {
+            context: Some(context),
+            recording: None,
+        }
+    }
+
+    /// Starts a span for `callsite` (support API for `#[trace]` and `span!`).
+    #[doc(hidden)]
+    #[inline]
+    pub fn start(
+        callsite: &'static CallSite,
+        self_type: Option<fn() -> &'static str>,
+        parent: Parent,
+    ) -> Span {
+        let Some(recorder) = recorder::get() else {
+            return Span::none();
+        };
+        match parent {
+            Parent::Current => Context::map_current(|current| {
+                start_in(recorder, callsite, self_type, current, false, false)
+            }),
+            Parent::Explicit(context) => {
+                start_in(recorder, callsite, self_type, &context, false, true)
+            }
+            Parent::Root => Context::map_current(|current| {
+                start_in(recorder, callsite, self_type, current, true, false)
+            }),
+        }
+    }
+
+    /// Whether this span is recorded (sampled, with a recorder installed).
+    /// Attribute expressions of `#[trace(fields(...))]` are evaluated only then.
+    #[inline]
+    pub fn is_recording(&self) -> bool {
+        self.recording.is_some()
+    }
+
+    /// The context that makes this span current, if it differs from the
+    /// caller's.
+    pub fn context(&self) -> Option<&Context> {
+        self.context.as_ref()
+    }
+
+    /// This span's context (invalid when the span is not recording).
+    pub fn span_context(&self) -> SpanContext {
+        match &self.recording {
+            Some(Recording::Fast(record)) => record.span_context(),
+            Some(Recording::Api) | None => self
+                .context
+                .as_ref()
+                .map(|cx| cx.span().span_context().clone())
+                .unwrap_or_else(SpanContext::empty_context),
+        }
+    }
+
+    /// Runs `f` with this span's context current, restoring the previous
+    /// context afterwards (also when `f` panics).
+    pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _guard = self.context.clone().map(Context::attach);
+        f()
+    }
+
+    /// Sets an attribute (overwriting nothing: OpenTelemetry keeps the last
+    /// value of a repeated key).
+    pub fn set_attribute(&mut self, attribute: KeyValue) {
+        match &mut self.recording {
+            Some(Recording::Fast(record)) => record.attributes.push(attribute),
+            Some(Recording::Api) => self.api_span(|span| span.set_attribute(attribute)),
+            None => {}
+        }
+    }
+
+    /// Sets the status; an `Ok` status is final, as the specification asks.
+    pub fn set_status(&mut self, status: Status) {
+        match &mut self.recording {
+            Some(Recording::Fast(record)) => {
+                if record.status != Status::Ok {
+                    record.status = status;
+                }
+            }
+            Some(Recording::Api) => self.api_span(|span| span.set_status(status)),
+            None => {}
+        }
+    }
+
+    /// Adds an event with the current time.
+    pub fn add_event(&mut self, name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
+        match &mut self.recording {
+            Some(Recording::Fast(record)) => record.extras().events.push(Event::new(
+                name,
+                std::time::SystemTime::now(),
+                attributes,
+                0,
+            )),
+            Some(Recording::Api) => self.api_span(|span| span.add_event(name, attributes)),
+            None => {}
+        }
+    }
+
+    /// Links another span to this one.
+    pub fn add_link(&mut self, span_context: SpanContext) {
+        if !span_context.is_valid() {
+            return;
+        }
+        match &mut self.recording {
+            Some(Recording::Fast(record)) => {
+                record.extras().links.push(Link::with_context(span_context));
+            }
+            Some(Recording::Api) => self.api_span(|span| span.add_link(span_context, Vec::new())),
+            None => {}
+        }
+    }
+
+    /// Marks the span failed: status Error with `message`, and an `exception`
+    /// event with `exception.type` and `exception.message`.
+    pub fn record_error(&mut self, error_type: &'static str, message: String) {
+        if !self.is_recording() {
+            return;
+        }
+        self.add_event(
+            attributes::EXCEPTION_EVENT,
+            vec![
+                KeyValue::new(attributes::EXCEPTION_TYPE, error_type),
+                KeyValue::new(attributes::EXCEPTION_MESSAGE, message.clone()),
+            ],
+        );
+        self.set_status(Status::error(message));
+    }
+
+    /// Records a panic payload as an error.
+    pub(crate) fn record_panic(&mut self, payload: &(dyn Any + Send)) {
+        if !self.is_recording() {
+            return;
+        }
+        let message = if let Some(text) = payload.downcast_ref::<&'static str>() {
+            (*text).to_owned()
+        } else if let Some(text) = payload.downcast_ref::<String>() {
+            text.clone()
+        } else {
+            "panic with a non-string payload".to_owned()
+        };
+        self.record_error("panic", message);
+    }
+
+    pub(crate) fn set_timing(&mut self, timing: Timing) {
+        match &mut self.recording {
+            Some(Recording::Fast(record)) => record.timing = Some(timing),
+            Some(Recording::Api) => {
+                let values = [
+                    (attributes::QUEUED_NS, timing.queued_ns),
+                    (attributes::BUSY_NS, timing.busy_ns),
+                    (attributes::IDLE_NS, timing.idle_ns),
+                    (attributes::POLLS, timing.polls),
+                ];
+                self.api_span(|span| {
+                    for (key, value) in values {
+                        span.set_attribute(KeyValue::new(key, i64::try_from(value).unwrap_or(i64::MAX)));
+                    }
+                });
+            }
+            None => {}
+        }
+    }
+
+    pub(crate) fn mark_cancelled(&mut self) {
+        match &mut self.recording {
+            Some(Recording::Fast(record)) => record.cancelled = true,
+            Some(Recording::Api) => {
+                self.api_span(|span| span.set_attribute(KeyValue::new(attributes::CANCELLED, true)))
+            }
+            None => {}
+        }
+    }
+
+    /// Ends the span now. Later calls, and the drop, do nothing.
+    pub fn end(&mut self) {
+        match self.recording.take() {
+            Some(Recording::Fast(mut record)) => {
+                record.end = clock::now();
+                if let Some(Recorder {
+                    backend: Backend::Fast(collector),
+                    ..
+                }) = recorder::get()
+                {
+                    collector.submit(record);
+                }
+            }
+            Some(Recording::Api) => {
+                if let Some(cx) = &self.context {
+                    cx.span().end();
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// Drops the span without exporting it (a span opened speculatively).
+    pub(crate) fn discard(mut self) {
+        if let Some(Recording::Api) = self.recording.take() {
+            // An API span cannot be unrecorded; end it like any other.
+            if let Some(cx) = &self.context {
+                cx.span().end();
+            }
+        }
+    }
+
+    fn api_span(&self, f: impl FnOnce(opentelemetry::trace::SpanRef<'_>)) {
+        if let Some(cx) = &self.context {
+            f(cx.span());
+        }
+    }
+}
+
+impl Drop for Span {
+    fn drop(&mut self) {
+        if self.recording.is_some() {
+            self.end();
+        }
+    }
+}
+
+impl fmt::Debug for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Span")
+            .field("recording", &self.is_recording())
+            .field("span_context", &self.span_context())
+            .finish()
+    }
+}
+
+#[inline]
+fn start_in(
+    recorder: &'static Recorder,
+    callsite: &'static CallSite,
+    self_type: Option<fn() -> &'static str>,
+    parent_cx: &Context,
+    root: bool,
+    explicit: bool,
+) -> Span {
+    match &recorder.backend {
+        Backend::Fast(_) => start_fast(recorder, callsite, self_type, parent_cx, root, explicit),
+        Backend::Api(source) => start_api(source, callsite, self_type, parent_cx, root),
+    }
+}
+
+#[inline]
+fn start_fast(
+    recorder: &'static Recorder,
+    callsite: &'static CallSite,
+    self_type: Option<fn() -> &'static str>,
+    parent_cx: &Context,
+    root: bool,
+    explicit: bool,
+) -> Span {
+    let parent_span = parent_cx.span();
+    let parent = parent_span.span_context();
+    if !root && parent.is_valid() {
+        if !parent.is_sampled() {
+            // The unsampled parent stays current: children and downstream
+            // services see the same sampled=0 context, at no cost.
+            return Span {
+                context: explicit.then(|| parent_cx.clone()),
+                recording: None,
+            };
+        }
+        callsite.resolve(self_type);
+        let span_id = new_span_id();
+        let mut record = new_record(callsite, parent.trace_id(), span_id, parent.trace_flags());
+        record.parent_span_id = parent.span_id();
+        record.parent_is_remote = parent.is_remote();
+        let trace_state = parent.trace_state();
+        if *trace_state != TraceState::NONE {
+            record.extras().trace_state = trace_state.clone();
+        }
+        let context = parent_cx.with_remote_span_context(SpanContext::new(
+            parent.trace_id(),
+            span_id,
+            parent.trace_flags(),
+            false,
+            trace_state.clone(),
+        ));
+        return Span {
+            context: Some(context),
+            recording: Some(Recording::Fast(record)),
+        };
+    }
+
+    let trace_id = new_trace_id();
+    let span_id = new_span_id();
+    let sampled = recorder.sampler.should_sample(trace_id);
+    let flags = TraceFlags::default().with_sampled(sampled);
+    let context = parent_cx.with_remote_span_context(SpanContext::new(
+        trace_id,
+        span_id,
+        flags,
+        false,
+        TraceState::NONE,
+    ));
+    if !sampled {
+        return Span {
+            context: Some(context),
+            recording: None,
+        };
+    }
+    callsite.resolve(self_type);
+    let mut record = new_record(callsite, trace_id, span_id, flags);
+    if root && parent.is_valid() {
+        record.extras().links.push(Link::with_context(parent.clone()));
+    }
+    Span {
+        context: Some(context),
+        recording: Some(Recording::Fast(record)),
+    }
+}
+
+#[inline]
+fn new_record(
+    callsite: &'static CallSite,
+    trace_id: opentelemetry::trace::TraceId,
+    span_id: SpanId,
+    flags: TraceFlags,
+) -> SpanRecord {
+    let start = clock::now();
+    SpanRecord {
+        trace_id,
+        span_id,
+        parent_span_id: SpanId::INVALID,
+        flags,
+        parent_is_remote: false,
+        cancelled: false,
+        callsite,
+        start,
+        end: start,
+        timing: None,
+        status: Status::Unset,
+        attributes: Vec::new(),
+        extras: None,
+    }
+}
+
+fn start_api(
+    source: &TracerSource,
+    callsite: &'static CallSite,
+    self_type: Option<fn() -> &'static str>,
+    parent_cx: &Context,
+    root: bool,
+) -> Span {
+    callsite.resolve(self_type);
+    let mut builder = SpanBuilder::from_name(callsite.name())
+        .with_kind(callsite.kind().to_otel())
+        .with_attributes([
+            KeyValue::new(attributes::CODE_FUNCTION_NAME, Value::String(callsite.function().into())),
+            KeyValue::new(attributes::CODE_FILE_PATH, Value::String(callsite.file().into())),
+            KeyValue::new(attributes::CODE_LINE_NUMBER, i64::from(callsite.line())),
+        ]);
+    let detached;
+    let parent_for_span = if root {
+        let current = parent_cx.span().span_context().clone();
+        if current.is_valid() {
+            builder = builder.with_links(vec![Link::with_context(current)]);
+        }
+        detached = Context::new();
+        &detached
+    } else {
+        parent_cx
+    };
+    let span = match source {
+        TracerSource::Given(tracer) => tracer.build_with_context(builder, parent_for_span),
+        TracerSource::Global(scope) => {
+            opentelemetry::global::tracer_with_scope(scope.clone()).build_with_context(builder, parent_for_span)
+        }
+    };
+    let recording = opentelemetry::trace::Span::is_recording(&span).then_some(Recording::Api);
+    Span {
+        context: Some(parent_cx.with_span(span)),
+        recording,
+    }
+}
