@@ -85,13 +85,19 @@ impl Parse for Options {
 impl Options {
     fn parse_one(&mut self, input: ParseStream) -> syn::Result<()> {
         let option = Ident::parse_any(input).map_err(|error| {
-            Error::new(error.span(), format!("expected an option: one of {OPTIONS}"))
+            Error::new(
+                error.span(),
+                format!("expected an option: one of {OPTIONS}"),
+            )
         })?;
         match option.to_string().as_str() {
             "name" => {
                 input.parse::<Token![=]>()?;
                 let name: LitStr = input.parse().map_err(|error| {
-                    Error::new(error.span(), "`name` takes a string literal: name = \"orders.reserve\"")
+                    Error::new(
+                        error.span(),
+                        "`name` takes a string literal: name = \"orders.reserve\"",
+                    )
                 })?;
                 set(&mut self.name, &option, (option.clone(), name))
             }
@@ -123,18 +129,32 @@ impl Options {
                     Ident::parse_any,
                 )?;
                 if names.is_empty() {
-                    return Err(Error::new_spanned(&option, "`args()` names no argument; list them: args(cart_id, user)"));
+                    return Err(Error::new_spanned(
+                        &option,
+                        "`args()` names no argument; list them: args(cart_id, user)",
+                    ));
                 }
-                set(&mut self.args, &option, (option.clone(), names.into_iter().collect()))
+                set(
+                    &mut self.args,
+                    &option,
+                    (option.clone(), names.into_iter().collect()),
+                )
             }
             "fields" => {
                 let content;
                 parenthesized!(content in input);
                 let fields = Punctuated::<Field, Token![,]>::parse_terminated(&content)?;
                 if fields.is_empty() {
-                    return Err(Error::new_spanned(&option, "`fields()` is empty; write fields(key = expr, ...)"));
+                    return Err(Error::new_spanned(
+                        &option,
+                        "`fields()` is empty; write fields(key = expr, ...)",
+                    ));
                 }
-                set(&mut self.fields, &option, (option.clone(), fields.into_iter().collect()))
+                set(
+                    &mut self.fields,
+                    &option,
+                    (option.clone(), fields.into_iter().collect()),
+                )
             }
             "err" => {
                 let format = parse_format(input, &option, Format::Display)?;
@@ -175,7 +195,10 @@ impl Parse for Field {
             (literal.value(), literal.span())
         } else {
             let first = Ident::parse_any(input).map_err(|error| {
-                Error::new(error.span(), "expected a field key: an identifier, a dotted name (http.route) or a string")
+                Error::new(
+                    error.span(),
+                    "expected a field key: an identifier, a dotted name (http.route) or a string",
+                )
             })?;
             let mut key = first.to_string();
             while input.peek(Token![.]) {
@@ -190,7 +213,10 @@ impl Parse for Field {
             return Err(Error::new(key_span, "a field key cannot be empty"));
         }
         input.parse::<Token![=]>().map_err(|error| {
-            Error::new(error.span(), format!("expected `=` and a value after the field key `{key}`"))
+            Error::new(
+                error.span(),
+                format!("expected `=` and a value after the field key `{key}`"),
+            )
         })?;
         let format = if input.peek(Token![%]) {
             input.parse::<Token![%]>()?;

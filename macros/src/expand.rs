@@ -6,7 +6,7 @@
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Block, Expr, FnArg, ItemFn, parse_quote};
+use syn::{Block, Expr, FnArg, ItemFn, Pat, Type, parse_quote};
 
 use crate::attr::{Format, Kind, Options};
 use crate::shape::{Shape, boxed_async_block_mut, classify};
@@ -15,7 +15,7 @@ pub(crate) fn expand(options: &Options, mut item: ItemFn) -> TokenStream {
     let shape = classify(&item);
     let callsite = callsite(options, &item);
     let start = start(options, &item);
-    let record = record_when_recording(options);
+    let record = record_when_recording(options, &item);
     let hook = hook(options);
     let block = &item.block;
 
@@ -73,7 +73,14 @@ fn instrument(future: &TokenStream, hook: Option<&TokenStream>) -> TokenStream {
 fn callsite(options: &Options, item: &ItemFn) -> TokenStream {
     let ident = &item.sig.ident;
     let fn_name = ident.unraw().to_string();
-    let kind = format_ident!("{}", options.kind.as_ref().map_or(Kind::Internal, |(_, kind)| *kind).variant());
+    let kind = format_ident!(
+        "{}",
+        options
+            .kind
+            .as_ref()
+            .map_or(Kind::Internal, |(_, kind)| *kind)
+            .variant()
+    );
     let naming = if is_method(item) {
         let name = match &options.name {
             Some((_, name)) => quote! { ::core::option::Option::Some(#name) },
@@ -123,16 +130,17 @@ fn start(options: &Options, item: &ItemFn) -> TokenStream {
 }
 
 /// `args`, `fields`, `link` and `links`: evaluated only for recorded spans.
-fn record_when_recording(options: &Options) -> TokenStream {
+fn record_when_recording(options: &Options, item: &ItemFn) -> TokenStream {
     let mut records = Vec::new();
     for name in options.args.iter().flat_map(|(_, names)| names) {
         let key = name.unraw().to_string();
-        records.push(quote_spanned! {name.span()=>
-            ::spanflow::__private::field(&mut __spanflow_span, #key, {
-                #[allow(unused_imports)]
-                use ::spanflow::__private::{DebugArg as _, TypedArg as _};
-                (&::spanflow::__private::ArgValue(&#name)).arg_value()
-            });
+        let value = if arg_type(item, name).is_some_and(is_typed_value) {
+            quote_spanned!(name.span()=> ::spanflow::__private::typed_value(&#name))
+        } else {
+            quote_spanned!(name.span()=> ::spanflow::__private::debug_value(&#name))
+        };
+        records.push(quote! {
+            ::spanflow::__private::field(&mut __spanflow_span, #key, #value);
         });
     }
     for field in options.fields.iter().flat_map(|(_, fields)| fields) {
@@ -169,6 +177,53 @@ fn record_when_recording(options: &Options) -> TokenStream {
     }
 }
 
+fn arg_type<'a>(item: &'a ItemFn, name: &syn::Ident) -> Option<&'a Type> {
+    item.sig.inputs.iter().find_map(|input| match input {
+        FnArg::Typed(typed) => match &*typed.pat {
+            Pat::Ident(ident) if ident.ident == *name => Some(&*typed.ty),
+            _ => None,
+        },
+        FnArg::Receiver(_) => None,
+    })
+}
+
+/// Whether an argument of this written type records as a typed value:
+/// decided from the syntax, so that generic and `impl Trait` arguments
+/// (whose traits the macro cannot see) consistently record through `Debug`.
+fn is_typed_value(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(reference) => is_typed_value(&reference.elem),
+        Type::Paren(paren) => is_typed_value(&paren.elem),
+        Type::Path(path) if path.qself.is_none() => {
+            let Some(last) = path.path.segments.last() else {
+                return false;
+            };
+            last.arguments.is_none()
+                && matches!(
+                    last.ident.to_string().as_str(),
+                    "bool"
+                        | "i8"
+                        | "i16"
+                        | "i32"
+                        | "i64"
+                        | "i128"
+                        | "isize"
+                        | "u8"
+                        | "u16"
+                        | "u32"
+                        | "u64"
+                        | "u128"
+                        | "usize"
+                        | "f32"
+                        | "f64"
+                        | "str"
+                        | "String"
+                )
+        }
+        _ => false,
+    }
+}
+
 /// `err` and `ret`: a closure that sees the return value of a recorded span.
 fn hook(options: &Options) -> Option<TokenStream> {
     if options.err.is_none() && options.ret.is_none() {
@@ -197,7 +252,9 @@ fn hook(options: &Options) -> Option<TokenStream> {
 /// or mentions `Self`.
 fn is_method(item: &ItemFn) -> bool {
     let sig = &item.sig;
-    sig.inputs.iter().any(|input| matches!(input, FnArg::Receiver(_)))
+    sig.inputs
+        .iter()
+        .any(|input| matches!(input, FnArg::Receiver(_)))
         || mentions_self(sig.inputs.to_token_stream())
         || mentions_self(sig.output.to_token_stream())
 }

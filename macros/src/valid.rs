@@ -47,18 +47,27 @@ pub(crate) fn check(options: &Options, item: &ItemFn) -> syn::Result<()> {
             if text == "self" {
                 push(
                     &mut errors,
-                    Error::new_spanned(name, "`self` cannot be recorded with `args`; record what you need with fields(key = self.expr)"),
+                    Error::new_spanned(
+                        name,
+                        "`self` cannot be recorded with `args`; record what you need with fields(key = self.expr)",
+                    ),
                 );
             } else if !params.contains(&text) {
                 push(
                     &mut errors,
                     Error::new_spanned(
                         name,
-                        format!("`{text}` is not an argument of `{}` (only arguments bound to a plain name can be recorded)", sig.ident),
+                        format!(
+                            "`{text}` is not an argument of `{}` (only arguments bound to a plain name can be recorded)",
+                            sig.ident
+                        ),
                     ),
                 );
             } else if !seen.insert(text.clone()) {
-                push(&mut errors, Error::new_spanned(name, format!("argument `{text}` is listed twice")));
+                push(
+                    &mut errors,
+                    Error::new_spanned(name, format!("argument `{text}` is listed twice")),
+                );
             }
         }
     }
@@ -73,7 +82,10 @@ pub(crate) fn check(options: &Options, item: &ItemFn) -> syn::Result<()> {
             if !seen.insert(field.key.clone()) || arg_names.contains(&field.key) {
                 push(
                     &mut errors,
-                    Error::new(field.key_span, format!("the key `{}` is recorded twice", field.key)),
+                    Error::new(
+                        field.key_span,
+                        format!("the key `{}` is recorded twice", field.key),
+                    ),
                 );
             }
         }
@@ -81,7 +93,10 @@ pub(crate) fn check(options: &Options, item: &ItemFn) -> syn::Result<()> {
     if let (Some((err, _)), ReturnType::Default) = (&options.err, &sig.output) {
         push(
             &mut errors,
-            Error::new_spanned(err, "`err` needs a fn that returns a `Result`; this one returns `()`"),
+            Error::new_spanned(
+                err,
+                "`err` needs a fn that returns a `Result`; this one returns `()`",
+            ),
         );
     }
     match errors {

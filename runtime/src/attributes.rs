@@ -7,7 +7,7 @@
 pub const CODE_FUNCTION_NAME: &str = "code.function.name";
 /// Source file of the instrumented function (semantic conventions).
 pub const CODE_FILE_PATH: &str = "code.file.path";
-/// Line of the `#[trace]` attribute (semantic conventions).
+/// Line of the traced fn's name (semantic conventions).
 pub const CODE_LINE_NUMBER: &str = "code.line.number";
 
 /// Nanoseconds from the creation (or spawn) of a traced future to its first poll.

@@ -87,7 +87,9 @@ impl Clocks {
     fn finish(&self) -> Timing {
         let end = clock::now();
         let created = self.created.unwrap_or(end);
-        let queued_from = self.queued_since.map_or(created, |spawned| spawned.min(created));
+        let queued_from = self
+            .queued_since
+            .map_or(created, |spawned| spawned.min(created));
         let Some(first_poll) = self.first_poll else {
             return Timing {
                 queued_ns: clock::nanos_between(queued_from, end),

@@ -104,14 +104,11 @@ pub mod __private;
 pub use spanflow_macros::trace;
 
 pub use crate::callsite::CallSite;
-pub use crate::context::{
-    LinkTarget, ParentContext, current_context, in_context, with_context,
-};
+pub use crate::context::{LinkTarget, ParentContext, current_context, in_context, with_context};
 pub use crate::future::{Traced, TracedExt};
 pub use crate::pipeline::{
     DEFAULT_COLLECT_INTERVAL, DEFAULT_QUEUE_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT, FlushTimeout,
-    InstallError, Pipeline, PipelineGuard, install_global_tracer_provider,
-    install_tracer_provider,
+    InstallError, Pipeline, PipelineGuard, install_global_tracer_provider, install_tracer_provider,
 };
 pub use crate::sampler::Sampler;
 pub use crate::span::Span;

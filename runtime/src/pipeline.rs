@@ -195,7 +195,9 @@ where
     <P::Tracer as opentelemetry::trace::Tracer>::Span: Send + Sync + 'static,
 {
     let tracer = provider.tracer_with_scope(recorder::scope());
-    install_api(TracerSource::Given(global::BoxedTracer::new(Box::new(tracer))))
+    install_api(TracerSource::Given(global::BoxedTracer::new(Box::new(
+        tracer,
+    ))))
 }
 
 /// Sends `#[trace]` spans to whatever provider `opentelemetry::global` holds

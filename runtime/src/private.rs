@@ -14,7 +14,7 @@ pub use crate::callsite::{CallSite, Kind, Naming};
 pub use crate::context::{LinkTarget, ParentContext};
 pub use crate::future::{NoHook, Traced};
 pub use crate::span::{Parent, Span};
-pub use crate::value::{ArgValue, AttributeValue, DebugArg, TypedArg, debug_value, display_value};
+pub use crate::value::{AttributeValue, debug_value, display_value};
 
 use crate::attributes;
 use crate::clock;

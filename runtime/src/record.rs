@@ -64,7 +64,11 @@ impl SpanRecord {
     }
 
     /// Runs on the collector thread: the slow, allocating half of a span.
-    pub(crate) fn into_span_data(self, anchor: WallAnchor, scope: &InstrumentationScope) -> SpanData {
+    pub(crate) fn into_span_data(
+        self,
+        anchor: WallAnchor,
+        scope: &InstrumentationScope,
+    ) -> SpanData {
         let callsite = self.callsite;
         let mut attributes = Vec::with_capacity(self.attributes.len() + 8);
         attributes.push(KeyValue::new(
@@ -80,7 +84,10 @@ impl SpanRecord {
             i64::from(callsite.line()),
         ));
         if let Some(timing) = self.timing {
-            attributes.push(KeyValue::new(attributes::QUEUED_NS, saturate(timing.queued_ns)));
+            attributes.push(KeyValue::new(
+                attributes::QUEUED_NS,
+                saturate(timing.queued_ns),
+            ));
             attributes.push(KeyValue::new(attributes::BUSY_NS, saturate(timing.busy_ns)));
             attributes.push(KeyValue::new(attributes::IDLE_NS, saturate(timing.idle_ns)));
             attributes.push(KeyValue::new(attributes::POLLS, saturate(timing.polls)));

@@ -37,7 +37,9 @@ impl fmt::Debug for Recorder {
             Backend::Api(TracerSource::Given(_)) => "opentelemetry tracer".to_owned(),
             Backend::Api(TracerSource::Global(_)) => "opentelemetry global".to_owned(),
         };
-        f.debug_struct("Recorder").field("backend", &backend).finish()
+        f.debug_struct("Recorder")
+            .field("backend", &backend)
+            .finish()
     }
 }
 

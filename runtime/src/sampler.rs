@@ -36,7 +36,11 @@ impl Sampler {
     /// Records a fraction of new traces; values outside `0.0..=1.0` are clamped
     /// (NaN counts as 0).
     pub fn ratio(fraction: f64) -> Self {
-        Sampler::Ratio(if fraction.is_nan() { 0.0 } else { fraction.clamp(0.0, 1.0) })
+        Sampler::Ratio(if fraction.is_nan() {
+            0.0
+        } else {
+            fraction.clamp(0.0, 1.0)
+        })
     }
 
     /// The threshold compared with the trace id's randomness.

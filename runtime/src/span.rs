@@ -222,7 +222,10 @@ impl Span {
                 ];
                 self.api_span(|span| {
                     for (key, value) in values {
-                        span.set_attribute(KeyValue::new(key, i64::try_from(value).unwrap_or(i64::MAX)));
+                        span.set_attribute(KeyValue::new(
+                            key,
+                            i64::try_from(value).unwrap_or(i64::MAX),
+                        ));
                     }
                 });
             }
@@ -373,7 +376,10 @@ fn start_fast(
     callsite.resolve(self_type);
     let mut record = new_record(callsite, trace_id, span_id, flags);
     if root && parent.is_valid() {
-        record.extras().links.push(Link::with_context(parent.clone()));
+        record
+            .extras()
+            .links
+            .push(Link::with_context(parent.clone()));
     }
     Span {
         context: Some(context),
@@ -417,8 +423,14 @@ fn start_api(
     let mut builder = SpanBuilder::from_name(callsite.name())
         .with_kind(callsite.kind().to_otel())
         .with_attributes([
-            KeyValue::new(attributes::CODE_FUNCTION_NAME, Value::String(callsite.function().into())),
-            KeyValue::new(attributes::CODE_FILE_PATH, Value::String(callsite.file().into())),
+            KeyValue::new(
+                attributes::CODE_FUNCTION_NAME,
+                Value::String(callsite.function().into()),
+            ),
+            KeyValue::new(
+                attributes::CODE_FILE_PATH,
+                Value::String(callsite.file().into()),
+            ),
             KeyValue::new(attributes::CODE_LINE_NUMBER, i64::from(callsite.line())),
         ]);
     let detached;
@@ -434,9 +446,8 @@ fn start_api(
     };
     let span = match source {
         TracerSource::Given(tracer) => tracer.build_with_context(builder, parent_for_span),
-        TracerSource::Global(scope) => {
-            opentelemetry::global::tracer_with_scope(scope.clone()).build_with_context(builder, parent_for_span)
-        }
+        TracerSource::Global(scope) => opentelemetry::global::tracer_with_scope(scope.clone())
+            .build_with_context(builder, parent_for_span),
     };
     let recording = opentelemetry::trace::Span::is_recording(&span).then_some(Recording::Api);
     Span {

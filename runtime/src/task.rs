@@ -29,7 +29,10 @@ pub(crate) fn with_spawn_instant<R>(spawned_at: Instant, f: impl FnOnce() -> R) 
             let _ = SPAWNED_AT.try_with(|cell| cell.set(self.0));
         }
     }
-    let previous = SPAWNED_AT.try_with(|cell| cell.replace(Some(spawned_at))).ok().flatten();
+    let previous = SPAWNED_AT
+        .try_with(|cell| cell.replace(Some(spawned_at)))
+        .ok()
+        .flatten();
     let _reset = Reset(previous);
     f()
 }

@@ -169,30 +169,3 @@ pub fn display_value<T: Display + ?Sized>(value: &T) -> Value {
 pub fn debug_value<T: Debug + ?Sized>(value: &T) -> Value {
     Value::String(format!("{value:?}").into())
 }
-
-/// Autoref specialisation for `args(...)`: a typed value when the argument is
-/// an [`AttributeValue`], its `Debug` text otherwise.
-#[doc(hidden)]
-pub struct ArgValue<'a, T: ?Sized>(pub &'a T);
-
-#[doc(hidden)]
-pub trait TypedArg {
-    fn arg_value(&self) -> Value;
-}
-
-impl<T: AttributeValue + ?Sized> TypedArg for ArgValue<'_, T> {
-    fn arg_value(&self) -> Value {
-        self.0.to_value()
-    }
-}
-
-#[doc(hidden)]
-pub trait DebugArg {
-    fn arg_value(&self) -> Value;
-}
-
-impl<T: Debug + ?Sized> DebugArg for &ArgValue<'_, T> {
-    fn arg_value(&self) -> Value {
-        debug_value(self.0)
-    }
-}

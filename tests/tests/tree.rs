@@ -54,11 +54,18 @@ async fn request(id: usize) -> (usize, TraceId) {
     let before = current_trace_id();
     for _ in 0..3 {
         step().await;
-        assert_eq!(current_trace_id(), before, "request {id} changed trace mid-flight");
+        assert_eq!(
+            current_trace_id(),
+            before,
+            "request {id} changed trace mid-flight"
+        );
     }
-    let spawned = spanflow::spawn(async move { step().await; current_trace_id() })
-        .await
-        .expect("task");
+    let spawned = spanflow::spawn(async move {
+        step().await;
+        current_trace_id()
+    })
+    .await
+    .expect("task");
     assert_eq!(spawned, before);
     (id, before)
 }

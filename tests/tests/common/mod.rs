@@ -39,7 +39,10 @@ pub fn pipeline() -> &'static PipelineGuard {
 /// exporter.
 pub fn spans_of(trace_id: TraceId) -> Vec<SpanData> {
     let installed = installed();
-    installed.pipeline.flush().expect("flush within the deadline");
+    installed
+        .pipeline
+        .flush()
+        .expect("flush within the deadline");
     installed
         .exporter
         .get_finished_spans()
@@ -94,11 +97,19 @@ pub fn assert_child_of(child: &SpanData, parent: &SpanData) {
 }
 
 pub fn assert_root(span: &SpanData) {
-    assert_eq!(span.parent_span_id, SpanId::INVALID, "{} has a parent", span.name);
+    assert_eq!(
+        span.parent_span_id,
+        SpanId::INVALID,
+        "{} has a parent",
+        span.name
+    );
 }
 
 /// The trace id of the current context.
 pub fn current_trace_id() -> TraceId {
     use opentelemetry::trace::TraceContextExt;
-    opentelemetry::Context::current().span().span_context().trace_id()
+    opentelemetry::Context::current()
+        .span()
+        .span_context()
+        .trace_id()
 }

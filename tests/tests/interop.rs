@@ -1,0 +1,100 @@
+//! spanflow spans and plain OpenTelemetry API spans make one tree, in both
+//! directions, sync and async, across spawn; no span lost or duplicated.
+
+mod common;
+
+use common::*;
+use opentelemetry::Context;
+use opentelemetry::global;
+use opentelemetry::trace::{FutureExt, TraceContextExt, TraceId, Tracer};
+use spanflow::trace;
+
+#[trace]
+fn traced_sync() -> TraceId {
+    global::tracer("library").in_span("library.sync", |_| {
+        traced_leaf();
+    });
+    current_trace_id()
+}
+
+#[trace]
+fn traced_leaf() {}
+
+#[test]
+fn api_spans_nest_under_trace_and_trace_under_api_spans_sync() {
+    setup();
+    let trace = traced_sync();
+    let spans = spans_of(trace);
+    assert_eq!(spans.len(), 3, "{spans:#?}");
+    let library = one(&spans, "library.sync");
+    assert_child_of(library, one(&spans, "traced_sync"));
+    assert_child_of(one(&spans, "traced_leaf"), library);
+    assert_eq!(library.instrumentation_scope.name(), "library");
+    assert_eq!(
+        one(&spans, "traced_leaf").instrumentation_scope.name(),
+        "spanflow"
+    );
+}
+
+#[trace]
+async fn traced_async() -> TraceId {
+    let tracer = global::tracer("library");
+    let span = tracer.start("library.async");
+    let cx = Context::current_with_span(span);
+    async {
+        tokio::task::yield_now().await;
+        spanflow::spawn(traced_async_leaf()).await.expect("task");
+    }
+    .with_context(cx.clone())
+    .await;
+    cx.span().end();
+    current_trace_id()
+}
+
+#[trace]
+async fn traced_async_leaf() {
+    tokio::task::yield_now().await;
+    global::tracer("library").in_span("library.leaf", |_| {});
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_spans_and_trace_spans_interleave_across_await_and_spawn() {
+    setup();
+    let trace = traced_async().await;
+    let spans = spans_of(trace);
+    assert_eq!(spans.len(), 4, "{spans:#?}");
+    let library = one(&spans, "library.async");
+    assert_child_of(library, one(&spans, "traced_async"));
+    let leaf = one(&spans, "traced_async_leaf");
+    assert_child_of(leaf, library);
+    assert_child_of(one(&spans, "library.leaf"), leaf);
+}
+
+#[tokio::test]
+async fn an_api_root_span_parents_trace_spans() {
+    setup();
+    let tracer = global::tracer("library");
+    let trace = tracer.in_span("library.root", |_| traced_sync());
+    let spans = spans_of(trace);
+    assert_eq!(spans.len(), 4);
+    assert_root(one(&spans, "library.root"));
+    assert_child_of(one(&spans, "traced_sync"), one(&spans, "library.root"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_mixed_trees_lose_and_duplicate_nothing() {
+    setup();
+    let mut traces = Vec::new();
+    for _ in 0..100 {
+        traces.push(spanflow::spawn(traced_async()));
+    }
+    for handle in traces {
+        let trace = handle.await.expect("task");
+        let spans = spans_of(trace);
+        assert_eq!(spans.len(), 4, "{spans:#?}");
+        let mut ids: Vec<_> = spans.iter().map(|s| s.span_context.span_id()).collect();
+        ids.sort_by_key(|id| id.to_bytes());
+        ids.dedup();
+        assert_eq!(ids.len(), 4, "a span was exported twice");
+    }
+}
