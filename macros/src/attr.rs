@@ -169,7 +169,12 @@ impl Options {
                 let expr: Expr = input.parse()?;
                 set(&mut self.parent, &option, (option.clone(), expr))
             }
-            "root" => set(&mut self.root, &option, option.clone()),
+            "root" => {
+                if !input.is_empty() && !input.peek(Token![,]) {
+                    return Err(input.error("`root` takes no value: write `root` alone"));
+                }
+                set(&mut self.root, &option, option.clone())
+            }
             "link" => {
                 input.parse::<Token![=]>()?;
                 let expr: Expr = input.parse()?;

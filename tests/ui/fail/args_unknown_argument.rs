@@ -1,0 +1,6 @@
+#[spanflow::trace(args(cart, user))]
+fn checkout(cart: u64) -> u64 {
+    cart
+}
+
+fn main() {}

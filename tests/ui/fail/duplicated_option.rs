@@ -1,0 +1,4 @@
+#[spanflow::trace(kind = client, kind = server)]
+fn checkout() {}
+
+fn main() {}

@@ -1,0 +1,9 @@
+#[derive(Debug)]
+struct Declined;
+
+#[spanflow::trace(err)]
+fn pay() -> Result<(), Declined> {
+    Err(Declined)
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[spanflow::trace(err)]
+fn checkout() -> Option<u64> {
+    None
+}
+
+fn main() {}

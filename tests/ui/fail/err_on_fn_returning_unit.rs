@@ -1,0 +1,4 @@
+#[spanflow::trace(err)]
+fn checkout() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[spanflow::trace(err(Json))]
+fn checkout() -> Result<(), String> {
+    Ok(())
+}
+
+fn main() {}

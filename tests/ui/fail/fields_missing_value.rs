@@ -1,0 +1,4 @@
+#[spanflow::trace(fields(cart.items))]
+fn checkout() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[spanflow::trace(kind = database)]
+fn query() {}
+
+fn main() {}

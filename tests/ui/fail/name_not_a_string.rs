@@ -1,0 +1,4 @@
+#[spanflow::trace(name = checkout)]
+fn checkout() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[spanflow::trace]
+const fn limit() -> u32 {
+    10
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+trait Store {
+    #[spanflow::trace]
+    fn save(&self);
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[spanflow::trace]
+struct Order {
+    id: u64,
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[spanflow::trace("checkout")]
+fn checkout() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[spanflow::trace(parent = id)]
+fn handle(id: u64) {
+    let _ = id;
+}
+
+fn main() {}

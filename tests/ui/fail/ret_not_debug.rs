@@ -1,0 +1,8 @@
+struct Receipt;
+
+#[spanflow::trace(ret)]
+fn pay() -> Receipt {
+    Receipt
+}
+
+fn main() {}

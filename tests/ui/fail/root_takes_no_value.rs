@@ -1,0 +1,4 @@
+#[spanflow::trace(root = true)]
+fn handle() {}
+
+fn main() {}

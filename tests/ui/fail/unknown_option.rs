@@ -1,0 +1,4 @@
+#[spanflow::trace(nmae = "checkout")]
+fn checkout() {}
+
+fn main() {}
