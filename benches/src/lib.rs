@@ -1,1 +1,88 @@
-//! Benchmarks live in `benches/`.
+//! Shared pieces of the benchmarks: an exporter that discards, a future
+//! that needs a given number of polls, and timing that drains export queues
+//! outside the timed region.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+/// Spans measured between two drains of the export queues; below every
+/// queue's capacity, so no span is dropped while timed.
+pub const SPANS_PER_DRAIN: u64 = 512;
+
+/// A `SpanExporter` that drops every batch.
+#[derive(Debug, Default)]
+pub struct Discard;
+
+impl SpanExporter for Discard {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        drop(batch);
+        Ok(())
+    }
+}
+
+/// Returns `Pending` (waking itself) `remaining` times, then `Ready`.
+#[derive(Debug)]
+pub struct Repoll {
+    remaining: u32,
+}
+
+impl Repoll {
+    /// A future needing `pending + 1` polls.
+    pub fn new(pending: u32) -> Self {
+        Repoll { remaining: pending }
+    }
+}
+
+impl Future for Repoll {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.remaining == 0 {
+            Poll::Ready(())
+        } else {
+            self.remaining -= 1;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+/// Polls `future` to completion with a no-op waker: no executor cost.
+pub fn run<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}
+
+/// Times `iters` calls of `work`, calling `drain` (untimed) every
+/// [`SPANS_PER_DRAIN`] / `spans_per_call` calls.
+pub fn time_with_drains(
+    iters: u64,
+    spans_per_call: u64,
+    mut work: impl FnMut(),
+    mut drain: impl FnMut(),
+) -> Duration {
+    let calls_per_drain = (SPANS_PER_DRAIN / spans_per_call.max(1)).max(1);
+    let mut total = Duration::ZERO;
+    let mut done = 0;
+    while done < iters {
+        let calls = calls_per_drain.min(iters - done);
+        let start = Instant::now();
+        for _ in 0..calls {
+            work();
+        }
+        total += start.elapsed();
+        done += calls;
+        drain();
+    }
+    total
+}

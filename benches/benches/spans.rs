@@ -1,0 +1,295 @@
+//! spanflow against its anchors, side by side in one run: the OpenTelemetry
+//! SDK (`tracer.in_span`, batch processor), tracing + tracing-opentelemetry
+//! into the same SDK pipeline, and fastrace. Every exporter discards; export
+//! queues are drained outside the timed region.
+//!
+//! Run: `cargo bench -p spanflow-benches --bench spans`
+
+use std::hint::black_box;
+use std::sync::OnceLock;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use opentelemetry::Context;
+use opentelemetry::trace::{
+    FutureExt as _, SpanContext, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer,
+    TracerProvider as _,
+};
+use opentelemetry_sdk::trace::{BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider};
+use spanflow::{PipelineGuard, TracedExt};
+use spanflow_benches::{Discard, Repoll, run, time_with_drains};
+use tracing_subscriber::layer::SubscriberExt;
+
+struct Anchors {
+    spanflow: PipelineGuard,
+    sdk: SdkTracerProvider,
+    sdk_tracer: SdkTracer,
+    sdk_off_tracer: SdkTracer,
+}
+
+fn anchors() -> &'static Anchors {
+    static ANCHORS: OnceLock<Anchors> = OnceLock::new();
+    ANCHORS.get_or_init(|| {
+        let spanflow = spanflow::Pipeline::new()
+            .with_batch_exporter(Discard)
+            .install()
+            .expect("one pipeline per process");
+
+        let sdk = SdkTracerProvider::builder()
+            .with_span_processor(BatchSpanProcessor::builder(Discard).build())
+            .build();
+        let sdk_tracer = sdk.tracer("anchor");
+        let sdk_off = SdkTracerProvider::builder()
+            .with_sampler(Sampler::AlwaysOff)
+            .with_span_processor(BatchSpanProcessor::builder(Discard).build())
+            .build();
+        let sdk_off_tracer = sdk_off.tracer("anchor-off");
+        std::mem::forget(sdk_off);
+
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(sdk.tracer("tracing")));
+        tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
+
+        fastrace::set_reporter(NullReporter, fastrace::collector::Config::default());
+        Anchors {
+            spanflow,
+            sdk,
+            sdk_tracer,
+            sdk_off_tracer,
+        }
+    })
+}
+
+struct NullReporter;
+
+impl fastrace::collector::Reporter for NullReporter {
+    fn report(&mut self, spans: Vec<fastrace::collector::SpanRecord>) {
+        drop(spans);
+    }
+}
+
+fn drain_spanflow() {
+    anchors().spanflow.flush().expect("flush");
+}
+
+fn drain_sdk() {
+    let _ = anchors().sdk.force_flush();
+}
+
+// ---- the instrumented functions -------------------------------------------------
+
+#[spanflow::trace]
+fn spanflow_empty() {}
+
+#[spanflow::trace]
+fn spanflow_root() {
+    for _ in 0..10 {
+        spanflow_empty();
+    }
+}
+
+#[tracing::instrument]
+fn tracing_empty() {}
+
+#[tracing::instrument]
+fn tracing_root() {
+    for _ in 0..10 {
+        tracing_empty();
+    }
+}
+
+#[fastrace::trace]
+fn fastrace_child() {}
+
+fn fastrace_root_with_children() {
+    let root = fastrace::Span::root("root", fastrace::collector::SpanContext::random());
+    let _guard = root.set_local_parent();
+    for _ in 0..10 {
+        fastrace_child();
+    }
+}
+
+#[spanflow::trace]
+async fn spanflow_async(polls: u32) {
+    Repoll::new(polls).await;
+}
+
+#[tracing::instrument]
+async fn tracing_async(polls: u32) {
+    Repoll::new(polls).await;
+}
+
+// ---- benchmarks -------------------------------------------------------------------
+
+fn sampled_span(c: &mut Criterion) {
+    let anchors = anchors();
+    let mut group = c.benchmark_group("sampled_span");
+    group.bench_function("spanflow #[trace]", |b| {
+        b.iter_custom(|iters| time_with_drains(iters, 1, spanflow_empty, drain_spanflow))
+    });
+    group.bench_function("otel sdk in_span", |b| {
+        b.iter_custom(|iters| {
+            time_with_drains(
+                iters,
+                1,
+                || anchors.sdk_tracer.in_span("f", |_| {}),
+                drain_sdk,
+            )
+        })
+    });
+    group.bench_function("tracing-opentelemetry", |b| {
+        b.iter_custom(|iters| time_with_drains(iters, 1, tracing_empty, drain_sdk))
+    });
+    group.bench_function("fastrace", |b| {
+        b.iter_custom(|iters| {
+            time_with_drains(
+                iters,
+                1,
+                || {
+                    let root =
+                        fastrace::Span::root("f", fastrace::collector::SpanContext::random());
+                    black_box(&root);
+                },
+                fastrace::flush,
+            )
+        })
+    });
+    group.finish();
+}
+
+fn root_with_ten_children(c: &mut Criterion) {
+    let anchors = anchors();
+    let mut group = c.benchmark_group("root_with_10_children");
+    group.bench_function("spanflow #[trace]", |b| {
+        b.iter_custom(|iters| time_with_drains(iters, 11, spanflow_root, drain_spanflow))
+    });
+    group.bench_function("otel sdk in_span", |b| {
+        b.iter_custom(|iters| {
+            time_with_drains(
+                iters,
+                11,
+                || {
+                    anchors.sdk_tracer.in_span("root", |_| {
+                        for _ in 0..10 {
+                            anchors.sdk_tracer.in_span("child", |_| {});
+                        }
+                    })
+                },
+                drain_sdk,
+            )
+        })
+    });
+    group.bench_function("tracing-opentelemetry", |b| {
+        b.iter_custom(|iters| time_with_drains(iters, 11, tracing_root, drain_sdk))
+    });
+    group.bench_function("fastrace", |b| {
+        b.iter_custom(|iters| {
+            time_with_drains(iters, 11, fastrace_root_with_children, fastrace::flush)
+        })
+    });
+    group.finish();
+}
+
+fn unsampled(c: &mut Criterion) {
+    let anchors = anchors();
+    let unsampled_parent = Context::new().with_remote_span_context(SpanContext::new(
+        TraceId::from(0x5eed_u128),
+        opentelemetry::trace::SpanId::from(0x5eed_u64),
+        TraceFlags::NOT_SAMPLED,
+        true,
+        TraceState::NONE,
+    ));
+    let mut group = c.benchmark_group("unsampled");
+    group.bench_function("spanflow child of unsampled parent", |b| {
+        let _guard = unsampled_parent.clone().attach();
+        b.iter(spanflow_empty)
+    });
+    group.bench_function("otel sdk child of unsampled parent", |b| {
+        let _guard = unsampled_parent.clone().attach();
+        b.iter(|| anchors.sdk_tracer.in_span("f", |_| {}))
+    });
+    group.bench_function("spanflow root dropped by sampler", |b| {
+        anchors.spanflow.set_sampler(spanflow::Sampler::AlwaysOff);
+        b.iter(spanflow_empty);
+        anchors.spanflow.set_sampler(spanflow::Sampler::AlwaysOn);
+    });
+    group.bench_function("otel sdk AlwaysOff root", |b| {
+        b.iter(|| anchors.sdk_off_tracer.in_span("f", |_| {}))
+    });
+    group.finish();
+}
+
+fn async_repolls(c: &mut Criterion) {
+    let anchors = anchors();
+    for polls in [10u32, 100] {
+        let mut group = c.benchmark_group(format!("async_{polls}_repolls"));
+        group.bench_function("bare future (no span)", |b| {
+            b.iter(|| run(Repoll::new(polls)))
+        });
+        group.bench_function("spanflow #[trace] (clocks)", |b| {
+            b.iter_custom(|iters| {
+                time_with_drains(iters, 1, || run(spanflow_async(polls)), drain_spanflow)
+            })
+        });
+        group.bench_function("spanflow Traced without clocks", |b| {
+            b.iter_custom(|iters| {
+                time_with_drains(
+                    iters,
+                    1,
+                    || {
+                        run(Repoll::new(polls)
+                            .in_span(spanflow::span!("f"))
+                            .without_clocks())
+                    },
+                    drain_spanflow,
+                )
+            })
+        });
+        group.bench_function("otel sdk with_context", |b| {
+            b.iter_custom(|iters| {
+                time_with_drains(
+                    iters,
+                    1,
+                    || {
+                        let cx = Context::current_with_span(anchors.sdk_tracer.start("f"));
+                        run(Repoll::new(polls).with_context(cx.clone()));
+                        cx.span().end();
+                    },
+                    drain_sdk,
+                )
+            })
+        });
+        group.bench_function("tracing-opentelemetry", |b| {
+            b.iter_custom(|iters| {
+                time_with_drains(iters, 1, || run(tracing_async(polls)), drain_sdk)
+            })
+        });
+        group.bench_function("fastrace", |b| {
+            b.iter_custom(|iters| {
+                time_with_drains(
+                    iters,
+                    1,
+                    || {
+                        let root =
+                            fastrace::Span::root("f", fastrace::collector::SpanContext::random());
+                        run(fastrace::future::FutureExt::in_span(
+                            Repoll::new(polls),
+                            root,
+                        ));
+                    },
+                    fastrace::flush,
+                )
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(std::time::Duration::from_millis(500))
+        .measurement_time(std::time::Duration::from_secs(2))
+        .sample_size(30);
+    targets = sampled_span, root_with_ten_children, unsampled, async_repolls
+}
+criterion_main!(benches);
