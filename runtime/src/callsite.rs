@@ -88,10 +88,10 @@ impl CallSite {
     /// names.
     #[inline]
     pub(crate) fn resolve(&'static self, self_type: Option<fn() -> &'static str>) {
-        if let (Naming::Method { .. }, Some(self_type)) = (&self.naming, self_type) {
-            if self.resolved.get().is_none() {
-                self.resolve_slow(self_type);
-            }
+        if let (Naming::Method { .. }, Some(self_type)) = (&self.naming, self_type)
+            && self.resolved.get().is_none()
+        {
+            self.resolve_slow(self_type);
         }
     }
 

@@ -16,20 +16,15 @@ use opentelemetry::trace::TraceId;
 /// let sampler = spanflow::Sampler::ratio(0.25);
 /// assert_eq!(sampler, spanflow::Sampler::Ratio(0.25));
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub enum Sampler {
     /// Record every new trace (the default).
+    #[default]
     AlwaysOn,
     /// Record no new trace; contexts are still propagated, marked unsampled.
     AlwaysOff,
     /// Record this fraction of new traces, decided from the trace id.
     Ratio(f64),
-}
-
-impl Default for Sampler {
-    fn default() -> Self {
-        Sampler::AlwaysOn
-    }
 }
 
 impl Sampler {

@@ -141,11 +141,8 @@ impl Span {
     /// Sets the status; an `Ok` status is final, as the specification asks.
     pub fn set_status(&mut self, status: Status) {
         match &mut self.recording {
-            Some(Recording::Fast(record)) => {
-                if record.status != Status::Ok {
-                    record.status = status;
-                }
-            }
+            Some(Recording::Fast(record)) if record.status != Status::Ok => record.status = status,
+            Some(Recording::Fast(_)) => {}
             Some(Recording::Api) => self.api_span(|span| span.set_status(status)),
             None => {}
         }

@@ -83,10 +83,10 @@ impl<S: Stream> Stream for TracedStream<S> {
             return this.inner.poll_next(cx);
         }
         let _stream_guard = this.span.context().cloned().map(Context::attach);
-        if this.item_span.is_none() {
-            if let Some(callsite) = *this.item_callsite {
-                *this.item_span = Some(Span::start(callsite, None, Parent::Current));
-            }
+        if this.item_span.is_none()
+            && let Some(callsite) = *this.item_callsite
+        {
+            *this.item_span = Some(Span::start(callsite, None, Parent::Current));
         }
         let _item_guard = this
             .item_span

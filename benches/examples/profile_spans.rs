@@ -1,0 +1,36 @@
+//! A tight loop of sampled spans, for profilers:
+//! `valgrind --tool=callgrind target/release/examples/profile_spans sync`.
+
+use spanflow_benches::{Discard, Repoll, run};
+
+#[spanflow::trace]
+fn empty() {}
+
+#[spanflow::trace]
+async fn polled() {
+    Repoll::new(10).await;
+}
+
+fn main() {
+    let mode = std::env::args().nth(1).unwrap_or_else(|| "sync".into());
+    let count: u64 = std::env::args()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000);
+    let pipeline = spanflow::Pipeline::new()
+        .with_batch_exporter(Discard)
+        .install()
+        .expect("install");
+    for chunk in 0..count / 500 {
+        for _ in 0..500 {
+            match mode.as_str() {
+                "async" => run(polled()),
+                _ => empty(),
+            }
+        }
+        if chunk % 4 == 0 {
+            pipeline.flush().expect("flush");
+        }
+    }
+    eprintln!("dropped {}", pipeline.dropped_spans());
+}
