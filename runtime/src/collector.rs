@@ -1,12 +1,17 @@
 //! The hand-off of finished spans from application threads to the export
 //! pipeline.
 //!
-//! Each thread that ends a sampled span owns a bounded single-producer ring
-//! (rtrb): ending a span is a `memcpy` into it, with no lock and no
-//! allocation. One collector thread drains every ring, converts records to
-//! `SpanData` and hands them to the SDK span processors. A full ring drops the
-//! span and counts it, so a slow exporter costs spans, never memory or
-//! application latency.
+//! Each thread that ends a sampled span owns two bounded single-producer
+//! rings (rtrb): one carries boxed records to the collector, the other brings
+//! the emptied boxes back. Starting a span takes a spare box, ending it
+//! pushes the pointer: no lock, no allocation once the thread is warm, and a
+//! record is written once, in place (moving 170-byte records by value cost
+//! a fifth of the span path before, in callgrind's instruction counts).
+//!
+//! One collector thread drains every ring, converts records to `SpanData`
+//! and hands them to the SDK span processors. A full ring drops the span and
+//! counts it, so a slow exporter costs spans, never memory or application
+//! latency: at most two rings of boxes per thread exist.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -19,6 +24,7 @@ use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::trace::SpanProcessor;
 use rtrb::{Consumer, Producer, PushError, RingBuffer};
 
+use crate::callsite::CallSite;
 use crate::clock::WallAnchor;
 use crate::record::SpanRecord;
 
@@ -31,8 +37,15 @@ thread_local! {
 }
 
 struct LocalQueue {
-    producer: Producer<SpanRecord>,
+    spans: Producer<Box<SpanRecord>>,
+    spares: Consumer<Box<SpanRecord>>,
     pushes: u32,
+}
+
+/// The collector's ends of one thread's rings.
+struct ThreadRings {
+    spans: Consumer<Box<SpanRecord>>,
+    spares: Producer<Box<SpanRecord>>,
 }
 
 pub(crate) struct Collector {
@@ -47,10 +60,10 @@ struct Shared {
     interval: Duration,
     anchor: WallAnchor,
     scope: InstrumentationScope,
-    new_queues: Mutex<Vec<Consumer<SpanRecord>>>,
+    new_queues: Mutex<Vec<ThreadRings>>,
     /// Spans ended while their thread's ring was unreachable (during thread
     /// teardown); bounded by `queue_capacity`.
-    orphans: Mutex<Vec<SpanRecord>>,
+    orphans: Mutex<Vec<Box<SpanRecord>>>,
     dropped: AtomicU64,
     collected: AtomicU64,
     stopped: AtomicBool,
@@ -104,10 +117,30 @@ impl Collector {
         })
     }
 
-    /// Hands a finished span to the collector. Never blocks, never allocates
-    /// after the thread's first span.
+    /// A box for a new span's record: a spare one returned by the collector
+    /// when there is one, a new one otherwise. The caller sets every field.
     #[inline]
-    pub(crate) fn submit(&self, record: SpanRecord) {
+    pub(crate) fn acquire(&self, callsite: &'static CallSite) -> Box<SpanRecord> {
+        let spare = LOCAL_QUEUE
+            .try_with(|cell| {
+                let mut slot = cell.try_borrow_mut().ok()?;
+                let queue = slot.get_or_insert_with(|| self.register());
+                queue.spares.pop().ok()
+            })
+            .ok()
+            .flatten();
+        match spare {
+            Some(mut record) => {
+                record.callsite = callsite;
+                record
+            }
+            None => Box::new(SpanRecord::blank(callsite)),
+        }
+    }
+
+    /// Hands a finished span to the collector. Never blocks, never allocates.
+    #[inline]
+    pub(crate) fn submit(&self, record: Box<SpanRecord>) {
         if self.shared.stopped.load(Ordering::Relaxed) {
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             return;
@@ -121,11 +154,11 @@ impl Collector {
             let Some(to_push) = record.take() else {
                 return;
             };
-            match queue.producer.push(to_push) {
+            match queue.spans.push(to_push) {
                 Ok(()) => {
                     queue.pushes = queue.pushes.wrapping_add(1);
                     if queue.pushes % WAKE_CHECK_EVERY == 0
-                        && queue.producer.slots() < self.shared.queue_capacity / 2
+                        && queue.spans.slots() < self.shared.queue_capacity / 2
                     {
                         self.worker.unpark();
                     }
@@ -143,16 +176,21 @@ impl Collector {
 
     #[cold]
     fn register(&self) -> LocalQueue {
-        let (producer, consumer) = RingBuffer::new(self.shared.queue_capacity);
-        lock(&self.shared.new_queues).push(consumer);
+        let (spans, spans_consumer) = RingBuffer::new(self.shared.queue_capacity);
+        let (spares_producer, spares) = RingBuffer::new(self.shared.queue_capacity);
+        lock(&self.shared.new_queues).push(ThreadRings {
+            spans: spans_consumer,
+            spares: spares_producer,
+        });
         LocalQueue {
-            producer,
+            spans,
+            spares,
             pushes: 0,
         }
     }
 
     #[cold]
-    fn submit_orphan(&self, record: SpanRecord) {
+    fn submit_orphan(&self, record: Box<SpanRecord>) {
         let mut orphans = lock(&self.shared.orphans);
         if orphans.len() < self.shared.queue_capacity {
             orphans.push(record);
@@ -236,7 +274,7 @@ impl fmt::Debug for Collector {
 
 impl Shared {
     fn run(&self) {
-        let mut queues: Vec<Consumer<SpanRecord>> = Vec::new();
+        let mut queues: Vec<ThreadRings> = Vec::new();
         loop {
             let (flush_target, shutdown) = {
                 let control = lock(&self.control);
@@ -276,23 +314,25 @@ impl Shared {
         }
     }
 
-    fn drain(&self, queues: &mut Vec<Consumer<SpanRecord>>) {
-        queues.retain_mut(|queue| {
+    fn drain(&self, queues: &mut Vec<ThreadRings>) {
+        queues.retain_mut(|rings| {
             // Read before draining: a ring abandoned now has nothing left after.
-            let abandoned = queue.is_abandoned();
-            while let Ok(record) = queue.pop() {
-                self.export(record);
+            let abandoned = rings.spans.is_abandoned();
+            while let Ok(mut record) = rings.spans.pop() {
+                self.export(&mut record);
+                // A full spare ring (or a finished thread) frees the box.
+                let _ = rings.spares.push(record);
             }
             !abandoned
         });
         let orphans = std::mem::take(&mut *lock(&self.orphans));
-        for record in orphans {
-            self.export(record);
+        for mut record in orphans {
+            self.export(&mut record);
         }
     }
 
-    fn export(&self, record: SpanRecord) {
-        let data = record.into_span_data(self.anchor, &self.scope);
+    fn export(&self, record: &mut SpanRecord) {
+        let data = record.take_span_data(self.anchor, &self.scope);
         self.collected.fetch_add(1, Ordering::Relaxed);
         if let Some((last, rest)) = self.processors.split_last() {
             for processor in rest {

@@ -8,7 +8,7 @@ use std::task::{Context as TaskContext, Poll};
 use opentelemetry::Context;
 use pin_project_lite::pin_project;
 
-use crate::clock::{self, Instant};
+use crate::clock::{self, Ticks};
 use crate::record::Timing;
 use crate::span::Span;
 use crate::task::take_spawn_instant;
@@ -65,9 +65,9 @@ pin_project! {
 #[derive(Debug)]
 struct Clocks {
     enabled: bool,
-    created: Option<Instant>,
-    first_poll: Option<Instant>,
-    queued_since: Option<Instant>,
+    created: Option<Ticks>,
+    first_poll: Option<Ticks>,
+    queued_since: Option<Ticks>,
     busy_ns: u64,
     polls: u64,
 }

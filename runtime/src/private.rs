@@ -88,7 +88,7 @@ pub fn run_sync_with<R, H>(mut span: Span, body: impl FnOnce() -> R, hook: H) ->
 where
     H: FnOnce(&mut Span, &R),
 {
-    let Some(context) = span.context().cloned() else {
+    let Some(context) = span.context_for_scope() else {
         return body();
     };
     if span.is_recording() {

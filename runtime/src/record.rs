@@ -11,10 +11,13 @@ use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
 use crate::attributes;
 use crate::callsite::CallSite;
-use crate::clock::{Instant, WallAnchor};
+use crate::clock::{Ticks, WallAnchor};
 
-/// Everything known about a span, in one allocation-free struct unless the
-/// span carries attributes, events or links of its own.
+/// Everything known about a span. Records live in boxes that are recycled
+/// between each application thread and the collector, so a span is written
+/// in place once and moves as a pointer; no allocation per span once a
+/// thread's boxes are warm, unless the span carries attributes, events or
+/// links of its own.
 #[derive(Debug)]
 pub(crate) struct SpanRecord {
     pub(crate) trace_id: TraceId,
@@ -24,8 +27,8 @@ pub(crate) struct SpanRecord {
     pub(crate) parent_is_remote: bool,
     pub(crate) cancelled: bool,
     pub(crate) callsite: &'static CallSite,
-    pub(crate) start: Instant,
-    pub(crate) end: Instant,
+    pub(crate) start: Ticks,
+    pub(crate) end: Ticks,
     pub(crate) timing: Option<Timing>,
     pub(crate) status: Status,
     pub(crate) attributes: Vec<KeyValue>,
@@ -50,6 +53,25 @@ pub(crate) struct Extras {
 }
 
 impl SpanRecord {
+    /// A record to be filled in; see `collector::acquire`.
+    pub(crate) fn blank(callsite: &'static CallSite) -> Self {
+        SpanRecord {
+            trace_id: TraceId::INVALID,
+            span_id: SpanId::INVALID,
+            parent_span_id: SpanId::INVALID,
+            flags: TraceFlags::default(),
+            parent_is_remote: false,
+            cancelled: false,
+            callsite,
+            start: 0,
+            end: 0,
+            timing: None,
+            status: Status::Unset,
+            attributes: Vec::new(),
+            extras: None,
+        }
+    }
+
     pub(crate) fn extras(&mut self) -> &mut Extras {
         self.extras.get_or_insert_with(Default::default)
     }
@@ -64,8 +86,9 @@ impl SpanRecord {
     }
 
     /// Runs on the collector thread: the slow, allocating half of a span.
-    pub(crate) fn into_span_data(
-        self,
+    /// Leaves the record empty, ready to be reused.
+    pub(crate) fn take_span_data(
+        &mut self,
         anchor: WallAnchor,
         scope: &InstrumentationScope,
     ) -> SpanData {
@@ -96,11 +119,11 @@ impl SpanRecord {
             attributes.push(KeyValue::new(attributes::CANCELLED, true));
         }
         let span_context = self.span_context();
-        attributes.extend(self.attributes);
+        attributes.append(&mut self.attributes);
 
         let mut events = SpanEvents::default();
         let mut links = SpanLinks::default();
-        if let Some(extras) = self.extras {
+        if let Some(extras) = self.extras.take() {
             events.events = extras.events;
             links.links = extras.links;
         }
@@ -117,7 +140,7 @@ impl SpanRecord {
             dropped_attributes_count: 0,
             events,
             links,
-            status: self.status,
+            status: std::mem::replace(&mut self.status, Status::Unset),
             instrumentation_scope: scope.clone(),
         }
     }

@@ -13,6 +13,7 @@ use opentelemetry::{Context, KeyValue, Value};
 use crate::attributes;
 use crate::callsite::CallSite;
 use crate::clock;
+use crate::collector::Collector;
 use crate::ids::{new_span_id, new_trace_id};
 use crate::record::{SpanRecord, Timing};
 use crate::recorder::{self, Backend, Recorder, TracerSource};
@@ -38,8 +39,8 @@ pub struct Span {
 }
 
 enum Recording {
-    // Inline, not boxed: a box would be a second allocation per span.
-    Fast(SpanRecord),
+    /// A recycled box (see `collector`): moving the span moves a pointer.
+    Fast(Box<SpanRecord>),
     Api,
 }
 
@@ -118,6 +119,17 @@ impl Span {
                 .as_ref()
                 .map(|cx| cx.span().span_context().clone())
                 .unwrap_or_else(SpanContext::empty_context),
+        }
+    }
+
+    /// The context to attach while the span's work runs. A span recorded by
+    /// spanflow does not need its context after that, so it gives it up
+    /// instead of paying for a clone.
+    #[inline]
+    pub(crate) fn context_for_scope(&mut self) -> Option<Context> {
+        match self.recording {
+            Some(Recording::Api) => self.context.clone(),
+            Some(Recording::Fast(_)) | None => self.context.take(),
         }
     }
 
@@ -306,7 +318,9 @@ fn start_in(
     explicit: bool,
 ) -> Span {
     match &recorder.backend {
-        Backend::Fast(_) => start_fast(recorder, callsite, self_type, parent_cx, root, explicit),
+        Backend::Fast(collector) => start_fast(
+            recorder, collector, callsite, self_type, parent_cx, root, explicit,
+        ),
         Backend::Api(source) => start_api(source, callsite, self_type, parent_cx, root),
     }
 }
@@ -314,6 +328,7 @@ fn start_in(
 #[inline]
 fn start_fast(
     recorder: &'static Recorder,
+    collector: &'static Collector,
     callsite: &'static CallSite,
     self_type: Option<fn() -> &'static str>,
     parent_cx: &Context,
@@ -333,7 +348,13 @@ fn start_fast(
         }
         callsite.resolve(self_type);
         let span_id = new_span_id();
-        let mut record = new_record(callsite, parent.trace_id(), span_id, parent.trace_flags());
+        let mut record = new_record(
+            collector,
+            callsite,
+            parent.trace_id(),
+            span_id,
+            parent.trace_flags(),
+        );
         record.parent_span_id = parent.span_id();
         record.parent_is_remote = parent.is_remote();
         let trace_state = parent.trace_state();
@@ -371,7 +392,7 @@ fn start_fast(
         };
     }
     callsite.resolve(self_type);
-    let mut record = new_record(callsite, trace_id, span_id, flags);
+    let mut record = new_record(collector, callsite, trace_id, span_id, flags);
     if root && parent.is_valid() {
         record
             .extras()
@@ -384,29 +405,26 @@ fn start_fast(
     }
 }
 
+/// Fills a recycled record in place; every field is set, since the box may
+/// hold the previous span's values.
 #[inline]
 fn new_record(
+    collector: &'static Collector,
     callsite: &'static CallSite,
     trace_id: opentelemetry::trace::TraceId,
     span_id: SpanId,
     flags: TraceFlags,
-) -> SpanRecord {
-    let start = clock::now();
-    SpanRecord {
-        trace_id,
-        span_id,
-        parent_span_id: SpanId::INVALID,
-        flags,
-        parent_is_remote: false,
-        cancelled: false,
-        callsite,
-        start,
-        end: start,
-        timing: None,
-        status: Status::Unset,
-        attributes: Vec::new(),
-        extras: None,
-    }
+) -> Box<SpanRecord> {
+    let mut record = collector.acquire(callsite);
+    record.trace_id = trace_id;
+    record.span_id = span_id;
+    record.parent_span_id = SpanId::INVALID;
+    record.flags = flags;
+    record.parent_is_remote = false;
+    record.cancelled = false;
+    record.timing = None;
+    record.start = clock::now();
+    record
 }
 
 fn start_api(

@@ -8,22 +8,22 @@
 
 use std::cell::Cell;
 
-use crate::clock::Instant;
+use crate::clock::Ticks;
 
 thread_local! {
     /// The spawn instant of the task being polled for the first time.
-    static SPAWNED_AT: Cell<Option<Instant>> = const { Cell::new(None) };
+    static SPAWNED_AT: Cell<Option<Ticks>> = const { Cell::new(None) };
 }
 
 /// Takes the spawn instant published by the first poll of a spawned task.
 #[inline]
-pub(crate) fn take_spawn_instant() -> Option<Instant> {
+pub(crate) fn take_spawn_instant() -> Option<Ticks> {
     SPAWNED_AT.try_with(Cell::take).ok().flatten()
 }
 
 /// Publishes `spawned_at` for the duration of `f` (the task's first poll).
-pub(crate) fn with_spawn_instant<R>(spawned_at: Instant, f: impl FnOnce() -> R) -> R {
-    struct Reset(Option<Instant>);
+pub(crate) fn with_spawn_instant<R>(spawned_at: Ticks, f: impl FnOnce() -> R) -> R {
+    struct Reset(Option<Ticks>);
     impl Drop for Reset {
         fn drop(&mut self) {
             let _ = SPAWNED_AT.try_with(|cell| cell.set(self.0));
@@ -51,7 +51,7 @@ mod tokio_tasks {
     use tokio::task::{AbortHandle, JoinHandle, JoinSet};
 
     use super::with_spawn_instant;
-    use crate::clock::{self, Instant};
+    use crate::clock::{self, Ticks};
 
     pin_project! {
         /// A task future carrying the context of the code that spawned it.
@@ -61,7 +61,7 @@ mod tokio_tasks {
             #[pin]
             inner: F,
             context: Context,
-            spawned_at: Option<Instant>,
+            spawned_at: Option<Ticks>,
         }
     }
 
