@@ -1,6 +1,7 @@
 //! A tight loop of sampled spans, for profilers:
 //! `valgrind --tool=callgrind target/release/examples/profile_spans sync`.
 
+use opentelemetry::trace::TraceContextExt;
 use spanflow_benches::{Discard, Repoll, run};
 
 #[spanflow::trace]
@@ -21,6 +22,16 @@ fn main() {
         .with_batch_exporter(Discard)
         .install()
         .expect("install");
+    let unsampled = opentelemetry::Context::new().with_remote_span_context(
+        opentelemetry::trace::SpanContext::new(
+            opentelemetry::trace::TraceId::from(7u128),
+            opentelemetry::trace::SpanId::from(7u64),
+            opentelemetry::trace::TraceFlags::NOT_SAMPLED,
+            true,
+            Default::default(),
+        ),
+    );
+    let _guard = (mode == "unsampled").then(|| unsampled.attach());
     for chunk in 0..count / 500 {
         for _ in 0..500 {
             match mode.as_str() {

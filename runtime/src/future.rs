@@ -51,11 +51,12 @@ pin_project! {
             let this = this.project();
             if !*this.finished && this.span.is_recording() {
                 this.span.mark_cancelled();
+                let now = clock::now();
                 if this.clocks.enabled {
-                    let timing = this.clocks.finish();
+                    let timing = this.clocks.finish(now);
                     this.span.set_timing(timing);
                 }
-                this.span.end();
+                this.span.end_at(now);
             }
         }
     }
@@ -68,7 +69,9 @@ struct Clocks {
     created: Option<Ticks>,
     first_poll: Option<Ticks>,
     queued_since: Option<Ticks>,
-    busy_ns: u64,
+    /// Raw ticks, scaled to nanoseconds once at the end: two clock reads and
+    /// an add per poll.
+    busy_ticks: u64,
     polls: u64,
 }
 
@@ -79,13 +82,12 @@ impl Clocks {
             created: enabled.then(clock::now),
             first_poll: None,
             queued_since: None,
-            busy_ns: 0,
+            busy_ticks: 0,
             polls: 0,
         }
     }
 
-    fn finish(&self) -> Timing {
-        let end = clock::now();
+    fn finish(&self, end: Ticks) -> Timing {
         let created = self.created.unwrap_or(end);
         let queued_from = self
             .queued_since
@@ -97,10 +99,11 @@ impl Clocks {
             };
         };
         let active_ns = clock::nanos_between(first_poll, end);
+        let busy_ns = clock::nanos_between(0, self.busy_ticks);
         Timing {
             queued_ns: clock::nanos_between(queued_from, first_poll),
-            busy_ns: self.busy_ns,
-            idle_ns: active_ns.saturating_sub(self.busy_ns),
+            busy_ns,
+            idle_ns: active_ns.saturating_sub(busy_ns),
             polls: self.polls,
         }
     }
@@ -179,9 +182,9 @@ impl<F: Future, H: OnReturn<F::Output>> Future for Traced<F, H> {
                 clocks.first_poll = Some(now);
                 clocks.queued_since = take_spawn_instant();
             }
-            Some(now)
+            now
         } else {
-            None
+            0
         };
 
         let guard = Context::attach(context.clone());
@@ -189,33 +192,40 @@ impl<F: Future, H: OnReturn<F::Output>> Future for Traced<F, H> {
         let polled = catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
         drop(guard);
 
-        if let Some(poll_start) = poll_start {
-            clocks.busy_ns += clock::nanos_between(poll_start, clock::now());
-        }
+        // The poll's end reading doubles as the span's end when it finished.
+        let poll_end = if clocks.enabled {
+            let now = clock::now();
+            clocks.busy_ticks += now.saturating_sub(poll_start);
+            Some(now)
+        } else {
+            None
+        };
         clocks.polls += 1;
 
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => {
                 *this.finished = true;
+                let end = poll_end.unwrap_or_else(clock::now);
                 if this.span.is_recording() {
                     if let Some(hook) = this.hook.take() {
                         hook.on_return(this.span, &output);
                     }
                     if clocks.enabled {
-                        this.span.set_timing(clocks.finish());
+                        this.span.set_timing(clocks.finish(end));
                     }
                 }
-                this.span.end();
+                this.span.end_at(end);
                 Poll::Ready(output)
             }
             Err(payload) => {
                 *this.finished = true;
+                let end = poll_end.unwrap_or_else(clock::now);
                 this.span.record_panic(&*payload);
                 if clocks.enabled && this.span.is_recording() {
-                    this.span.set_timing(clocks.finish());
+                    this.span.set_timing(clocks.finish(end));
                 }
-                this.span.end();
+                this.span.end_at(end);
                 resume_unwind(payload)
             }
         }

@@ -91,8 +91,10 @@ where
     let Some(context) = span.context_for_scope() else {
         return body();
     };
-    if span.is_recording() {
-        record_sync_queued(&mut span);
+    if span.is_recording()
+        && let Some(spawned_at) = take_spawn_instant()
+    {
+        record_sync_queued(&mut span, spawned_at);
     }
     let guard = Context::attach(context);
     let outcome = catch_unwind(AssertUnwindSafe(body));
@@ -114,14 +116,12 @@ where
 }
 
 #[cold]
-fn record_sync_queued(span: &mut Span) {
-    if let Some(spawned_at) = take_spawn_instant() {
-        let queued = clock::nanos_between(spawned_at, clock::now());
-        span.set_attribute(KeyValue::new(
-            attributes::QUEUED_NS,
-            i64::try_from(queued).unwrap_or(i64::MAX),
-        ));
-    }
+fn record_sync_queued(span: &mut Span, spawned_at: clock::Ticks) {
+    let queued = clock::nanos_between(spawned_at, clock::now());
+    span.set_attribute(KeyValue::new(
+        attributes::QUEUED_NS,
+        i64::try_from(queued).unwrap_or(i64::MAX),
+    ));
 }
 
 /// Runs a future inside `span` (async fns and fns returning `impl Future`).

@@ -86,6 +86,13 @@ impl Span {
         };
         match parent {
             Parent::Current => Context::map_current(|current| {
+                // Checked here, inline, so that the unsampled path is a few
+                // instructions rather than a call (see BENCHMARKS.md).
+                let parent = current.span();
+                let parent = parent.span_context();
+                if parent.is_valid() && !parent.is_sampled() {
+                    return Span::none();
+                }
                 start_in(recorder, callsite, self_type, current, false, false)
             }),
             Parent::Explicit(context) => {
@@ -254,9 +261,14 @@ impl Span {
 
     /// Ends the span now. Later calls, and the drop, do nothing.
     pub fn end(&mut self) {
+        self.end_at(clock::now());
+    }
+
+    /// Ends the span at a clock reading the caller already has.
+    pub(crate) fn end_at(&mut self, now: clock::Ticks) {
         match self.recording.take() {
             Some(Recording::Fast(mut record)) => {
-                record.end = clock::now();
+                record.end = now;
                 if let Some(Recorder {
                     backend: Backend::Fast(collector),
                     ..
@@ -292,6 +304,7 @@ impl Span {
 }
 
 impl Drop for Span {
+    #[inline]
     fn drop(&mut self) {
         if self.recording.is_some() {
             self.end();

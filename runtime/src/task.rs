@@ -18,7 +18,16 @@ thread_local! {
 /// Takes the spawn instant published by the first poll of a spawned task.
 #[inline]
 pub(crate) fn take_spawn_instant() -> Option<Ticks> {
-    SPAWNED_AT.try_with(Cell::take).ok().flatten()
+    SPAWNED_AT
+        .try_with(|cell| {
+            let spawned_at = cell.get();
+            if spawned_at.is_some() {
+                cell.set(None);
+            }
+            spawned_at
+        })
+        .ok()
+        .flatten()
 }
 
 /// Publishes `spawned_at` for the duration of `f` (the task's first poll).
