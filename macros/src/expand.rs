@@ -280,3 +280,25 @@ impl Unraw for syn::Ident {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Prints the expansion of a typical async fn (`cargo test -p
+    /// spanflow-macros -- --nocapture`) and keeps it about a screen long.
+    #[test]
+    fn a_typical_async_fn_expands_to_about_a_screen() {
+        let options: Options = syn::parse_quote!(kind = client, err, args(order));
+        let item: ItemFn = syn::parse_quote! {
+            async fn reserve(order: u64) -> Result<(), String> {
+                stock(order).await?;
+                Ok(())
+            }
+        };
+        let expanded = expand(&options, item).to_string();
+        println!("{expanded}");
+        let statements = expanded.matches(';').count();
+        assert!(statements <= 12, "{statements} statements: {expanded}");
+    }
+}

@@ -2,6 +2,69 @@
 //!
 //! Use it through the `spanflow` crate, which re-exports it and provides the
 //! runtime its expansion calls: `#[spanflow::trace]`.
+//!
+//! The stages are one file each: `attr.rs` parses the options, `valid.rs`
+//! checks them against the fn, `shape.rs` decides what the span covers
+//! (a call, an `async fn` body, a returned `impl Future`, or the boxed future
+//! of an `#[async_trait]` method), and `expand.rs` writes the code.
+//!
+//! The signature is kept as written; only the body changes, and it calls
+//! nothing but `::spanflow::__private`. For example
+//!
+//! ```text
+//! #[trace(kind = client, err, args(order))]
+//! async fn reserve(order: u64) -> Result<(), String> {
+//!     stock(order).await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! expands to (formatted):
+//!
+//! ```text
+//! async fn reserve(order: u64) -> Result<(), String> {
+//!     static __SPANFLOW_CALLSITE: ::spanflow::__private::CallSite =
+//!         ::spanflow::__private::CallSite::new(
+//!             ::spanflow::__private::Naming::Fixed {
+//!                 name: "reserve",
+//!                 function: ::core::concat!(::core::module_path!(), "::", "reserve"),
+//!             },
+//!             ::core::file!(),
+//!             ::core::line!(),
+//!             ::spanflow::__private::Kind::Client,
+//!         );
+//!     #[allow(unused_mut)]
+//!     let mut __spanflow_span =
+//!         ::spanflow::__private::start(&__SPANFLOW_CALLSITE, ::core::option::Option::None);
+//!     if __spanflow_span.is_recording() {
+//!         ::spanflow::__private::field(
+//!             &mut __spanflow_span,
+//!             "order",
+//!             ::spanflow::__private::typed_value(&order),
+//!         );
+//!     }
+//!     #[allow(clippy::redundant_closure_call)]
+//!     {
+//!         ::spanflow::__private::instrument_with(
+//!             __spanflow_span,
+//!             async move {
+//!                 stock(order).await?;
+//!                 Ok(())
+//!             },
+//!             |__spanflow_span: &mut ::spanflow::__private::Span, __spanflow_ret| {
+//!                 ::spanflow::__private::record_err_display(__spanflow_span, __spanflow_ret);
+//!             },
+//!         )
+//!         .await
+//!     }
+//! }
+//! ```
+//!
+//! With `#[async_trait]`, the impl's attribute always expands first (it sits
+//! on the impl, `#[trace]` on the method), turning the method into a fn that
+//! returns `Box::pin(async move { .. })`; `#[trace]` recognises that body and
+//! traces the async block, so the span covers the work, not the boxing. The
+//! same holds for default methods of an `#[async_trait]` trait.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

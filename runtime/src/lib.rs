@@ -61,6 +61,11 @@
 //!   thread-local read and changes nothing; a root dropped by the sampler
 //!   still propagates its context, marked unsampled.
 //!
+//! On a 2-core VM a sampled span costs about 145 ns on the application thread
+//! (the SDK: about 420 ns; fastrace: about 150 ns), of which 100 ns is the
+//! floor set by making the span visible through `opentelemetry::Context` and
+//! reading the clock twice; see `BENCHMARKS.md` in the repository.
+//!
 //! Trade-offs of this design: span processors' `on_start` is not called for
 //! spanflow spans (they are seen at `on_end`); attributes can be added to a
 //! spanflow span through spanflow ([`Span`], `fields`, `args`, `ret`, `err`),
