@@ -62,7 +62,9 @@ struct Shared {
     scope: InstrumentationScope,
     new_queues: Mutex<Vec<ThreadRings>>,
     /// Spans ended while their thread's ring was unreachable (during thread
-    /// teardown); bounded by `queue_capacity`.
+    /// teardown); bounded by `queue_capacity`. Kept boxed: records travel as
+    /// boxes, and unboxing here would copy them for nothing.
+    #[allow(clippy::vec_box)]
     orphans: Mutex<Vec<Box<SpanRecord>>>,
     dropped: AtomicU64,
     collected: AtomicU64,
