@@ -32,6 +32,18 @@ fn main() {
         ),
     );
     let _guard = (mode == "unsampled").then(|| unsampled.attach());
+    if mode == "extract" {
+        let propagator = spanflow::propagation::TraceContextPropagator::new();
+        let mut headers = std::collections::HashMap::new();
+        headers.insert(
+            "traceparent".to_owned(),
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_owned(),
+        );
+        for _ in 0..count {
+            std::hint::black_box(propagator.extract_span_context(&headers));
+        }
+        return;
+    }
     for chunk in 0..count / 500 {
         for _ in 0..500 {
             match mode.as_str() {

@@ -94,6 +94,7 @@ mod context;
 mod future;
 mod ids;
 mod pipeline;
+pub mod propagation;
 mod record;
 mod recorder;
 mod sampler;

@@ -12,7 +12,11 @@ use opentelemetry_sdk::trace::{
     SpanExporter, SpanProcessor,
 };
 
+use opentelemetry::propagation::TextMapCompositePropagator;
+use opentelemetry_sdk::propagation::BaggagePropagator;
+
 use crate::collector::{Collector, CollectorSettings};
+use crate::propagation::TraceContextPropagator;
 use crate::recorder::{self, Backend, Recorder, TracerSource};
 use crate::sampler::{RootSampler, Sampler};
 
@@ -136,7 +140,9 @@ impl Pipeline {
         self
     }
 
-    /// Installs the recorder and OpenTelemetry's global tracer provider.
+    /// Installs the recorder, OpenTelemetry's global tracer provider, and the
+    /// global propagator: spanflow's W3C Trace Context and OpenTelemetry's
+    /// W3C Baggage.
     ///
     /// Fails if a recorder is installed already (once per process) or the
     /// collector thread cannot be started.
@@ -175,6 +181,10 @@ impl Pipeline {
         })
         .map_err(|_| InstallError::AlreadyInstalled)?;
         global::set_tracer_provider(provider.clone());
+        global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+            Box::new(TraceContextPropagator::new()),
+            Box::new(BaggagePropagator::new()),
+        ]));
         Ok(PipelineGuard {
             recorder: installed,
             provider: Some(provider),

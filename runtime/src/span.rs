@@ -15,6 +15,7 @@ use crate::callsite::CallSite;
 use crate::clock;
 use crate::collector::Collector;
 use crate::ids::{new_span_id, new_trace_id};
+use crate::propagation::RANDOM_FLAG;
 use crate::record::{SpanRecord, Timing};
 use crate::recorder::{self, Backend, Recorder, TracerSource};
 
@@ -403,7 +404,9 @@ fn start_fast(
     let trace_id = new_trace_id();
     let span_id = new_span_id();
     let sampled = recorder.sampler.should_sample(trace_id);
-    let flags = TraceFlags::default().with_sampled(sampled);
+    // spanflow's trace ids are random in all their bits, which W3C Trace
+    // Context Level 2 lets downstream samplers rely on through this flag.
+    let flags = TraceFlags::new(RANDOM_FLAG).with_sampled(sampled);
     let context = parent_cx.with_remote_span_context(SpanContext::new(
         trace_id,
         span_id,

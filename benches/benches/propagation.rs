@@ -1,0 +1,85 @@
+//! W3C `traceparent` inject and extract: spanflow's propagator against the
+//! OpenTelemetry SDK's, for a `HashMap` carrier and an `http::HeaderMap`
+//! carrier (through opentelemetry-http's injector and extractor).
+//!
+//! Run: `cargo bench -p spanflow-benches --bench propagation`
+
+use std::collections::HashMap;
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::HeaderMap;
+use opentelemetry::Context;
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+
+const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+fn propagation(c: &mut Criterion) {
+    let spanflow = spanflow::propagation::TraceContextPropagator::new();
+    let sdk = opentelemetry_sdk::propagation::TraceContextPropagator::new();
+    let propagators: [(&str, &dyn TextMapPropagator); 2] =
+        [("spanflow", &spanflow), ("otel sdk", &sdk)];
+
+    let cx = Context::new().with_remote_span_context(SpanContext::new(
+        TraceId::from(0x0af7651916cd43dd8448eb211c80319c_u128),
+        SpanId::from(0xb7ad6b7169203331_u64),
+        TraceFlags::SAMPLED,
+        false,
+        TraceState::NONE,
+    ));
+    let map: HashMap<String, String> = [("traceparent".to_owned(), TRACEPARENT.to_owned())].into();
+    let mut headers = HeaderMap::new();
+    headers.insert("traceparent", TRACEPARENT.parse().unwrap());
+
+    let mut group = c.benchmark_group("traceparent");
+    for (name, propagator) in propagators {
+        // An outgoing request's header map exists already: reuse one.
+        let mut map_carrier = HashMap::with_capacity(4);
+        group.bench_function(format!("{name} inject HashMap"), |b| {
+            b.iter(|| {
+                map_carrier.clear();
+                propagator.inject_context(&cx, &mut map_carrier);
+                black_box(&map_carrier);
+            })
+        });
+        let mut header_carrier = HeaderMap::with_capacity(4);
+        group.bench_function(format!("{name} inject HeaderMap"), |b| {
+            b.iter(|| {
+                header_carrier.clear();
+                propagator.inject_context(&cx, &mut HeaderInjector(&mut header_carrier));
+                black_box(&header_carrier);
+            })
+        });
+        group.bench_function(format!("{name} extract HashMap"), |b| {
+            b.iter(|| black_box(propagator.extract_with_context(&Context::new(), &map)))
+        });
+        group.bench_function(format!("{name} extract HeaderMap"), |b| {
+            b.iter(|| {
+                black_box(
+                    propagator.extract_with_context(&Context::new(), &HeaderExtractor(&headers)),
+                )
+            })
+        });
+    }
+    // What a server adapter needs before it starts its span (the span
+    // creates the Context): no Context allocated and dropped here.
+    group.bench_function("spanflow extract_span_context HashMap", |b| {
+        b.iter(|| black_box(spanflow.extract_span_context(&map)))
+    });
+    group.bench_function("spanflow extract_span_context HeaderMap", |b| {
+        b.iter(|| black_box(spanflow.extract_span_context(&HeaderExtractor(&headers))))
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(std::time::Duration::from_millis(500))
+        .measurement_time(std::time::Duration::from_secs(2))
+        .sample_size(30);
+    targets = propagation
+}
+criterion_main!(benches);
