@@ -90,14 +90,18 @@ pub mod attributes;
 mod callsite;
 mod clock;
 mod collector;
+pub mod config;
 mod context;
+pub mod export;
 mod future;
+mod guard;
 mod ids;
 mod pipeline;
 pub mod propagation;
 mod record;
 mod recorder;
 mod sampler;
+mod shared_processor;
 mod span;
 mod stream;
 mod task;
@@ -110,11 +114,13 @@ pub mod __private;
 pub use spanflow_macros::trace;
 
 pub use crate::callsite::CallSite;
+pub use crate::config::{ConfigError, EmbeddedExport};
 pub use crate::context::{LinkTarget, ParentContext, current_context, in_context, with_context};
 pub use crate::future::{Traced, TracedExt};
+pub use crate::guard::{FlushTimeout, InstallError, PipelineGuard};
 pub use crate::pipeline::{
-    DEFAULT_COLLECT_INTERVAL, DEFAULT_QUEUE_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT, FlushTimeout,
-    InstallError, Pipeline, PipelineGuard, install_global_tracer_provider, install_tracer_provider,
+    DEFAULT_COLLECT_INTERVAL, DEFAULT_EMBEDDED_STORE_SPANS, DEFAULT_QUEUE_CAPACITY,
+    DEFAULT_SHUTDOWN_TIMEOUT, Pipeline, install_global_tracer_provider, install_tracer_provider,
 };
 pub use crate::sampler::Sampler;
 pub use crate::span::Span;
@@ -122,6 +128,24 @@ pub use crate::stream::TracedStream;
 #[cfg(feature = "tokio")]
 pub use crate::task::{JoinSetExt, Spawned, spawn, spawn_blocking, spawn_local};
 pub use crate::value::{ArrayElement, AttributeValue};
+
+/// A [`Pipeline`] that names the service after the calling crate and takes
+/// its version (`CARGO_PKG_NAME`, `CARGO_PKG_VERSION`, read when the calling
+/// crate compiles), unless code or `OTEL_SERVICE_NAME` /
+/// `OTEL_RESOURCE_ATTRIBUTES` say otherwise.
+///
+/// ```no_run
+/// let _tracing = spanflow::pipeline!().install().expect("valid configuration");
+/// ```
+#[macro_export]
+macro_rules! pipeline {
+    () => {
+        $crate::Pipeline::new().with_crate_defaults(
+            ::core::env!("CARGO_PKG_NAME"),
+            ::core::env!("CARGO_PKG_VERSION"),
+        )
+    };
+}
 
 /// Static call-site metadata for a span named `$name`, for
 /// [`TracedStream::with_item_spans`] and [`Span`]s made by hand.

@@ -1,24 +1,25 @@
-//! Installing the recorder and its export pipeline.
+//! Building and installing the recorder and its export pipeline.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry::{Context, global};
+use opentelemetry::propagation::TextMapCompositePropagator;
+use opentelemetry::{KeyValue, Value, global};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::propagation::BaggagePropagator;
 use opentelemetry_sdk::trace::{
-    BatchSpanProcessor, SdkTracerProvider, SimpleSpanProcessor, Span as SdkSpan, SpanData,
-    SpanExporter, SpanProcessor,
+    BatchSpanProcessor, SdkTracerProvider, SimpleSpanProcessor, SpanExporter, SpanProcessor,
 };
 
-use opentelemetry::propagation::TextMapCompositePropagator;
-use opentelemetry_sdk::propagation::BaggagePropagator;
-
 use crate::collector::{Collector, CollectorSettings};
+use crate::config::{self, ConfigError, EmbeddedExport, SamplerSetting};
+use crate::export::{TerminalExporter, TraceStore};
+use crate::guard::{InstallError, PipelineGuard};
 use crate::propagation::TraceContextPropagator;
 use crate::recorder::{self, Backend, Recorder, TracerSource};
 use crate::sampler::{RootSampler, Sampler};
+use crate::shared_processor::SharedProcessor;
 
 /// Per-thread ring capacity, in spans, unless configured.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 2048;
@@ -26,14 +27,35 @@ pub const DEFAULT_QUEUE_CAPACITY: usize = 2048;
 pub const DEFAULT_COLLECT_INTERVAL: Duration = Duration::from_millis(20);
 /// How long dropping a [`PipelineGuard`] waits for the export to finish.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+/// Spans the embedded default's in-process store keeps, unless configured.
+pub const DEFAULT_EMBEDDED_STORE_SPANS: usize = 10_000;
 
 /// Builds and installs spanflow's recorder.
+///
+/// The common case is one line, which also takes the service name and
+/// version from the calling crate ([`pipeline!`](crate::pipeline!)):
+///
+/// ```no_run
+/// let _tracing = spanflow::pipeline!().install().expect("valid configuration");
+/// ```
 ///
 /// The recorder feeds the given OpenTelemetry SDK span processors (and so
 /// any `SpanExporter`). An `SdkTracerProvider` sharing the same processors is
 /// installed as OpenTelemetry's global provider, so spans made with the plain
 /// OpenTelemetry API (by libraries) nest under `#[trace]` spans and reach the
-/// same exporter.
+/// same exporter; the global propagator becomes W3C Trace Context
+/// ([`propagation`](crate::propagation)) and W3C Baggage.
+///
+/// Given no exporter, the pipeline uses the embedded default: an in-process
+/// [`TraceStore`] ([`PipelineGuard::store`]) and the sink named by
+/// `SPANFLOW_EXPORT` (see [`EmbeddedExport`]; by default each trace is drawn
+/// as a tree on standard output).
+///
+/// From the environment: `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`
+/// (through the SDK's resource detectors), `OTEL_TRACES_SAMPLER` and
+/// `OTEL_TRACES_SAMPLER_ARG`, `SPANFLOW_EXPORT`. Values given in code win over
+/// the environment; invalid values are an [`InstallError::Config`] naming the
+/// variable.
 ///
 /// ```
 /// use opentelemetry_sdk::trace::InMemorySpanExporter;
@@ -54,8 +76,14 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 #[must_use = "a pipeline does nothing until installed"]
 pub struct Pipeline {
     processors: Vec<Box<dyn SpanProcessor>>,
-    sampler: Sampler,
+    sampler: Option<SamplerSetting>,
     resource: Option<Resource>,
+    service_name: Option<String>,
+    service_version: Option<String>,
+    crate_name: Option<&'static str>,
+    crate_version: Option<&'static str>,
+    embedded: Option<EmbeddedExport>,
+    store_spans: usize,
     queue_capacity: usize,
     collect_interval: Duration,
     shutdown_timeout: Duration,
@@ -72,6 +100,8 @@ impl fmt::Debug for Pipeline {
         f.debug_struct("Pipeline")
             .field("processors", &self.processors.len())
             .field("sampler", &self.sampler)
+            .field("service_name", &self.service_name)
+            .field("embedded", &self.embedded)
             .field("queue_capacity", &self.queue_capacity)
             .field("collect_interval", &self.collect_interval)
             .finish_non_exhaustive()
@@ -79,19 +109,27 @@ impl fmt::Debug for Pipeline {
 }
 
 impl Pipeline {
-    /// A pipeline with no processors yet, sampling every trace.
+    /// A pipeline with nothing configured: the embedded default, the
+    /// environment's settings, sampling every trace.
     pub fn new() -> Self {
         Pipeline {
             processors: Vec::new(),
-            sampler: Sampler::default(),
+            sampler: None,
             resource: None,
+            service_name: None,
+            service_version: None,
+            crate_name: None,
+            crate_version: None,
+            embedded: None,
+            store_spans: DEFAULT_EMBEDDED_STORE_SPANS,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             collect_interval: DEFAULT_COLLECT_INTERVAL,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
 
-    /// Adds an OpenTelemetry SDK span processor.
+    /// Adds an OpenTelemetry SDK span processor (replacing the embedded
+    /// default).
     pub fn with_span_processor(mut self, processor: impl SpanProcessor + 'static) -> Self {
         self.processors.push(Box::new(processor));
         self
@@ -102,19 +140,74 @@ impl Pipeline {
         self.with_span_processor(SimpleSpanProcessor::new(exporter))
     }
 
-    /// Exports spans in batches from a background thread (for production).
+    /// Exports spans in batches from a background thread (for production);
+    /// `OTEL_BSP_*` set the batch sizes and delays.
     pub fn with_batch_exporter(self, exporter: impl SpanExporter + 'static) -> Self {
         self.with_span_processor(BatchSpanProcessor::builder(exporter).build())
     }
 
-    /// Decides which new traces are recorded (default: all).
-    pub fn with_sampler(mut self, sampler: Sampler) -> Self {
-        self.sampler = sampler;
+    /// Chooses the embedded default's sink in code (overriding
+    /// `SPANFLOW_EXPORT`); ignored when exporters are given.
+    pub fn with_embedded_export(mut self, export: EmbeddedExport) -> Self {
+        self.embedded = Some(export);
         self
     }
 
-    /// The resource describing this process (default: the SDK's, which reads
-    /// `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`).
+    /// How many spans the embedded default's store keeps.
+    pub fn with_store_capacity(mut self, spans: usize) -> Self {
+        self.store_spans = spans;
+        self
+    }
+
+    /// Decides which new traces are recorded (default: all), overriding
+    /// `OTEL_TRACES_SAMPLER`.
+    pub fn with_sampler(mut self, sampler: Sampler) -> Self {
+        let parent_based = self.sampler.is_none_or(|setting| setting.parent_based);
+        self.sampler = Some(SamplerSetting {
+            sampler,
+            parent_based,
+        });
+        self
+    }
+
+    /// Whether spans with a parent follow the parent's decision (the default)
+    /// or are sampled like roots.
+    pub fn with_parent_based(mut self, parent_based: bool) -> Self {
+        let sampler = self
+            .sampler
+            .map_or(Sampler::AlwaysOn, |setting| setting.sampler);
+        self.sampler = Some(SamplerSetting {
+            sampler,
+            parent_based,
+        });
+        self
+    }
+
+    /// `service.name`, overriding `OTEL_SERVICE_NAME`.
+    pub fn with_service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// `service.version`, overriding the one [`pipeline!`](crate::pipeline!)
+    /// takes from the calling crate.
+    pub fn with_service_version(mut self, version: impl Into<String>) -> Self {
+        self.service_version = Some(version.into());
+        self
+    }
+
+    /// The calling crate's name and version, used when neither code nor the
+    /// environment names the service (what [`pipeline!`](crate::pipeline!)
+    /// passes).
+    #[doc(hidden)]
+    pub fn with_crate_defaults(mut self, name: &'static str, version: &'static str) -> Self {
+        self.crate_name = Some(name);
+        self.crate_version = Some(version);
+        self
+    }
+
+    /// The whole resource describing this process (default: the SDK's, which
+    /// reads `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`).
     pub fn with_resource(mut self, resource: Resource) -> Self {
         self.resource = Some(resource);
         self
@@ -140,17 +233,27 @@ impl Pipeline {
         self
     }
 
-    /// Installs the recorder, OpenTelemetry's global tracer provider, and the
-    /// global propagator: spanflow's W3C Trace Context and OpenTelemetry's
-    /// W3C Baggage.
+    /// Installs the recorder, OpenTelemetry's global tracer provider and the
+    /// global propagator.
     ///
-    /// Fails if a recorder is installed already (once per process) or the
-    /// collector thread cannot be started.
-    pub fn install(self) -> Result<PipelineGuard, InstallError> {
+    /// Fails if a recorder is installed already (once per process), if a
+    /// configuration value is invalid, or if the exporter or the collector
+    /// thread cannot be set up.
+    pub fn install(mut self) -> Result<PipelineGuard, InstallError> {
         if recorder::get().is_some() {
             return Err(InstallError::AlreadyInstalled);
         }
-        let resource = self.resource.unwrap_or_else(|| Resource::builder().build());
+        let sampler = match self.sampler {
+            Some(setting) => setting,
+            None => config::sampler_from_env()?.unwrap_or_default(),
+        };
+        let resource = self.build_resource();
+        let store = if self.processors.is_empty() {
+            self.add_embedded_default()?
+        } else {
+            None
+        };
+
         let processors: Vec<Arc<dyn SpanProcessor>> = self
             .processors
             .into_iter()
@@ -159,10 +262,9 @@ impl Pipeline {
                 Arc::from(processor)
             })
             .collect();
-
         let mut provider = SdkTracerProvider::builder()
             .with_resource(resource)
-            .with_sampler(self.sampler.to_sdk());
+            .with_sampler(sampler.sampler.to_sdk(sampler.parent_based));
         for processor in &processors {
             provider = provider.with_span_processor(SharedProcessor(Arc::clone(processor)));
         }
@@ -176,7 +278,7 @@ impl Pipeline {
         })
         .map_err(InstallError::Thread)?;
         let installed = recorder::set(Recorder {
-            sampler: RootSampler::new(self.sampler),
+            sampler: RootSampler::new(sampler.sampler, sampler.parent_based),
             backend: Backend::Fast(collector),
         })
         .map_err(|_| InstallError::AlreadyInstalled)?;
@@ -188,9 +290,95 @@ impl Pipeline {
         Ok(PipelineGuard {
             recorder: installed,
             provider: Some(provider),
+            store,
             shutdown_timeout: self.shutdown_timeout,
         })
     }
+
+    /// Code's name and version win; then the environment (read by the SDK's
+    /// detectors); then the calling crate's.
+    fn build_resource(&self) -> Resource {
+        let detected = self
+            .resource
+            .clone()
+            .unwrap_or_else(|| Resource::builder().build());
+        let mut extra = Vec::new();
+        let service_name = detected.get(&opentelemetry::Key::from_static_str("service.name"));
+        let unnamed = service_name.is_none_or(|name| name.as_str().starts_with("unknown_service"));
+        match (&self.service_name, self.crate_name) {
+            (Some(name), _) => extra.push(KeyValue::new("service.name", name.clone())),
+            (None, Some(name)) if unnamed => extra.push(KeyValue::new("service.name", name)),
+            _ => {}
+        }
+        let has_version = detected
+            .get(&opentelemetry::Key::from_static_str("service.version"))
+            .is_some();
+        match (&self.service_version, self.crate_version) {
+            (Some(version), _) => extra.push(KeyValue::new(
+                "service.version",
+                Value::from(version.clone()),
+            )),
+            (None, Some(version)) if !has_version => {
+                extra.push(KeyValue::new("service.version", version))
+            }
+            _ => {}
+        }
+        if extra.is_empty() {
+            return detected;
+        }
+        Resource::builder_empty()
+            .with_attributes(
+                detected
+                    .iter()
+                    .map(|(key, value)| KeyValue::new(key.clone(), value.clone())),
+            )
+            .with_attributes(extra)
+            .build()
+    }
+
+    fn add_embedded_default(&mut self) -> Result<Option<TraceStore>, InstallError> {
+        let export = match self.embedded.take() {
+            Some(export) => export,
+            None => EmbeddedExport::from_env()?.unwrap_or(EmbeddedExport::Terminal),
+        };
+        let store = TraceStore::new(self.store_spans);
+        self.processors
+            .push(Box::new(SimpleSpanProcessor::new(store.exporter())));
+        match export {
+            EmbeddedExport::Terminal => self.processors.push(Box::new(SimpleSpanProcessor::new(
+                TerminalExporter::stdout(),
+            ))),
+            EmbeddedExport::Stderr => self.processors.push(Box::new(SimpleSpanProcessor::new(
+                TerminalExporter::stderr(),
+            ))),
+            EmbeddedExport::JsonFile(path) => {
+                self.processors.push(Box::new(json_file_processor(&path)?))
+            }
+            EmbeddedExport::Memory | EmbeddedExport::None => {}
+        }
+        Ok(Some(store))
+    }
+}
+
+#[cfg(feature = "json-file")]
+fn json_file_processor(path: &std::path::Path) -> Result<BatchSpanProcessor, InstallError> {
+    let file = crate::export::OtlpJsonFile::create(path).map_err(|error| {
+        InstallError::Config(ConfigError::new(
+            config::SPANFLOW_EXPORT,
+            format!("json:{}", path.display()),
+            format!("cannot create the file: {error}"),
+        ))
+    })?;
+    Ok(BatchSpanProcessor::builder(file).build())
+}
+
+#[cfg(not(feature = "json-file"))]
+fn json_file_processor(path: &std::path::Path) -> Result<BatchSpanProcessor, InstallError> {
+    Err(InstallError::Config(ConfigError::new(
+        config::SPANFLOW_EXPORT,
+        format!("json:{}", path.display()),
+        "spanflow was built without its `json-file` feature",
+    )))
 }
 
 /// Sends `#[trace]` spans through the OpenTelemetry API of `provider`
@@ -218,164 +406,14 @@ pub fn install_global_tracer_provider() -> Result<PipelineGuard, InstallError> {
 
 fn install_api(source: TracerSource) -> Result<PipelineGuard, InstallError> {
     let installed = recorder::set(Recorder {
-        sampler: RootSampler::new(Sampler::AlwaysOn),
+        sampler: RootSampler::new(Sampler::AlwaysOn, true),
         backend: Backend::Api(source),
     })
     .map_err(|_| InstallError::AlreadyInstalled)?;
     Ok(PipelineGuard {
         recorder: installed,
         provider: None,
+        store: None,
         shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
     })
-}
-
-/// Why a pipeline could not be installed.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum InstallError {
-    /// A recorder is installed already; there is one per process.
-    AlreadyInstalled,
-    /// The collector thread could not be started.
-    Thread(std::io::Error),
-}
-
-impl fmt::Display for InstallError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            InstallError::AlreadyInstalled => f.write_str(
-                "a spanflow pipeline is installed already; install one per process, at start-up",
-            ),
-            InstallError::Thread(error) => {
-                write!(f, "could not start the spanflow collector thread: {error}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for InstallError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            InstallError::Thread(error) => Some(error),
-            InstallError::AlreadyInstalled => None,
-        }
-    }
-}
-
-/// A flush or shutdown did not finish within its deadline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FlushTimeout;
-
-impl fmt::Display for FlushTimeout {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("spanflow could not hand every span to the exporter before the deadline")
-    }
-}
-
-impl std::error::Error for FlushTimeout {}
-
-/// The installed pipeline. Dropping it flushes and shuts the export down,
-/// waiting at most the shutdown timeout.
-pub struct PipelineGuard {
-    recorder: &'static Recorder,
-    provider: Option<SdkTracerProvider>,
-    shutdown_timeout: Duration,
-}
-
-impl fmt::Debug for PipelineGuard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PipelineGuard")
-            .field("recorder", self.recorder)
-            .finish_non_exhaustive()
-    }
-}
-
-impl PipelineGuard {
-    /// Hands every span ended so far to the processors and flushes them.
-    pub fn flush(&self) -> Result<(), FlushTimeout> {
-        self.flush_within(self.shutdown_timeout)
-    }
-
-    /// [`flush`](Self::flush) with an explicit deadline.
-    pub fn flush_within(&self, timeout: Duration) -> Result<(), FlushTimeout> {
-        match &self.recorder.backend {
-            Backend::Fast(collector) => collector.flush(timeout).map_err(|_| FlushTimeout),
-            Backend::Api(_) => Ok(()),
-        }
-    }
-
-    /// Changes which new traces are recorded, effective at once.
-    pub fn set_sampler(&self, sampler: Sampler) {
-        self.recorder.sampler.set(sampler);
-    }
-
-    /// Spans dropped because a thread's ring was full (the exporter could not
-    /// keep up) or the pipeline had shut down.
-    pub fn dropped_spans(&self) -> u64 {
-        match &self.recorder.backend {
-            Backend::Fast(collector) => collector.dropped(),
-            Backend::Api(_) => 0,
-        }
-    }
-
-    /// Spans handed to the processors so far.
-    pub fn collected_spans(&self) -> u64 {
-        match &self.recorder.backend {
-            Backend::Fast(collector) => collector.collected(),
-            Backend::Api(_) => 0,
-        }
-    }
-
-    /// The SDK provider sharing this pipeline's processors (also installed as
-    /// OpenTelemetry's global provider).
-    pub fn tracer_provider(&self) -> Option<&SdkTracerProvider> {
-        self.provider.as_ref()
-    }
-
-    /// Flushes and shuts the export down. Spans ended afterwards are dropped
-    /// and counted.
-    pub fn shutdown(mut self) -> Result<(), FlushTimeout> {
-        self.shutdown_inner()
-    }
-
-    fn shutdown_inner(&mut self) -> Result<(), FlushTimeout> {
-        let result = match &self.recorder.backend {
-            Backend::Fast(collector) => collector
-                .shutdown(self.shutdown_timeout)
-                .map_err(|_| FlushTimeout),
-            Backend::Api(_) => Ok(()),
-        };
-        self.provider = None;
-        result
-    }
-}
-
-impl Drop for PipelineGuard {
-    fn drop(&mut self) {
-        let _ = self.shutdown_inner();
-    }
-}
-
-/// One processor fed both by spanflow's collector and by the SDK provider.
-///
-/// spanflow owns the processor's lifecycle: the resource is set before it is
-/// shared and shutdown happens once, after the collector has drained.
-#[derive(Debug)]
-struct SharedProcessor(Arc<dyn SpanProcessor>);
-
-impl SpanProcessor for SharedProcessor {
-    fn on_start(&self, span: &mut SdkSpan, cx: &Context) {
-        self.0.on_start(span, cx);
-    }
-
-    fn on_end(&self, span: SpanData) {
-        self.0.on_end(span);
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.0.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        Ok(())
-    }
 }

@@ -1,14 +1,17 @@
 //! Head sampling of new traces.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use opentelemetry::trace::TraceId;
 
 /// Decides whether a new trace is recorded.
 ///
-/// spanflow's head sampling is always parent-based: a span with a sampled
-/// parent is recorded, a span with an unsampled parent is not (and costs a
-/// few nanoseconds). The sampler only decides for root spans. The ratio rule
+/// By default head sampling is parent-based: a span with a sampled parent is
+/// recorded, a span with an unsampled parent is not (and costs a few
+/// nanoseconds), and the sampler decides for root spans only.
+/// [`Pipeline::with_parent_based`](crate::Pipeline::with_parent_based)`(false)`
+/// (or `OTEL_TRACES_SAMPLER=always_on` and friends) makes it decide for every
+/// span. The ratio rule
 /// is the one of OpenTelemetry's `TraceIdRatioBased` sampler, so spanflow and
 /// SDK-made spans with the same trace id agree.
 ///
@@ -50,35 +53,49 @@ impl Sampler {
         }
     }
 
-    pub(crate) fn to_sdk(self) -> opentelemetry_sdk::trace::Sampler {
+    pub(crate) fn to_sdk(self, parent_based: bool) -> opentelemetry_sdk::trace::Sampler {
         use opentelemetry_sdk::trace::Sampler as Sdk;
         let root = match self {
             Sampler::AlwaysOn => Sdk::AlwaysOn,
             Sampler::AlwaysOff => Sdk::AlwaysOff,
             Sampler::Ratio(f) => Sdk::TraceIdRatioBased(f),
         };
-        Sdk::ParentBased(Box::new(root))
+        if parent_based {
+            Sdk::ParentBased(Box::new(root))
+        } else {
+            root
+        }
     }
 }
 
 const ALWAYS: u64 = u64::MAX;
 const NEVER: u64 = 0;
 
-/// The recorder's root sampler, changeable while the program runs.
+/// The recorder's head sampler, changeable while the program runs.
 #[derive(Debug)]
 pub(crate) struct RootSampler {
     threshold: AtomicU64,
+    parent_based: AtomicBool,
 }
 
 impl RootSampler {
-    pub(crate) fn new(sampler: Sampler) -> Self {
+    pub(crate) fn new(sampler: Sampler, parent_based: bool) -> Self {
         RootSampler {
             threshold: AtomicU64::new(sampler.threshold()),
+            parent_based: AtomicBool::new(parent_based),
         }
     }
 
-    pub(crate) fn set(&self, sampler: Sampler) {
+    pub(crate) fn set(&self, sampler: Sampler, parent_based: bool) {
         self.threshold.store(sampler.threshold(), Ordering::Relaxed);
+        self.parent_based.store(parent_based, Ordering::Relaxed);
+    }
+
+    /// Whether a span with a parent follows the parent's decision (the
+    /// default); otherwise the sampler decides for every span.
+    #[inline]
+    pub(crate) fn parent_based(&self) -> bool {
+        self.parent_based.load(Ordering::Relaxed)
     }
 
     #[inline]
@@ -100,10 +117,10 @@ mod tests {
 
     #[test]
     fn ratio_agrees_with_the_sdk_rule() {
-        let sampler = RootSampler::new(Sampler::ratio(0.5));
+        let sampler = RootSampler::new(Sampler::ratio(0.5), true);
         assert!(sampler.should_sample(TraceId::from(0x1u128)));
         assert!(!sampler.should_sample(TraceId::from(u64::MAX as u128)));
-        let off = RootSampler::new(Sampler::ratio(f64::NAN));
+        let off = RootSampler::new(Sampler::ratio(f64::NAN), true);
         assert!(!off.should_sample(TraceId::from(1u128)));
     }
 }

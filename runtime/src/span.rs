@@ -95,7 +95,7 @@ impl Span {
                     let parent = parent.span_context();
                     parent.is_valid() && !parent.is_sampled()
                 });
-                if unsampled_parent {
+                if unsampled_parent && recorder.sampler.parent_based() {
                     return Span::none();
                 }
                 start_current(recorder, callsite, self_type)
@@ -365,7 +365,8 @@ fn start_fast(
     let parent_span = parent_cx.span();
     let parent = parent_span.span_context();
     if !root && parent.is_valid() {
-        if !parent.is_sampled() {
+        let parent_based = recorder.sampler.parent_based();
+        if !parent.is_sampled() && parent_based {
             // The unsampled parent stays current: children and downstream
             // services see the same sampled=0 context, at no cost.
             return Span {
@@ -373,15 +374,25 @@ fn start_fast(
                 recording: None,
             };
         }
-        callsite.resolve(self_type);
         let span_id = new_span_id();
-        let mut record = new_record(
-            collector,
-            callsite,
-            parent.trace_id(),
-            span_id,
-            parent.trace_flags(),
-        );
+        if !parent_based && !recorder.sampler.should_sample(parent.trace_id()) {
+            // Not following the parent: a new span id, marked unsampled, so
+            // that downstream services agree with this decision.
+            let context = parent_cx.with_remote_span_context(SpanContext::new(
+                parent.trace_id(),
+                span_id,
+                parent.trace_flags().with_sampled(false),
+                false,
+                parent.trace_state().clone(),
+            ));
+            return Span {
+                context: Some(context),
+                recording: None,
+            };
+        }
+        let flags = parent.trace_flags().with_sampled(true);
+        callsite.resolve(self_type);
+        let mut record = new_record(collector, callsite, parent.trace_id(), span_id, flags);
         record.parent_span_id = parent.span_id();
         record.parent_is_remote = parent.is_remote();
         let trace_state = parent.trace_state();
@@ -391,7 +402,7 @@ fn start_fast(
         let context = parent_cx.with_remote_span_context(SpanContext::new(
             parent.trace_id(),
             span_id,
-            parent.trace_flags(),
+            flags,
             false,
             trace_state.clone(),
         ));

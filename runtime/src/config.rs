@@ -1,0 +1,237 @@
+//! Configuration read from the environment: the standard `OTEL_*` variables
+//! and spanflow's `SPANFLOW_EXPORT`. Bad values are errors that name the
+//! variable and the value; nothing falls back silently.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::sampler::Sampler;
+
+/// `OTEL_TRACES_SAMPLER`
+pub const TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
+/// `OTEL_TRACES_SAMPLER_ARG`
+pub const TRACES_SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
+/// `SPANFLOW_EXPORT`: where the embedded default sends finished traces when
+/// no exporter is given in code and no OTLP endpoint is set.
+pub const SPANFLOW_EXPORT: &str = "SPANFLOW_EXPORT";
+
+/// A configuration value spanflow cannot use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The environment variable (or builder option) holding the value.
+    pub variable: &'static str,
+    /// The value as given.
+    pub value: String,
+    /// What is wrong, and what would be right.
+    pub reason: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(
+        variable: &'static str,
+        value: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        ConfigError {
+            variable,
+            value: value.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={:?}: {}", self.variable, self.value, self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A head sampler and whether it follows the parent's decision.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct SamplerSetting {
+    pub(crate) sampler: Sampler,
+    pub(crate) parent_based: bool,
+}
+
+impl Default for SamplerSetting {
+    fn default() -> Self {
+        SamplerSetting {
+            sampler: Sampler::AlwaysOn,
+            parent_based: true,
+        }
+    }
+}
+
+/// Reads an environment variable; unset and empty are the same.
+pub(crate) fn var(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+}
+
+/// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`, if set.
+pub(crate) fn sampler_from_env() -> Result<Option<SamplerSetting>, ConfigError> {
+    parse_sampler(
+        var(TRACES_SAMPLER).as_deref(),
+        var(TRACES_SAMPLER_ARG).as_deref(),
+    )
+}
+
+pub(crate) fn parse_sampler(
+    name: Option<&str>,
+    arg: Option<&str>,
+) -> Result<Option<SamplerSetting>, ConfigError> {
+    let Some(name) = name else {
+        return Ok(None);
+    };
+    let ratio = || -> Result<f64, ConfigError> {
+        let Some(arg) = arg else {
+            return Ok(1.0);
+        };
+        let ratio: f64 = arg.trim().parse().map_err(|_| {
+            ConfigError::new(
+                TRACES_SAMPLER_ARG,
+                arg,
+                "expected a sampling ratio, a number from 0 to 1",
+            )
+        })?;
+        if !(0.0..=1.0).contains(&ratio) {
+            return Err(ConfigError::new(
+                TRACES_SAMPLER_ARG,
+                arg,
+                "the sampling ratio must be from 0 to 1",
+            ));
+        }
+        Ok(ratio)
+    };
+    let (sampler, parent_based) = match name.trim() {
+        "always_on" => (Sampler::AlwaysOn, false),
+        "always_off" => (Sampler::AlwaysOff, false),
+        "traceidratio" => (Sampler::Ratio(ratio()?), false),
+        "parentbased_always_on" => (Sampler::AlwaysOn, true),
+        "parentbased_always_off" => (Sampler::AlwaysOff, true),
+        "parentbased_traceidratio" => (Sampler::Ratio(ratio()?), true),
+        other => {
+            return Err(ConfigError::new(
+                TRACES_SAMPLER,
+                other,
+                "unknown or unsupported sampler; expected one of always_on, always_off, traceidratio, \
+                 parentbased_always_on, parentbased_always_off, parentbased_traceidratio",
+            ));
+        }
+    };
+    Ok(Some(SamplerSetting {
+        sampler,
+        parent_based,
+    }))
+}
+
+/// Where the embedded default sends finished traces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EmbeddedExport {
+    /// Each trace drawn as a tree on standard output (the default).
+    Terminal,
+    /// Each trace drawn as a tree on standard error.
+    Stderr,
+    /// OTLP/JSON lines appended to a file (`json:PATH`).
+    JsonFile(PathBuf),
+    /// Only the in-process store ([`PipelineGuard::store`](crate::PipelineGuard::store)).
+    Memory,
+    /// Nowhere: spans are recorded and dropped.
+    None,
+}
+
+impl EmbeddedExport {
+    /// Parses a `SPANFLOW_EXPORT` value: `terminal`, `stderr`,
+    /// `json:PATH`, `memory` or `none`.
+    pub fn parse(value: &str) -> Result<Self, ConfigError> {
+        let value = value.trim();
+        match value {
+            "terminal" | "stdout" => Ok(EmbeddedExport::Terminal),
+            "stderr" => Ok(EmbeddedExport::Stderr),
+            "memory" => Ok(EmbeddedExport::Memory),
+            "none" => Ok(EmbeddedExport::None),
+            _ => match value.strip_prefix("json:") {
+                Some(path) if !path.trim().is_empty() => {
+                    Ok(EmbeddedExport::JsonFile(PathBuf::from(path.trim())))
+                }
+                _ => Err(ConfigError::new(
+                    SPANFLOW_EXPORT,
+                    value,
+                    "expected terminal, stderr, json:PATH, memory or none",
+                )),
+            },
+        }
+    }
+
+    pub(crate) fn from_env() -> Result<Option<Self>, ConfigError> {
+        var(SPANFLOW_EXPORT)
+            .map(|value| EmbeddedExport::parse(&value))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samplers_from_the_specifications_names() {
+        let setting = |name, arg| {
+            parse_sampler(Some(name), arg).map(|s| s.map(|s| (s.sampler, s.parent_based)))
+        };
+        assert_eq!(
+            setting("always_on", None),
+            Ok(Some((Sampler::AlwaysOn, false)))
+        );
+        assert_eq!(
+            setting("parentbased_always_off", None),
+            Ok(Some((Sampler::AlwaysOff, true)))
+        );
+        assert_eq!(
+            setting("traceidratio", Some("0.25")),
+            Ok(Some((Sampler::Ratio(0.25), false)))
+        );
+        assert_eq!(
+            setting("parentbased_traceidratio", None),
+            Ok(Some((Sampler::Ratio(1.0), true)))
+        );
+        assert_eq!(parse_sampler(None, Some("0.5")), Ok(None));
+    }
+
+    #[test]
+    fn bad_samplers_name_the_variable_and_value() {
+        let error = parse_sampler(Some("sometimes"), None).unwrap_err();
+        assert_eq!(error.variable, TRACES_SAMPLER);
+        assert!(
+            error
+                .to_string()
+                .starts_with("OTEL_TRACES_SAMPLER=\"sometimes\": unknown")
+        );
+        let error = parse_sampler(Some("traceidratio"), Some("1.5")).unwrap_err();
+        assert_eq!(
+            (error.variable, error.value.as_str()),
+            (TRACES_SAMPLER_ARG, "1.5")
+        );
+        let error = parse_sampler(Some("traceidratio"), Some("half")).unwrap_err();
+        assert_eq!(error.variable, TRACES_SAMPLER_ARG);
+    }
+
+    #[test]
+    fn embedded_export_values() {
+        assert_eq!(
+            EmbeddedExport::parse("terminal"),
+            Ok(EmbeddedExport::Terminal)
+        );
+        assert_eq!(
+            EmbeddedExport::parse(" json:traces.jsonl "),
+            Ok(EmbeddedExport::JsonFile("traces.jsonl".into()))
+        );
+        assert_eq!(EmbeddedExport::parse("memory"), Ok(EmbeddedExport::Memory));
+        let error = EmbeddedExport::parse("json:").unwrap_err();
+        assert_eq!(error.variable, SPANFLOW_EXPORT);
+        assert!(EmbeddedExport::parse("jaeger").is_err());
+    }
+}

@@ -1,0 +1,203 @@
+//! Printing each finished trace as a tree.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::io::Write;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use opentelemetry::trace::TraceId;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+use super::trace::Trace;
+use super::tree::{TreeStyle, render_tree};
+
+/// Spans held while waiting for their trace's root, unless configured.
+pub const DEFAULT_PENDING_SPANS: usize = 10_000;
+
+/// A `SpanExporter` that prints each trace as a tree (see
+/// [`render_tree`](super::render_tree)) once its local root span ends.
+///
+/// Spans wait for their root in a bounded buffer; when it is full, the
+/// oldest waiting trace is printed as it is. A flush or shutdown prints every
+/// waiting trace.
+pub struct TerminalExporter {
+    state: Mutex<State>,
+}
+
+struct State {
+    out: Box<dyn Write + Send>,
+    style: TreeStyle,
+    pending: HashMap<TraceId, Vec<SpanData>>,
+    order: VecDeque<TraceId>,
+    pending_spans: usize,
+    max_pending: usize,
+}
+
+impl TerminalExporter {
+    /// Prints to standard output, in colour when it is a terminal and
+    /// `NO_COLOR` is not set.
+    pub fn stdout() -> Self {
+        let style = TreeStyle::for_stream(&std::io::stdout());
+        TerminalExporter::to_writer(Box::new(std::io::stdout()), style)
+    }
+
+    /// Prints to standard error, likewise.
+    pub fn stderr() -> Self {
+        let style = TreeStyle::for_stream(&std::io::stderr());
+        TerminalExporter::to_writer(Box::new(std::io::stderr()), style)
+    }
+
+    /// Prints to any writer.
+    pub fn to_writer(out: Box<dyn Write + Send>, style: TreeStyle) -> Self {
+        TerminalExporter {
+            state: Mutex::new(State {
+                out,
+                style,
+                pending: HashMap::new(),
+                order: VecDeque::new(),
+                pending_spans: 0,
+                max_pending: DEFAULT_PENDING_SPANS,
+            }),
+        }
+    }
+
+    /// How many spans may wait for their root (default
+    /// [`DEFAULT_PENDING_SPANS`]).
+    pub fn with_max_pending_spans(self, spans: usize) -> Self {
+        self.lock().max_pending = spans.max(1);
+        self
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl State {
+    fn add(&mut self, batch: Vec<SpanData>) -> std::io::Result<()> {
+        let mut complete = Vec::new();
+        for span in batch {
+            let trace_id = span.span_context.trace_id();
+            // The local root: no parent, or a parent in another process.
+            let local_root = span.parent_span_id == opentelemetry::trace::SpanId::INVALID
+                || span.parent_span_is_remote;
+            let spans = self.pending.entry(trace_id).or_default();
+            if spans.is_empty() {
+                self.order.push_back(trace_id);
+            }
+            spans.push(span);
+            self.pending_spans += 1;
+            if local_root && !complete.contains(&trace_id) {
+                complete.push(trace_id);
+            }
+        }
+        for trace_id in complete {
+            self.print(trace_id)?;
+        }
+        while self.pending_spans > self.max_pending {
+            let Some(oldest) = self.order.front().copied() else {
+                break;
+            };
+            self.print(oldest)?;
+        }
+        Ok(())
+    }
+
+    fn print(&mut self, trace_id: TraceId) -> std::io::Result<()> {
+        self.order.retain(|id| *id != trace_id);
+        let Some(spans) = self.pending.remove(&trace_id) else {
+            return Ok(());
+        };
+        self.pending_spans -= spans.len();
+        let drawn = render_tree(&Trace::new(spans), self.style);
+        self.out.write_all(drawn.as_bytes())?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()
+    }
+
+    fn print_all(&mut self) -> std::io::Result<()> {
+        while let Some(oldest) = self.order.front().copied() {
+            self.print(oldest)?;
+        }
+        Ok(())
+    }
+}
+
+fn failure(error: std::io::Error) -> OTelSdkError {
+    OTelSdkError::InternalFailure(format!("writing a trace to the terminal failed: {error}"))
+}
+
+impl SpanExporter for TerminalExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.lock().add(batch).map_err(failure)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.lock().print_all().map_err(failure)
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        self.lock().print_all().map_err(failure)
+    }
+}
+
+impl fmt::Debug for TerminalExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.lock();
+        f.debug_struct("TerminalExporter")
+            .field("style", &state.style)
+            .field("pending_spans", &state.pending_spans)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::export::trace::tests::timed;
+
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_trace_is_printed_when_its_root_ends_and_the_rest_on_shutdown() {
+        let out = Shared::default();
+        let exporter = TerminalExporter::to_writer(Box::new(out.clone()), TreeStyle::PLAIN);
+        let printed = || String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        futures_executor_block_on(exporter.export(vec![timed(1, 2, 1, 1, 5, "child")])).unwrap();
+        assert_eq!(printed(), "");
+        futures_executor_block_on(exporter.export(vec![timed(1, 1, 0, 0, 10, "root")])).unwrap();
+        assert!(printed().starts_with("Trace: \"root\" 10ms"));
+        assert!(printed().contains("└── * child"));
+
+        futures_executor_block_on(exporter.export(vec![timed(2, 4, 3, 0, 5, "orphan")])).unwrap();
+        exporter
+            .shutdown_with_timeout(Duration::from_secs(1))
+            .unwrap();
+        assert!(printed().contains("Trace: \"orphan\""));
+    }
+
+    /// The exporter's futures complete at once; poll them without a runtime.
+    fn futures_executor_block_on<F: std::future::Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match future.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(output) => output,
+            std::task::Poll::Pending => panic!("the exporter never waits"),
+        }
+    }
+}

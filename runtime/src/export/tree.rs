@@ -1,0 +1,225 @@
+//! Drawing a trace as a tree in a terminal.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::time::{Duration, SystemTime};
+
+use opentelemetry::trace::{SpanId, SpanKind, Status};
+use opentelemetry_sdk::trace::SpanData;
+
+use super::trace::Trace;
+
+/// How a tree is drawn.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TreeStyle {
+    /// ANSI colours: errors red, the slowest path bold yellow, times dim.
+    pub colour: bool,
+}
+
+impl TreeStyle {
+    /// No colours.
+    pub const PLAIN: TreeStyle = TreeStyle { colour: false };
+
+    /// Colours when `stream` is a terminal and `NO_COLOR` is unset or empty
+    /// (<https://no-color.org>).
+    pub fn for_stream(stream: &impl IsTerminal) -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+        TreeStyle {
+            colour: stream.is_terminal() && !no_color,
+        }
+    }
+}
+
+/// Draws `trace`: a header with the root's name and the trace's duration,
+/// then every span with its offsets from the trace start, its kind (unless
+/// internal) and its error status; spans on the slowest path are starred.
+///
+/// ```text
+/// Trace: "POST /checkout" 920ms
+/// ├── api_gateway.validate_request (0ms - 5ms)
+/// ├── auth_service.verify_token (5ms - 45ms) client
+/// │   └── redis.check_token_cache (10ms - 12ms) client
+/// └── * payment_service.charge (45ms - 900ms) client
+/// ```
+pub fn render_tree(trace: &Trace, style: TreeStyle) -> String {
+    let mut out = String::new();
+    let Some(start) = trace.start() else {
+        return out;
+    };
+    let painter = Painter { style };
+    let slowest = trace.slowest_path();
+    let tops = trace.tops();
+    let title = trace.root().map_or("?", |root| root.name.as_ref());
+    let _ = writeln!(
+        out,
+        "Trace: \"{}\" {}  {}",
+        painter.bold(title),
+        format_duration(trace.duration()),
+        painter.dim(&format!(
+            "trace_id={} spans={}",
+            trace.trace_id(),
+            trace.spans().len()
+        )),
+    );
+    let mut drawer = Drawer {
+        trace,
+        start,
+        slowest: &slowest,
+        painter,
+        out: &mut out,
+    };
+    for (index, top) in tops.iter().enumerate() {
+        let last = index + 1 == tops.len();
+        // The root's children hang directly under the header, as in the
+        // seed; further top spans (orphans) are drawn beside them.
+        if index == 0 {
+            drawer.children(top.span_context.span_id(), "", &mut vec![], tops.len() == 1);
+        } else {
+            drawer.line(top, "", last, &mut vec![]);
+        }
+    }
+    if !slowest.is_empty() && trace.spans().len() > 1 {
+        let _ = writeln!(out, "{}", painter.dim("(* marks the slowest path)"));
+    }
+    out
+}
+
+#[derive(Clone, Copy)]
+struct Painter {
+    style: TreeStyle,
+}
+
+impl Painter {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.style.colour {
+            format!("\u{1b}[{code}m{text}\u{1b}[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+
+    fn dim(&self, text: &str) -> String {
+        self.paint("2", text)
+    }
+
+    fn red(&self, text: &str) -> String {
+        self.paint("31", text)
+    }
+
+    fn slow(&self, text: &str) -> String {
+        self.paint("1;33", text)
+    }
+}
+
+struct Drawer<'a> {
+    trace: &'a Trace,
+    start: SystemTime,
+    slowest: &'a [SpanId],
+    painter: Painter,
+    out: &'a mut String,
+}
+
+impl Drawer<'_> {
+    fn children(&mut self, parent: SpanId, prefix: &str, seen: &mut Vec<SpanId>, last_group: bool) {
+        let children: Vec<&SpanData> = self.trace.children(parent).collect();
+        for (index, child) in children.iter().enumerate() {
+            let last = index + 1 == children.len() && last_group;
+            self.line(child, prefix, last, seen);
+        }
+    }
+
+    fn line(&mut self, span: &SpanData, prefix: &str, last: bool, seen: &mut Vec<SpanId>) {
+        let id = span.span_context.span_id();
+        if seen.contains(&id) {
+            return;
+        }
+        seen.push(id);
+        let branch = if last { "└── " } else { "├── " };
+        let on_slowest = self.slowest.contains(&id);
+        let name = if on_slowest {
+            self.painter.slow(&format!("* {}", span.name))
+        } else {
+            span.name.to_string()
+        };
+        let times = format!(
+            "({} - {})",
+            format_duration(offset(self.start, span.start_time)),
+            format_duration(offset(self.start, span.end_time)),
+        );
+        let kind = match span.span_kind {
+            SpanKind::Internal => "",
+            SpanKind::Client => " client",
+            SpanKind::Server => " server",
+            SpanKind::Producer => " producer",
+            SpanKind::Consumer => " consumer",
+        };
+        let status = match &span.status {
+            Status::Error { description } if description.is_empty() => self.painter.red(" ERROR"),
+            Status::Error { description } => self.painter.red(&format!(" ERROR: {description}")),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            self.out,
+            "{prefix}{branch}{name} {}{kind}{status}",
+            self.painter.dim(&times)
+        );
+        let child_prefix = format!("{prefix}{}", if last { "    " } else { "│   " });
+        self.children(id, &child_prefix, seen, true);
+    }
+}
+
+fn offset(start: SystemTime, at: SystemTime) -> Duration {
+    at.duration_since(start).unwrap_or_default()
+}
+
+/// Whole milliseconds from 10 ms, one decimal below.
+pub(crate) fn format_duration(duration: Duration) -> String {
+    let millis = duration.as_secs_f64() * 1e3;
+    if millis >= 10.0 || millis == 0.0 {
+        format!("{millis:.0}ms")
+    } else {
+        format!("{millis:.1}ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::trace::tests::timed;
+
+    #[test]
+    fn draws_the_seed_shape_with_the_slowest_path_starred() {
+        let mut verify = timed(1, 3, 1, 5, 45, "auth_service.verify_token");
+        verify.span_kind = SpanKind::Client;
+        let mut charge = timed(1, 5, 1, 45, 900, "payment_service.charge");
+        charge.status = Status::error("card declined");
+        let trace = Trace::new(vec![
+            timed(1, 1, 0, 0, 920, "POST /checkout"),
+            timed(1, 2, 1, 0, 5, "api_gateway.validate_request"),
+            verify,
+            timed(1, 4, 3, 10, 12, "redis.check_token_cache"),
+            charge,
+        ]);
+        let drawn = render_tree(&trace, TreeStyle::PLAIN);
+        let expected = "\
+Trace: \"POST /checkout\" 920ms  trace_id=00000000000000000000000000000001 spans=5
+├── api_gateway.validate_request (0ms - 5.0ms)
+├── auth_service.verify_token (5.0ms - 45ms) client
+│   └── redis.check_token_cache (10ms - 12ms)
+└── * payment_service.charge (45ms - 900ms) ERROR: card declined
+(* marks the slowest path)
+";
+        assert_eq!(drawn, expected);
+    }
+
+    #[test]
+    fn colours_only_when_asked() {
+        let trace = Trace::new(vec![timed(1, 1, 0, 0, 10, "a"), timed(1, 2, 1, 0, 5, "b")]);
+        assert!(!render_tree(&trace, TreeStyle::PLAIN).contains('\u{1b}'));
+        assert!(render_tree(&trace, TreeStyle { colour: true }).contains("\u{1b}[1;33m* b"));
+    }
+}

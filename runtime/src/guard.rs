@@ -1,0 +1,162 @@
+//! The installed pipeline, and what can go wrong installing it.
+
+use std::fmt;
+use std::time::Duration;
+
+use opentelemetry_sdk::trace::SdkTracerProvider;
+
+use crate::config::ConfigError;
+use crate::export::TraceStore;
+use crate::recorder::{Backend, Recorder};
+use crate::sampler::Sampler;
+
+/// Why a pipeline could not be installed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum InstallError {
+    /// A recorder is installed already; there is one per process.
+    AlreadyInstalled,
+    /// A configuration value (usually an environment variable) is invalid.
+    Config(ConfigError),
+    /// The exporter could not be set up (a file could not be opened, ...).
+    Exporter(String),
+    /// The collector thread could not be started.
+    Thread(std::io::Error),
+}
+
+impl fmt::Display for InstallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InstallError::AlreadyInstalled => f.write_str(
+                "a spanflow pipeline is installed already; install one per process, at start-up",
+            ),
+            InstallError::Config(error) => write!(f, "invalid tracing configuration: {error}"),
+            InstallError::Exporter(error) => {
+                write!(f, "could not set up the span exporter: {error}")
+            }
+            InstallError::Thread(error) => {
+                write!(f, "could not start the spanflow collector thread: {error}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for InstallError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            InstallError::Thread(error) => Some(error),
+            InstallError::Config(error) => Some(error),
+            InstallError::AlreadyInstalled | InstallError::Exporter(_) => None,
+        }
+    }
+}
+
+impl From<ConfigError> for InstallError {
+    fn from(error: ConfigError) -> Self {
+        InstallError::Config(error)
+    }
+}
+
+/// A flush or shutdown did not finish within its deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlushTimeout;
+
+impl fmt::Display for FlushTimeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("spanflow could not hand every span to the exporter before the deadline")
+    }
+}
+
+impl std::error::Error for FlushTimeout {}
+
+/// The installed pipeline. Dropping it flushes and shuts the export down,
+/// waiting at most the shutdown timeout, so a hung exporter cannot hold the
+/// process.
+pub struct PipelineGuard {
+    pub(crate) recorder: &'static Recorder,
+    pub(crate) provider: Option<SdkTracerProvider>,
+    pub(crate) store: Option<TraceStore>,
+    pub(crate) shutdown_timeout: Duration,
+}
+
+impl fmt::Debug for PipelineGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PipelineGuard")
+            .field("recorder", self.recorder)
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PipelineGuard {
+    /// Hands every span ended so far to the processors and flushes them.
+    pub fn flush(&self) -> Result<(), FlushTimeout> {
+        self.flush_within(self.shutdown_timeout)
+    }
+
+    /// [`flush`](Self::flush) with an explicit deadline.
+    pub fn flush_within(&self, timeout: Duration) -> Result<(), FlushTimeout> {
+        match &self.recorder.backend {
+            Backend::Fast(collector) => collector.flush(timeout).map_err(|_| FlushTimeout),
+            Backend::Api(_) => Ok(()),
+        }
+    }
+
+    /// Changes which new traces are recorded, effective at once; the
+    /// parent-based setting stays as it was.
+    pub fn set_sampler(&self, sampler: Sampler) {
+        let parent_based = self.recorder.sampler.parent_based();
+        self.recorder.sampler.set(sampler, parent_based);
+    }
+
+    /// Spans dropped because a thread's ring was full (the exporter could not
+    /// keep up) or the pipeline had shut down.
+    pub fn dropped_spans(&self) -> u64 {
+        match &self.recorder.backend {
+            Backend::Fast(collector) => collector.dropped(),
+            Backend::Api(_) => 0,
+        }
+    }
+
+    /// Spans handed to the processors so far.
+    pub fn collected_spans(&self) -> u64 {
+        match &self.recorder.backend {
+            Backend::Fast(collector) => collector.collected(),
+            Backend::Api(_) => 0,
+        }
+    }
+
+    /// The in-process store of the embedded default, if it is in use.
+    pub fn store(&self) -> Option<&TraceStore> {
+        self.store.as_ref()
+    }
+
+    /// The SDK provider sharing this pipeline's processors (also installed as
+    /// OpenTelemetry's global provider).
+    pub fn tracer_provider(&self) -> Option<&SdkTracerProvider> {
+        self.provider.as_ref()
+    }
+
+    /// Flushes and shuts the export down. Spans ended afterwards are dropped
+    /// and counted.
+    pub fn shutdown(mut self) -> Result<(), FlushTimeout> {
+        self.shutdown_inner()
+    }
+
+    fn shutdown_inner(&mut self) -> Result<(), FlushTimeout> {
+        let result = match &self.recorder.backend {
+            Backend::Fast(collector) => collector
+                .shutdown(self.shutdown_timeout)
+                .map_err(|_| FlushTimeout),
+            Backend::Api(_) => Ok(()),
+        };
+        self.provider = None;
+        result
+    }
+}
+
+impl Drop for PipelineGuard {
+    fn drop(&mut self) {
+        let _ = self.shutdown_inner();
+    }
+}

@@ -1,0 +1,90 @@
+//! Configuration from the environment: bad values are errors naming the
+//! variable and the value, and good ones take effect. One test, so that it
+//! alone changes this process's environment.
+
+use spanflow::{InstallError, trace};
+
+fn set(name: &str, value: &str) {
+    // SAFETY: this binary's only test sets variables before any thread reads
+    // them; nothing else runs concurrently.
+    unsafe { std::env::set_var(name, value) };
+}
+
+fn unset(name: &str) {
+    // SAFETY: as above.
+    unsafe { std::env::remove_var(name) };
+}
+
+fn config_error(result: Result<spanflow::PipelineGuard, InstallError>) -> spanflow::ConfigError {
+    match result {
+        Err(InstallError::Config(error)) => error,
+        other => panic!("expected a configuration error, got {other:?}"),
+    }
+}
+
+#[trace]
+fn traced() -> bool {
+    use opentelemetry::trace::TraceContextExt;
+    opentelemetry::Context::current()
+        .span()
+        .span_context()
+        .is_sampled()
+}
+
+#[test]
+fn bad_values_name_the_variable_and_good_ones_apply() {
+    set("OTEL_TRACES_SAMPLER", "sometimes");
+    let error = config_error(spanflow::pipeline!().install());
+    assert_eq!(
+        (error.variable, error.value.as_str()),
+        ("OTEL_TRACES_SAMPLER", "sometimes")
+    );
+    assert!(
+        error.to_string().contains("parentbased_traceidratio"),
+        "{error}"
+    );
+
+    set("OTEL_TRACES_SAMPLER", "traceidratio");
+    set("OTEL_TRACES_SAMPLER_ARG", "1.5");
+    let error = config_error(spanflow::pipeline!().install());
+    assert_eq!(
+        (error.variable, error.value.as_str()),
+        ("OTEL_TRACES_SAMPLER_ARG", "1.5")
+    );
+
+    set("OTEL_TRACES_SAMPLER_ARG", "half");
+    let error = config_error(spanflow::pipeline!().install());
+    assert_eq!(error.variable, "OTEL_TRACES_SAMPLER_ARG");
+
+    unset("OTEL_TRACES_SAMPLER_ARG");
+    set("OTEL_TRACES_SAMPLER", "always_off");
+    set("SPANFLOW_EXPORT", "jaeger");
+    let error = config_error(spanflow::pipeline!().install());
+    assert_eq!(
+        (error.variable, error.value.as_str()),
+        ("SPANFLOW_EXPORT", "jaeger")
+    );
+
+    set(
+        "SPANFLOW_EXPORT",
+        "json:/nonexistent-directory/traces.jsonl",
+    );
+    let error = config_error(spanflow::pipeline!().install());
+    assert_eq!(error.variable, "SPANFLOW_EXPORT");
+    assert!(error.reason.contains("cannot create"), "{error}");
+
+    // Failed installs installed nothing; now a valid configuration applies.
+    set("SPANFLOW_EXPORT", "memory");
+    let pipeline = spanflow::pipeline!().install().expect("valid now");
+    assert!(!traced(), "always_off from the environment");
+
+    // Code overrides the environment.
+    pipeline.set_sampler(spanflow::Sampler::AlwaysOn);
+    assert!(traced());
+    pipeline.flush().unwrap();
+    assert_eq!(pipeline.store().unwrap().span_count(), 1);
+    assert!(matches!(
+        spanflow::pipeline!().install(),
+        Err(InstallError::AlreadyInstalled)
+    ));
+}
