@@ -1,201 +1,203 @@
-//! The checkout request of the seed, one trace end to end.
+//! The seed's checkout, one trace end to end, drawn on the embedded default.
 //!
-//! `POST /checkout` validates the cart, reserves stock in a spawned task,
-//! charges the card with a retry, and publishes the order on a blocking
-//! thread: every hop keeps the trace. The finished trace is printed as a
-//! tree with offsets, durations, and spanflow's queued / busy / idle clocks.
+//! `POST /checkout` validates the request at the gateway, verifies the token
+//! (through a Redis cache), reserves stock (a Postgres query, then a Kafka
+//! event published from a spawned task, as a service would), charges the card
+//! through Stripe (the first attempt times out and is retried), and creates
+//! the order. Latencies are simulated in the seed's proportions, a quarter
+//! of its scale. Each service is a module whose public fn is the hop; later
+//! issues replace those hops with real HTTP, actor and Kafka calls.
 //!
-//! Run: `cargo run --example checkout`
+//! Run: `cargo run --example checkout` (`SPANFLOW_EXPORT=json:trace.jsonl`
+//! writes OTLP/JSON instead).
 
-use std::collections::HashMap;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use opentelemetry::trace::{SpanId, Status};
-use opentelemetry::{KeyValue, Value};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
 use spanflow::trace;
 
-#[derive(Debug)]
-struct Cart {
-    id: u64,
-    items: Vec<(&'static str, u32)>,
+/// A request as the gateway sees it.
+#[derive(Clone, Debug)]
+struct Checkout {
+    token: String,
+    cart: Vec<(&'static str, u32)>,
 }
 
+/// Why a checkout failed.
 #[derive(Debug)]
 enum CheckoutError {
-    Declined,
+    Unauthorized,
+    OutOfStock(&'static str),
+    PaymentDeclined,
 }
 
 impl std::fmt::Display for CheckoutError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("card declined")
-    }
-}
-
-#[trace(name = "POST /checkout", kind = server, err, fields(cart.id = cart.id, cart.items = cart.items.len()))]
-async fn checkout(cart: Cart) -> Result<u64, CheckoutError> {
-    let total = validate(&cart);
-    let reservation = spanflow::spawn(reserve_inventory(cart.items.clone()));
-    charge_payment(total).await?;
-    reservation.await.expect("reservation task");
-    spanflow::spawn_blocking(move || publish_order(cart.id))
-        .await
-        .expect("publish task");
-    Ok(total)
-}
-
-#[trace(ret)]
-fn validate(cart: &Cart) -> u64 {
-    cart.items.iter().map(|(_, cents)| u64::from(*cents)).sum()
-}
-
-#[trace(name = "inventory_service.reserve_items", kind = client)]
-async fn reserve_inventory(items: Vec<(&'static str, u32)>) {
-    for (sku, _) in items {
-        reserve_one(sku).await;
-    }
-}
-
-#[trace(args(sku))]
-async fn reserve_one(sku: &str) {
-    let _ = sku;
-    tokio::time::sleep(Duration::from_millis(15)).await;
-}
-
-#[trace(name = "payment_service.charge", kind = client, err, args(total))]
-async fn charge_payment(total: u64) -> Result<(), CheckoutError> {
-    for attempt in 1..=2 {
-        if try_charge(total, attempt).await.is_ok() {
-            return Ok(());
+        match self {
+            CheckoutError::Unauthorized => f.write_str("token rejected"),
+            CheckoutError::OutOfStock(sku) => write!(f, "{sku} is out of stock"),
+            CheckoutError::PaymentDeclined => f.write_str("payment declined"),
         }
     }
-    Err(CheckoutError::Declined)
 }
 
-#[trace(err, args(attempt))]
-async fn try_charge(total: u64, attempt: u32) -> Result<(), CheckoutError> {
-    tokio::time::sleep(Duration::from_millis(40)).await;
-    // The first attempt times out at the bank; the retry goes through.
-    if attempt == 1 && total > 0 {
-        Err(CheckoutError::Declined)
-    } else {
+impl std::error::Error for CheckoutError {}
+
+/// Simulated work of the seed's proportions, scaled down four times.
+async fn latency(seed_ms: u64) {
+    tokio::time::sleep(Duration::from_millis(seed_ms / 4)).await;
+}
+
+mod api_gateway {
+    use super::*;
+
+    #[trace(name = "POST /checkout", kind = server, err, fields(cart.items = request.cart.len()))]
+    pub async fn checkout(request: Checkout) -> Result<u64, CheckoutError> {
+        validate_request(&request).await?;
+        auth_service::verify_token(request.token.clone()).await?;
+        inventory_service::reserve_items(request.cart.clone()).await?;
+        let total = request
+            .cart
+            .iter()
+            .map(|(_, cents)| u64::from(*cents))
+            .sum();
+        payment_service::charge(total).await?;
+        order_service::create_order(total).await
+    }
+
+    #[trace(name = "api_gateway.validate_request", err)]
+    async fn validate_request(request: &Checkout) -> Result<(), CheckoutError> {
+        latency(5).await;
+        if request.cart.is_empty() {
+            return Err(CheckoutError::OutOfStock("nothing"));
+        }
         Ok(())
     }
 }
 
-#[trace(name = "orders.publish", kind = producer, args(order))]
-fn publish_order(order: u64) {
-    let _ = order;
-    std::thread::sleep(Duration::from_millis(5));
+mod auth_service {
+    use super::*;
+
+    #[trace(name = "auth_service.verify_token", kind = client, err)]
+    pub async fn verify_token(token: String) -> Result<(), CheckoutError> {
+        latency(10).await;
+        let cached = redis::check_token_cache(&token).await;
+        latency(28).await;
+        if cached || token.starts_with("tok_") {
+            Ok(())
+        } else {
+            Err(CheckoutError::Unauthorized)
+        }
+    }
+
+    mod redis {
+        use super::*;
+
+        #[trace(name = "redis.check_token_cache", kind = client)]
+        pub async fn check_token_cache(token: &str) -> bool {
+            latency(2).await;
+            token.len() > 8
+        }
+    }
+}
+
+mod inventory_service {
+    use super::*;
+
+    #[trace(name = "inventory_service.reserve_items", kind = client, err, fields(items = cart.len()))]
+    pub async fn reserve_items(cart: Vec<(&'static str, u32)>) -> Result<(), CheckoutError> {
+        for (sku, _) in &cart {
+            if !postgres::query_inventory(sku).await {
+                return Err(CheckoutError::OutOfStock(sku));
+            }
+        }
+        // The event goes out on its own task, as a service would publish it;
+        // spanflow::spawn keeps it in this trace.
+        let published = spanflow::spawn(kafka::publish_reservation_event(cart.len()));
+        latency(10).await;
+        published.await.expect("publish task");
+        Ok(())
+    }
+
+    mod postgres {
+        use super::*;
+
+        #[trace(name = "postgres.query_inventory", kind = client, args(sku))]
+        pub async fn query_inventory(sku: &str) -> bool {
+            latency(60).await;
+            !sku.is_empty()
+        }
+    }
+
+    mod kafka {
+        use super::*;
+
+        #[trace(name = "kafka.publish_reservation_event", kind = producer, args(items))]
+        pub async fn publish_reservation_event(items: usize) {
+            let _ = items;
+            latency(15).await;
+        }
+    }
+}
+
+mod payment_service {
+    use super::*;
+
+    #[trace(name = "payment_service.charge", kind = client, err, args(cents))]
+    pub async fn charge(cents: u64) -> Result<(), CheckoutError> {
+        for attempt in 1..=2 {
+            match tokio::time::timeout(
+                Duration::from_millis(400 / 4),
+                external::stripe_api(cents, attempt),
+            )
+            .await
+            {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(error)) => return Err(error),
+                Err(_timed_out) => continue,
+            }
+        }
+        Err(CheckoutError::PaymentDeclined)
+    }
+
+    mod external {
+        use super::*;
+
+        /// The bank is slow on the first attempt; the timeout cancels it
+        /// (its span ends marked `spanflow.cancelled`) and the retry succeeds.
+        #[trace(name = "external.stripe_api", kind = client, err, args(attempt))]
+        pub async fn stripe_api(cents: u64, attempt: u32) -> Result<(), CheckoutError> {
+            latency(if attempt == 1 { 2_000 } else { 300 }).await;
+            if cents == 0 {
+                Err(CheckoutError::PaymentDeclined)
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+mod order_service {
+    use super::*;
+
+    #[trace(name = "order_service.create_order", kind = client, ret)]
+    pub async fn create_order(total: u64) -> Result<u64, CheckoutError> {
+        latency(40).await;
+        Ok(total)
+    }
 }
 
 #[tokio::main]
-async fn main() {
-    let exporter = InMemorySpanExporter::default();
-    let pipeline = spanflow::Pipeline::new()
-        .with_simple_exporter(exporter.clone())
-        .install()
-        .expect("the example installs the only pipeline");
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The embedded default: the trace is drawn below when it finishes.
+    let tracing = spanflow::pipeline!().install()?;
 
-    let cart = Cart {
-        id: 1042,
-        items: vec![("book", 1999), ("lamp", 4550)],
+    let request = Checkout {
+        token: "tok_4242424242".to_owned(),
+        cart: vec![("book", 1999), ("lamp", 4550)],
     };
-    let total = checkout(cart).await.expect("checkout succeeds on retry");
+    let total = api_gateway::checkout(request).await?;
     println!("checkout charged {total} cents\n");
 
-    pipeline.flush().expect("flush");
-    print_traces(&exporter.get_finished_spans().expect("spans"));
-}
-
-/// Prints each trace as a tree: offset from the trace start, duration,
-/// status, kind, and the clocks of async spans.
-fn print_traces(spans: &[SpanData]) {
-    let mut children: HashMap<SpanId, Vec<&SpanData>> = HashMap::new();
-    for span in spans {
-        children.entry(span.parent_span_id).or_default().push(span);
-    }
-    for list in children.values_mut() {
-        list.sort_by_key(|span| span.start_time);
-    }
-    for root in children.get(&SpanId::INVALID).into_iter().flatten() {
-        println!("trace {}", root.span_context.trace_id());
-        print_span(root, root.start_time, &children, "", true);
-    }
-}
-
-fn print_span(
-    span: &SpanData,
-    trace_start: SystemTime,
-    children: &HashMap<SpanId, Vec<&SpanData>>,
-    prefix: &str,
-    last: bool,
-) {
-    let offset = span
-        .start_time
-        .duration_since(trace_start)
-        .unwrap_or_default();
-    let duration = span
-        .end_time
-        .duration_since(span.start_time)
-        .unwrap_or_default();
-    let status = match &span.status {
-        Status::Error { description } => format!(" ERROR: {description}"),
-        _ => String::new(),
-    };
-    let clocks = match (
-        int(span, "spanflow.queued_ns"),
-        int(span, "spanflow.busy_ns"),
-        int(span, "spanflow.idle_ns"),
-    ) {
-        (Some(q), Some(b), Some(i)) => {
-            format!("  [queued {} busy {} idle {}]", ms(q), ms(b), ms(i))
-        }
-        (Some(q), None, None) => format!("  [queued {}]", ms(q)),
-        _ => String::new(),
-    };
-    let branch = if prefix.is_empty() {
-        ""
-    } else if last {
-        "└─ "
-    } else {
-        "├─ "
-    };
-    println!(
-        "{prefix}{branch}{} ({:?}) +{:.1}ms {:.1}ms{status}{clocks}",
-        span.name,
-        span.span_kind,
-        offset.as_secs_f64() * 1e3,
-        duration.as_secs_f64() * 1e3,
-    );
-    let child_prefix = if prefix.is_empty() {
-        "  ".to_owned()
-    } else {
-        format!("{prefix}{}", if last { "   " } else { "│  " })
-    };
-    if let Some(list) = children.get(&span.span_context.span_id()) {
-        for (index, child) in list.iter().enumerate() {
-            print_span(
-                child,
-                trace_start,
-                children,
-                &child_prefix,
-                index + 1 == list.len(),
-            );
-        }
-    }
-}
-
-fn int(span: &SpanData, key: &str) -> Option<i64> {
-    span.attributes
-        .iter()
-        .find(|kv: &&KeyValue| kv.key.as_str() == key)
-        .and_then(|kv| match kv.value {
-            Value::I64(value) => Some(value),
-            _ => None,
-        })
-}
-
-fn ms(nanos: i64) -> String {
-    format!("{:.1}ms", nanos as f64 / 1e6)
+    tracing.shutdown()?;
+    Ok(())
 }

@@ -76,8 +76,8 @@ impl Trace {
         }
     }
 
-    /// The slowest path: from the root, at each level the child that ended
-    /// last, which is the child the parent waited for.
+    /// The slowest path: from the root, at each level the child that took
+    /// longest, which is where a reader looks first for the time.
     pub fn slowest_path(&self) -> Vec<SpanId> {
         let mut by_parent: HashMap<SpanId, Vec<&SpanData>> = HashMap::new();
         for span in &self.spans {
@@ -94,11 +94,17 @@ impl Trace {
             path.push(id);
             current = by_parent
                 .get(&id)
-                .and_then(|children| children.iter().max_by_key(|child| child.end_time))
+                .and_then(|children| children.iter().max_by_key(|child| duration_of(child)))
                 .copied();
         }
         path
     }
+}
+
+fn duration_of(span: &SpanData) -> Duration {
+    span.end_time
+        .duration_since(span.start_time)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -150,11 +156,12 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn the_slowest_path_follows_the_child_that_ended_last() {
+    fn the_slowest_path_follows_the_longest_child() {
         let trace = Trace::new(vec![
             timed(1, 1, 0, 0, 100, "root"),
             timed(1, 2, 1, 0, 20, "fast"),
-            timed(1, 3, 1, 20, 95, "slow"),
+            timed(1, 3, 1, 20, 85, "slow"),
+            timed(1, 6, 1, 85, 95, "last"),
             timed(1, 4, 3, 30, 90, "slow.inner"),
             timed(1, 5, 3, 25, 40, "slow.quick"),
         ]);

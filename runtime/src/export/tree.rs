@@ -32,7 +32,8 @@ impl TreeStyle {
 
 /// Draws `trace`: a header with the root's name and the trace's duration,
 /// then every span with its offsets from the trace start, its kind (unless
-/// internal) and its error status; spans on the slowest path are starred.
+/// internal), cancellation and error status; spans on the slowest path (the
+/// longest child at each level) are starred.
 ///
 /// ```text
 /// Trace: "POST /checkout" 920ms
@@ -157,6 +158,15 @@ impl Drawer<'_> {
             SpanKind::Producer => " producer",
             SpanKind::Consumer => " consumer",
         };
+        let cancelled = span.attributes.iter().any(|kv| {
+            kv.key.as_str() == crate::attributes::CANCELLED
+                && kv.value == opentelemetry::Value::Bool(true)
+        });
+        let cancelled = if cancelled {
+            self.painter.dim(" cancelled")
+        } else {
+            String::new()
+        };
         let status = match &span.status {
             Status::Error { description } if description.is_empty() => self.painter.red(" ERROR"),
             Status::Error { description } => self.painter.red(&format!(" ERROR: {description}")),
@@ -164,7 +174,7 @@ impl Drawer<'_> {
         };
         let _ = writeln!(
             self.out,
-            "{prefix}{branch}{name} {}{kind}{status}",
+            "{prefix}{branch}{name} {}{kind}{cancelled}{status}",
             self.painter.dim(&times)
         );
         let child_prefix = format!("{prefix}{}", if last { "    " } else { "│   " });
