@@ -96,6 +96,8 @@ pub mod export;
 mod future;
 mod guard;
 mod ids;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 mod pipeline;
 pub mod propagation;
 mod record;

@@ -83,6 +83,8 @@ pub struct Pipeline {
     crate_name: Option<&'static str>,
     crate_version: Option<&'static str>,
     embedded: Option<EmbeddedExport>,
+    #[cfg(feature = "otlp")]
+    otlp: Option<crate::otlp::OtlpTarget>,
     store_spans: usize,
     queue_capacity: usize,
     collect_interval: Duration,
@@ -121,6 +123,8 @@ impl Pipeline {
             crate_name: None,
             crate_version: None,
             embedded: None,
+            #[cfg(feature = "otlp")]
+            otlp: None,
             store_spans: DEFAULT_EMBEDDED_STORE_SPANS,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             collect_interval: DEFAULT_COLLECT_INTERVAL,
@@ -144,6 +148,23 @@ impl Pipeline {
     /// `OTEL_BSP_*` set the batch sizes and delays.
     pub fn with_batch_exporter(self, exporter: impl SpanExporter + 'static) -> Self {
         self.with_span_processor(BatchSpanProcessor::builder(exporter).build())
+    }
+
+    /// Exports over OTLP to `target` (overriding the
+    /// `OTEL_EXPORTER_OTLP_*` variables), in batches; `OTEL_BSP_*` set the
+    /// batch sizes and delays.
+    ///
+    /// ```no_run
+    /// use spanflow::otlp::{OtlpProtocol, OtlpTarget};
+    ///
+    /// let target = OtlpTarget::new("http://127.0.0.1:4317", OtlpProtocol::Grpc)?;
+    /// let _tracing = spanflow::pipeline!().with_otlp(target).install()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "otlp")]
+    pub fn with_otlp(mut self, target: crate::otlp::OtlpTarget) -> Self {
+        self.otlp = Some(target);
+        self
     }
 
     /// Chooses the embedded default's sink in code (overriding
@@ -248,7 +269,9 @@ impl Pipeline {
             None => config::sampler_from_env()?.unwrap_or_default(),
         };
         let resource = self.build_resource();
-        let store = if self.processors.is_empty() {
+        // Exporters from code win; then OTLP (code or environment); then the
+        // embedded default.
+        let store = if self.processors.is_empty() && !self.add_otlp()? {
             self.add_embedded_default()?
         } else {
             None
@@ -334,6 +357,40 @@ impl Pipeline {
             )
             .with_attributes(extra)
             .build()
+    }
+
+    /// OTLP when code or the environment names an endpoint.
+    #[cfg(feature = "otlp")]
+    fn add_otlp(&mut self) -> Result<bool, InstallError> {
+        let target = match self.otlp.take() {
+            Some(target) => target,
+            None => match crate::otlp::OtlpTarget::from_env()? {
+                Some(target) => target,
+                None => return Ok(false),
+            },
+        };
+        let processor = crate::otlp::processor(&target).map_err(InstallError::Exporter)?;
+        self.processors.push(Box::new(processor));
+        Ok(true)
+    }
+
+    /// Without OTLP support an endpoint in the environment is an error, not
+    /// a silent fallback to the embedded default.
+    #[cfg(not(feature = "otlp"))]
+    fn add_otlp(&mut self) -> Result<bool, InstallError> {
+        for variable in [
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+        ] {
+            if let Some(value) = config::var(variable) {
+                return Err(InstallError::Config(ConfigError::new(
+                    variable,
+                    value,
+                    "spanflow was built without its `otlp` feature",
+                )));
+            }
+        }
+        Ok(false)
     }
 
     fn add_embedded_default(&mut self) -> Result<Option<TraceStore>, InstallError> {

@@ -1,4 +1,7 @@
-//! Integration tests live in `tests/`, trybuild cases in `ui/`.
+//! Support for spanflow's integration tests (in `tests/`; trybuild cases in
+//! `ui/`): a real OTLP receiver on loopback.
+
+pub mod otlp_receiver;
 
 /// The README's quick start, compiled and run as a doc test.
 #[cfg(doctest)]

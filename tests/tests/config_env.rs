@@ -73,8 +73,35 @@ fn bad_values_name_the_variable_and_good_ones_apply() {
     assert_eq!(error.variable, "SPANFLOW_EXPORT");
     assert!(error.reason.contains("cannot create"), "{error}");
 
-    // Failed installs installed nothing; now a valid configuration applies.
     set("SPANFLOW_EXPORT", "memory");
+    set("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4317");
+    let error = config_error(spanflow::pipeline!().install());
+    assert_eq!(
+        (error.variable, error.value.as_str()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4317")
+    );
+    assert!(error.reason.contains("http://"), "{error}");
+
+    set("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317");
+    set("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift");
+    let error = config_error(spanflow::pipeline!().install());
+    assert_eq!(
+        (error.variable, error.value.as_str()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift")
+    );
+
+    set("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc");
+    set("OTEL_BSP_MAX_QUEUE_SIZE", "lots");
+    let error = config_error(spanflow::pipeline!().install());
+    assert_eq!(
+        (error.variable, error.value.as_str()),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "lots")
+    );
+    unset("OTEL_BSP_MAX_QUEUE_SIZE");
+    unset("OTEL_EXPORTER_OTLP_PROTOCOL");
+    unset("OTEL_EXPORTER_OTLP_ENDPOINT");
+
+    // Failed installs installed nothing; now a valid configuration applies.
     let pipeline = spanflow::pipeline!().install().expect("valid now");
     assert!(!traced(), "always_off from the environment");
 

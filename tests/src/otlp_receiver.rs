@@ -1,0 +1,226 @@
+//! A real OTLP receiver on 127.0.0.1: OTLP/gRPC (opentelemetry-proto's
+//! `TraceService` on tonic) and OTLP/HTTP (`POST /v1/traces` with protobuf or
+//! JSON bodies), keeping every request it was sent.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::routing::post;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+use tokio::sync::oneshot;
+
+/// One request as received.
+#[derive(Clone, Debug)]
+pub struct Received {
+    /// `grpc`, `http/protobuf` or `http/json`.
+    pub protocol: &'static str,
+    /// The decoded request.
+    pub request: ExportTraceServiceRequest,
+}
+
+type Log = Arc<Mutex<Vec<Received>>>;
+
+/// A running receiver; stops when dropped.
+pub struct OtlpReceiver {
+    grpc: SocketAddr,
+    http: SocketAddr,
+    received: Log,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl OtlpReceiver {
+    /// Starts both endpoints on ephemeral loopback ports.
+    pub fn start() -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()?;
+        let grpc_listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+        let http_listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+        let (grpc, http) = (grpc_listener.local_addr()?, http_listener.local_addr()?);
+        let received: Log = Arc::default();
+        let (stop, stopped) = oneshot::channel::<()>();
+
+        let grpc_service = TraceServiceServer::new(GrpcService(Arc::clone(&received)));
+        let http_log = Arc::clone(&received);
+        let http_app = Router::new().route(
+            "/v1/traces",
+            post(move |headers: HeaderMap, body: Bytes| {
+                let log = Arc::clone(&http_log);
+                async move { receive_http(&log, &headers, &body) }
+            }),
+        );
+        let thread = std::thread::Builder::new()
+            .name("otlp-receiver".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let grpc = tonic::transport::Server::builder()
+                        .add_service(grpc_service)
+                        .serve_with_incoming(tonic::transport::server::TcpIncoming::from(
+                            grpc_listener,
+                        ));
+                    let http = axum::serve(http_listener, http_app);
+                    tokio::select! {
+                        _ = grpc => {}
+                        _ = http => {}
+                        _ = stopped => {}
+                    }
+                });
+            })?;
+        Ok(OtlpReceiver {
+            grpc,
+            http,
+            received,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT` of the gRPC endpoint.
+    pub fn grpc_endpoint(&self) -> String {
+        format!("http://{}", self.grpc)
+    }
+
+    /// `http://127.0.0.1:PORT`, the base of the HTTP endpoint.
+    pub fn http_endpoint(&self) -> String {
+        format!("http://{}", self.http)
+    }
+
+    /// Every request received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Every span received, with its resource's attributes.
+    pub fn spans(&self) -> Vec<(Vec<KeyValue>, Span)> {
+        self.received()
+            .into_iter()
+            .flat_map(|received| received.request.resource_spans)
+            .flat_map(|resource_spans| {
+                let attributes = resource_spans
+                    .resource
+                    .map(|r| r.attributes)
+                    .unwrap_or_default();
+                resource_spans
+                    .scope_spans
+                    .into_iter()
+                    .flat_map(|scope| scope.spans)
+                    .map(move |span| (attributes.clone(), span))
+            })
+            .collect()
+    }
+}
+
+impl Drop for OtlpReceiver {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A string attribute's value.
+pub fn string_attribute(attributes: &[KeyValue], key: &str) -> Option<String> {
+    attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| match &kv.value.as_ref()?.value {
+            Some(AnyValue::StringValue(value)) => Some(value.clone()),
+            _ => None,
+        })
+}
+
+/// An integer attribute's value.
+pub fn int_attribute(attributes: &[KeyValue], key: &str) -> Option<i64> {
+    attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| match &kv.value.as_ref()?.value {
+            Some(AnyValue::IntValue(value)) => Some(*value),
+            _ => None,
+        })
+}
+
+struct GrpcService(Log);
+
+#[tonic::async_trait]
+impl TraceService for GrpcService {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        record(&self.0, "grpc", request.into_inner());
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+fn receive_http(
+    log: &Log,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> (StatusCode, [(header::HeaderName, &'static str); 1], Vec<u8>) {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    let decoded = if json {
+        serde_json::from_slice::<ExportTraceServiceRequest>(body).map_err(|error| error.to_string())
+    } else {
+        ExportTraceServiceRequest::decode(body).map_err(|error| error.to_string())
+    };
+    match decoded {
+        Ok(request) => {
+            record(
+                log,
+                if json { "http/json" } else { "http/protobuf" },
+                request,
+            );
+            let response = ExportTraceServiceResponse::default();
+            if json {
+                let body = serde_json::to_vec(&response).unwrap_or_default();
+                (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    body,
+                )
+            } else {
+                (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "application/x-protobuf")],
+                    response.encode_to_vec(),
+                )
+            }
+        }
+        Err(error) => (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "text/plain")],
+            error.into_bytes(),
+        ),
+    }
+}
+
+fn record(log: &Log, protocol: &'static str, request: ExportTraceServiceRequest) {
+    log.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(Received { protocol, request });
+}

@@ -1,0 +1,91 @@
+//! The scenario every OTLP export test runs against the real receiver.
+
+use opentelemetry::trace::TraceContextExt;
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
+use spanflow::{PipelineGuard, trace};
+use spanflow_tests::otlp_receiver::{OtlpReceiver, int_attribute, string_attribute};
+
+#[trace(kind = server, err, fields(order.id = 42))]
+fn checkout(trace: &mut String) -> Result<(), String> {
+    *trace = format!(
+        "{}",
+        opentelemetry::Context::current()
+            .span()
+            .span_context()
+            .trace_id()
+    );
+    reserve();
+    Err("card declined".into())
+}
+
+#[trace(kind = client)]
+fn reserve() {}
+
+/// Runs a traced request, shuts the pipeline down (which exports), and
+/// checks what the receiver got over `protocol`.
+pub fn run_and_check(
+    receiver: &OtlpReceiver,
+    pipeline: PipelineGuard,
+    protocol: &str,
+    service: &str,
+) {
+    let mut trace = String::new();
+    assert!(checkout(&mut trace).is_err());
+    pipeline.shutdown().expect("exported within the deadline");
+
+    let received = receiver.received();
+    assert!(!received.is_empty(), "nothing reached the receiver");
+    assert!(
+        received.iter().all(|r| r.protocol == protocol),
+        "{received:?}"
+    );
+
+    let spans = receiver.spans();
+    assert_eq!(spans.len(), 2, "{spans:#?}");
+    let find = |name: &str| {
+        spans
+            .iter()
+            .find(|(_, span)| span.name == name)
+            .expect(name)
+            .clone()
+    };
+    let (resource, checkout) = find("checkout");
+    let (_, reserve) = find("reserve");
+
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    assert_eq!(hex(&checkout.trace_id), trace);
+    assert_eq!(reserve.trace_id, checkout.trace_id);
+    assert_eq!(reserve.parent_span_id, checkout.span_id);
+    assert!(checkout.parent_span_id.is_empty(), "the root has no parent");
+    assert_eq!(checkout.kind, SpanKind::Server as i32);
+    assert_eq!(reserve.kind, SpanKind::Client as i32);
+    let status = checkout.status.clone().expect("a status");
+    assert_eq!(status.code, StatusCode::Error as i32);
+    assert_eq!(status.message, "card declined");
+    assert_eq!(int_attribute(&checkout.attributes, "order.id"), Some(42));
+    assert_eq!(
+        string_attribute(&checkout.attributes, "code.function.name").as_deref(),
+        Some(concat!(env!("CARGO_CRATE_NAME"), "::otlp::checkout"))
+    );
+    assert!(
+        checkout
+            .events
+            .iter()
+            .any(|event| event.name == "exception")
+    );
+    assert!(checkout.end_time_unix_nano > checkout.start_time_unix_nano);
+    assert_eq!(
+        string_attribute(&resource, "service.name").as_deref(),
+        Some(service)
+    );
+}
+
+/// Sets an environment variable in a binary whose only test calls this
+/// before any other thread starts.
+#[allow(dead_code)] // not every OTLP test configures through the environment
+pub fn set_env(name: &str, value: &str) {
+    // SAFETY: each OTLP test binary has one test, which sets its variables
+    // before it starts the receiver or installs the pipeline.
+    unsafe { std::env::set_var(name, value) };
+}

@@ -1,0 +1,24 @@
+//! OTLP/gRPC to a real receiver, configured by the environment.
+
+mod otlp;
+
+use spanflow_tests::otlp_receiver::OtlpReceiver;
+
+#[test]
+fn spans_arrive_over_grpc_with_ids_parents_kinds_attributes_status_and_resource() {
+    otlp::set_env("OTEL_SERVICE_NAME", "checkout-grpc");
+    let receiver = OtlpReceiver::start().expect("receiver on 127.0.0.1");
+    otlp::set_env(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        &receiver.grpc_endpoint(),
+    );
+    otlp::set_env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc");
+    let pipeline = spanflow::pipeline!()
+        .install()
+        .expect("OTLP from the environment");
+    assert!(
+        pipeline.store().is_none(),
+        "OTLP replaces the embedded default"
+    );
+    otlp::run_and_check(&receiver, pipeline, "grpc", "checkout-grpc");
+}
