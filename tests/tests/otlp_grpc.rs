@@ -2,11 +2,15 @@
 
 mod otlp;
 
-use spanflow_tests::otlp_receiver::OtlpReceiver;
+use spanflow_tests::otlp_receiver::{OtlpReceiver, string_attribute};
 
 #[test]
 fn spans_arrive_over_grpc_with_ids_parents_kinds_attributes_status_and_resource() {
     otlp::set_env("OTEL_SERVICE_NAME", "checkout-grpc");
+    otlp::set_env(
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "deployment.environment.name=ci,team=payments",
+    );
     let receiver = OtlpReceiver::start().expect("receiver on 127.0.0.1");
     otlp::set_env(
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
@@ -20,5 +24,18 @@ fn spans_arrive_over_grpc_with_ids_parents_kinds_attributes_status_and_resource(
         pipeline.store().is_none(),
         "OTLP replaces the embedded default"
     );
-    otlp::run_and_check(&receiver, pipeline, "grpc", "checkout-grpc");
+    let resource = otlp::run_and_check(&receiver, pipeline, "grpc", "checkout-grpc");
+    assert_eq!(
+        string_attribute(&resource, "deployment.environment.name").as_deref(),
+        Some("ci")
+    );
+    assert_eq!(
+        string_attribute(&resource, "team").as_deref(),
+        Some("payments")
+    );
+    assert_eq!(
+        string_attribute(&resource, "service.version").as_deref(),
+        Some(env!("CARGO_PKG_VERSION")),
+        "pipeline!() adds the crate's version"
+    );
 }

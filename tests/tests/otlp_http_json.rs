@@ -13,5 +13,5 @@ fn spans_arrive_over_http_json_configured_in_code() {
         .with_otlp(target)
         .install()
         .expect("OTLP from code");
-    otlp::run_and_check(&receiver, pipeline, "http/json", "spanflow-tests");
+    let _ = otlp::run_and_check(&receiver, pipeline, "http/json", "spanflow-tests");
 }

@@ -14,5 +14,5 @@ fn spans_arrive_over_http_protobuf_at_v1_traces() {
         .with_service_name("checkout-http")
         .install()
         .expect("OTLP from the environment");
-    otlp::run_and_check(&receiver, pipeline, "http/protobuf", "checkout-http");
+    let _ = otlp::run_and_check(&receiver, pipeline, "http/protobuf", "checkout-http");
 }

@@ -1,6 +1,7 @@
 //! The scenario every OTLP export test runs against the real receiver.
 
 use opentelemetry::trace::TraceContextExt;
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use spanflow::{PipelineGuard, trace};
@@ -23,13 +24,14 @@ fn checkout(trace: &mut String) -> Result<(), String> {
 fn reserve() {}
 
 /// Runs a traced request, shuts the pipeline down (which exports), and
-/// checks what the receiver got over `protocol`.
+/// checks what the receiver got over `protocol`; returns the resource's
+/// attributes.
 pub fn run_and_check(
     receiver: &OtlpReceiver,
     pipeline: PipelineGuard,
     protocol: &str,
     service: &str,
-) {
+) -> Vec<KeyValue> {
     let mut trace = String::new();
     assert!(checkout(&mut trace).is_err());
     pipeline.shutdown().expect("exported within the deadline");
@@ -79,6 +81,7 @@ pub fn run_and_check(
         string_attribute(&resource, "service.name").as_deref(),
         Some(service)
     );
+    resource
 }
 
 /// Sets an environment variable in a binary whose only test calls this
