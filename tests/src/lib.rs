@@ -1,7 +1,5 @@
-//! Support for spanflow's integration tests (in `tests/`; trybuild cases in
-//! `ui/`): a real OTLP receiver on loopback.
-
-pub mod otlp_receiver;
+//! spanflow's integration tests live in `tests/`, trybuild cases in `ui/`;
+//! the OTLP receiver they export to is the `spanflow-otlp-receiver` crate.
 
 /// The README's quick start, compiled and run as a doc test.
 #[cfg(doctest)]

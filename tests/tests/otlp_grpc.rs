@@ -2,7 +2,7 @@
 
 mod otlp;
 
-use spanflow_tests::otlp_receiver::{OtlpReceiver, string_attribute};
+use spanflow_otlp_receiver::{OtlpReceiver, string_attribute};
 
 #[test]
 fn spans_arrive_over_grpc_with_ids_parents_kinds_attributes_status_and_resource() {

@@ -3,7 +3,7 @@
 mod otlp;
 
 use spanflow::otlp::{OtlpProtocol, OtlpTarget};
-use spanflow_tests::otlp_receiver::OtlpReceiver;
+use spanflow_otlp_receiver::OtlpReceiver;
 
 #[test]
 fn spans_arrive_over_http_json_configured_in_code() {

@@ -5,7 +5,7 @@ use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use spanflow::{PipelineGuard, trace};
-use spanflow_tests::otlp_receiver::{OtlpReceiver, int_attribute, string_attribute};
+use spanflow_otlp_receiver::{OtlpReceiver, int_attribute, string_attribute};
 
 #[trace(kind = server, err, fields(order.id = 42))]
 fn checkout(trace: &mut String) -> Result<(), String> {

@@ -1,4 +1,4 @@
-//! A real OTLP receiver on 127.0.0.1: OTLP/gRPC (opentelemetry-proto's
+//! A real OTLP receiver on 127.0.0.1, for spanflow's tests and benchmarks: OTLP/gRPC (opentelemetry-proto's
 //! `TraceService` on tonic) and OTLP/HTTP (`POST /v1/traces` with protobuf or
 //! JSON bodies), keeping every request it was sent.
 

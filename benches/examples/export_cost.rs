@@ -1,0 +1,115 @@
+//! Total CPU per exported span: the application thread, spanflow's
+//! collector, the SDK's batch processor and the OTLP client, exporting to a
+//! real OTLP receiver on 127.0.0.1 (whose own threads are not counted).
+//!
+//! Run: `cargo run --release -p spanflow-benches --example export_cost -- grpc 500000`
+//! (or `http/protobuf`).
+//!
+//! CPU time comes from `/proc/self/task/*/stat` (clock ticks of 10 ms), so
+//! the run is long enough for the ticks not to matter. The pipeline is
+//! flushed every 1,000 spans, so every span is exported and none dropped.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use spanflow::otlp::{OtlpProtocol, OtlpTarget};
+use spanflow_otlp_receiver::OtlpReceiver;
+
+#[spanflow::trace(kind = server, fields(order.id = 7))]
+fn handle() {
+    step();
+}
+
+#[spanflow::trace]
+fn step() {}
+
+/// Thread names (as the kernel keeps them, 15 bytes) whose CPU counts.
+const COUNTED: [&str; 4] = [
+    "export_cost",
+    "spanflow-collec",
+    "OpenTelemetry.T",
+    "spanflow-otlp-g",
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let protocol = match args.next().as_deref() {
+        Some("http/protobuf") => OtlpProtocol::HttpProtobuf,
+        _ => OtlpProtocol::Grpc,
+    };
+    let spans: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(500_000);
+    let receiver = OtlpReceiver::start()?;
+    let endpoint = match protocol {
+        OtlpProtocol::Grpc => receiver.grpc_endpoint(),
+        _ => receiver.http_endpoint(),
+    };
+    let pipeline = spanflow::pipeline!()
+        .with_otlp(OtlpTarget::new(&endpoint, protocol)?)
+        .install()?;
+
+    // Warm up connections, rings and the batch processor.
+    for _ in 0..10 {
+        for _ in 0..500 {
+            handle();
+        }
+        pipeline.flush()?;
+    }
+    let received_before = receiver.spans().len();
+
+    let before = thread_cpu();
+    let wall = Instant::now();
+    // Two spans per call; a flush every 1,000 spans.
+    for _ in 0..spans / 1_000 {
+        for _ in 0..500 {
+            handle();
+        }
+        pipeline.flush()?;
+    }
+    pipeline.flush()?;
+    let wall = wall.elapsed();
+    let after = thread_cpu();
+
+    let exported = receiver.spans().len() - received_before;
+    let mut total_ticks = 0;
+    println!(
+        "protocol {protocol:?}, {exported} spans exported in {wall:.2?}, {} dropped",
+        pipeline.dropped_spans()
+    );
+    for name in COUNTED {
+        let ticks = after.get(name).copied().unwrap_or(0) - before.get(name).copied().unwrap_or(0);
+        total_ticks += ticks;
+        println!("  {name:16} {:7.3} s", ticks as f64 / 100.0);
+    }
+    let per_span = total_ticks as f64 * 10_000_000.0 / exported.max(1) as f64;
+    println!("total CPU per exported span: {per_span:.0} ns");
+    Ok(())
+}
+
+/// utime + stime in clock ticks, summed by thread name.
+fn thread_cpu() -> HashMap<String, u64> {
+    let mut cpu = HashMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return cpu;
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // "tid (comm) state ...": comm may hold spaces, so split at the parens.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_owned();
+        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        let ticks = fields
+            .get(11)
+            .and_then(|u| u.parse::<u64>().ok())
+            .unwrap_or(0)
+            + fields
+                .get(12)
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(0);
+        *cpu.entry(name).or_default() += ticks;
+    }
+    cpu
+}
