@@ -31,10 +31,7 @@ fn disabled(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(std::time::Duration::from_millis(500))
-        .measurement_time(std::time::Duration::from_secs(2))
-        .sample_size(30);
+    config = spanflow_benches::config();
     targets = disabled
 }
 criterion_main!(benches);

@@ -48,10 +48,7 @@ fn floor(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(std::time::Duration::from_millis(500))
-        .measurement_time(std::time::Duration::from_secs(2))
-        .sample_size(30);
+    config = spanflow_benches::config();
     targets = floor
 }
 criterion_main!(benches);

@@ -76,10 +76,7 @@ fn propagation(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(std::time::Duration::from_millis(500))
-        .measurement_time(std::time::Duration::from_secs(2))
-        .sample_size(30);
+    config = spanflow_benches::config();
     targets = propagation
 }
 criterion_main!(benches);

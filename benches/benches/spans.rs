@@ -16,7 +16,7 @@ use opentelemetry::trace::{
 };
 use opentelemetry_sdk::trace::{BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider};
 use spanflow::{PipelineGuard, TracedExt};
-use spanflow_benches::{Discard, Repoll, run, time_with_drains};
+use spanflow_benches::{Discard, Repoll, bench_drained, run};
 use tracing_subscriber::layer::SubscriberExt;
 
 struct Anchors {
@@ -120,72 +120,81 @@ async fn tracing_async(polls: u32) {
 
 // ---- benchmarks -------------------------------------------------------------------
 
+fn new_fastrace_root() -> fastrace::Span {
+    fastrace::Span::root("f", fastrace::collector::SpanContext::random())
+}
+
 fn sampled_span(c: &mut Criterion) {
     let anchors = anchors();
     let mut group = c.benchmark_group("sampled_span");
-    group.bench_function("spanflow #[trace]", |b| {
-        b.iter_custom(|iters| time_with_drains(iters, 1, spanflow_empty, drain_spanflow))
-    });
-    group.bench_function("otel sdk in_span", |b| {
-        b.iter_custom(|iters| {
-            time_with_drains(
-                iters,
-                1,
-                || anchors.sdk_tracer.in_span("f", |_| {}),
-                drain_sdk,
-            )
-        })
-    });
-    group.bench_function("tracing-opentelemetry", |b| {
-        b.iter_custom(|iters| time_with_drains(iters, 1, tracing_empty, drain_sdk))
-    });
-    group.bench_function("fastrace", |b| {
-        b.iter_custom(|iters| {
-            time_with_drains(
-                iters,
-                1,
-                || {
-                    let root =
-                        fastrace::Span::root("f", fastrace::collector::SpanContext::random());
-                    black_box(&root);
-                },
-                fastrace::flush,
-            )
-        })
-    });
+    bench_drained(
+        &mut group,
+        "spanflow #[trace]",
+        1,
+        spanflow_empty,
+        drain_spanflow,
+    );
+    bench_drained(
+        &mut group,
+        "otel sdk in_span",
+        1,
+        || anchors.sdk_tracer.in_span("f", |_| {}),
+        drain_sdk,
+    );
+    bench_drained(
+        &mut group,
+        "tracing-opentelemetry",
+        1,
+        tracing_empty,
+        drain_sdk,
+    );
+    bench_drained(
+        &mut group,
+        "fastrace",
+        1,
+        || drop(black_box(new_fastrace_root())),
+        fastrace::flush,
+    );
     group.finish();
 }
 
 fn root_with_ten_children(c: &mut Criterion) {
     let anchors = anchors();
     let mut group = c.benchmark_group("root_with_10_children");
-    group.bench_function("spanflow #[trace]", |b| {
-        b.iter_custom(|iters| time_with_drains(iters, 11, spanflow_root, drain_spanflow))
-    });
-    group.bench_function("otel sdk in_span", |b| {
-        b.iter_custom(|iters| {
-            time_with_drains(
-                iters,
-                11,
-                || {
-                    anchors.sdk_tracer.in_span("root", |_| {
-                        for _ in 0..10 {
-                            anchors.sdk_tracer.in_span("child", |_| {});
-                        }
-                    })
-                },
-                drain_sdk,
-            )
-        })
-    });
-    group.bench_function("tracing-opentelemetry", |b| {
-        b.iter_custom(|iters| time_with_drains(iters, 11, tracing_root, drain_sdk))
-    });
-    group.bench_function("fastrace", |b| {
-        b.iter_custom(|iters| {
-            time_with_drains(iters, 11, fastrace_root_with_children, fastrace::flush)
-        })
-    });
+    bench_drained(
+        &mut group,
+        "spanflow #[trace]",
+        11,
+        spanflow_root,
+        drain_spanflow,
+    );
+    bench_drained(
+        &mut group,
+        "otel sdk in_span",
+        11,
+        || {
+            anchors.sdk_tracer.in_span("root", |_| {
+                for _ in 0..10 {
+                    anchors.sdk_tracer.in_span("child", |_| {});
+                }
+            })
+        },
+        drain_sdk,
+    );
+    bench_drained(
+        &mut group,
+        "tracing-opentelemetry",
+        11,
+        tracing_root,
+        drain_sdk,
+    );
+    bench_drained(
+        &mut group,
+        "fastrace",
+        11,
+        fastrace_root_with_children,
+        fastrace::flush,
+    );
     group.finish();
 }
 
@@ -225,71 +234,61 @@ fn async_repolls(c: &mut Criterion) {
         group.bench_function("bare future (no span)", |b| {
             b.iter(|| run(Repoll::new(polls)))
         });
-        group.bench_function("spanflow #[trace] (clocks)", |b| {
-            b.iter_custom(|iters| {
-                time_with_drains(iters, 1, || run(spanflow_async(polls)), drain_spanflow)
-            })
-        });
-        group.bench_function("spanflow Traced without clocks", |b| {
-            b.iter_custom(|iters| {
-                time_with_drains(
-                    iters,
-                    1,
-                    || {
-                        run(Repoll::new(polls)
-                            .in_span(spanflow::span!("f"))
-                            .without_clocks())
-                    },
-                    drain_spanflow,
-                )
-            })
-        });
-        group.bench_function("otel sdk with_context", |b| {
-            b.iter_custom(|iters| {
-                time_with_drains(
-                    iters,
-                    1,
-                    || {
-                        let cx = Context::current_with_span(anchors.sdk_tracer.start("f"));
-                        run(Repoll::new(polls).with_context(cx.clone()));
-                        cx.span().end();
-                    },
-                    drain_sdk,
-                )
-            })
-        });
-        group.bench_function("tracing-opentelemetry", |b| {
-            b.iter_custom(|iters| {
-                time_with_drains(iters, 1, || run(tracing_async(polls)), drain_sdk)
-            })
-        });
-        group.bench_function("fastrace", |b| {
-            b.iter_custom(|iters| {
-                time_with_drains(
-                    iters,
-                    1,
-                    || {
-                        let root =
-                            fastrace::Span::root("f", fastrace::collector::SpanContext::random());
-                        run(fastrace::future::FutureExt::in_span(
-                            Repoll::new(polls),
-                            root,
-                        ));
-                    },
-                    fastrace::flush,
-                )
-            })
-        });
+        bench_drained(
+            &mut group,
+            "spanflow #[trace] (clocks)",
+            1,
+            || run(spanflow_async(polls)),
+            drain_spanflow,
+        );
+        bench_drained(
+            &mut group,
+            "spanflow Traced without clocks",
+            1,
+            || {
+                run(Repoll::new(polls)
+                    .in_span(spanflow::span!("f"))
+                    .without_clocks())
+            },
+            drain_spanflow,
+        );
+        bench_drained(
+            &mut group,
+            "otel sdk with_context",
+            1,
+            || {
+                let cx = Context::current_with_span(anchors.sdk_tracer.start("f"));
+                run(Repoll::new(polls).with_context(cx.clone()));
+                cx.span().end();
+            },
+            drain_sdk,
+        );
+        bench_drained(
+            &mut group,
+            "tracing-opentelemetry",
+            1,
+            || run(tracing_async(polls)),
+            drain_sdk,
+        );
+        bench_drained(
+            &mut group,
+            "fastrace",
+            1,
+            || {
+                run(fastrace::future::FutureExt::in_span(
+                    Repoll::new(polls),
+                    new_fastrace_root(),
+                ))
+            },
+            fastrace::flush,
+        );
         group.finish();
     }
 }
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(std::time::Duration::from_millis(500))
-        .measurement_time(std::time::Duration::from_secs(2))
-        .sample_size(30);
+    config = spanflow_benches::config();
     targets = sampled_span, root_with_ten_children, unsampled, async_repolls
 }
 criterion_main!(benches);

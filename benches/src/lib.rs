@@ -7,6 +7,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
@@ -85,4 +87,27 @@ pub fn time_with_drains(
         drain();
     }
     total
+}
+
+/// The criterion settings every bench target uses: short, so that a full
+/// run of all targets stays within a few minutes on two cores.
+pub fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30)
+}
+
+/// Benchmarks `work` (which makes `spans_per_call` spans) with `drain`
+/// called outside the timed region (see [`time_with_drains`]).
+pub fn bench_drained(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    spans_per_call: u64,
+    mut work: impl FnMut(),
+    mut drain: impl FnMut(),
+) {
+    group.bench_function(name, |b| {
+        b.iter_custom(|iters| time_with_drains(iters, spans_per_call, &mut work, &mut drain))
+    });
 }
