@@ -23,9 +23,16 @@ impl TreeStyle {
     /// Colours when `stream` is a terminal and `NO_COLOR` is unset or empty
     /// (<https://no-color.org>).
     pub fn for_stream(stream: &impl IsTerminal) -> Self {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+        TreeStyle::decide(
+            stream.is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        )
+    }
+
+    fn decide(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> Self {
+        let no_color = no_color.is_some_and(|value| !value.is_empty());
         TreeStyle {
-            colour: stream.is_terminal() && !no_color,
+            colour: is_terminal && !no_color,
         }
     }
 }
@@ -224,6 +231,21 @@ Trace: \"POST /checkout\" 920ms  trace_id=00000000000000000000000000000001 spans
 (* marks the slowest path)
 ";
         assert_eq!(drawn, expected);
+    }
+
+    #[test]
+    fn colour_on_a_terminal_unless_no_color_is_set() {
+        use std::ffi::OsStr;
+        assert!(TreeStyle::decide(true, None).colour);
+        assert!(
+            TreeStyle::decide(true, Some(OsStr::new(""))).colour,
+            "an empty NO_COLOR is unset"
+        );
+        assert!(!TreeStyle::decide(true, Some(OsStr::new("1"))).colour);
+        assert!(
+            !TreeStyle::decide(false, None).colour,
+            "never into a pipe or file"
+        );
     }
 
     #[test]
