@@ -7,7 +7,7 @@
 //!   one OTLP/JSON request per line (feature `json-file`, on by default).
 //!
 //! A [`Pipeline`](crate::Pipeline) given no exporter picks one of them from
-//! the `SPANFLOW_EXPORT` environment variable; see [`EmbeddedExport`].
+//! the `SPANFLOW_EXPORT` environment variable; see [`EmbeddedExport`](crate::EmbeddedExport).
 
 #[cfg(feature = "json-file")]
 mod json_file;
