@@ -47,6 +47,8 @@ pub(crate) struct Timing {
 
 #[derive(Debug, Default)]
 pub(crate) struct Extras {
+    /// A name given at run time (an HTTP route), replacing the call site's.
+    pub(crate) name: Option<Cow<'static, str>>,
     pub(crate) trace_state: TraceState,
     pub(crate) events: Vec<Event>,
     pub(crate) links: Vec<Link>,
@@ -123,9 +125,13 @@ impl SpanRecord {
 
         let mut events = SpanEvents::default();
         let mut links = SpanLinks::default();
+        let mut name = Cow::Borrowed(callsite.name());
         if let Some(extras) = self.extras.take() {
             events.events = extras.events;
             links.links = extras.links;
+            if let Some(given) = extras.name {
+                name = given;
+            }
         }
 
         SpanData {
@@ -133,7 +139,7 @@ impl SpanRecord {
             parent_span_id: self.parent_span_id,
             parent_span_is_remote: self.parent_is_remote,
             span_kind: callsite.kind().to_otel(),
-            name: Cow::Borrowed(callsite.name()),
+            name,
             start_time: anchor.to_system_time(self.start),
             end_time: anchor.to_system_time(self.end),
             attributes,

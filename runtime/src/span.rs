@@ -74,6 +74,23 @@ impl Span {
         }
     }
 
+    /// Starts a span for `callsite` (see [`callsite!`](crate::callsite!))
+    /// under the current context: for adapters and hand-made spans.
+    #[inline]
+    pub fn new(callsite: &'static CallSite) -> Span {
+        Span::start(callsite, None, Parent::Current)
+    }
+
+    /// Starts a span for `callsite` under an explicit parent (a remote
+    /// context extracted from a request, say); `None` starts a new trace.
+    pub fn with_parent(callsite: &'static CallSite, parent: impl crate::ParentContext) -> Span {
+        Span::start(
+            callsite,
+            None,
+            Parent::Explicit(parent.into_parent_context()),
+        )
+    }
+
     /// Starts a span for `callsite` (support API for `#[trace]` and `span!`).
     #[doc(hidden)]
     #[inline]
@@ -160,6 +177,39 @@ impl Span {
             Some(Recording::Api) => self.api_span(|span| span.set_attribute(attribute)),
             None => {}
         }
+    }
+
+    /// Renames the span (an HTTP server span learns its route late, say).
+    pub fn update_name(&mut self, name: impl Into<Cow<'static, str>>) {
+        match &mut self.recording {
+            Some(Recording::Fast(record)) => record.extras().name = Some(name.into()),
+            Some(Recording::Api) => {
+                let name = name.into();
+                self.api_span(|span| span.update_name(name));
+            }
+            None => {}
+        }
+    }
+
+    /// The span context to send downstream with an outgoing request: this
+    /// span's when it has one, otherwise a fresh span id in the current
+    /// trace (W3C wants a new parent id per request, sampled or not); `None`
+    /// when there is no trace at all.
+    pub fn outgoing_span_context(&self) -> Option<SpanContext> {
+        let own = self.span_context();
+        if own.is_valid() {
+            return Some(own);
+        }
+        let current = Context::map_current(|cx| cx.span().span_context().clone());
+        current.is_valid().then(|| {
+            SpanContext::new(
+                current.trace_id(),
+                new_span_id(),
+                current.trace_flags(),
+                false,
+                current.trace_state().clone(),
+            )
+        })
     }
 
     /// Sets the status; an `Ok` status is final, as the specification asks.

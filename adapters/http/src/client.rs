@@ -1,0 +1,147 @@
+//! The client side: a CLIENT span per request, its context sent along.
+
+use std::future::Future;
+
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{Status, TraceContextExt};
+use opentelemetry_http::HeaderInjector;
+use opentelemetry_semantic_conventions::attribute::{
+    ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, SERVER_ADDRESS, SERVER_PORT,
+    URL_FULL,
+};
+use spanflow::Span;
+
+use crate::attributes::method_name;
+
+/// A `reqwest_middleware::Middleware` that traces every request.
+///
+/// ```
+/// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+///     .with(spanflow_http::TracingMiddleware::new())
+///     .build();
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TracingMiddleware {
+    _private: (),
+}
+
+impl TracingMiddleware {
+    /// The middleware.
+    pub const fn new() -> Self {
+        TracingMiddleware { _private: () }
+    }
+}
+
+#[async_trait::async_trait]
+impl reqwest_middleware::Middleware for TracingMiddleware {
+    async fn handle(
+        &self,
+        request: reqwest::Request,
+        extensions: &mut http::Extensions,
+        next: reqwest_middleware::Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        traced_send(
+            request,
+            |request| next.run(request, extensions),
+            classify_middleware_error,
+        )
+        .await
+    }
+}
+
+/// Tracing for users of plain `reqwest`, without middleware.
+pub trait RequestBuilderExt {
+    /// Sends the request inside a CLIENT span, with its context in the
+    /// headers (see [`TracingMiddleware`] for what is recorded).
+    fn send_traced(self) -> impl Future<Output = reqwest::Result<reqwest::Response>> + Send;
+}
+
+impl RequestBuilderExt for reqwest::RequestBuilder {
+    fn send_traced(self) -> impl Future<Output = reqwest::Result<reqwest::Response>> + Send {
+        let (client, request) = self.build_split();
+        async move {
+            traced_send(
+                request?,
+                |request| client.execute(request),
+                |_| "reqwest::Error",
+            )
+            .await
+        }
+    }
+}
+
+fn classify_middleware_error(error: &reqwest_middleware::Error) -> &'static str {
+    match error {
+        reqwest_middleware::Error::Reqwest(_) => "reqwest::Error",
+        reqwest_middleware::Error::Middleware(_) => "middleware",
+    }
+}
+
+/// Starts the CLIENT span, injects its context, sends, and ends the span
+/// with the outcome, also when the request fails (the span always ends:
+/// dropping the future drops the span, which ends it).
+async fn traced_send<E, F, Fut>(
+    mut request: reqwest::Request,
+    send: F,
+    classify: fn(&E) -> &'static str,
+) -> Result<reqwest::Response, E>
+where
+    F: FnOnce(reqwest::Request) -> Fut,
+    Fut: Future<Output = Result<reqwest::Response, E>>,
+{
+    let mut span = Span::new(spanflow::callsite!("HTTP client request", kind = client));
+    if span.is_recording() {
+        record_request(&mut span, &request);
+    }
+    // The context sent is this span's; when it is not recorded, a fresh span
+    // id in the current trace, so every request carries its own parent id.
+    let context = match (span.context(), span.outgoing_span_context()) {
+        (Some(context), _) => context.clone(),
+        (None, Some(span_context)) => {
+            opentelemetry::Context::current().with_remote_span_context(span_context)
+        }
+        (None, None) => opentelemetry::Context::current(),
+    };
+    opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&context, &mut HeaderInjector(request.headers_mut()))
+    });
+    let outcome = spanflow::in_context(context, send(request)).await;
+    match &outcome {
+        Ok(response) => {
+            let status = response.status();
+            span.set_attribute(KeyValue::new(
+                HTTP_RESPONSE_STATUS_CODE,
+                i64::from(status.as_u16()),
+            ));
+            if status.is_server_error() {
+                span.set_attribute(KeyValue::new(ERROR_TYPE, status.as_str().to_owned()));
+                span.set_status(Status::error(status.to_string()));
+            }
+        }
+        Err(error) => {
+            let error_type = classify(error);
+            span.set_attribute(KeyValue::new(ERROR_TYPE, error_type));
+            span.set_status(Status::error(error_type));
+        }
+    }
+    span.end();
+    outcome
+}
+
+fn record_request(span: &mut Span, request: &reqwest::Request) {
+    let method = method_name(request.method());
+    span.update_name(method);
+    span.set_attribute(KeyValue::new(HTTP_REQUEST_METHOD, method));
+    let url = request.url();
+    // Credentials never leave in telemetry.
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    span.set_attribute(KeyValue::new(URL_FULL, shown.to_string()));
+    if let Some(host) = url.host_str() {
+        span.set_attribute(KeyValue::new(SERVER_ADDRESS, host.to_owned()));
+    }
+    if let Some(port) = url.port_or_known_default() {
+        span.set_attribute(KeyValue::new(SERVER_PORT, i64::from(port)));
+    }
+}

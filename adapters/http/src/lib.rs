@@ -1,0 +1,49 @@
+//! spanflow for HTTP: every request continues the caller's trace.
+//!
+//! * Servers: [`TraceLayer`], a tower layer for axum, hyper and tonic
+//!   (feature `tower`; `axum` adds the route from `MatchedPath`).
+//! * Clients: [`TracingMiddleware`] for `reqwest-middleware`, and
+//!   [`RequestBuilderExt::send_traced`] for plain `reqwest` (feature
+//!   `reqwest`).
+//!
+//! Context crosses the wire through OpenTelemetry's global propagator, which
+//! a spanflow pipeline sets to W3C Trace Context (spanflow's, to the letter)
+//! and W3C Baggage, so Java, Go and Python services join the same traces.
+//! Attributes follow the HTTP semantic conventions.
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use spanflow_http::{TraceLayer, TracingMiddleware};
+//!
+//! # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
+//! let _tracing = spanflow::pipeline!().install()?;
+//! let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+//!     .with(TracingMiddleware::new())
+//!     .build();
+//! let app: Router = Router::new()
+//!     .route("/checkout", get(move || async move {
+//!         // Continues the trace of the incoming request.
+//!         let _ = client.get("http://127.0.0.1:8081/stock").send().await;
+//!         "ok"
+//!     }))
+//!     .layer(TraceLayer::new());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(())
+//! # }
+//! ```
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+mod attributes;
+#[cfg(feature = "reqwest")]
+mod client;
+#[cfg(feature = "tower")]
+mod server;
+
+#[cfg(feature = "reqwest")]
+pub use client::{RequestBuilderExt, TracingMiddleware};
+#[cfg(feature = "tower")]
+pub use server::{ResponseFuture, TraceLayer, TraceService};

@@ -1,0 +1,197 @@
+//! The server side: a tower layer that continues the caller's trace.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use http::{Request, Response};
+use opentelemetry::KeyValue;
+use opentelemetry::trace::Status;
+use opentelemetry_http::HeaderExtractor;
+use opentelemetry_semantic_conventions::attribute::{
+    ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE,
+    NETWORK_PROTOCOL_VERSION, SERVER_ADDRESS, SERVER_PORT, URL_PATH, URL_SCHEME,
+    USER_AGENT_ORIGINAL,
+};
+use pin_project_lite::pin_project;
+use spanflow::{Span, Traced};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::attributes::{method_name, protocol_version};
+
+/// A tower [`Layer`] that gives every request a SERVER span.
+///
+/// The span's parent is the context the caller sent (through the global
+/// propagator: W3C Trace Context and Baggage once a spanflow pipeline is
+/// installed); a missing or invalid `traceparent` starts a new trace and the
+/// request proceeds normally. The span is named `{method} {route}` when the
+/// route is known (axum's `MatchedPath`, with the `axum` feature), `{method}`
+/// otherwise, carries the HTTP semantic-convention attributes, and is current
+/// on every poll of the response future. Status Error on 5xx responses and on
+/// service errors.
+///
+/// ```
+/// use axum::{Router, routing::get};
+///
+/// let app: Router = Router::new()
+///     .route("/users/{id}", get(|| async { "ok" }))
+///     .layer(spanflow_http::TraceLayer::new());
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TraceLayer {
+    _private: (),
+}
+
+impl TraceLayer {
+    /// The layer.
+    pub const fn new() -> Self {
+        TraceLayer { _private: () }
+    }
+}
+
+impl<S> Layer<S> for TraceLayer {
+    type Service = TraceService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TraceService { inner }
+    }
+}
+
+/// The service [`TraceLayer`] wraps around yours.
+#[derive(Clone, Debug)]
+pub struct TraceService<S> {
+    inner: S,
+}
+
+impl<S, B, ResponseBody> Service<Request<B>> for TraceService<S>
+where
+    S: Service<Request<B>, Response = Response<ResponseBody>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+            propagator.extract(&HeaderExtractor(request.headers()))
+        });
+        let mut span =
+            Span::with_parent(spanflow::callsite!("HTTP request", kind = server), parent);
+        if span.is_recording() {
+            record_request(&mut span, &request);
+        }
+        let context = span
+            .context()
+            .cloned()
+            .unwrap_or_else(opentelemetry::Context::current);
+        // The service's own `call` runs in the span too: work done there,
+        // before the future, belongs to the request.
+        let inner = spanflow::with_context(&context, || self.inner.call(request));
+        ResponseFuture {
+            inner: spanflow::in_context(context, inner),
+            span,
+        }
+    }
+}
+
+fn record_request<B>(span: &mut Span, request: &Request<B>) {
+    let method = method_name(request.method());
+    let route = matched_route(request);
+    span.update_name(match &route {
+        Some(route) => format!("{method} {route}"),
+        None => method.to_owned(),
+    });
+    span.set_attribute(KeyValue::new(HTTP_REQUEST_METHOD, method));
+    span.set_attribute(KeyValue::new(URL_PATH, request.uri().path().to_owned()));
+    span.set_attribute(KeyValue::new(
+        URL_SCHEME,
+        request.uri().scheme_str().unwrap_or("http").to_owned(),
+    ));
+    span.set_attribute(KeyValue::new(
+        NETWORK_PROTOCOL_VERSION,
+        protocol_version(request.version()),
+    ));
+    if let Some(route) = route {
+        span.set_attribute(KeyValue::new(HTTP_ROUTE, route));
+    }
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|host| host.parse::<http::uri::Authority>().ok());
+    if let Some(host) = host {
+        span.set_attribute(KeyValue::new(SERVER_ADDRESS, host.host().to_owned()));
+        if let Some(port) = host.port_u16() {
+            span.set_attribute(KeyValue::new(SERVER_PORT, i64::from(port)));
+        }
+    }
+    if let Some(agent) = request
+        .headers()
+        .get(http::header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+    {
+        span.set_attribute(KeyValue::new(USER_AGENT_ORIGINAL, agent.to_owned()));
+    }
+}
+
+#[cfg(feature = "axum")]
+fn matched_route<B>(request: &Request<B>) -> Option<String> {
+    request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|path| path.as_str().to_owned())
+}
+
+#[cfg(not(feature = "axum"))]
+fn matched_route<B>(_request: &Request<B>) -> Option<String> {
+    None
+}
+
+pin_project! {
+    /// The response future: the span is current on every poll and ends with
+    /// the response (or with the future, if it is dropped first).
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: Traced<F>,
+        span: Span,
+    }
+}
+
+impl<F, ResponseBody, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResponseBody>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let output = std::task::ready!(this.inner.poll(cx));
+        match &output {
+            Ok(response) => {
+                let status = response.status();
+                this.span.set_attribute(KeyValue::new(
+                    HTTP_RESPONSE_STATUS_CODE,
+                    i64::from(status.as_u16()),
+                ));
+                if status.is_server_error() {
+                    this.span
+                        .set_attribute(KeyValue::new(ERROR_TYPE, status.as_str().to_owned()));
+                    this.span.set_status(Status::error(status.to_string()));
+                }
+            }
+            Err(_) => {
+                let error_type = std::any::type_name::<E>();
+                this.span
+                    .set_attribute(KeyValue::new(ERROR_TYPE, error_type));
+                this.span.set_status(Status::error(error_type));
+            }
+        }
+        this.span.end();
+        Poll::Ready(output)
+    }
+}

@@ -1,0 +1,226 @@
+//! Real HTTP hops on 127.0.0.1: reqwest → axum → reqwest-middleware → axum
+//! make one trace with the right parents.
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::routing::get;
+use opentelemetry::trace::{SpanId, SpanKind, Status, TraceContextExt, TraceId};
+use opentelemetry::{Context, Value};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
+use spanflow::{PipelineGuard, trace};
+use spanflow_http::{RequestBuilderExt, TraceLayer, TracingMiddleware};
+
+fn exporter() -> &'static (InMemorySpanExporter, PipelineGuard) {
+    static INSTALLED: OnceLock<(InMemorySpanExporter, PipelineGuard)> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let exporter = InMemorySpanExporter::default();
+        let pipeline = spanflow::Pipeline::new()
+            .with_simple_exporter(exporter.clone())
+            .install()
+            .expect("the only pipeline of this binary");
+        (exporter, pipeline)
+    })
+}
+
+fn spans_of(trace: TraceId) -> Vec<SpanData> {
+    let (exporter, pipeline) = exporter();
+    pipeline.flush().unwrap();
+    exporter
+        .get_finished_spans()
+        .unwrap()
+        .into_iter()
+        .filter(|span| span.span_context.trace_id() == trace)
+        .collect()
+}
+
+fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| &kv.value)
+}
+
+async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    address
+}
+
+/// Service B: a user lookup; id 500 fails.
+async fn service_b() -> SocketAddr {
+    let app = Router::new()
+        .route(
+            "/users/{id}",
+            get(|Path(id): Path<u32>| async move {
+                if id == 500 {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::OK
+                }
+            }),
+        )
+        .layer(TraceLayer::new());
+    serve(app).await
+}
+
+/// Service A: forwards to B through a middleware client.
+async fn service_a(b: SocketAddr) -> SocketAddr {
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(TracingMiddleware::new())
+        .build();
+    let app = Router::new()
+        .route(
+            "/hop/{id}",
+            get(move |Path(id): Path<u32>| {
+                let client = client.clone();
+                async move {
+                    let response = client
+                        .get(format!("http://{b}/users/{id}"))
+                        .send()
+                        .await
+                        .unwrap();
+                    response.status()
+                }
+            }),
+        )
+        .layer(TraceLayer::new());
+    serve(app).await
+}
+
+#[trace]
+async fn request(a: SocketAddr, id: u32) -> (TraceId, StatusCode) {
+    let trace = Context::current().span().span_context().trace_id();
+    let response = reqwest::Client::new()
+        .get(format!("http://{a}/hop/{id}"))
+        .send_traced()
+        .await
+        .expect("A answers");
+    (trace, response.status())
+}
+
+fn find<'a>(spans: &'a [SpanData], name: &str, kind: SpanKind) -> Vec<&'a SpanData> {
+    spans
+        .iter()
+        .filter(|s| s.name == name && s.span_kind == kind)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hops_make_one_trace_with_the_right_parents() {
+    exporter();
+    let a = service_a(service_b().await).await;
+    let (trace, status) = request(a, 7).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let spans = spans_of(trace);
+    assert_eq!(
+        spans.len(),
+        5,
+        "{:#?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+    let root = &find(&spans, "request", SpanKind::Internal)[0];
+    let clients = find(&spans, "GET", SpanKind::Client);
+    let server_a = find(&spans, "GET /hop/{id}", SpanKind::Server)[0];
+    let server_b = find(&spans, "GET /users/{id}", SpanKind::Server)[0];
+    let client_root = clients
+        .iter()
+        .find(|s| s.parent_span_id == root.span_context.span_id())
+        .unwrap();
+    let client_a = clients
+        .iter()
+        .find(|s| s.parent_span_id == server_a.span_context.span_id())
+        .unwrap();
+
+    assert_eq!(server_a.parent_span_id, client_root.span_context.span_id());
+    assert!(
+        server_a.parent_span_is_remote,
+        "A's parent came over the wire"
+    );
+    assert_eq!(server_b.parent_span_id, client_a.span_context.span_id());
+    assert_eq!(
+        attribute(server_b, "http.route"),
+        Some(&Value::from("/users/{id}"))
+    );
+    assert_eq!(
+        attribute(server_b, "http.request.method"),
+        Some(&Value::from("GET"))
+    );
+    assert_eq!(
+        attribute(server_b, "http.response.status_code"),
+        Some(&Value::I64(200))
+    );
+    assert_eq!(
+        attribute(server_b, "url.path"),
+        Some(&Value::from("/users/7"))
+    );
+    assert_eq!(
+        attribute(client_a, "url.full"),
+        Some(&Value::from(format!(
+            "http://{}/users/7",
+            server_b_address(client_a)
+        )))
+    );
+    assert_eq!(
+        attribute(client_a, "server.address"),
+        Some(&Value::from("127.0.0.1"))
+    );
+    assert_eq!(client_a.status, Status::Unset);
+}
+
+fn server_b_address(client: &SpanData) -> String {
+    let port = match attribute(client, "server.port") {
+        Some(Value::I64(port)) => *port,
+        other => panic!("server.port: {other:?}"),
+    };
+    format!("127.0.0.1:{port}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_5xx_marks_the_server_and_client_spans_failed() {
+    exporter();
+    let a = service_a(service_b().await).await;
+    let (trace, status) = request(a, 500).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    let spans = spans_of(trace);
+    let server_b = find(&spans, "GET /users/{id}", SpanKind::Server)[0];
+    assert!(matches!(server_b.status, Status::Error { .. }));
+    assert_eq!(attribute(server_b, "error.type"), Some(&Value::from("500")));
+    let failed_clients = find(&spans, "GET", SpanKind::Client)
+        .into_iter()
+        .filter(|s| matches!(s.status, Status::Error { .. }))
+        .count();
+    assert_eq!(failed_clients, 2, "both client hops saw the 500");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_traceparent_starts_a_new_trace_and_the_request_proceeds() {
+    exporter();
+    let b = service_b().await;
+    let response = reqwest::Client::new()
+        .get(format!("http://{b}/users/9"))
+        .header("traceparent", "00-garbage-b7ad6b7169203331-01")
+        .header("tracestate", "congo=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (exporter, pipeline) = exporter();
+    pipeline.flush().unwrap();
+    let spans = exporter.get_finished_spans().unwrap();
+    let server = spans
+        .iter()
+        .find(|s| attribute(s, "url.path") == Some(&Value::from("/users/9")))
+        .expect("B traced the request");
+    assert_eq!(server.parent_span_id, SpanId::INVALID, "a new trace");
+    assert_eq!(
+        server.span_context.trace_state().header(),
+        "",
+        "tracestate ignored with it"
+    );
+}
