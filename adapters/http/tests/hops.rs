@@ -224,3 +224,93 @@ async fn a_malformed_traceparent_starts_a_new_trace_and_the_request_proceeds() {
         "tracestate ignored with it"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_random_flag_and_vendor_tracestate_survive_every_hop() {
+    exporter();
+    let a = service_a(service_b().await).await;
+    // A caller in another process sent sampled + random, and two vendors'
+    // entries; each hop must pass them on untouched.
+    let incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03";
+    let response = reqwest::Client::new()
+        .get(format!("http://{a}/hop/11"))
+        .header("traceparent", incoming)
+        .header("tracestate", "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let trace = TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap();
+    let spans = spans_of(trace);
+    assert_eq!(
+        spans.len(),
+        3,
+        "A's server and client spans and B's server span"
+    );
+    for span in &spans {
+        assert_eq!(
+            span.span_context.trace_flags().to_u8(),
+            0x03,
+            "{}: flags",
+            span.name
+        );
+        assert_eq!(
+            span.span_context.trace_state().header(),
+            "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7",
+            "{}: tracestate",
+            span.name
+        );
+    }
+    let server_a = find(&spans, "GET /hop/{id}", SpanKind::Server)[0];
+    assert_eq!(
+        format!("{:016x}", server_a.parent_span_id),
+        "00f067aa0ba902b7"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsampled_request_still_sends_a_fresh_parent_id_per_hop() {
+    exporter();
+    let echo = Router::new().route(
+        "/echo",
+        get(|headers: axum::http::HeaderMap| async move {
+            headers
+                .get("traceparent")
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        }),
+    );
+    let echo = serve(echo).await;
+    let unsampled = "00-5bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+    let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+        let mut headers = std::collections::HashMap::new();
+        headers.insert("traceparent".to_owned(), unsampled.to_owned());
+        propagator.extract(&headers)
+    });
+    let send = || async {
+        reqwest::Client::new()
+            .get(format!("http://{echo}/echo"))
+            .send_traced()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let (first, second) =
+        spanflow::in_context(parent, async { (send().await, send().await) }).await;
+    for sent in [&first, &second] {
+        assert!(
+            sent.starts_with("00-5bf92f3577b34da6a3ce929d0e0e4736-"),
+            "{sent}"
+        );
+        assert!(sent.ends_with("-00"), "still unsampled: {sent}");
+        assert!(
+            !sent.contains("00f067aa0ba902b7"),
+            "a fresh parent id: {sent}"
+        );
+    }
+    assert_ne!(first, second, "one parent id per request");
+}
