@@ -87,6 +87,7 @@
 #![forbid(unsafe_code)]
 
 pub mod attributes;
+pub mod baggage;
 mod callsite;
 mod clock;
 mod collector;

@@ -7,7 +7,6 @@ use std::time::Duration;
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::{KeyValue, Value, global};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::propagation::BaggagePropagator;
 use opentelemetry_sdk::trace::{
     BatchSpanProcessor, SdkTracerProvider, SimpleSpanProcessor, SpanExporter, SpanProcessor,
 };
@@ -16,7 +15,7 @@ use crate::collector::{Collector, CollectorSettings};
 use crate::config::{self, ConfigError, EmbeddedExport, SamplerSetting};
 use crate::export::{TerminalExporter, TraceStore};
 use crate::guard::{InstallError, PipelineGuard};
-use crate::propagation::TraceContextPropagator;
+use crate::propagation::{BaggagePropagator, TraceContextPropagator};
 use crate::recorder::{self, Backend, Recorder, TracerSource};
 use crate::sampler::{RootSampler, Sampler};
 use crate::shared_processor::SharedProcessor;
@@ -43,8 +42,8 @@ pub const DEFAULT_EMBEDDED_STORE_SPANS: usize = 10_000;
 /// any `SpanExporter`). An `SdkTracerProvider` sharing the same processors is
 /// installed as OpenTelemetry's global provider, so spans made with the plain
 /// OpenTelemetry API (by libraries) nest under `#[trace]` spans and reach the
-/// same exporter; the global propagator becomes W3C Trace Context
-/// ([`propagation`](crate::propagation)) and W3C Baggage.
+/// same exporter; the global propagator becomes spanflow's W3C Trace Context
+/// and W3C Baggage ([`propagation`](crate::propagation)).
 ///
 /// Given no exporter, the pipeline uses the embedded default: an in-process
 /// [`TraceStore`] ([`PipelineGuard::store`]) and the sink named by
@@ -83,6 +82,7 @@ pub struct Pipeline {
     crate_name: Option<&'static str>,
     crate_version: Option<&'static str>,
     embedded: Option<EmbeddedExport>,
+    baggage_keys: Vec<opentelemetry::Key>,
     #[cfg(feature = "otlp")]
     otlp: Option<crate::otlp::OtlpTarget>,
     store_spans: usize,
@@ -123,6 +123,7 @@ impl Pipeline {
             crate_name: None,
             crate_version: None,
             embedded: None,
+            baggage_keys: Vec::new(),
             #[cfg(feature = "otlp")]
             otlp: None,
             store_spans: DEFAULT_EMBEDDED_STORE_SPANS,
@@ -164,6 +165,25 @@ impl Pipeline {
     #[cfg(feature = "otlp")]
     pub fn with_otlp(mut self, target: crate::otlp::OtlpTarget) -> Self {
         self.otlp = Some(target);
+        self
+    }
+
+    /// Copies these baggage entries, when a request carries them, onto every
+    /// span recorded for it as attributes of the same name (a tenant id, a
+    /// request priority): the spans can then be searched and grouped by
+    /// them without every fn recording them.
+    ///
+    /// ```no_run
+    /// let _tracing = spanflow::pipeline!()
+    ///     .with_baggage_attributes(["tenant.id", "request.priority"])
+    ///     .install()?;
+    /// # Ok::<(), spanflow::InstallError>(())
+    /// ```
+    pub fn with_baggage_attributes<K: Into<opentelemetry::Key>>(
+        mut self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Self {
+        self.baggage_keys = keys.into_iter().map(Into::into).collect();
         self
     }
 
@@ -303,6 +323,7 @@ impl Pipeline {
         let installed = recorder::set(Recorder {
             sampler: RootSampler::new(sampler.sampler, sampler.parent_based),
             backend: Backend::Fast(collector),
+            baggage_keys: self.baggage_keys,
         })
         .map_err(|_| InstallError::AlreadyInstalled)?;
         global::set_tracer_provider(provider.clone());
@@ -465,6 +486,7 @@ fn install_api(source: TracerSource) -> Result<PipelineGuard, InstallError> {
     let installed = recorder::set(Recorder {
         sampler: RootSampler::new(Sampler::AlwaysOn, true),
         backend: Backend::Api(source),
+        baggage_keys: Vec::new(),
     })
     .map_err(|_| InstallError::AlreadyInstalled)?;
     Ok(PipelineGuard {

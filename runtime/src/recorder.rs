@@ -14,6 +14,8 @@ static RECORDER: OnceLock<Recorder> = OnceLock::new();
 pub(crate) struct Recorder {
     pub(crate) sampler: RootSampler,
     pub(crate) backend: Backend,
+    /// Baggage entries copied onto every recorded span.
+    pub(crate) baggage_keys: Vec<opentelemetry::Key>,
 }
 
 pub(crate) enum Backend {
@@ -50,13 +52,24 @@ pub(crate) fn get() -> Option<&'static Recorder> {
     RECORDER.get()
 }
 
-/// Installs the recorder; fails when one is installed already.
-pub(crate) fn set(recorder: Recorder) -> Result<&'static Recorder, Recorder> {
+/// A recorder was installed already.
+#[derive(Debug)]
+pub(crate) struct AlreadySet;
+
+/// Installs the recorder; fails when one is installed already (two
+/// installs racing), in which case the rejected one's collector thread is
+/// stopped rather than left parked forever.
+pub(crate) fn set(recorder: Recorder) -> Result<&'static Recorder, AlreadySet> {
     let mut recorder = Some(recorder);
     let installed = RECORDER.get_or_init(|| recorder.take().expect("taken only once"));
     match recorder {
         None => Ok(installed),
-        Some(rejected) => Err(rejected),
+        Some(rejected) => {
+            if let Backend::Fast(collector) = &rejected.backend {
+                let _ = collector.shutdown(std::time::Duration::from_secs(1));
+            }
+            Err(AlreadySet)
+        }
     }
 }
 

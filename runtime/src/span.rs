@@ -445,6 +445,7 @@ fn start_fast(
         let mut record = new_record(collector, callsite, parent.trace_id(), span_id, flags);
         record.parent_span_id = parent.span_id();
         record.parent_is_remote = parent.is_remote();
+        copy_baggage(recorder, parent_cx, &mut record);
         let trace_state = parent.trace_state();
         if *trace_state != TraceState::NONE {
             record.extras().trace_state = trace_state.clone();
@@ -483,6 +484,7 @@ fn start_fast(
     }
     callsite.resolve(self_type);
     let mut record = new_record(collector, callsite, trace_id, span_id, flags);
+    copy_baggage(recorder, parent_cx, &mut record);
     if root && parent.is_valid() {
         record
             .extras()
@@ -492,6 +494,29 @@ fn start_fast(
     Span {
         context: Some(context),
         recording: Some(Recording::Fast(record)),
+    }
+}
+
+/// The configured baggage entries as attributes (nothing to do, and no
+/// baggage read, unless some are configured).
+#[inline]
+fn copy_baggage(recorder: &Recorder, parent_cx: &Context, record: &mut SpanRecord) {
+    if recorder.baggage_keys.is_empty() {
+        return;
+    }
+    copy_baggage_slow(&recorder.baggage_keys, parent_cx, record);
+}
+
+#[cold]
+fn copy_baggage_slow(keys: &[opentelemetry::Key], parent_cx: &Context, record: &mut SpanRecord) {
+    use opentelemetry::baggage::BaggageExt;
+    let baggage = parent_cx.baggage();
+    for key in keys {
+        if let Some(value) = baggage.get(key.as_str()) {
+            record
+                .attributes
+                .push(KeyValue::new(key.clone(), Value::String(value.clone())));
+        }
     }
 }
 

@@ -3,8 +3,9 @@
 //! OpenTelemetry's `TraceContextPropagator` masks the random flag, accepts
 //! fields of the wrong length, reads only the first `tracestate` line and
 //! keeps empty members; [`TraceContextPropagator`] here does what the
-//! specification says, and is faster (see `BENCHMARKS.md`). Baggage is left
-//! to OpenTelemetry's `BaggagePropagator`.
+//! specification says, and is faster (see `BENCHMARKS.md`).
+//! [`BaggagePropagator`] does the same for W3C Baggage (percent-encoding,
+//! properties, whole members within the limits).
 
 use std::sync::LazyLock;
 
@@ -13,9 +14,11 @@ use opentelemetry::propagation::text_map_propagator::FieldIter;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{SpanContext, TraceContextExt, TraceState};
 
+mod baggage;
 mod traceparent;
 mod tracestate;
 
+pub use baggage::{BAGGAGE, BaggagePropagator, MAX_HEADER_BYTES};
 pub use traceparent::RANDOM_FLAG;
 
 /// The `traceparent` header name.
