@@ -5,6 +5,8 @@
 //! * Clients: [`TracingMiddleware`] for `reqwest-middleware`, and
 //!   [`RequestBuilderExt::send_traced`] for plain `reqwest` (feature
 //!   `reqwest`).
+//! * gRPC: [`GrpcServerLayer`] and [`GrpcClientLayer`] for tonic, over the
+//!   call's metadata, with the RPC conventions (feature `grpc`).
 //!
 //! Context crosses the wire through OpenTelemetry's global propagator, which
 //! a spanflow pipeline sets to W3C Trace Context (spanflow's, to the letter)
@@ -40,10 +42,14 @@
 mod attributes;
 #[cfg(feature = "reqwest")]
 mod client;
+#[cfg(feature = "grpc")]
+mod grpc;
 #[cfg(feature = "tower")]
 mod server;
 
 #[cfg(feature = "reqwest")]
 pub use client::{RequestBuilderExt, TracingMiddleware};
+#[cfg(feature = "grpc")]
+pub use grpc::{GrpcBody, GrpcClientLayer, GrpcFuture, GrpcServerLayer, GrpcService};
 #[cfg(feature = "tower")]
 pub use server::{ResponseFuture, TraceLayer, TraceService};

@@ -1,0 +1,356 @@
+//! gRPC (tonic) client and server layers, with the RPC semantic conventions.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use http::{HeaderMap, Request, Response};
+use http_body::{Body, Frame, SizeHint};
+use opentelemetry::trace::{Status, TraceContextExt};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+use opentelemetry_semantic_conventions::attribute::{
+    ERROR_TYPE, RPC_METHOD, RPC_RESPONSE_STATUS_CODE, RPC_SYSTEM_NAME, SERVER_ADDRESS, SERVER_PORT,
+};
+use pin_project_lite::pin_project;
+use spanflow::{Span, Traced};
+use tower_layer::Layer;
+use tower_service::Service;
+
+/// A tower layer for tonic servers: a SERVER span per call, continuing the
+/// caller's trace (`Server::builder().layer(GrpcServerLayer::new())`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GrpcServerLayer {
+    _private: (),
+}
+
+/// A tower layer for tonic clients: a CLIENT span per call, its context in
+/// the request metadata (`Client::new(GrpcClientLayer::new().layer(channel))`).
+///
+/// tonic adds the server's address inside the `Channel`, below this layer,
+/// so give it with [`with_server`](Self::with_server) to have
+/// `server.address` and `server.port` recorded.
+#[derive(Clone, Debug, Default)]
+pub struct GrpcClientLayer {
+    server: Option<(String, Option<u16>)>,
+}
+
+impl GrpcServerLayer {
+    /// The layer.
+    pub const fn new() -> Self {
+        GrpcServerLayer { _private: () }
+    }
+}
+
+impl GrpcClientLayer {
+    /// The layer.
+    pub const fn new() -> Self {
+        GrpcClientLayer { server: None }
+    }
+
+    /// The endpoint the channel connects to, for `server.address` and
+    /// `server.port`.
+    pub fn with_server(mut self, endpoint: &http::Uri) -> Self {
+        self.server = endpoint
+            .host()
+            .map(|host| (host.to_owned(), endpoint.port_u16()));
+        self
+    }
+}
+
+impl<S> Layer<S> for GrpcServerLayer {
+    type Service = GrpcService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GrpcService {
+            inner,
+            side: Side::Server,
+            server: None,
+        }
+    }
+}
+
+impl<S> Layer<S> for GrpcClientLayer {
+    type Service = GrpcService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GrpcService {
+            inner,
+            side: Side::Client,
+            server: self.server.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    Server,
+    Client,
+}
+
+/// The service the gRPC layers wrap around yours.
+///
+/// The span is named `{service}/{method}` and carries `rpc.system.name`,
+/// `rpc.method` and `rpc.response.status_code` (the status's name, read
+/// from the `grpc-status` header or trailer); it ends when the response body
+/// does, since the status usually arrives last. Status Error for any
+/// non-`OK` code on the client, and on the server for the codes the
+/// conventions call server errors (UNKNOWN, DEADLINE_EXCEEDED,
+/// UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS).
+#[derive(Clone, Debug)]
+pub struct GrpcService<S> {
+    inner: S,
+    side: Side,
+    server: Option<(String, Option<u16>)>,
+}
+
+impl<S, B, ResponseBody> Service<Request<B>> for GrpcService<S>
+where
+    S: Service<Request<B>, Response = Response<ResponseBody>>,
+    ResponseBody: Body,
+{
+    type Response = Response<GrpcBody<ResponseBody>>;
+    type Error = S::Error;
+    type Future = GrpcFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let mut span = match self.side {
+            Side::Server => {
+                let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+                    propagator.extract(&HeaderExtractor(request.headers()))
+                });
+                Span::with_parent(spanflow::callsite!("gRPC call", kind = server), parent)
+            }
+            Side::Client => Span::new(spanflow::callsite!("gRPC call", kind = client)),
+        };
+        if span.is_recording() {
+            record_call(&mut span, &request, self.server.as_ref());
+        }
+        let context = match (span.context(), span.outgoing_span_context()) {
+            (Some(context), _) => context.clone(),
+            (None, Some(span_context)) if self.side == Side::Client => {
+                Context::current().with_remote_span_context(span_context)
+            }
+            _ => Context::current(),
+        };
+        if self.side == Side::Client {
+            opentelemetry::global::get_text_map_propagator(|propagator| {
+                propagator.inject_context(&context, &mut HeaderInjector(request.headers_mut()))
+            });
+        }
+        let inner = spanflow::with_context(&context, || self.inner.call(request));
+        GrpcFuture {
+            inner: spanflow::in_context(context, inner),
+            span: Some(span),
+            side: self.side,
+        }
+    }
+}
+
+/// `/package.Service/Method` as `(package.Service, Method)`.
+fn service_and_method(path: &str) -> Option<(&str, &str)> {
+    let (service, method) = path.strip_prefix('/')?.split_once('/')?;
+    (!service.is_empty() && !method.is_empty() && !method.contains('/'))
+        .then_some((service, method))
+}
+
+fn record_call<B>(span: &mut Span, request: &Request<B>, server: Option<&(String, Option<u16>)>) {
+    span.set_attribute(KeyValue::new(RPC_SYSTEM_NAME, "grpc"));
+    let full = match service_and_method(request.uri().path()) {
+        Some((service, method)) => format!("{service}/{method}"),
+        None => "_OTHER".to_owned(),
+    };
+    span.update_name(full.clone());
+    span.set_attribute(KeyValue::new(RPC_METHOD, full));
+    if let Some((host, port)) = server {
+        span.set_attribute(KeyValue::new(SERVER_ADDRESS, host.clone()));
+        if let Some(port) = port {
+            span.set_attribute(KeyValue::new(SERVER_PORT, i64::from(*port)));
+        }
+    }
+}
+
+/// Records a `grpc-status` (header or trailer) and ends the span; `false`
+/// when the map holds none.
+fn record_status(span: &mut Span, side: Side, headers: &HeaderMap) -> bool {
+    let Some(code) = headers
+        .get("grpc-status")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u16>().ok())
+    else {
+        return false;
+    };
+    let name = code_name(code);
+    span.set_attribute(KeyValue::new(RPC_RESPONSE_STATUS_CODE, name));
+    let failed = match side {
+        Side::Client => code != 0,
+        Side::Server => matches!(code, 2 | 4 | 12 | 13 | 14 | 15),
+    };
+    if failed {
+        span.set_attribute(KeyValue::new(ERROR_TYPE, name));
+        let message = headers
+            .get("grpc-message")
+            .and_then(|value| value.to_str().ok())
+            .map_or_else(|| name.to_owned(), percent_decode);
+        span.set_status(Status::error(message));
+    }
+    span.end();
+    true
+}
+
+/// `grpc-message` is percent-encoded UTF-8 (the gRPC HTTP/2 protocol); a
+/// malformed escape is kept as written, and bytes that are not UTF-8 become
+/// U+FFFD.
+fn percent_decode(message: &str) -> String {
+    let bytes = message.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        let escaped = (bytes[at] == b'%')
+            .then(|| bytes.get(at + 1..at + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                decoded.push(byte);
+                at += 3;
+            }
+            None => {
+                decoded.push(bytes[at]);
+                at += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
+/// The gRPC status codes by name.
+fn code_name(code: u16) -> &'static str {
+    const NAMES: [&str; 17] = [
+        "OK",
+        "CANCELLED",
+        "UNKNOWN",
+        "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNIMPLEMENTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DATA_LOSS",
+        "UNAUTHENTICATED",
+    ];
+    NAMES.get(usize::from(code)).copied().unwrap_or("_OTHER")
+}
+
+pin_project! {
+    /// The response future of a [`GrpcService`].
+    pub struct GrpcFuture<F> {
+        #[pin]
+        inner: Traced<F>,
+        span: Option<Span>,
+        side: Side,
+    }
+}
+
+impl<F, ResponseBody, E> Future for GrpcFuture<F>
+where
+    F: Future<Output = Result<Response<ResponseBody>, E>>,
+{
+    type Output = Result<Response<GrpcBody<ResponseBody>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let output = std::task::ready!(this.inner.poll(cx));
+        let mut span = this.span.take();
+        Poll::Ready(match output {
+            Ok(response) => {
+                // A trailers-only response carries the status in its headers.
+                if let Some(open) = span.as_mut()
+                    && record_status(open, *this.side, response.headers())
+                {
+                    span = None;
+                }
+                let side = *this.side;
+                Ok(response.map(|body| GrpcBody {
+                    inner: body,
+                    span,
+                    side,
+                }))
+            }
+            Err(error) => {
+                if let Some(mut span) = span {
+                    let error_type = std::any::type_name::<E>();
+                    span.set_attribute(KeyValue::new(ERROR_TYPE, error_type));
+                    span.set_status(Status::error(error_type));
+                    span.end();
+                }
+                Err(error)
+            }
+        })
+    }
+}
+
+pin_project! {
+    /// A response body that ends the call's span at its trailers (where
+    /// gRPC puts the status), at its end, or when dropped.
+    pub struct GrpcBody<B> {
+        #[pin]
+        inner: B,
+        span: Option<Span>,
+        side: Side,
+    }
+}
+
+impl<B: Body> Body for GrpcBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let frame = std::task::ready!(this.inner.poll_frame(cx));
+        match &frame {
+            Some(Ok(frame)) => {
+                if let (Some(trailers), Some(span)) = (frame.trailers_ref(), this.span.as_mut())
+                    && record_status(span, *this.side, trailers)
+                {
+                    *this.span = None;
+                }
+            }
+            Some(Err(_)) => {
+                if let Some(mut span) = this.span.take() {
+                    span.set_attribute(KeyValue::new(ERROR_TYPE, "body"));
+                    span.set_status(Status::error("the response body failed"));
+                    span.end();
+                }
+            }
+            None => {
+                if let Some(mut span) = this.span.take() {
+                    span.end();
+                }
+            }
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,173 @@
+//! gRPC over real tonic on 127.0.0.1: the client and server layers make one
+//! trace, with the RPC conventions and the status from the trailers.
+
+use std::sync::{Mutex, OnceLock};
+
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt, TraceId};
+use opentelemetry::{Context, Value};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
+use spanflow::{PipelineGuard, trace};
+use spanflow_http::{GrpcClientLayer, GrpcServerLayer};
+use tower_layer::Layer;
+
+fn installed() -> &'static (InMemorySpanExporter, PipelineGuard) {
+    static INSTALLED: OnceLock<(InMemorySpanExporter, PipelineGuard)> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let exporter = InMemorySpanExporter::default();
+        let pipeline = spanflow::Pipeline::new()
+            .with_simple_exporter(exporter.clone())
+            .install()
+            .expect("the only pipeline of this binary");
+        (exporter, pipeline)
+    })
+}
+
+/// Answers OK, or UNAVAILABLE when the request carries no resource spans
+/// and `fail` is set; remembers the trace each call ran in.
+struct Service {
+    fail: bool,
+    seen: &'static Mutex<Vec<TraceId>>,
+}
+
+#[tonic::async_trait]
+impl TraceService for Service {
+    async fn export(
+        &self,
+        _request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let trace = Context::current().span().span_context().trace_id();
+        self.seen.lock().unwrap().push(trace);
+        if self.fail {
+            Err(tonic::Status::unavailable("try later"))
+        } else {
+            Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+        }
+    }
+}
+
+async fn serve(fail: bool, seen: &'static Mutex<Vec<TraceId>>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .layer(GrpcServerLayer::new())
+            .add_service(TraceServiceServer::new(Service { fail, seen }))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    format!("http://{address}")
+}
+
+#[trace]
+async fn call(endpoint: String) -> (TraceId, Result<(), tonic::Code>) {
+    let trace = Context::current().span().span_context().trace_id();
+    let uri: http::Uri = endpoint.parse().unwrap();
+    let channel = tonic::transport::Channel::from_shared(endpoint)
+        .unwrap()
+        .connect()
+        .await
+        .expect("the server listens");
+    let layer = GrpcClientLayer::new().with_server(&uri);
+    let mut client = TraceServiceClient::new(layer.layer(channel));
+    let outcome = client
+        .export(ExportTraceServiceRequest::default())
+        .await
+        .map(|_| ())
+        .map_err(|status| status.code());
+    (trace, outcome)
+}
+
+fn spans_of(trace: TraceId) -> Vec<SpanData> {
+    let (exporter, pipeline) = installed();
+    pipeline.flush().unwrap();
+    exporter
+        .get_finished_spans()
+        .unwrap()
+        .into_iter()
+        .filter(|span| span.span_context.trace_id() == trace)
+        .collect()
+}
+
+fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| &kv.value)
+}
+
+const METHOD: &str = "opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_makes_one_trace_with_the_rpc_conventions() {
+    installed();
+    static SEEN: Mutex<Vec<TraceId>> = Mutex::new(Vec::new());
+    let endpoint = serve(false, &SEEN).await;
+    let (trace, outcome) = call(endpoint).await;
+    assert_eq!(outcome, Ok(()));
+    assert_eq!(
+        *SEEN.lock().unwrap(),
+        [trace],
+        "the handler ran in the caller's trace"
+    );
+
+    let spans = spans_of(trace);
+    assert_eq!(
+        spans.len(),
+        3,
+        "{:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+    let root = spans.iter().find(|s| s.name == "call").unwrap();
+    let client = spans
+        .iter()
+        .find(|s| s.span_kind == SpanKind::Client)
+        .unwrap();
+    let server = spans
+        .iter()
+        .find(|s| s.span_kind == SpanKind::Server)
+        .unwrap();
+    assert_eq!(client.parent_span_id, root.span_context.span_id());
+    assert_eq!(server.parent_span_id, client.span_context.span_id());
+    assert!(server.parent_span_is_remote);
+    for span in [client, server] {
+        assert_eq!(span.name, METHOD);
+        assert_eq!(
+            attribute(span, "rpc.system.name"),
+            Some(&Value::from("grpc"))
+        );
+        assert_eq!(attribute(span, "rpc.method"), Some(&Value::from(METHOD)));
+        assert_eq!(
+            attribute(span, "rpc.response.status_code"),
+            Some(&Value::from("OK"))
+        );
+        assert_eq!(span.status, Status::Unset);
+    }
+    assert_eq!(
+        attribute(client, "server.address"),
+        Some(&Value::from("127.0.0.1"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unavailable_server_fails_both_spans() {
+    installed();
+    static SEEN: Mutex<Vec<TraceId>> = Mutex::new(Vec::new());
+    let endpoint = serve(true, &SEEN).await;
+    let (trace, outcome) = call(endpoint).await;
+    assert_eq!(outcome, Err(tonic::Code::Unavailable));
+    let spans = spans_of(trace);
+    for kind in [SpanKind::Client, SpanKind::Server] {
+        let span = spans.iter().find(|s| s.span_kind == kind).unwrap();
+        assert_eq!(
+            attribute(span, "rpc.response.status_code"),
+            Some(&Value::from("UNAVAILABLE"))
+        );
+        assert_eq!(span.status, Status::error("try later"), "{kind:?}");
+    }
+}
