@@ -1,188 +1,246 @@
-//! The seed's checkout, one trace end to end, drawn on the embedded default.
+//! The seed's checkout, one trace across real HTTP hops, drawn on the
+//! embedded default.
 //!
-//! `POST /checkout` validates the request at the gateway, verifies the token
-//! (through a Redis cache), reserves stock (a Postgres query, then a Kafka
-//! event published from a spawned task, as a service would), charges the card
-//! through Stripe (the first attempt times out and is retried), and creates
-//! the order. Latencies are simulated in the seed's proportions, a quarter
-//! of its scale. Each service is a module whose public fn is the hop; later
-//! issues replace those hops with real HTTP, actor and Kafka calls.
+//! Every seed service is an axum server on an ephemeral 127.0.0.1 port in
+//! this one process, traced with `spanflow_http::TraceLayer`; the gateway
+//! calls them through a reqwest client with `TracingMiddleware`. `POST
+//! /checkout` validates the request, verifies the token (auth, through a
+//! Redis cache), reserves stock (inventory: a Postgres query, then a Kafka
+//! event published from a spawned task), charges the card (payment, through
+//! Stripe: the first attempt times out and is retried) and creates the
+//! order. Datastores and Stripe are simulated, in the seed's proportions at a
+//! quarter of its scale; later issues replace the Kafka hop with a real one.
 //!
 //! Run: `cargo run --example checkout` (`SPANFLOW_EXPORT=json:trace.jsonl`
 //! writes OTLP/JSON instead).
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use reqwest_middleware::ClientWithMiddleware;
 use spanflow::trace;
-
-/// A request as the gateway sees it.
-#[derive(Clone, Debug)]
-struct Checkout {
-    token: String,
-    cart: Vec<(&'static str, u32)>,
-}
-
-/// Why a checkout failed.
-#[derive(Debug)]
-enum CheckoutError {
-    Unauthorized,
-    OutOfStock(&'static str),
-    PaymentDeclined,
-}
-
-impl std::fmt::Display for CheckoutError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CheckoutError::Unauthorized => f.write_str("token rejected"),
-            CheckoutError::OutOfStock(sku) => write!(f, "{sku} is out of stock"),
-            CheckoutError::PaymentDeclined => f.write_str("payment declined"),
-        }
-    }
-}
-
-impl std::error::Error for CheckoutError {}
+use spanflow_http::{TraceLayer, TracingMiddleware};
 
 /// Simulated work of the seed's proportions, scaled down four times.
 async fn latency(seed_ms: u64) {
     tokio::time::sleep(Duration::from_millis(seed_ms / 4)).await;
 }
 
-mod api_gateway {
-    use super::*;
+/// Starts `app` on an ephemeral loopback port.
+async fn serve(app: Router) -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(address)
+}
 
-    #[trace(name = "POST /checkout", kind = server, err, fields(cart.items = request.cart.len()))]
-    pub async fn checkout(request: Checkout) -> Result<u64, CheckoutError> {
-        validate_request(&request).await?;
-        auth_service::verify_token(request.token.clone()).await?;
-        inventory_service::reserve_items(request.cart.clone()).await?;
-        let total = request
-            .cart
-            .iter()
-            .map(|(_, cents)| u64::from(*cents))
-            .sum();
-        payment_service::charge(total).await?;
-        order_service::create_order(total).await
-    }
+fn traced_client() -> ClientWithMiddleware {
+    reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(TracingMiddleware::new())
+        .build()
+}
 
-    #[trace(name = "api_gateway.validate_request", err)]
-    async fn validate_request(request: &Checkout) -> Result<(), CheckoutError> {
-        latency(5).await;
-        if request.cart.is_empty() {
-            return Err(CheckoutError::OutOfStock("nothing"));
-        }
-        Ok(())
+/// A call to another service: `Ok` on 2xx, the status otherwise.
+async fn call(
+    client: &ClientWithMiddleware,
+    url: String,
+    body: String,
+) -> Result<String, StatusCode> {
+    let response = client
+        .post(url)
+        .body(body)
+        .send()
+        .await
+        .map_err(|_| StatusCode::BAD_GATEWAY)?;
+    let status = response.status();
+    let text = response.text().await.map_err(|_| StatusCode::BAD_GATEWAY)?;
+    if status.is_success() {
+        Ok(text)
+    } else {
+        Err(status)
     }
 }
 
 mod auth_service {
     use super::*;
 
-    #[trace(name = "auth_service.verify_token", kind = client, err)]
-    pub async fn verify_token(token: String) -> Result<(), CheckoutError> {
+    pub fn router() -> Router {
+        Router::new()
+            .route("/verify", post(verify))
+            .layer(TraceLayer::new())
+    }
+
+    #[trace(name = "auth_service.verify_token")]
+    async fn verify(token: String) -> StatusCode {
         latency(10).await;
-        let cached = redis::check_token_cache(&token).await;
+        let cached = check_token_cache(&token).await;
         latency(28).await;
         if cached || token.starts_with("tok_") {
-            Ok(())
+            StatusCode::OK
         } else {
-            Err(CheckoutError::Unauthorized)
+            StatusCode::UNAUTHORIZED
         }
     }
 
-    mod redis {
-        use super::*;
-
-        #[trace(name = "redis.check_token_cache", kind = client)]
-        pub async fn check_token_cache(token: &str) -> bool {
-            latency(2).await;
-            token.len() > 8
-        }
+    #[trace(name = "redis.check_token_cache", kind = client)]
+    async fn check_token_cache(token: &str) -> bool {
+        latency(2).await;
+        token.len() > 8
     }
 }
 
 mod inventory_service {
     use super::*;
 
-    #[trace(name = "inventory_service.reserve_items", kind = client, err, fields(items = cart.len()))]
-    pub async fn reserve_items(cart: Vec<(&'static str, u32)>) -> Result<(), CheckoutError> {
-        for (sku, _) in &cart {
-            if !postgres::query_inventory(sku).await {
-                return Err(CheckoutError::OutOfStock(sku));
+    pub fn router() -> Router {
+        Router::new()
+            .route("/reserve", post(reserve))
+            .layer(TraceLayer::new())
+    }
+
+    /// The body lists SKUs, one per line.
+    #[trace(name = "inventory_service.reserve_items", fields(items = skus.lines().count()))]
+    async fn reserve(skus: String) -> StatusCode {
+        for sku in skus.lines() {
+            if !query_inventory(sku).await {
+                return StatusCode::CONFLICT;
             }
         }
-        // The event goes out on its own task, as a service would publish it;
-        // spanflow::spawn keeps it in this trace.
-        let published = spanflow::spawn(kafka::publish_reservation_event(cart.len()));
+        // Published from its own task, as a service would; spanflow::spawn
+        // keeps it in this trace.
+        let published = spanflow::spawn(publish_reservation_event(skus.lines().count()));
         latency(10).await;
-        published.await.expect("publish task");
-        Ok(())
+        let _ = published.await;
+        StatusCode::OK
     }
 
-    mod postgres {
-        use super::*;
-
-        #[trace(name = "postgres.query_inventory", kind = client, args(sku))]
-        pub async fn query_inventory(sku: &str) -> bool {
-            latency(60).await;
-            !sku.is_empty()
-        }
+    #[trace(name = "postgres.query_inventory", kind = client, args(sku))]
+    async fn query_inventory(sku: &str) -> bool {
+        latency(60).await;
+        !sku.is_empty()
     }
 
-    mod kafka {
-        use super::*;
-
-        #[trace(name = "kafka.publish_reservation_event", kind = producer, args(items))]
-        pub async fn publish_reservation_event(items: usize) {
-            let _ = items;
-            latency(15).await;
-        }
+    #[trace(name = "kafka.publish_reservation_event", kind = producer, args(items))]
+    async fn publish_reservation_event(items: usize) {
+        let _ = items;
+        latency(15).await;
     }
 }
 
 mod payment_service {
     use super::*;
 
-    #[trace(name = "payment_service.charge", kind = client, err, args(cents))]
-    pub async fn charge(cents: u64) -> Result<(), CheckoutError> {
+    pub fn router() -> Router {
+        Router::new()
+            .route("/charge", post(charge))
+            .layer(TraceLayer::new())
+    }
+
+    /// The body is the amount in cents. Stripe is slow on the first attempt;
+    /// the timeout cancels it (its span ends marked cancelled) and the retry
+    /// succeeds.
+    #[trace(name = "payment_service.charge", args(cents))]
+    async fn charge(cents: String) -> StatusCode {
         for attempt in 1..=2 {
-            match tokio::time::timeout(
-                Duration::from_millis(400 / 4),
-                external::stripe_api(cents, attempt),
-            )
-            .await
-            {
-                Ok(Ok(())) => return Ok(()),
-                Ok(Err(error)) => return Err(error),
+            match tokio::time::timeout(Duration::from_millis(100), stripe_api(attempt)).await {
+                Ok(()) => return StatusCode::OK,
                 Err(_timed_out) => continue,
             }
         }
-        Err(CheckoutError::PaymentDeclined)
+        StatusCode::GATEWAY_TIMEOUT
     }
 
-    mod external {
-        use super::*;
-
-        /// The bank is slow on the first attempt; the timeout cancels it
-        /// (its span ends marked `spanflow.cancelled`) and the retry succeeds.
-        #[trace(name = "external.stripe_api", kind = client, err, args(attempt))]
-        pub async fn stripe_api(cents: u64, attempt: u32) -> Result<(), CheckoutError> {
-            latency(if attempt == 1 { 2_000 } else { 300 }).await;
-            if cents == 0 {
-                Err(CheckoutError::PaymentDeclined)
-            } else {
-                Ok(())
-            }
-        }
+    #[trace(name = "external.stripe_api", kind = client, args(attempt))]
+    async fn stripe_api(attempt: u32) {
+        latency(if attempt == 1 { 2_000 } else { 300 }).await;
     }
 }
 
 mod order_service {
     use super::*;
 
-    #[trace(name = "order_service.create_order", kind = client, ret)]
-    pub async fn create_order(total: u64) -> Result<u64, CheckoutError> {
+    pub fn router() -> Router {
+        Router::new()
+            .route("/orders", post(create_order))
+            .layer(TraceLayer::new())
+    }
+
+    #[trace(name = "order_service.create_order", ret)]
+    async fn create_order(total: String) -> String {
         latency(40).await;
-        Ok(total)
+        format!("order for {total} cents")
+    }
+}
+
+mod api_gateway {
+    use super::*;
+
+    /// Where the gateway finds the other services.
+    pub struct Services {
+        pub client: ClientWithMiddleware,
+        pub auth: SocketAddr,
+        pub inventory: SocketAddr,
+        pub payment: SocketAddr,
+        pub orders: SocketAddr,
+    }
+
+    pub fn router(services: Arc<Services>) -> Router {
+        Router::new()
+            .route("/checkout", post(checkout))
+            .with_state(services)
+            .layer(TraceLayer::new())
+    }
+
+    /// The body: a token on the first line, then `sku cents` per line.
+    async fn checkout(
+        State(services): State<Arc<Services>>,
+        body: String,
+    ) -> Result<String, StatusCode> {
+        let (token, cart) = validate_request(&body).await?;
+        let client = &services.client;
+        call(client, format!("http://{}/verify", services.auth), token).await?;
+        let skus: Vec<&str> = cart.iter().map(|(sku, _)| *sku).collect();
+        call(
+            client,
+            format!("http://{}/reserve", services.inventory),
+            skus.join("\n"),
+        )
+        .await?;
+        let total: u64 = cart.iter().map(|(_, cents)| cents).sum();
+        call(
+            client,
+            format!("http://{}/charge", services.payment),
+            total.to_string(),
+        )
+        .await?;
+        call(
+            client,
+            format!("http://{}/orders", services.orders),
+            total.to_string(),
+        )
+        .await
+    }
+
+    #[trace(name = "api_gateway.validate_request", err(Debug))]
+    async fn validate_request(body: &str) -> Result<(String, Vec<(&str, u64)>), StatusCode> {
+        latency(5).await;
+        let mut lines = body.lines();
+        let token = lines.next().ok_or(StatusCode::BAD_REQUEST)?.to_owned();
+        let cart = lines
+            .map(|line| {
+                let (sku, cents) = line.split_once(' ').ok_or(StatusCode::BAD_REQUEST)?;
+                Ok((sku, cents.parse().map_err(|_| StatusCode::BAD_REQUEST)?))
+            })
+            .collect::<Result<Vec<_>, StatusCode>>()?;
+        if cart.is_empty() {
+            return Err(StatusCode::BAD_REQUEST);
+        }
+        Ok((token, cart))
     }
 }
 
@@ -191,12 +249,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The embedded default: the trace is drawn below when it finishes.
     let tracing = spanflow::pipeline!().install()?;
 
-    let request = Checkout {
-        token: "tok_4242424242".to_owned(),
-        cart: vec![("book", 1999), ("lamp", 4550)],
-    };
-    let total = api_gateway::checkout(request).await?;
-    println!("checkout charged {total} cents\n");
+    let services = Arc::new(api_gateway::Services {
+        client: traced_client(),
+        auth: serve(auth_service::router()).await?,
+        inventory: serve(inventory_service::router()).await?,
+        payment: serve(payment_service::router()).await?,
+        orders: serve(order_service::router()).await?,
+    });
+    let gateway = serve(api_gateway::router(services)).await?;
+
+    // A user's browser: no tracing of its own, so the gateway starts the trace.
+    let response = reqwest::Client::new()
+        .post(format!("http://{gateway}/checkout"))
+        .body("tok_4242424242\nbook 1999\nlamp 4550")
+        .send()
+        .await?;
+    println!(
+        "POST /checkout -> {}: {}\n",
+        response.status(),
+        response.text().await?
+    );
 
     tracing.shutdown()?;
     Ok(())

@@ -4,7 +4,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io::Write;
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use opentelemetry::trace::TraceId;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -17,19 +17,34 @@ use super::tree::{TreeStyle, render_tree};
 pub const DEFAULT_PENDING_SPANS: usize = 10_000;
 
 /// A `SpanExporter` that prints each trace as a tree (see
-/// [`render_tree`](super::render_tree)) once its local root span ends.
+/// [`render_tree`](super::render_tree)) once it is complete.
 ///
-/// Spans wait for their root in a bounded buffer; when it is full, the
-/// oldest waiting trace is printed as it is. A flush or shutdown prints every
-/// waiting trace.
+/// A trace is complete when its root span (one without a parent) ends. A
+/// process that serves requests from other processes never sees the root:
+/// there, a trace is printed once the span with the remote parent has ended
+/// and no span of the trace has arrived for a quiet period (one second;
+/// checked whenever spans arrive). Services in one process calling each
+/// other over HTTP are then drawn as one tree, not one per hop. Spans wait
+/// in a bounded buffer; when it is full, the oldest waiting trace is printed
+/// as it is. A flush or shutdown prints every waiting trace.
 pub struct TerminalExporter {
     state: Mutex<State>,
+}
+
+/// How long a trace whose local root had a remote parent waits for more
+/// spans before it is printed.
+const QUIET_PERIOD: Duration = Duration::from_secs(1);
+
+struct Pending {
+    spans: Vec<SpanData>,
+    last_arrival: Instant,
+    remote_root_ended: bool,
 }
 
 struct State {
     out: Box<dyn Write + Send>,
     style: TreeStyle,
-    pending: HashMap<TraceId, Vec<SpanData>>,
+    pending: HashMap<TraceId, Pending>,
     order: VecDeque<TraceId>,
     pending_spans: usize,
     max_pending: usize,
@@ -77,23 +92,40 @@ impl TerminalExporter {
 
 impl State {
     fn add(&mut self, batch: Vec<SpanData>) -> std::io::Result<()> {
+        let now = Instant::now();
         let mut complete = Vec::new();
         for span in batch {
             let trace_id = span.span_context.trace_id();
-            // The local root: no parent, or a parent in another process.
-            let local_root = span.parent_span_id == opentelemetry::trace::SpanId::INVALID
-                || span.parent_span_is_remote;
-            let spans = self.pending.entry(trace_id).or_default();
-            if spans.is_empty() {
+            let root = span.parent_span_id == opentelemetry::trace::SpanId::INVALID;
+            let remote_root = span.parent_span_is_remote;
+            let pending = self.pending.entry(trace_id).or_insert_with(|| Pending {
+                spans: Vec::new(),
+                last_arrival: now,
+                remote_root_ended: false,
+            });
+            if pending.spans.is_empty() {
                 self.order.push_back(trace_id);
             }
-            spans.push(span);
+            pending.spans.push(span);
+            pending.last_arrival = now;
+            pending.remote_root_ended |= remote_root;
             self.pending_spans += 1;
-            if local_root && !complete.contains(&trace_id) {
+            if root && !complete.contains(&trace_id) {
                 complete.push(trace_id);
             }
         }
         for trace_id in complete {
+            self.print(trace_id)?;
+        }
+        let quiet: Vec<TraceId> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| {
+                p.remote_root_ended && now.duration_since(p.last_arrival) >= QUIET_PERIOD
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for trace_id in quiet {
             self.print(trace_id)?;
         }
         while self.pending_spans > self.max_pending {
@@ -107,11 +139,11 @@ impl State {
 
     fn print(&mut self, trace_id: TraceId) -> std::io::Result<()> {
         self.order.retain(|id| *id != trace_id);
-        let Some(spans) = self.pending.remove(&trace_id) else {
+        let Some(pending) = self.pending.remove(&trace_id) else {
             return Ok(());
         };
-        self.pending_spans -= spans.len();
-        let drawn = render_tree(&Trace::new(spans), self.style);
+        self.pending_spans -= pending.spans.len();
+        let drawn = render_tree(&Trace::new(pending.spans), self.style);
         self.out.write_all(drawn.as_bytes())?;
         self.out.write_all(b"\n")?;
         self.out.flush()
@@ -171,6 +203,23 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn hops_with_remote_parents_wait_for_the_root_of_the_trace() {
+        let out = Shared::default();
+        let exporter = TerminalExporter::to_writer(Box::new(out.clone()), TreeStyle::PLAIN);
+        let printed = || String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let mut hop = timed(1, 3, 2, 2, 8, "GET /users/{id}");
+        hop.parent_span_is_remote = true;
+        futures_executor_block_on(exporter.export(vec![hop])).unwrap();
+        futures_executor_block_on(exporter.export(vec![timed(1, 2, 1, 1, 9, "GET")])).unwrap();
+        assert_eq!(printed(), "", "the hop's trace goes on in this process");
+        futures_executor_block_on(exporter.export(vec![timed(1, 1, 0, 0, 10, "POST /checkout")]))
+            .unwrap();
+        let drawn = printed();
+        assert_eq!(drawn.matches("Trace:").count(), 1, "{drawn}");
+        assert!(drawn.contains("GET /users/{id}"), "{drawn}");
     }
 
     #[test]
