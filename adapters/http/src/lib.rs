@@ -7,6 +7,7 @@
 //!   `reqwest`).
 //! * gRPC: [`GrpcServerLayer`] and [`GrpcClientLayer`] for tonic, over the
 //!   call's metadata, with the RPC conventions (feature `grpc`).
+//! * actix-web: [`ActixTrace`], the server middleware (feature `actix-web`).
 //!
 //! Context crosses the wire through OpenTelemetry's global propagator, which
 //! a spanflow pipeline sets to W3C Trace Context (spanflow's, to the letter)
@@ -38,7 +39,9 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-#[cfg(any(feature = "tower", feature = "reqwest"))]
+#[cfg(feature = "actix-web")]
+mod actix;
+#[cfg(any(feature = "tower", feature = "reqwest", feature = "actix-web"))]
 mod attributes;
 #[cfg(feature = "reqwest")]
 mod client;
@@ -47,6 +50,8 @@ mod grpc;
 #[cfg(feature = "tower")]
 mod server;
 
+#[cfg(feature = "actix-web")]
+pub use actix::{ActixTrace, ActixTraceService};
 #[cfg(feature = "reqwest")]
 pub use client::{RequestBuilderExt, TracingMiddleware};
 #[cfg(feature = "grpc")]

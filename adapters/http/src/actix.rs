@@ -1,0 +1,158 @@
+//! The actix-web middleware.
+
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
+
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header::HeaderMap;
+use opentelemetry::KeyValue;
+use opentelemetry::propagation::Extractor;
+use opentelemetry::trace::Status;
+use opentelemetry_semantic_conventions::attribute::{
+    ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE, URL_PATH, URL_SCHEME,
+    USER_AGENT_ORIGINAL,
+};
+use spanflow::Span;
+
+/// An actix-web middleware giving every request a SERVER span that continues
+/// the caller's trace, as [`TraceLayer`](crate::TraceLayer) does for tower:
+/// named `{method} {route}` (the resource pattern), HTTP semantic-convention
+/// attributes, current on every poll of the handler, status Error on 5xx.
+///
+/// ```
+/// use actix_web::{App, web};
+///
+/// let app = App::new()
+///     .wrap(spanflow_http::ActixTrace::new())
+///     .route("/users/{id}", web::get().to(|| async { "ok" }));
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ActixTrace {
+    _private: (),
+}
+
+impl ActixTrace {
+    /// The middleware.
+    pub const fn new() -> Self {
+        ActixTrace { _private: () }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for ActixTrace
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Transform = ActixTraceService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(ActixTraceService { service }))
+    }
+}
+
+/// The service [`ActixTrace`] wraps around yours.
+#[derive(Debug)]
+pub struct ActixTraceService<S> {
+    service: S,
+}
+
+type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+
+impl<S, B> Service<ServiceRequest> for ActixTraceService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Future = LocalFuture<Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, request: ServiceRequest) -> Self::Future {
+        let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+            propagator.extract(&ActixHeaders(request.headers()))
+        });
+        let mut span =
+            Span::with_parent(spanflow::callsite!("HTTP request", kind = server), parent);
+        if span.is_recording() {
+            record_request(&mut span, &request);
+        }
+        let context = span
+            .context()
+            .cloned()
+            .unwrap_or_else(opentelemetry::Context::current);
+        let handled = spanflow::with_context(&context, || self.service.call(request));
+        Box::pin(async move {
+            let outcome = spanflow::in_context(context, handled).await;
+            let status = match &outcome {
+                Ok(response) => response.status(),
+                Err(error) => error.as_response_error().status_code(),
+            };
+            span.set_attribute(KeyValue::new(
+                HTTP_RESPONSE_STATUS_CODE,
+                i64::from(status.as_u16()),
+            ));
+            if status.is_server_error() {
+                span.set_attribute(KeyValue::new(ERROR_TYPE, status.as_str().to_owned()));
+                span.set_status(Status::error(status.to_string()));
+            }
+            span.end();
+            outcome
+        })
+    }
+}
+
+fn record_request(span: &mut Span, request: &ServiceRequest) {
+    let method = crate::attributes::method_name_str(request.method().as_str());
+    let route = request.match_pattern();
+    span.update_name(match &route {
+        Some(route) => format!("{method} {route}"),
+        None => method.to_owned(),
+    });
+    span.set_attribute(KeyValue::new(HTTP_REQUEST_METHOD, method));
+    span.set_attribute(KeyValue::new(URL_PATH, request.path().to_owned()));
+    span.set_attribute(KeyValue::new(
+        URL_SCHEME,
+        request.connection_info().scheme().to_owned(),
+    ));
+    if let Some(route) = route {
+        span.set_attribute(KeyValue::new(HTTP_ROUTE, route));
+    }
+    if let Some(agent) = request
+        .headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+    {
+        span.set_attribute(KeyValue::new(USER_AGENT_ORIGINAL, agent.to_owned()));
+    }
+}
+
+/// actix-web keeps headers in its own multi-value map, which no
+/// OpenTelemetry carrier crate covers (opentelemetry-http's are for
+/// `http::HeaderMap`); `get_all` returns every line, so repeated
+/// `traceparent` headers are detected and `tracestate` lines merged.
+struct ActixHeaders<'a>(&'a HeaderMap);
+
+impl Extractor for ActixHeaders<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|name| name.as_str()).collect()
+    }
+
+    fn get_all(&self, key: &str) -> Option<Vec<&str>> {
+        let values: Vec<&str> = self
+            .0
+            .get_all(key)
+            .filter_map(|value| value.to_str().ok())
+            .collect();
+        (!values.is_empty()).then_some(values)
+    }
+}
