@@ -7,12 +7,12 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forwar
 use actix_web::http::header::HeaderMap;
 use opentelemetry::KeyValue;
 use opentelemetry::propagation::Extractor;
-use opentelemetry::trace::Status;
 use opentelemetry_semantic_conventions::attribute::{
-    ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE, URL_PATH, URL_SCHEME,
-    USER_AGENT_ORIGINAL,
+    HTTP_REQUEST_METHOD, HTTP_ROUTE, URL_PATH, URL_SCHEME, USER_AGENT_ORIGINAL,
 };
 use spanflow::Span;
+
+use crate::attributes::record_response_status;
 
 /// An actix-web middleware giving every request a SERVER span that continues
 /// the caller's trace, as [`TraceLayer`](crate::TraceLayer) does for tower:
@@ -93,14 +93,7 @@ where
                 Ok(response) => response.status(),
                 Err(error) => error.as_response_error().status_code(),
             };
-            span.set_attribute(KeyValue::new(
-                HTTP_RESPONSE_STATUS_CODE,
-                i64::from(status.as_u16()),
-            ));
-            if status.is_server_error() {
-                span.set_attribute(KeyValue::new(ERROR_TYPE, status.as_str().to_owned()));
-                span.set_status(Status::error(status.to_string()));
-            }
+            record_response_status(&mut span, status.as_u16(), status.canonical_reason());
             span.end();
             outcome
         })

@@ -1,4 +1,32 @@
-//! Values of the HTTP semantic-convention attributes.
+//! Values of the HTTP semantic-convention attributes, and the outcome of a
+//! request as every HTTP span records it.
+
+use opentelemetry::KeyValue;
+use opentelemetry::trace::Status;
+use opentelemetry_semantic_conventions::attribute::{ERROR_TYPE, HTTP_RESPONSE_STATUS_CODE};
+use spanflow::Span;
+
+/// `http.response.status_code`, and for a 5xx `error.type` (the code) and
+/// status Error: what the client and server spans of every framework record.
+/// The code arrives as a number because actix-web's `StatusCode` is another
+/// `http` major version's type.
+pub(crate) fn record_response_status(span: &mut Span, code: u16, reason: Option<&str>) {
+    span.set_attribute(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(code)));
+    if (500..600).contains(&code) {
+        span.set_attribute(KeyValue::new(ERROR_TYPE, code.to_string()));
+        let description = match reason {
+            Some(reason) => format!("{code} {reason}"),
+            None => code.to_string(),
+        };
+        span.set_status(Status::error(description));
+    }
+}
+
+/// `error.type` and status Error for a request that got no response.
+pub(crate) fn record_failure(span: &mut Span, error_type: &'static str) {
+    span.set_attribute(KeyValue::new(ERROR_TYPE, error_type));
+    span.set_status(Status::error(error_type));
+}
 
 /// The method as the conventions spell it: the known methods as they are,
 /// anything else `_OTHER` (a client may send arbitrary methods, and an

@@ -3,15 +3,14 @@
 use std::future::Future;
 
 use opentelemetry::KeyValue;
-use opentelemetry::trace::{Status, TraceContextExt};
+use opentelemetry::trace::TraceContextExt;
 use opentelemetry_http::HeaderInjector;
 use opentelemetry_semantic_conventions::attribute::{
-    ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, SERVER_ADDRESS, SERVER_PORT,
-    URL_FULL,
+    HTTP_REQUEST_METHOD, SERVER_ADDRESS, SERVER_PORT, URL_FULL,
 };
 use spanflow::Span;
 
-use crate::attributes::method_name;
+use crate::attributes::{method_name, record_failure, record_response_status};
 
 /// A `reqwest_middleware::Middleware` that traces every request.
 ///
@@ -109,20 +108,9 @@ where
     match &outcome {
         Ok(response) => {
             let status = response.status();
-            span.set_attribute(KeyValue::new(
-                HTTP_RESPONSE_STATUS_CODE,
-                i64::from(status.as_u16()),
-            ));
-            if status.is_server_error() {
-                span.set_attribute(KeyValue::new(ERROR_TYPE, status.as_str().to_owned()));
-                span.set_status(Status::error(status.to_string()));
-            }
+            record_response_status(&mut span, status.as_u16(), status.canonical_reason());
         }
-        Err(error) => {
-            let error_type = classify(error);
-            span.set_attribute(KeyValue::new(ERROR_TYPE, error_type));
-            span.set_status(Status::error(error_type));
-        }
+        Err(error) => record_failure(&mut span, classify(error)),
     }
     span.end();
     outcome

@@ -6,19 +6,17 @@ use std::task::{Context as TaskContext, Poll};
 
 use http::{Request, Response};
 use opentelemetry::KeyValue;
-use opentelemetry::trace::Status;
 use opentelemetry_http::HeaderExtractor;
 use opentelemetry_semantic_conventions::attribute::{
-    ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE,
-    NETWORK_PROTOCOL_VERSION, SERVER_ADDRESS, SERVER_PORT, URL_PATH, URL_SCHEME,
-    USER_AGENT_ORIGINAL,
+    HTTP_REQUEST_METHOD, HTTP_ROUTE, NETWORK_PROTOCOL_VERSION, SERVER_ADDRESS, SERVER_PORT,
+    URL_PATH, URL_SCHEME, USER_AGENT_ORIGINAL,
 };
 use pin_project_lite::pin_project;
 use spanflow::{Span, Traced};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::attributes::{method_name, protocol_version};
+use crate::attributes::{method_name, protocol_version, record_failure, record_response_status};
 
 /// A tower [`Layer`] that gives every request a SERVER span.
 ///
@@ -174,22 +172,9 @@ where
         match &output {
             Ok(response) => {
                 let status = response.status();
-                this.span.set_attribute(KeyValue::new(
-                    HTTP_RESPONSE_STATUS_CODE,
-                    i64::from(status.as_u16()),
-                ));
-                if status.is_server_error() {
-                    this.span
-                        .set_attribute(KeyValue::new(ERROR_TYPE, status.as_str().to_owned()));
-                    this.span.set_status(Status::error(status.to_string()));
-                }
+                record_response_status(this.span, status.as_u16(), status.canonical_reason());
             }
-            Err(_) => {
-                let error_type = std::any::type_name::<E>();
-                this.span
-                    .set_attribute(KeyValue::new(ERROR_TYPE, error_type));
-                this.span.set_status(Status::error(error_type));
-            }
+            Err(_) => record_failure(this.span, std::any::type_name::<E>()),
         }
         this.span.end();
         Poll::Ready(output)

@@ -1,10 +1,11 @@
 //! The actix-web middleware with a real server on 127.0.0.1.
 
+mod support;
+
 use actix_web::{App, HttpResponse, HttpServer, web};
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt, TraceId};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, Value};
-use opentelemetry_sdk::trace::InMemorySpanExporter;
-use spanflow_http::{ActixTrace, RequestBuilderExt};
+use spanflow_http::ActixTrace;
 
 async fn user(path: web::Path<u32>) -> HttpResponse {
     let trace = Context::current().span().span_context().trace_id();
@@ -17,12 +18,7 @@ async fn user(path: web::Path<u32>) -> HttpResponse {
 
 #[actix_web::test]
 async fn requests_continue_the_callers_trace_inside_actix() {
-    let exporter = InMemorySpanExporter::default();
-    let pipeline = spanflow::Pipeline::new()
-        .with_simple_exporter(exporter.clone())
-        .install()
-        .expect("the only pipeline of this binary");
-
+    support::installed();
     let server = HttpServer::new(|| {
         App::new()
             .wrap(ActixTrace::new())
@@ -37,35 +33,13 @@ async fn requests_continue_the_callers_trace_inside_actix() {
     actix_web::rt::spawn(running);
 
     for (id, failed) in [(7, false), (500, true)] {
-        let root = spanflow::span!("caller");
-        let trace: TraceId = root.span_context().trace_id();
-        let seen = spanflow::TracedExt::in_span(
-            async {
-                reqwest::Client::new()
-                    .get(format!("http://{address}/users/{id}"))
-                    .send_traced()
-                    .await
-                    .unwrap()
-                    .text()
-                    .await
-                    .unwrap()
-            },
-            root,
-        )
-        .await;
+        let (trace, seen) = support::traced_get(format!("http://{address}/users/{id}")).await;
         assert_eq!(
             seen,
             trace.to_string(),
             "the handler ran in the caller's trace"
         );
-
-        pipeline.flush().unwrap();
-        let spans: Vec<_> = exporter
-            .get_finished_spans()
-            .unwrap()
-            .into_iter()
-            .filter(|s| s.span_context.trace_id() == trace)
-            .collect();
+        let spans = support::spans_of(trace);
         assert_eq!(spans.len(), 3);
         let client = spans
             .iter()
@@ -78,11 +52,10 @@ async fn requests_continue_the_callers_trace_inside_actix() {
         assert_eq!(server.name, "GET /users/{id}");
         assert_eq!(server.parent_span_id, client.span_context.span_id());
         assert!(server.parent_span_is_remote);
-        let route = server
-            .attributes
-            .iter()
-            .find(|kv| kv.key.as_str() == "http.route");
-        assert_eq!(route.map(|kv| &kv.value), Some(&Value::from("/users/{id}")));
+        assert_eq!(
+            support::attribute(server, "http.route"),
+            Some(&Value::from("/users/{id}"))
+        );
         assert_eq!(matches!(server.status, Status::Error { .. }), failed);
         assert_eq!(matches!(client.status, Status::Error { .. }), failed);
     }

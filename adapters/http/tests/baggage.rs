@@ -1,5 +1,7 @@
 //! Baggage crosses a real HTTP hop and lands on every span as attributes.
 
+mod support;
+
 use axum::Router;
 use axum::routing::get;
 use opentelemetry::Value;
@@ -47,13 +49,7 @@ async fn a_tenant_id_in_baggage_reaches_the_server_and_its_spans() {
     let (trace, body) = answer;
     assert_eq!(body, "acme corp", "the handler read the caller's baggage");
 
-    pipeline.flush().unwrap();
-    let spans: Vec<_> = exporter
-        .get_finished_spans()
-        .unwrap()
-        .into_iter()
-        .filter(|s| s.span_context.trace_id() == trace)
-        .collect();
+    let spans = support::spans_in(&exporter, &pipeline, trace);
     assert_eq!(spans.len(), 3);
     for span in &spans {
         let tenant = span

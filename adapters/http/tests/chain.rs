@@ -1,11 +1,13 @@
 //! One trace across both protocols on 127.0.0.1:
 //! reqwest → axum → tonic client → tonic server → reqwest → axum.
 
+mod support;
+
 use std::net::SocketAddr;
 
 use axum::Router;
 use axum::routing::get;
-use opentelemetry::trace::{SpanKind, TraceId};
+use opentelemetry::trace::SpanKind;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
@@ -13,7 +15,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use opentelemetry_sdk::trace::InMemorySpanExporter;
 use spanflow_http::{GrpcClientLayer, GrpcServerLayer, RequestBuilderExt, TraceLayer};
 use tower_layer::Layer;
 
@@ -45,11 +46,7 @@ impl TraceService for Inventory {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_and_grpc_hops_make_one_trace() {
-    let exporter = InMemorySpanExporter::default();
-    let pipeline = spanflow::Pipeline::new()
-        .with_simple_exporter(exporter.clone())
-        .install()
-        .expect("the only pipeline of this binary");
+    support::installed();
 
     // Last: an axum service.
     let (listener, last) = listen().await;
@@ -93,31 +90,9 @@ async fn http_and_grpc_hops_make_one_trace() {
         .layer(TraceLayer::new());
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let root = spanflow::span!("user request");
-    let trace: TraceId = root.span_context().trace_id();
-    let body = spanflow::TracedExt::in_span(
-        async {
-            reqwest::Client::new()
-                .get(format!("http://{first}/checkout"))
-                .send_traced()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        },
-        root,
-    )
-    .await;
+    let (trace, body) = support::traced_get(format!("http://{first}/checkout")).await;
     assert_eq!(body, "ok");
-
-    pipeline.flush().unwrap();
-    let spans: Vec<_> = exporter
-        .get_finished_spans()
-        .unwrap()
-        .into_iter()
-        .filter(|s| s.span_context.trace_id() == trace)
-        .collect();
+    let spans = support::spans_of(trace);
     let names: Vec<(&str, SpanKind)> = spans
         .iter()
         .map(|s| (s.name.as_ref(), s.span_kind.clone()))
@@ -126,7 +101,7 @@ async fn http_and_grpc_hops_make_one_trace() {
 
     // Walk the chain from the root: each span is the only child of the last.
     let order = [
-        ("user request", SpanKind::Internal),
+        ("caller", SpanKind::Internal),
         ("GET", SpanKind::Client),
         ("GET /checkout", SpanKind::Server),
         (

@@ -1,7 +1,9 @@
 //! gRPC over real tonic on 127.0.0.1: the client and server layers make one
 //! trace, with the RPC conventions and the status from the trailers.
 
-use std::sync::{Mutex, OnceLock};
+mod support;
+
+use std::sync::Mutex;
 
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt, TraceId};
 use opentelemetry::{Context, Value};
@@ -12,22 +14,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
-use spanflow::{PipelineGuard, trace};
+use spanflow::trace;
 use spanflow_http::{GrpcClientLayer, GrpcServerLayer};
 use tower_layer::Layer;
-
-fn installed() -> &'static (InMemorySpanExporter, PipelineGuard) {
-    static INSTALLED: OnceLock<(InMemorySpanExporter, PipelineGuard)> = OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        let exporter = InMemorySpanExporter::default();
-        let pipeline = spanflow::Pipeline::new()
-            .with_simple_exporter(exporter.clone())
-            .install()
-            .expect("the only pipeline of this binary");
-        (exporter, pipeline)
-    })
-}
 
 /// Answers OK, or UNAVAILABLE when the request carries no resource spans
 /// and `fail` is set; remembers the trace each call ran in.
@@ -83,29 +72,11 @@ async fn call(endpoint: String) -> (TraceId, Result<(), tonic::Code>) {
     (trace, outcome)
 }
 
-fn spans_of(trace: TraceId) -> Vec<SpanData> {
-    let (exporter, pipeline) = installed();
-    pipeline.flush().unwrap();
-    exporter
-        .get_finished_spans()
-        .unwrap()
-        .into_iter()
-        .filter(|span| span.span_context.trace_id() == trace)
-        .collect()
-}
-
-fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
-    span.attributes
-        .iter()
-        .find(|kv| kv.key.as_str() == key)
-        .map(|kv| &kv.value)
-}
-
 const METHOD: &str = "opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_makes_one_trace_with_the_rpc_conventions() {
-    installed();
+    support::installed();
     static SEEN: Mutex<Vec<TraceId>> = Mutex::new(Vec::new());
     let endpoint = serve(false, &SEEN).await;
     let (trace, outcome) = call(endpoint).await;
@@ -116,7 +87,7 @@ async fn a_call_makes_one_trace_with_the_rpc_conventions() {
         "the handler ran in the caller's trace"
     );
 
-    let spans = spans_of(trace);
+    let spans = support::spans_of(trace);
     assert_eq!(
         spans.len(),
         3,
@@ -138,34 +109,37 @@ async fn a_call_makes_one_trace_with_the_rpc_conventions() {
     for span in [client, server] {
         assert_eq!(span.name, METHOD);
         assert_eq!(
-            attribute(span, "rpc.system.name"),
+            support::attribute(span, "rpc.system.name"),
             Some(&Value::from("grpc"))
         );
-        assert_eq!(attribute(span, "rpc.method"), Some(&Value::from(METHOD)));
         assert_eq!(
-            attribute(span, "rpc.response.status_code"),
+            support::attribute(span, "rpc.method"),
+            Some(&Value::from(METHOD))
+        );
+        assert_eq!(
+            support::attribute(span, "rpc.response.status_code"),
             Some(&Value::from("OK"))
         );
         assert_eq!(span.status, Status::Unset);
     }
     assert_eq!(
-        attribute(client, "server.address"),
+        support::attribute(client, "server.address"),
         Some(&Value::from("127.0.0.1"))
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unavailable_server_fails_both_spans() {
-    installed();
+    support::installed();
     static SEEN: Mutex<Vec<TraceId>> = Mutex::new(Vec::new());
     let endpoint = serve(true, &SEEN).await;
     let (trace, outcome) = call(endpoint).await;
     assert_eq!(outcome, Err(tonic::Code::Unavailable));
-    let spans = spans_of(trace);
+    let spans = support::spans_of(trace);
     for kind in [SpanKind::Client, SpanKind::Server] {
         let span = spans.iter().find(|s| s.span_kind == kind).unwrap();
         assert_eq!(
-            attribute(span, "rpc.response.status_code"),
+            support::attribute(span, "rpc.response.status_code"),
             Some(&Value::from("UNAVAILABLE"))
         );
         assert_eq!(span.status, Status::error("try later"), "{kind:?}");

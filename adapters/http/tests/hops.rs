@@ -1,8 +1,9 @@
 //! Real HTTP hops on 127.0.0.1: reqwest → axum → reqwest-middleware → axum
 //! make one trace with the right parents.
 
+mod support;
+
 use std::net::SocketAddr;
-use std::sync::OnceLock;
 
 use axum::Router;
 use axum::extract::Path;
@@ -10,39 +11,9 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceContextExt, TraceId};
 use opentelemetry::{Context, Value};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
-use spanflow::{PipelineGuard, trace};
+use opentelemetry_sdk::trace::SpanData;
+use spanflow::trace;
 use spanflow_http::{RequestBuilderExt, TraceLayer, TracingMiddleware};
-
-fn exporter() -> &'static (InMemorySpanExporter, PipelineGuard) {
-    static INSTALLED: OnceLock<(InMemorySpanExporter, PipelineGuard)> = OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        let exporter = InMemorySpanExporter::default();
-        let pipeline = spanflow::Pipeline::new()
-            .with_simple_exporter(exporter.clone())
-            .install()
-            .expect("the only pipeline of this binary");
-        (exporter, pipeline)
-    })
-}
-
-fn spans_of(trace: TraceId) -> Vec<SpanData> {
-    let (exporter, pipeline) = exporter();
-    pipeline.flush().unwrap();
-    exporter
-        .get_finished_spans()
-        .unwrap()
-        .into_iter()
-        .filter(|span| span.span_context.trace_id() == trace)
-        .collect()
-}
-
-fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
-    span.attributes
-        .iter()
-        .find(|kv| kv.key.as_str() == key)
-        .map(|kv| &kv.value)
-}
 
 async fn serve(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -112,12 +83,12 @@ fn find<'a>(spans: &'a [SpanData], name: &str, kind: SpanKind) -> Vec<&'a SpanDa
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hops_make_one_trace_with_the_right_parents() {
-    exporter();
+    support::installed();
     let a = service_a(service_b().await).await;
     let (trace, status) = request(a, 7).await;
     assert_eq!(status, StatusCode::OK);
 
-    let spans = spans_of(trace);
+    let spans = support::spans_of(trace);
     assert_eq!(
         spans.len(),
         5,
@@ -144,37 +115,37 @@ async fn two_hops_make_one_trace_with_the_right_parents() {
     );
     assert_eq!(server_b.parent_span_id, client_a.span_context.span_id());
     assert_eq!(
-        attribute(server_b, "http.route"),
+        support::attribute(server_b, "http.route"),
         Some(&Value::from("/users/{id}"))
     );
     assert_eq!(
-        attribute(server_b, "http.request.method"),
+        support::attribute(server_b, "http.request.method"),
         Some(&Value::from("GET"))
     );
     assert_eq!(
-        attribute(server_b, "http.response.status_code"),
+        support::attribute(server_b, "http.response.status_code"),
         Some(&Value::I64(200))
     );
     assert_eq!(
-        attribute(server_b, "url.path"),
+        support::attribute(server_b, "url.path"),
         Some(&Value::from("/users/7"))
     );
     assert_eq!(
-        attribute(client_a, "url.full"),
+        support::attribute(client_a, "url.full"),
         Some(&Value::from(format!(
             "http://{}/users/7",
             server_b_address(client_a)
         )))
     );
     assert_eq!(
-        attribute(client_a, "server.address"),
+        support::attribute(client_a, "server.address"),
         Some(&Value::from("127.0.0.1"))
     );
     assert_eq!(client_a.status, Status::Unset);
 }
 
 fn server_b_address(client: &SpanData) -> String {
-    let port = match attribute(client, "server.port") {
+    let port = match support::attribute(client, "server.port") {
         Some(Value::I64(port)) => *port,
         other => panic!("server.port: {other:?}"),
     };
@@ -183,14 +154,17 @@ fn server_b_address(client: &SpanData) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_5xx_marks_the_server_and_client_spans_failed() {
-    exporter();
+    support::installed();
     let a = service_a(service_b().await).await;
     let (trace, status) = request(a, 500).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-    let spans = spans_of(trace);
+    let spans = support::spans_of(trace);
     let server_b = find(&spans, "GET /users/{id}", SpanKind::Server)[0];
     assert!(matches!(server_b.status, Status::Error { .. }));
-    assert_eq!(attribute(server_b, "error.type"), Some(&Value::from("500")));
+    assert_eq!(
+        support::attribute(server_b, "error.type"),
+        Some(&Value::from("500"))
+    );
     let failed_clients = find(&spans, "GET", SpanKind::Client)
         .into_iter()
         .filter(|s| matches!(s.status, Status::Error { .. }))
@@ -200,7 +174,7 @@ async fn a_5xx_marks_the_server_and_client_spans_failed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_traceparent_starts_a_new_trace_and_the_request_proceeds() {
-    exporter();
+    support::installed();
     let b = service_b().await;
     let response = reqwest::Client::new()
         .get(format!("http://{b}/users/9"))
@@ -210,12 +184,12 @@ async fn a_malformed_traceparent_starts_a_new_trace_and_the_request_proceeds() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let (exporter, pipeline) = exporter();
+    let (exporter, pipeline) = support::installed();
     pipeline.flush().unwrap();
     let spans = exporter.get_finished_spans().unwrap();
     let server = spans
         .iter()
-        .find(|s| attribute(s, "url.path") == Some(&Value::from("/users/9")))
+        .find(|s| support::attribute(s, "url.path") == Some(&Value::from("/users/9")))
         .expect("B traced the request");
     assert_eq!(server.parent_span_id, SpanId::INVALID, "a new trace");
     assert_eq!(
@@ -227,7 +201,7 @@ async fn a_malformed_traceparent_starts_a_new_trace_and_the_request_proceeds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_random_flag_and_vendor_tracestate_survive_every_hop() {
-    exporter();
+    support::installed();
     let a = service_a(service_b().await).await;
     // A caller in another process sent sampled + random, and two vendors'
     // entries; each hop must pass them on untouched.
@@ -242,7 +216,7 @@ async fn the_random_flag_and_vendor_tracestate_survive_every_hop() {
     assert_eq!(response.status(), StatusCode::OK);
 
     let trace = TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap();
-    let spans = spans_of(trace);
+    let spans = support::spans_of(trace);
     assert_eq!(
         spans.len(),
         3,
@@ -271,7 +245,7 @@ async fn the_random_flag_and_vendor_tracestate_survive_every_hop() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unsampled_request_still_sends_a_fresh_parent_id_per_hop() {
-    exporter();
+    support::installed();
     let echo = Router::new().route(
         "/echo",
         get(|headers: axum::http::HeaderMap| async move {

@@ -1,0 +1,76 @@
+//! What the HTTP adapter tests share: one pipeline per test binary into
+//! memory, the spans of one trace, and a traced GET from a fresh root span.
+
+#![allow(dead_code)] // each test binary uses a part
+
+use std::sync::OnceLock;
+
+use opentelemetry::Value;
+use opentelemetry::trace::TraceId;
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
+use spanflow::PipelineGuard;
+use spanflow_http::RequestBuilderExt;
+
+/// The pipeline of this test binary, installed on first use.
+pub fn installed() -> &'static (InMemorySpanExporter, PipelineGuard) {
+    static INSTALLED: OnceLock<(InMemorySpanExporter, PipelineGuard)> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let exporter = InMemorySpanExporter::default();
+        let pipeline = spanflow::Pipeline::new()
+            .with_simple_exporter(exporter.clone())
+            .install()
+            .expect("the only pipeline of this binary");
+        (exporter, pipeline)
+    })
+}
+
+/// Every finished span of `trace` in the installed pipeline.
+pub fn spans_of(trace: TraceId) -> Vec<SpanData> {
+    let (exporter, pipeline) = installed();
+    spans_in(exporter, pipeline, trace)
+}
+
+/// Every finished span of `trace`, after a flush.
+pub fn spans_in(
+    exporter: &InMemorySpanExporter,
+    pipeline: &PipelineGuard,
+    trace: TraceId,
+) -> Vec<SpanData> {
+    pipeline.flush().expect("flushed in time");
+    exporter
+        .get_finished_spans()
+        .expect("in-memory exporter")
+        .into_iter()
+        .filter(|span| span.span_context.trace_id() == trace)
+        .collect()
+}
+
+/// An attribute's value.
+pub fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| &kv.value)
+}
+
+/// A GET with `send_traced` inside a new root span named `caller`; the
+/// trace id and the response body.
+pub async fn traced_get(url: String) -> (TraceId, String) {
+    let root = spanflow::span!("caller");
+    let trace = root.span_context().trace_id();
+    let body = spanflow::TracedExt::in_span(
+        async {
+            reqwest::Client::new()
+                .get(url)
+                .send_traced()
+                .await
+                .expect("the server answers")
+                .text()
+                .await
+                .expect("a text body")
+        },
+        root,
+    )
+    .await;
+    (trace, body)
+}
