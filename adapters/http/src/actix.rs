@@ -13,6 +13,7 @@ use opentelemetry_semantic_conventions::attribute::{
 use spanflow::Span;
 
 use crate::attributes::record_response_status;
+use crate::server_span::start_server_span;
 
 /// An actix-web middleware giving every request a SERVER span that continues
 /// the caller's trace, as [`TraceLayer`](crate::TraceLayer) does for tower:
@@ -74,18 +75,9 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
-            propagator.extract(&ActixHeaders(request.headers()))
+        let (mut span, context) = start_server_span(&ActixHeaders(request.headers()), |span| {
+            record_request(span, &request)
         });
-        let mut span =
-            Span::with_parent(spanflow::callsite!("HTTP request", kind = server), parent);
-        if span.is_recording() {
-            record_request(&mut span, &request);
-        }
-        let context = span
-            .context()
-            .cloned()
-            .unwrap_or_else(opentelemetry::Context::current);
         let handled = spanflow::with_context(&context, || self.service.call(request));
         Box::pin(async move {
             let outcome = spanflow::in_context(context, handled).await;

@@ -49,6 +49,8 @@ mod client;
 mod grpc;
 #[cfg(feature = "tower")]
 mod server;
+#[cfg(any(feature = "tower", feature = "actix-web"))]
+mod server_span;
 
 #[cfg(feature = "actix-web")]
 pub use actix::{ActixTrace, ActixTraceService};

@@ -17,6 +17,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::attributes::{method_name, protocol_version, record_failure, record_response_status};
+use crate::server_span::start_server_span;
 
 /// A tower [`Layer`] that gives every request a SERVER span.
 ///
@@ -75,18 +76,9 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
-            propagator.extract(&HeaderExtractor(request.headers()))
+        let (span, context) = start_server_span(&HeaderExtractor(request.headers()), |span| {
+            record_request(span, &request)
         });
-        let mut span =
-            Span::with_parent(spanflow::callsite!("HTTP request", kind = server), parent);
-        if span.is_recording() {
-            record_request(&mut span, &request);
-        }
-        let context = span
-            .context()
-            .cloned()
-            .unwrap_or_else(opentelemetry::Context::current);
         // The service's own `call` runs in the span too: work done there,
         // before the future, belongs to the request.
         let inner = spanflow::with_context(&context, || self.inner.call(request));
