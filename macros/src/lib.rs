@@ -71,6 +71,7 @@
 
 mod attr;
 mod expand;
+mod handler;
 mod shape;
 mod valid;
 
@@ -96,6 +97,13 @@ pub fn trace(args: TokenStream, input: TokenStream) -> TokenStream {
         return with_original(error, input);
     }
     expand::expand(&options, item).into()
+}
+
+/// Generates the traced handler of an actix actor from its
+/// `impl Handler<M>` block. See the `spanflow-actix` crate.
+#[proc_macro_attribute]
+pub fn traced_handler(args: TokenStream, input: TokenStream) -> TokenStream {
+    handler::traced_handler(args.into(), input.into()).into()
 }
 
 /// The fn, or an error saying what `#[trace]` was put on instead.

@@ -1,0 +1,63 @@
+//! The support API `#[traced_handler]` expands to. Not public API.
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub use actix::MessageResult;
+use opentelemetry::KeyValue;
+pub use spanflow::__private::{CallSite, Kind, Naming};
+use spanflow::{Span, TracedExt};
+
+use crate::attributes::MAILBOX_NS;
+use crate::envelope::Traced;
+
+/// Opens the handler's span under the sender's context, with the mailbox
+/// time; returns the message and the span.
+pub fn begin<M>(traced: Traced<M>, callsite: &'static CallSite) -> (M, Span) {
+    let Traced {
+        message,
+        context,
+        enqueued,
+    } = traced;
+    let mut span = Span::with_parent(callsite, context);
+    if span.is_recording() {
+        let waited = quanta::Instant::now().saturating_duration_since(enqueued);
+        span.set_attribute(KeyValue::new(
+            MAILBOX_NS,
+            i64::try_from(waited.as_nanos()).unwrap_or(i64::MAX),
+        ));
+    }
+    (message, span)
+}
+
+/// A handler returning a value: the span is current while it runs and ends
+/// with it (also on panic).
+pub fn finish_value<R>(span: Span, handle: impl FnOnce() -> R) -> R {
+    spanflow::__private::run_sync(span, handle)
+}
+
+/// A handler returning `MessageResult<M>`, re-wrapped for `Traced<M>`.
+pub fn finish_message_result<M>(
+    span: Span,
+    handle: impl FnOnce() -> MessageResult<M>,
+) -> MessageResult<Traced<M>>
+where
+    M: actix::Message,
+    M::Result: 'static,
+{
+    let MessageResult(value) = finish_value(span, handle);
+    MessageResult(value)
+}
+
+/// A handler returning a `ResponseFuture`: the future runs as its own task,
+/// so the span goes with it, current on every poll, ending when it does.
+pub fn finish_future<T: 'static>(
+    span: Span,
+    handle: impl FnOnce() -> Pin<Box<dyn Future<Output = T>>>,
+) -> Pin<Box<dyn Future<Output = T>>> {
+    let future = match span.context() {
+        Some(context) => spanflow::with_context(context, handle),
+        None => handle(),
+    };
+    Box::pin(future.in_span(span))
+}
