@@ -28,6 +28,8 @@ enum Response {
     /// `MessageResult<Traced<M>>`.
     MessageResult,
     Future,
+    ActorFuture,
+    Atomic,
 }
 
 pub(crate) fn traced_handler(args: TokenStream, input: TokenStream) -> TokenStream {
@@ -123,11 +125,10 @@ fn response(result: &Type) -> syn::Result<Response> {
     match name.as_deref() {
         Some("ResponseFuture") => Ok(Response::Future),
         Some("MessageResult") => Ok(Response::MessageResult),
-        Some("ResponseActFuture" | "AtomicResponse") => Err(Error::new_spanned(
-            result,
-            "#[traced_handler] does not trace actor futures yet: write `impl Handler<Traced<M>>` \
-             by hand, or return a `ResponseFuture`",
-        )),
+        Some("ResponseActFuture") => Ok(Response::ActorFuture),
+        // spanflow_actix::AtomicResponse (actix's hides its future; using it
+        // here is a type error naming the expected type).
+        Some("AtomicResponse") => Ok(Response::Atomic),
         _ => Ok(Response::Value),
     }
 }
@@ -148,12 +149,16 @@ fn expand(parts: &HandlerImpl<'_>) -> syn::Result<TokenStream> {
         Response::Value => quote!(finish_value),
         Response::MessageResult => quote!(finish_message_result),
         Response::Future => quote!(finish_future),
+        Response::ActorFuture => quote!(finish_act_future),
+        Response::Atomic => quote!(finish_atomic),
     };
     let result = match response {
         Response::MessageResult => {
             quote!(::spanflow_actix::__private::MessageResult<::spanflow_actix::Traced<#message>>)
         }
-        Response::Value | Response::Future => result.to_token_stream(),
+        Response::Value | Response::Future | Response::ActorFuture | Response::Atomic => {
+            result.to_token_stream()
+        }
     };
     let actor_name = type_name(self_ty);
     let message_name = type_name(message);

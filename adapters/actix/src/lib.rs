@@ -15,6 +15,13 @@
 //!   which generates the `impl Handler<Traced<M>>` (Rust's orphan rule
 //!   rules out a blanket impl in this crate).
 //!
+//! Every response shape is traced: plain values and `MessageResult` (the
+//! span covers the handler), `ResponseFuture` (the span follows the future's
+//! task), `ResponseActFuture` and [`AtomicResponse`] (the span is current on
+//! every poll of the actor future; use this crate's `AtomicResponse` in
+//! place of actix's, whose future cannot be reached), and `SyncArbiter`
+//! actors (the context crosses to their threads with the message).
+//!
 //! Spans: the send is a PRODUCER span `{Message} send` (for `send_traced`
 //! it lasts until the reply: the caller's wait); the handler is a CONSUMER
 //! span `{Actor} handle {Message}`, child of the send, with
@@ -51,6 +58,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod actor_future;
 pub mod attributes;
 mod envelope;
 mod send;
@@ -59,6 +67,7 @@ mod send;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use actor_future::{AtomicResponse, TracedActorFuture};
 pub use envelope::Traced;
 pub use send::TracedSend;
 pub use spanflow_macros::traced_handler;

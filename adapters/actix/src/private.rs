@@ -8,6 +8,7 @@ use opentelemetry::KeyValue;
 pub use spanflow::__private::{CallSite, Kind, Naming};
 use spanflow::{Span, TracedExt};
 
+use crate::actor_future::{AtomicResponse, TracedActorFuture};
 use crate::attributes::MAILBOX_NS;
 use crate::envelope::Traced;
 
@@ -47,6 +48,31 @@ where
 {
     let MessageResult(value) = finish_value(span, handle);
     MessageResult(value)
+}
+
+/// A handler returning a `ResponseActFuture`: the span is current on every
+/// poll of the actor future.
+pub fn finish_act_future<A: actix::Actor + 'static, T: 'static>(
+    span: Span,
+    handle: impl FnOnce() -> actix::ResponseActFuture<A, T>,
+) -> actix::ResponseActFuture<A, T> {
+    let future = match span.context() {
+        Some(context) => spanflow::with_context(context, handle),
+        None => handle(),
+    };
+    Box::pin(TracedActorFuture::new(future, span))
+}
+
+/// A handler returning spanflow-actix's `AtomicResponse`, likewise.
+pub fn finish_atomic<A: actix::Actor + 'static, T: 'static>(
+    span: Span,
+    handle: impl FnOnce() -> AtomicResponse<A, T>,
+) -> AtomicResponse<A, T> {
+    let future = match span.context() {
+        Some(context) => spanflow::with_context(context, handle),
+        None => handle(),
+    };
+    AtomicResponse(Box::pin(TracedActorFuture::new(future.0, span)))
 }
 
 /// A handler returning a `ResponseFuture`: the future runs as its own task,

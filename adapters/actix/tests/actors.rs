@@ -396,3 +396,83 @@ async fn a_stopped_actor_returns_the_usual_errors_and_ends_every_span() {
             .all(|s| matches!(s.status, Status::Error { .. }))
     );
 }
+
+// ---- actor futures ---------------------------------------------------------------
+
+#[derive(Message)]
+#[rtype(result = "(TraceId, u32)")]
+struct Tick;
+
+#[derive(Message)]
+#[rtype(result = "(TraceId, u32)")]
+struct AtomicTick;
+
+struct Ticker {
+    ticks: u32,
+}
+
+impl Actor for Ticker {
+    type Context = Context<Self>;
+}
+
+#[traced_handler]
+impl Handler<Tick> for Ticker {
+    type Result = ResponseActFuture<Self, (TraceId, u32)>;
+    fn handle(&mut self, _: Tick, _: &mut Context<Self>) -> Self::Result {
+        // The async part runs in later polls of the actor future, after the
+        // handler returned: the context must be current there too.
+        Box::pin(
+            actix::fut::wrap_future::<_, Self>(async {
+                tokio::task::yield_now().await;
+                current_trace()
+            })
+            .map(|trace, actor, _| {
+                actor.ticks += 1;
+                (trace, actor.ticks)
+            }),
+        )
+    }
+}
+
+#[traced_handler]
+impl Handler<AtomicTick> for Ticker {
+    type Result = spanflow_actix::AtomicResponse<Self, (TraceId, u32)>;
+    fn handle(&mut self, _: AtomicTick, _: &mut Context<Self>) -> Self::Result {
+        spanflow_actix::AtomicResponse::new(Box::pin(
+            actix::fut::wrap_future::<_, Self>(async {
+                tokio::task::yield_now().await;
+                current_trace()
+            })
+            .map(|trace, actor, _| {
+                actor.ticks += 10;
+                (trace, actor.ticks)
+            }),
+        ))
+    }
+}
+
+#[actix::test]
+async fn actor_futures_run_in_the_senders_trace_on_every_poll() {
+    installed();
+    let ticker = Ticker { ticks: 0 }.start();
+    let root = spanflow::span!("ticks");
+    let trace = root.span_context().trace_id();
+    let (tick, atomic) = spanflow::TracedExt::in_span(
+        async {
+            (
+                ticker.send_traced(Tick).await.unwrap(),
+                ticker.send_traced(AtomicTick).await.unwrap(),
+            )
+        },
+        root,
+    )
+    .await;
+    assert_eq!(tick, (trace, 1));
+    assert_eq!(atomic, (trace, 11));
+    let spans = spans_of(trace);
+    let handled = spans
+        .iter()
+        .filter(|s| s.name.starts_with("Ticker handle"))
+        .count();
+    assert_eq!(handled, 2, "both handler spans ended");
+}
