@@ -8,8 +8,8 @@
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use syn::{
-    Error, FnArg, GenericArgument, ImplItem, ImplItemFn, ItemImpl, Path, PathArguments, Type,
-    TypePath,
+    Error, FnArg, GenericArgument, ImplItem, ImplItemFn, ItemImpl, LitStr, Path, PathArguments,
+    Type, TypePath,
 };
 
 /// The parts of `impl Handler<M> for A { type Result = R; fn handle(..) }`.
@@ -43,14 +43,37 @@ pub(crate) fn traced_handler(args: TokenStream, input: TokenStream) -> TokenStre
             return with_original(error, input);
         }
     };
-    if !args.is_empty() {
-        let error = Error::new_spanned(&args, "#[traced_handler] takes no options");
-        return with_original(error, input);
-    }
-    match parse(&item).and_then(|parts| expand(&parts)) {
+    let name = match parse_name(args) {
+        Ok(name) => name,
+        Err(error) => return with_original(error, input),
+    };
+    match parse(&item).and_then(|parts| expand(&parts, name.as_ref())) {
         Ok(traced) => quote! { #item #traced },
         Err(error) => with_original(error, input),
     }
+}
+
+/// The one option, `name = "..."`, naming the handler's span.
+fn parse_name(args: TokenStream) -> syn::Result<Option<LitStr>> {
+    if args.is_empty() {
+        return Ok(None);
+    }
+    let parser = |input: syn::parse::ParseStream<'_>| -> syn::Result<LitStr> {
+        let option: syn::Ident = input.parse()?;
+        if option != "name" {
+            return Err(Error::new_spanned(
+                &option,
+                format!("unknown option `{option}`; #[traced_handler] takes only name = \"...\""),
+            ));
+        }
+        input.parse::<syn::Token![=]>()?;
+        let name: LitStr = input.parse()?;
+        if !input.is_empty() {
+            return Err(input.error("#[traced_handler] takes one option: name = \"...\""));
+        }
+        Ok(name)
+    };
+    syn::parse::Parser::parse2(parser, args).map(Some)
 }
 
 fn parse(item: &ItemImpl) -> syn::Result<HandlerImpl<'_>> {
@@ -133,7 +156,7 @@ fn response(result: &Type) -> syn::Result<Response> {
     }
 }
 
-fn expand(parts: &HandlerImpl<'_>) -> syn::Result<TokenStream> {
+fn expand(parts: &HandlerImpl<'_>, name: Option<&LitStr>) -> syn::Result<TokenStream> {
     let HandlerImpl {
         item,
         trait_path,
@@ -162,7 +185,10 @@ fn expand(parts: &HandlerImpl<'_>) -> syn::Result<TokenStream> {
     };
     let actor_name = type_name(self_ty);
     let message_name = type_name(message);
-    let span_name = format!("{actor_name} handle {message_name}");
+    let span_name = name.map_or_else(
+        || format!("{actor_name} handle {message_name}"),
+        LitStr::value,
+    );
     Ok(quote! {
         impl #impl_generics #traced_trait for #self_ty #where_clause {
             type Result = #result;

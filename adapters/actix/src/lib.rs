@@ -24,7 +24,8 @@
 //!
 //! Spans: the send is a PRODUCER span `{Message} send` (for `send_traced`
 //! it lasts until the reply: the caller's wait); the handler is a CONSUMER
-//! span `{Actor} handle {Message}`, child of the send, with
+//! span `{Actor} handle {Message}` (or the name given with
+//! `#[traced_handler(name = "orders.place")]`), child of the send, with
 //! [`spanflow.mailbox_ns`](attributes::MAILBOX_NS).
 //!
 //! ```

@@ -476,3 +476,59 @@ async fn actor_futures_run_in_the_senders_trace_on_every_poll() {
         .count();
     assert_eq!(handled, 2, "both handler spans ended");
 }
+
+// ---- a full mailbox ------------------------------------------------------------
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Heavy(u32);
+
+struct Busy;
+
+impl Actor for Busy {
+    type Context = Context<Self>;
+}
+
+#[traced_handler(name = "busy.process")]
+impl Handler<Heavy> for Busy {
+    type Result = ();
+    fn handle(&mut self, _: Heavy, _: &mut Context<Self>) {}
+}
+
+#[actix::test]
+async fn a_full_mailbox_gives_the_message_back_and_fails_the_send_span() {
+    installed();
+    // A one-message mailbox, set before the address exists.
+    let busy = Busy::create(|ctx| {
+        ctx.set_mailbox_capacity(1);
+        Busy
+    });
+    let root = spanflow::span!("flood");
+    let trace = root.span_context().trace_id();
+    let results = root.in_scope(|| {
+        (0..10)
+            .map(|i| busy.try_send_traced(Heavy(i)))
+            .collect::<Vec<_>>()
+    });
+    drop(root);
+    let full: Vec<u32> = results
+        .into_iter()
+        .filter_map(|result| match result {
+            Err(actix::dev::SendError::Full(Heavy(i))) => Some(i),
+            _ => None,
+        })
+        .collect();
+    assert!(!full.is_empty(), "a one-message mailbox filled up");
+    // Let the accepted messages be handled before counting spans.
+    busy.send_traced(Heavy(99)).await.unwrap();
+    let spans = spans_of(trace);
+    let failed = spans
+        .iter()
+        .filter(|s| s.name == "Heavy send" && matches!(s.status, Status::Error { .. }))
+        .count();
+    assert_eq!(failed, full.len(), "each refused message failed its span");
+    assert!(
+        spans.iter().any(|s| s.name == "busy.process"),
+        "the given handler name"
+    );
+}

@@ -9,7 +9,7 @@ impl Actor for Pong {
     type Context = Context<Self>;
 }
 
-#[spanflow_actix::traced_handler(name = "pong")]
+#[spanflow_actix::traced_handler(kind = consumer)]
 impl Handler<Ping> for Pong {
     type Result = ();
     fn handle(&mut self, _: Ping, _: &mut Context<Self>) {}
