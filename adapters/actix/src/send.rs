@@ -3,8 +3,7 @@
 use std::future::Future;
 
 use actix::dev::SendError;
-use actix::dev::ToEnvelope;
-use actix::{Actor, Addr, Handler, MailboxError, Message, Recipient};
+use actix::{MailboxError, Message};
 use opentelemetry::Context;
 use opentelemetry::trace::Status;
 use spanflow::Span;
@@ -12,7 +11,8 @@ use spanflow::Span;
 use crate::envelope::Traced;
 
 /// `send`, `do_send` and `try_send` that carry the caller's context (span
-/// and baggage) and the enqueue instant with the message.
+/// and baggage) and the enqueue instant with the message; implemented for
+/// `Addr<A>` (where `A` handles `Traced<M>`) and `Recipient<Traced<M>>`.
 ///
 /// Each opens a PRODUCER span named `{Message} send` whose context travels
 /// in a [`Traced`] envelope, so the handler's span is its child. For
@@ -34,36 +34,70 @@ pub trait TracedSend<M: Message> {
     fn try_send_traced(&self, message: M) -> Result<(), SendError<M>>;
 }
 
-impl<A, M> TracedSend<M> for Addr<A>
-where
-    A: Actor + Handler<Traced<M>>,
-    A::Context: ToEnvelope<A, Traced<M>>,
-    M: Message + Send + 'static,
-    M::Result: Send,
-{
-    fn send_traced(
-        &self,
-        message: M,
-    ) -> impl Future<Output = Result<M::Result, MailboxError>> + 'static {
-        let (span, context) = send_span::<M>();
-        let request = self.send(Traced::with_context(message, context.clone()));
-        await_reply(span, context, request)
+/// What `Addr<A>` and `Recipient<Traced<M>>` have in common: a mailbox
+/// that takes `Traced<M>`. Sealed: the two are the only implementations.
+mod sealed {
+    use actix::dev::{RecipientRequest, Request, SendError, ToEnvelope};
+    use actix::{Actor, Addr, Handler, Message, Recipient};
+
+    use crate::envelope::Traced;
+
+    pub trait Mailbox<M: Message + Send + 'static>
+    where
+        M::Result: Send,
+    {
+        type Request: std::future::Future<Output = Result<M::Result, actix::MailboxError>> + 'static;
+        fn send(&self, message: Traced<M>) -> Self::Request;
+        fn do_send(&self, message: Traced<M>);
+        fn try_send(&self, message: Traced<M>) -> Result<(), SendError<Traced<M>>>;
     }
 
-    fn do_send_traced(&self, message: M) {
-        let (mut span, context) = send_span::<M>();
-        self.do_send(Traced::with_context(message, context));
-        span.end();
+    impl<A, M> Mailbox<M> for Addr<A>
+    where
+        A: Actor + Handler<Traced<M>>,
+        A::Context: ToEnvelope<A, Traced<M>>,
+        M: Message + Send + 'static,
+        M::Result: Send,
+    {
+        type Request = Request<A, Traced<M>>;
+
+        fn send(&self, message: Traced<M>) -> Self::Request {
+            Addr::send(self, message)
+        }
+
+        fn do_send(&self, message: Traced<M>) {
+            Addr::do_send(self, message);
+        }
+
+        fn try_send(&self, message: Traced<M>) -> Result<(), SendError<Traced<M>>> {
+            Addr::try_send(self, message)
+        }
     }
 
-    fn try_send_traced(&self, message: M) -> Result<(), SendError<M>> {
-        let (span, context) = send_span::<M>();
-        sent(span, self.try_send(Traced::with_context(message, context)))
+    impl<M> Mailbox<M> for Recipient<Traced<M>>
+    where
+        M: Message + Send + 'static,
+        M::Result: Send,
+    {
+        type Request = RecipientRequest<Traced<M>>;
+
+        fn send(&self, message: Traced<M>) -> Self::Request {
+            Recipient::send(self, message)
+        }
+
+        fn do_send(&self, message: Traced<M>) {
+            Recipient::do_send(self, message);
+        }
+
+        fn try_send(&self, message: Traced<M>) -> Result<(), SendError<Traced<M>>> {
+            Recipient::try_send(self, message)
+        }
     }
 }
 
-impl<M> TracedSend<M> for Recipient<Traced<M>>
+impl<M, T> TracedSend<M> for T
 where
+    T: sealed::Mailbox<M>,
     M: Message + Send + 'static,
     M::Result: Send,
 {
