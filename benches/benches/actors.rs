@@ -4,12 +4,12 @@
 //!
 //! Run: `cargo bench -p spanflow-benches --bench actors`
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix::prelude::*;
 use criterion::{Criterion, criterion_group, criterion_main};
 use spanflow_actix::{TracedSend, traced_handler};
-use spanflow_benches::{Discard, SPANS_PER_DRAIN};
+use spanflow_benches::{Discard, SPANS_PER_DRAIN, time_batches_with_drains};
 
 #[derive(Message)]
 #[rtype(result = "u64")]
@@ -51,21 +51,20 @@ fn send_round_trip(c: &mut Criterion) {
     });
     group.bench_function("send_traced (2 spans)", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            let mut done = 0;
-            while done < iters {
-                let batch = (iters - done).min(SPANS_PER_DRAIN / 2);
-                total += system.block_on(async {
-                    let start = Instant::now();
-                    for i in 0..batch {
-                        echo.send_traced(Ping(i)).await.unwrap();
-                    }
-                    start.elapsed()
-                });
-                done += batch;
-                pipeline.flush().unwrap();
-            }
-            total
+            time_batches_with_drains(
+                iters,
+                SPANS_PER_DRAIN / 2,
+                |calls| {
+                    system.block_on(async {
+                        let start = Instant::now();
+                        for i in 0..calls {
+                            echo.send_traced(Ping(i)).await.unwrap();
+                        }
+                        start.elapsed()
+                    })
+                },
+                || pipeline.flush().unwrap(),
+            )
         })
     });
     group.finish();

@@ -71,18 +71,38 @@ pub fn time_with_drains(
     iters: u64,
     spans_per_call: u64,
     mut work: impl FnMut(),
-    mut drain: impl FnMut(),
+    drain: impl FnMut(),
 ) -> Duration {
     let calls_per_drain = (SPANS_PER_DRAIN / spans_per_call.max(1)).max(1);
+    time_batches_with_drains(
+        iters,
+        calls_per_drain,
+        |calls| {
+            let start = Instant::now();
+            for _ in 0..calls {
+                work();
+            }
+            start.elapsed()
+        },
+        drain,
+    )
+}
+
+/// Runs `iters` calls in batches of at most `batch` (`run_batch(n)` makes
+/// `n` calls and returns how long they took: it may enter a runtime, which
+/// is then outside the timing), calling `drain` untimed after each batch;
+/// returns the summed time of the calls.
+pub fn time_batches_with_drains(
+    iters: u64,
+    batch: u64,
+    mut run_batch: impl FnMut(u64) -> Duration,
+    mut drain: impl FnMut(),
+) -> Duration {
     let mut total = Duration::ZERO;
     let mut done = 0;
     while done < iters {
-        let calls = calls_per_drain.min(iters - done);
-        let start = Instant::now();
-        for _ in 0..calls {
-            work();
-        }
-        total += start.elapsed();
+        let calls = batch.max(1).min(iters - done);
+        total += run_batch(calls);
         done += calls;
         drain();
     }

@@ -3,27 +3,16 @@
 //! spanflow's client and server instrumentation, sampled, exported through a
 //! batch processor that discards.
 //!
-//! Run: `cargo bench -p spanflow-http --bench round_trip`
+//! Run: `cargo bench -p spanflow-benches --bench http`
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Router;
 use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use spanflow_benches::{Discard, SPANS_PER_DRAIN, time_batches_with_drains};
 use spanflow_http::{TraceLayer, TracingMiddleware};
-
-#[derive(Debug)]
-struct Discard;
-
-impl SpanExporter for Discard {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        drop(batch);
-        Ok(())
-    }
-}
 
 async fn serve(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -79,29 +68,28 @@ fn round_trip(c: &mut Criterion) {
     });
     group.bench_function("traced client -> traced server (2 spans)", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            let mut done = 0;
-            while done < iters {
-                let batch = (iters - done).min(256);
-                total += runtime.block_on(async {
-                    let url = format!("http://{traced_server}/");
-                    let start = Instant::now();
-                    for _ in 0..batch {
-                        traced_client
-                            .get(&url)
-                            .send()
-                            .await
-                            .unwrap()
-                            .bytes()
-                            .await
-                            .unwrap();
-                    }
-                    start.elapsed()
-                });
-                done += batch;
-                pipeline.flush().unwrap();
-            }
-            total
+            time_batches_with_drains(
+                iters,
+                SPANS_PER_DRAIN / 2,
+                |calls| {
+                    runtime.block_on(async {
+                        let url = format!("http://{traced_server}/");
+                        let start = Instant::now();
+                        for _ in 0..calls {
+                            traced_client
+                                .get(&url)
+                                .send()
+                                .await
+                                .unwrap()
+                                .bytes()
+                                .await
+                                .unwrap();
+                        }
+                        start.elapsed()
+                    })
+                },
+                || pipeline.flush().unwrap(),
+            )
         })
     });
     group.finish();
@@ -109,10 +97,7 @@ fn round_trip(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(30);
+    config = spanflow_benches::config();
     targets = round_trip
 }
 criterion_main!(benches);
