@@ -212,6 +212,19 @@ impl Span {
         })
     }
 
+    /// The context to inject into an outgoing request or message: this
+    /// span's when it is recorded, otherwise the current context carrying
+    /// [`Span::outgoing_span_context`] (so an unsampled trace still sends its
+    /// trace id with sampled=0), or the current context when there is no
+    /// trace at all.
+    pub fn outgoing_context(&self) -> Context {
+        match (self.context(), self.outgoing_span_context()) {
+            (Some(context), _) => context.clone(),
+            (None, Some(span_context)) => Context::current().with_remote_span_context(span_context),
+            (None, None) => Context::current(),
+        }
+    }
+
     /// Sets the status; an `Ok` status is final, as the specification asks.
     pub fn set_status(&mut self, status: Status) {
         match &mut self.recording {

@@ -3,7 +3,6 @@
 use std::future::Future;
 
 use opentelemetry::KeyValue;
-use opentelemetry::trace::TraceContextExt;
 use opentelemetry_http::HeaderInjector;
 use opentelemetry_semantic_conventions::attribute::{
     HTTP_REQUEST_METHOD, SERVER_ADDRESS, SERVER_PORT, URL_FULL,
@@ -92,15 +91,7 @@ where
     if span.is_recording() {
         record_request(&mut span, &request);
     }
-    // The context sent is this span's; when it is not recorded, a fresh span
-    // id in the current trace, so every request carries its own parent id.
-    let context = match (span.context(), span.outgoing_span_context()) {
-        (Some(context), _) => context.clone(),
-        (None, Some(span_context)) => {
-            opentelemetry::Context::current().with_remote_span_context(span_context)
-        }
-        (None, None) => opentelemetry::Context::current(),
-    };
+    let context = span.outgoing_context();
     opentelemetry::global::get_text_map_propagator(|propagator| {
         propagator.inject_context(&context, &mut HeaderInjector(request.headers_mut()))
     });

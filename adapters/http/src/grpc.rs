@@ -130,12 +130,9 @@ where
         if span.is_recording() {
             record_call(&mut span, &request, self.server.as_ref());
         }
-        let context = match (span.context(), span.outgoing_span_context()) {
-            (Some(context), _) => context.clone(),
-            (None, Some(span_context)) if self.side == Side::Client => {
-                Context::current().with_remote_span_context(span_context)
-            }
-            _ => Context::current(),
+        let context = match self.side {
+            Side::Client => span.outgoing_context(),
+            Side::Server => span.context().cloned().unwrap_or_else(Context::current),
         };
         if self.side == Side::Client {
             opentelemetry::global::get_text_map_propagator(|propagator| {

@@ -1,0 +1,25 @@
+//! Attribute keys of this crate, beyond the messaging conventions.
+
+use opentelemetry::KeyValue;
+use opentelemetry_semantic_conventions::attribute::MESSAGING_KAFKA_MESSAGE_KEY;
+use spanflow::Span;
+
+/// How long the message was in the topic before this consumer processed
+/// it, in milliseconds: now − the message's timestamp (Kafka timestamps are
+/// milliseconds). Clock skew between producer and consumer hosts shows
+/// here; a negative difference is recorded as 0.
+pub const TIME_IN_TOPIC_MS: &str = "spanflow.kafka.time_in_topic_ms";
+
+/// The partition's consumer lag when the message was processed: the high
+/// watermark − the message's offset − 1, from the watermark librdkafka
+/// caches with every fetch (no broker round trip per message). Absent
+/// until the first fetch answered one.
+pub const CONSUMER_LAG: &str = "spanflow.kafka.consumer_lag";
+
+/// `messaging.kafka.message.key`, when the key is UTF-8 text (a binary key
+/// has no faithful string form, and a lossy one would mislead a search).
+pub(crate) fn record_message_key(span: &mut Span, key: Option<&[u8]>) {
+    if let Some(key) = key.and_then(|key| std::str::from_utf8(key).ok()) {
+        span.set_attribute(KeyValue::new(MESSAGING_KAFKA_MESSAGE_KEY, key.to_owned()));
+    }
+}
