@@ -6,7 +6,7 @@ use std::task::{Context as TaskContext, Poll};
 
 use http::{HeaderMap, Request, Response};
 use http_body::{Body, Frame, SizeHint};
-use opentelemetry::trace::{Status, TraceContextExt};
+use opentelemetry::trace::Status;
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_semantic_conventions::attribute::{

@@ -84,7 +84,10 @@ fn config_value<C: ClientContext>(client: &Client<C>, name: &str) -> Option<Stri
 /// `host[:port]` of the first of `bootstrap.servers` (a comma-separated
 /// list, entries perhaps prefixed with a protocol).
 fn first_server(servers: &str) -> Option<(String, Option<u16>)> {
-    let first = servers.split(',').map(str::trim).find(|entry| !entry.is_empty())?;
+    let first = servers
+        .split(',')
+        .map(str::trim)
+        .find(|entry| !entry.is_empty())?;
     let first = first.rsplit("://").next().unwrap_or(first);
     if let Some(bracketed) = first.strip_prefix('[') {
         // [::1]:9092
@@ -105,9 +108,18 @@ mod tests {
     #[test]
     fn the_first_bootstrap_server_is_the_server_address() {
         let parse = |text: &str| first_server(text);
-        assert_eq!(parse("127.0.0.1:9092"), Some(("127.0.0.1".into(), Some(9092))));
-        assert_eq!(parse(" kafka-1:9093,kafka-2:9093"), Some(("kafka-1".into(), Some(9093))));
-        assert_eq!(parse("PLAINTEXT://broker:9092"), Some(("broker".into(), Some(9092))));
+        assert_eq!(
+            parse("127.0.0.1:9092"),
+            Some(("127.0.0.1".into(), Some(9092)))
+        );
+        assert_eq!(
+            parse(" kafka-1:9093,kafka-2:9093"),
+            Some(("kafka-1".into(), Some(9093)))
+        );
+        assert_eq!(
+            parse("PLAINTEXT://broker:9092"),
+            Some(("broker".into(), Some(9092)))
+        );
         assert_eq!(parse("[::1]:9092"), Some(("::1".into(), Some(9092))));
         assert_eq!(parse("broker"), Some(("broker".into(), None)));
         assert_eq!(parse(""), None);

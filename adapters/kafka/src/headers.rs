@@ -200,8 +200,14 @@ mod tests {
     #[test]
     fn native_pointer_is_the_header_list() {
         let headers = OwnedHeaders::new()
-            .insert(Header { key: "a", value: Some("1") })
-            .insert(Header { key: "b", value: Some("2") });
+            .insert(Header {
+                key: "a",
+                value: Some("1"),
+            })
+            .insert(Header {
+                key: "b",
+                value: Some("2"),
+            });
         // SAFETY: a live list.
         let count = unsafe { rdsys::rd_kafka_header_cnt(native(headers.as_borrowed())) };
         assert_eq!(count, headers.count());
@@ -211,10 +217,22 @@ mod tests {
     #[test]
     fn injecting_replaces_every_earlier_header_of_the_key_and_keeps_the_rest_in_order() {
         let mut headers = OwnedHeaders::new()
-            .insert(Header { key: "traceparent", value: Some("old-1") })
-            .insert(Header { key: "user", value: Some("u") })
-            .insert(Header { key: "traceparent", value: Some("old-2") })
-            .insert(Header { key: "z", value: None::<&str> });
+            .insert(Header {
+                key: "traceparent",
+                value: Some("old-1"),
+            })
+            .insert(Header {
+                key: "user",
+                value: Some("u"),
+            })
+            .insert(Header {
+                key: "traceparent",
+                value: Some("old-2"),
+            })
+            .insert(Header {
+                key: "z",
+                value: None::<&str>,
+            });
         HeaderInjector::new(&mut headers).set("traceparent", "new".to_owned());
         let pairs: Vec<(String, Option<Vec<u8>>)> = headers
             .iter()
@@ -233,11 +251,26 @@ mod tests {
     #[test]
     fn the_last_header_of_a_key_wins_and_empty_or_non_utf8_values_are_absent() {
         let headers = OwnedHeaders::new()
-            .insert(Header { key: "k", value: Some("first") })
-            .insert(Header { key: "k", value: Some("last") })
-            .insert(Header { key: "empty", value: Some("") })
-            .insert(Header { key: "null", value: None::<&str> })
-            .insert(Header { key: "binary", value: Some(&[0xff_u8, 0xfe][..]) });
+            .insert(Header {
+                key: "k",
+                value: Some("first"),
+            })
+            .insert(Header {
+                key: "k",
+                value: Some("last"),
+            })
+            .insert(Header {
+                key: "empty",
+                value: Some(""),
+            })
+            .insert(Header {
+                key: "null",
+                value: None::<&str>,
+            })
+            .insert(Header {
+                key: "binary",
+                value: Some(&[0xff_u8, 0xfe][..]),
+            });
         let read = HeaderExtractor::new(&headers);
         assert_eq!(read.get("k"), Some("last"));
         assert_eq!(read.get("empty"), None);
@@ -249,7 +282,10 @@ mod tests {
 
     #[test]
     fn non_utf8_keys_are_skipped_without_panicking() {
-        let mut headers = OwnedHeaders::new().insert(Header { key: "ok", value: Some("1") });
+        let mut headers = OwnedHeaders::new().insert(Header {
+            key: "ok",
+            value: Some("1"),
+        });
         let key = [0xc3_u8, 0x28, 0];
         // SAFETY: a writable list we own; the key is NUL-terminated.
         unsafe {

@@ -47,5 +47,7 @@ mod headers;
 mod producer;
 
 pub use consumer::{ProducerRelation, TracedConsumer};
-pub use headers::{AsBorrowedHeaders, HeaderExtractor, HeaderInjector, extract_context, inject_context};
+pub use headers::{
+    AsBorrowedHeaders, HeaderExtractor, HeaderInjector, extract_context, inject_context,
+};
 pub use producer::TracedProducer;

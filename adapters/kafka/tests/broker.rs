@@ -1,0 +1,508 @@
+//! Produce → consume through a real broker (Tansu on loopback).
+
+mod support;
+
+use std::time::Duration;
+
+use std::collections::HashMap;
+
+use opentelemetry::Value;
+use opentelemetry::trace::{SpanId, SpanKind, TraceContextExt, TraceId};
+use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
+use rdkafka::producer::FutureRecord;
+use spanflow::TracedExt;
+use spanflow_kafka::ProducerRelation;
+use support::*;
+
+fn current_trace() -> TraceId {
+    opentelemetry::Context::current()
+        .span()
+        .span_context()
+        .trace_id()
+}
+
+/// `(key, value)` of every header, bytes as they are.
+fn header_bytes(headers: &impl Headers) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+    (0..headers.count())
+        .filter_map(|index| headers.try_get(index))
+        .map(|header| {
+            (
+                header.key.as_bytes().to_vec(),
+                header.value.map(<[u8]>::to_vec),
+            )
+        })
+        .collect()
+}
+
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn produce_then_consume_is_one_trace() {
+    installed();
+    let topic = fresh_topic("one-trace").await;
+    let producer = traced_producer();
+    let root = spanflow::span!("checkout");
+    let trace = root.span_context().trace_id();
+    let delivery = async {
+        producer
+            .send(
+                FutureRecord::to(&topic).key("order-7").payload("{}"),
+                SEND_TIMEOUT,
+            )
+            .await
+            .expect("delivered")
+    }
+    .in_span(root)
+    .await;
+
+    let consumer = traced_consumer(&topic, "billing");
+    let message = next_message(&consumer).await;
+    let seen = consumer.process(&message, async { current_trace() }).await;
+    assert_eq!(seen, trace, "the handler runs in the producer's trace");
+
+    let spans = spans_of(trace);
+    let checkout = the_span(&spans, "checkout");
+    let send = the_span(&spans, &format!("send {topic}"));
+    let process = the_span(&spans, &format!("process {topic}"));
+    assert_eq!(send.span_kind, SpanKind::Producer);
+    assert_eq!(process.span_kind, SpanKind::Consumer);
+    assert_eq!(send.parent_span_id, checkout.span_context.span_id());
+    assert_eq!(process.parent_span_id, send.span_context.span_id());
+    assert_eq!(
+        attribute(send, "messaging.system"),
+        Some(&Value::from("kafka"))
+    );
+    assert_eq!(
+        attribute(send, "messaging.operation.name"),
+        Some(&Value::from("send"))
+    );
+    assert_eq!(
+        attribute(send, "messaging.destination.name"),
+        Some(&Value::from(topic.clone()))
+    );
+    assert_eq!(
+        attribute(send, "messaging.destination.partition.id"),
+        Some(&Value::from("0"))
+    );
+    assert_eq!(
+        attribute(send, "messaging.kafka.offset"),
+        Some(&Value::I64(delivery.offset))
+    );
+    assert_eq!(
+        attribute(send, "messaging.kafka.message.key"),
+        Some(&Value::from("order-7"))
+    );
+    assert_eq!(
+        attribute(send, "messaging.client.id"),
+        Some(&Value::from("spanflow-tests"))
+    );
+    assert_eq!(
+        attribute(send, "server.address"),
+        Some(&Value::from("127.0.0.1"))
+    );
+    assert_eq!(
+        attribute(process, "messaging.operation.name"),
+        Some(&Value::from("process"))
+    );
+    assert_eq!(
+        attribute(process, "messaging.consumer.group.name"),
+        Some(&Value::from("billing"))
+    );
+    assert_eq!(
+        attribute(process, "messaging.kafka.offset"),
+        Some(&Value::I64(delivery.offset))
+    );
+    assert_eq!(
+        attribute(process, "messaging.kafka.message.key"),
+        Some(&Value::from("order-7"))
+    );
+    assert_eq!(
+        attribute(process, "messaging.message.body.size"),
+        Some(&Value::I64(2))
+    );
+    assert_eq!(
+        attribute(process, "spanflow.kafka.consumer_lag"),
+        Some(&Value::I64(0))
+    );
+    assert!(
+        matches!(attribute(process, "spanflow.kafka.time_in_topic_ms"), Some(Value::I64(ms)) if *ms >= 0),
+        "time in topic recorded"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_link_option_starts_a_new_trace_linked_to_the_producer() {
+    installed();
+    let topic = fresh_topic("link").await;
+    let root = spanflow::span!("publisher");
+    let produced_trace = root.span_context().trace_id();
+    let producer = traced_producer();
+    async {
+        producer
+            .send(
+                FutureRecord::<str, str>::to(&topic).payload("x"),
+                SEND_TIMEOUT,
+            )
+            .await
+            .expect("delivered")
+    }
+    .in_span(root)
+    .await;
+
+    let consumer = traced_consumer(&topic, "audit").with_producer_relation(ProducerRelation::Link);
+    let message = next_message(&consumer).await;
+    let consumed_trace = consumer.process(&message, async { current_trace() }).await;
+    assert_ne!(consumed_trace, produced_trace, "a new trace");
+
+    let produced = spans_of(produced_trace);
+    let send = the_span(&produced, &format!("send {topic}"));
+    let consumed = spans_of(consumed_trace);
+    let process = the_span(&consumed, &format!("process {topic}"));
+    assert_eq!(process.parent_span_id, SpanId::INVALID, "a root");
+    assert_eq!(process.links.len(), 1);
+    assert_eq!(process.links[0].span_context.trace_id(), produced_trace);
+    assert_eq!(
+        process.links[0].span_context.span_id(),
+        send.span_context.span_id()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_headers_survive_and_trace_headers_are_written_once() {
+    installed();
+    let topic = fresh_topic("headers").await;
+    let headers = OwnedHeaders::new()
+        .insert(Header {
+            key: "tenant",
+            value: Some("acme"),
+        })
+        .insert(Header {
+            key: "traceparent",
+            value: Some("00-stale"),
+        })
+        .insert(Header {
+            key: "binary",
+            value: Some(&[0u8, 0xff, 1][..]),
+        })
+        .insert(Header {
+            key: "tenant",
+            value: Some("acme-2"),
+        });
+    let root = spanflow::span!("sender");
+    let trace = root.span_context().trace_id();
+    let producer = traced_producer();
+    async {
+        producer
+            .send(
+                FutureRecord::<str, str>::to(&topic)
+                    .payload("x")
+                    .headers(headers),
+                SEND_TIMEOUT,
+            )
+            .await
+            .expect("delivered")
+    }
+    .in_span(root)
+    .await;
+
+    let consumer = traced_consumer(&topic, "headers");
+    let message = next_message(&consumer).await;
+    let received = header_bytes(message.headers().expect("headers"));
+    let keys: Vec<&[u8]> = received.iter().map(|(key, _)| key.as_slice()).collect();
+    assert_eq!(keys, [&b"tenant"[..], b"binary", b"tenant", b"traceparent"]);
+    assert_eq!(received[0].1.as_deref(), Some(&b"acme"[..]));
+    assert_eq!(received[1].1.as_deref(), Some(&[0u8, 0xff, 1][..]));
+    assert_eq!(received[2].1.as_deref(), Some(&b"acme-2"[..]));
+    let traceparent = String::from_utf8(received[3].1.clone().expect("a value")).expect("UTF-8");
+    assert!(
+        traceparent.starts_with(&format!("00-{trace}-")),
+        "{traceparent}"
+    );
+    assert_eq!(
+        consumer.process(&message, async { current_trace() }).await,
+        trace
+    );
+}
+
+/// Writes a header with arbitrary key bytes, as a client in another
+/// language may: rdkafka's `insert` takes only `&str` keys.
+fn add_raw_header(headers: &mut OwnedHeaders, key: &[u8], value: &[u8]) {
+    let list = (headers.as_borrowed() as *const rdkafka::message::BorrowedHeaders)
+        .cast::<rdkafka_sys::rd_kafka_headers_t>()
+        .cast_mut();
+    // SAFETY: `list` is the writable header list `headers` owns (the view's
+    // address is the list, as spanflow-kafka's unit tests check); librdkafka
+    // copies key and value.
+    unsafe {
+        rdkafka_sys::rd_kafka_header_add(
+            list,
+            key.as_ptr().cast(),
+            key.len() as isize,
+            value.as_ptr().cast(),
+            value.len() as isize,
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_and_non_utf8_headers_start_a_new_trace_without_panicking() {
+    installed();
+    let topic = fresh_topic("garbage").await;
+    let producer = plain_producer();
+    let garbage_values: [&[u8]; 5] = [
+        b"not a traceparent",
+        b"00-00000000000000000000000000000000-0000000000000000-01",
+        b"",
+        &[0xff, 0xfe, 0xfd],
+        b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-garbage\x00",
+    ];
+    for value in garbage_values {
+        let mut headers = OwnedHeaders::new();
+        add_raw_header(&mut headers, b"traceparent", value);
+        add_raw_header(&mut headers, &[0xc3, 0x28], b"bad key");
+        add_raw_header(&mut headers, b"baggage", &[0xff, b'=', 0xfe]);
+        add_raw_header(&mut headers, b"tracestate", b"\x00\x01=,,==");
+        producer
+            .send(
+                FutureRecord::<str, str>::to(&topic)
+                    .payload("x")
+                    .headers(headers),
+                SEND_TIMEOUT,
+            )
+            .await
+            .expect("delivered");
+    }
+
+    let consumer = traced_consumer(&topic, "garbage");
+    let mut traces = Vec::new();
+    for _ in garbage_values {
+        let message = next_message(&consumer).await;
+        traces.push(consumer.process(&message, async { current_trace() }).await);
+    }
+    for trace in traces {
+        assert_ne!(trace, TraceId::INVALID, "processing got a trace of its own");
+        let spans = spans_of(trace);
+        let process = the_span(&spans, &format!("process {topic}"));
+        assert_eq!(process.parent_span_id, SpanId::INVALID, "a new trace");
+        assert!(!process.parent_span_is_remote);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_w3c_header_written_as_java_and_python_write_it_continues_that_trace() {
+    installed();
+    let topic = fresh_topic("interop").await;
+    // Byte for byte what opentelemetry-java's and opentelemetry-python's
+    // Kafka instrumentations put on a record: lowercase keys, UTF-8 values.
+    let headers = OwnedHeaders::new()
+        .insert(Header {
+            key: "traceparent",
+            value: Some(&b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"[..]),
+        })
+        .insert(Header {
+            key: "tracestate",
+            value: Some(&b"congo=t61rcWkgMzE"[..]),
+        })
+        .insert(Header {
+            key: "baggage",
+            value: Some(&b"user.tier=gold"[..]),
+        });
+    plain_producer()
+        .send(
+            FutureRecord::<str, str>::to(&topic)
+                .payload("x")
+                .headers(headers),
+            SEND_TIMEOUT,
+        )
+        .await
+        .expect("delivered");
+
+    let consumer = traced_consumer(&topic, "interop");
+    let message = next_message(&consumer).await;
+    let (trace, tier) = consumer
+        .process(&message, async {
+            let context = opentelemetry::Context::current();
+            let tier = opentelemetry::baggage::BaggageExt::baggage(&context)
+                .get("user.tier")
+                .map(|value| value.to_string());
+            (context.span().span_context().trace_id(), tier)
+        })
+        .await;
+    let expected = TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap();
+    assert_eq!(trace, expected);
+    assert_eq!(tier.as_deref(), Some("gold"), "baggage arrives too");
+    let spans = spans_of(expected);
+    let process = the_span(&spans, &format!("process {topic}"));
+    assert_eq!(
+        process.parent_span_id,
+        SpanId::from_hex("00f067aa0ba902b7").unwrap()
+    );
+    assert!(process.parent_span_is_remote);
+    assert_eq!(
+        process.span_context.trace_state().header(),
+        "congo=t61rcWkgMzE"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_consumption_links_every_message() {
+    installed();
+    let topic = fresh_topic("batch").await;
+    let producer = traced_producer();
+    let mut sends = Vec::new();
+    for index in 0..5 {
+        let root = spanflow::span!("order");
+        let trace = root.span_context().trace_id();
+        async {
+            producer
+                .send(
+                    FutureRecord::<str, str>::to(&topic).payload(&index.to_string()),
+                    SEND_TIMEOUT,
+                )
+                .await
+                .expect("delivered")
+        }
+        .in_span(root)
+        .await;
+        sends.push(trace);
+    }
+
+    let consumer = traced_consumer(&topic, "batch");
+    let mut batch = Vec::new();
+    for _ in 0..5 {
+        batch.push(next_message(&consumer).await.detach());
+    }
+    let root = spanflow::span!("batch job");
+    let job_trace = root.span_context().trace_id();
+    consumer.process_batch(&batch, async {}).in_span(root).await;
+
+    let spans = spans_of(job_trace);
+    let poll = the_span(&spans, &format!("poll {topic}"));
+    assert_eq!(poll.span_kind, SpanKind::Consumer);
+    assert_eq!(
+        poll.parent_span_id,
+        the_span(&spans, "batch job").span_context.span_id()
+    );
+    assert_eq!(
+        attribute(poll, "messaging.batch.message_count"),
+        Some(&Value::I64(5))
+    );
+    let mut expected_links = Vec::new();
+    for trace in &sends {
+        let produced = spans_of(*trace);
+        let send = the_span(&produced, &format!("send {topic}"));
+        expected_links.push((*trace, send.span_context.span_id()));
+    }
+    let links: Vec<(TraceId, SpanId)> = poll
+        .links
+        .iter()
+        .map(|link| (link.span_context.trace_id(), link.span_context.span_id()))
+        .collect();
+    assert_eq!(links, expected_links, "one link per message, in order");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lag_grows_when_the_consumer_falls_behind() {
+    installed();
+    let topic = fresh_topic("lag").await;
+    let producer = traced_producer();
+    let consumer = traced_consumer(&topic, "lag");
+    let lag_of = |message: &rdkafka::message::BorrowedMessage<'_>| {
+        let span = consumer.process_span(message);
+        let trace = span.span_context().trace_id();
+        drop(span);
+        let spans = spans_of(trace);
+        match attribute(
+            the_span(&spans, &format!("process {topic}")),
+            "spanflow.kafka.consumer_lag",
+        ) {
+            Some(Value::I64(lag)) => *lag,
+            other => panic!("no consumer lag: {other:?}"),
+        }
+    };
+
+    // Keeping up: each message is consumed before the next is produced.
+    for _ in 0..3 {
+        producer
+            .send(
+                FutureRecord::<str, str>::to(&topic).payload("x"),
+                SEND_TIMEOUT,
+            )
+            .await
+            .expect("delivered");
+        assert_eq!(lag_of(&next_message(&consumer).await), 0);
+    }
+    // Falling behind: 100 messages arrive while the consumer is busy.
+    for _ in 0..100 {
+        producer
+            .send(
+                FutureRecord::<str, str>::to(&topic).payload("x"),
+                SEND_TIMEOUT,
+            )
+            .await
+            .expect("delivered");
+    }
+    let mut lags = Vec::new();
+    for _ in 0..100 {
+        lags.push(lag_of(&next_message(&consumer).await));
+    }
+    let largest = *lags.iter().max().expect("lags");
+    assert!(largest >= 90, "the backlog shows as lag: {lags:?}");
+    assert_eq!(
+        *lags.last().expect("lags"),
+        0,
+        "caught up at the end: {lags:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_messages_arrive_complete_each_in_its_own_trace() {
+    const COUNT: usize = 10_000;
+    installed();
+    let topic = fresh_topic("volume").await;
+    let producer = traced_producer();
+    // Sent 500 at a time so that librdkafka batches them; each in a root
+    // span of its own, its trace id remembered by key.
+    let mut sent: HashMap<String, TraceId> = HashMap::with_capacity(COUNT);
+    let keys: Vec<String> = (0..COUNT).map(|index| format!("m-{index}")).collect();
+    for chunk in keys.chunks(500) {
+        let sends = chunk.iter().map(|key| {
+            let root = spanflow::span!("request");
+            let trace = root.span_context().trace_id();
+            let producer = &producer;
+            let topic = &topic;
+            async move {
+                producer
+                    .send(
+                        FutureRecord::<str, str>::to(topic).key(key).payload("x"),
+                        SEND_TIMEOUT,
+                    )
+                    .await
+                    .expect("delivered");
+                (key.clone(), trace)
+            }
+            .in_span(root)
+        });
+        sent.extend(futures::future::join_all(sends).await);
+    }
+    assert_eq!(sent.len(), COUNT, "every trace id is distinct per key");
+
+    let consumer = traced_consumer(&topic, "volume");
+    let mut received: HashMap<String, TraceId> = HashMap::with_capacity(COUNT);
+    for _ in 0..COUNT {
+        let message = next_message(&consumer).await;
+        let key = String::from_utf8(message.key().expect("a key").to_vec()).expect("UTF-8");
+        let trace = consumer.process(&message, async { current_trace() }).await;
+        assert!(received.insert(key, trace).is_none(), "no message twice");
+    }
+    assert_eq!(
+        received, sent,
+        "every message, each in its producer's trace"
+    );
+    let traces: std::collections::HashSet<TraceId> = received.values().copied().collect();
+    assert_eq!(traces.len(), COUNT, "one trace per message");
+    let process_name = format!("process {topic}");
+    let processed = finished_spans(|span| span.name == process_name);
+    assert_eq!(processed.len(), COUNT, "one process span per message");
+    assert_eq!(installed().1.dropped_spans(), 0);
+}
