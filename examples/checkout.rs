@@ -9,10 +9,14 @@
 //! event published from a spawned task), charges the card (payment, through
 //! Stripe: the first attempt times out and is retried) and creates the
 //! order. Datastores and Stripe are simulated, in the seed's proportions at a
-//! quarter of its scale; later issues replace the Kafka hop with a real one.
+//! quarter of its scale; the Kafka event is a real produce (a PRODUCER span
+//! `send reservations`, its context in the record's headers) when a broker
+//! is given, and simulated otherwise.
 //!
 //! Run: `cargo run --example checkout` (`SPANFLOW_EXPORT=json:trace.jsonl`
-//! writes OTLP/JSON instead).
+//! writes OTLP/JSON instead); `cargo run --example checkout -- --kafka
+//! 127.0.0.1:9092` publishes to that broker (see `examples/kafka.rs` for
+//! starting one).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,6 +29,9 @@ use axum::routing::post;
 use reqwest_middleware::ClientWithMiddleware;
 use spanflow::trace;
 use spanflow_http::{TraceLayer, TracingMiddleware};
+
+#[path = "common/kafka_setup.rs"]
+mod kafka_setup;
 
 /// Simulated work of the seed's proportions, scaled down four times.
 async fn latency(seed_ms: u64) {
@@ -95,7 +102,17 @@ mod auth_service {
 }
 
 mod inventory_service {
+    use std::sync::OnceLock;
+
+    use rdkafka::producer::FutureRecord;
+    use spanflow_kafka::TracedProducer;
+
     use super::*;
+
+    pub const TOPIC: &str = "reservations";
+
+    /// The producer of reservation events, when a broker was given.
+    pub static KAFKA: OnceLock<TracedProducer> = OnceLock::new();
 
     pub fn router() -> Router {
         Router::new()
@@ -125,8 +142,21 @@ mod inventory_service {
         !sku.is_empty()
     }
 
-    #[trace(name = "kafka.publish_reservation_event", kind = producer, args(items))]
+    #[trace(name = "inventory_service.publish_reservation_event", args(items))]
     async fn publish_reservation_event(items: usize) {
+        let Some(producer) = KAFKA.get() else {
+            return simulated_send(items).await;
+        };
+        let payload = items.to_string();
+        let record = FutureRecord::to(TOPIC).key("reservation").payload(&payload);
+        if let Err((error, _)) = producer.send(record, Duration::from_secs(5)).await {
+            eprintln!("reservation event not published: {error}");
+        }
+    }
+
+    /// What a real send records, without a broker.
+    #[trace(name = "send reservations", kind = producer, args(items))]
+    async fn simulated_send(items: usize) {
         let _ = items;
         latency(15).await;
     }
@@ -248,6 +278,7 @@ mod api_gateway {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The embedded default: the trace is drawn below when it finishes.
     let tracing = spanflow::pipeline!().install()?;
+    connect_kafka().await?;
 
     let services = Arc::new(api_gateway::Services {
         client: traced_client(),
@@ -271,5 +302,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     tracing.shutdown()?;
+    Ok(())
+}
+
+/// With `--kafka ADDRESS`, reservation events go to that broker.
+async fn connect_kafka() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let Some(flag) = args.next() else {
+        return Ok(());
+    };
+    let broker = match (flag.as_str(), args.next()) {
+        ("--kafka", Some(broker)) => broker,
+        _ => return Err("usage: checkout [--kafka BROKER_ADDRESS]".into()),
+    };
+    if !kafka_setup::answers(&broker) {
+        kafka_setup::explain_missing_broker(
+            &broker,
+            "cargo run --example checkout -- --kafka 127.0.0.1:9092",
+        );
+        std::process::exit(2);
+    }
+    let mut config = rdkafka::ClientConfig::new();
+    config
+        .set("bootstrap.servers", &broker)
+        .set("client.id", "inventory-service");
+    kafka_setup::create_topic(&config, inventory_service::TOPIC).await?;
+    let producer = spanflow_kafka::TracedProducer::from_config(&config)?;
+    let _ = inventory_service::KAFKA.set(producer);
     Ok(())
 }
