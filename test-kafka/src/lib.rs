@@ -176,3 +176,30 @@ fn free_port() -> Result<u16, BrokerError> {
         .map(|address| address.port())
         .map_err(|error| BrokerError(format!("no free loopback port: {error}")))
 }
+
+/// Creates `topic` with one partition on the process's broker (call inside
+/// a Tokio runtime).
+///
+/// # Panics
+///
+/// When the broker refuses, with its answer: the caller is a test or a
+/// benchmark, which cannot go on without the topic.
+pub async fn create_topic(topic: &str) {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+
+    let admin: AdminClient<DefaultClientContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .expect("an admin client");
+    let results = admin
+        .create_topics(
+            &[NewTopic::new(topic, 1, TopicReplication::Fixed(1))],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
+        )
+        .await
+        .expect("the broker answers CreateTopics");
+    for result in results {
+        result.unwrap_or_else(|(topic, code)| panic!("cannot create {topic}: {code:?}"));
+    }
+}

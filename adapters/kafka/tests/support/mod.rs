@@ -11,8 +11,6 @@ use opentelemetry::Value;
 use opentelemetry::trace::TraceId;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
 use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::FutureProducer;
 use rdkafka::{Offset, TopicPartitionList};
@@ -97,18 +95,7 @@ pub async fn fresh_topic(purpose: &str) -> String {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
-    let admin: AdminClient<DefaultClientContext> =
-        client_config().create().expect("an admin client");
-    let results = admin
-        .create_topics(
-            &[NewTopic::new(&topic, 1, TopicReplication::Fixed(1))],
-            &AdminOptions::new().operation_timeout(Some(TIMEOUT)),
-        )
-        .await
-        .expect("the broker answers CreateTopics");
-    for result in results {
-        result.unwrap_or_else(|(topic, code)| panic!("cannot create {topic}: {code:?}"));
-    }
+    spanflow_test_kafka::create_topic(&topic).await;
     topic
 }
 
