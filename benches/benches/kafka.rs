@@ -80,6 +80,9 @@ fn client_config() -> ClientConfig {
     config
         .set("bootstrap.servers", spanflow_test_kafka::bootstrap())
         .set("linger.ms", "1")
+        // A fetch waits at most this long for data: librdkafka's default
+        // (500 ms) would make every round wait on a timer, not on work.
+        .set("fetch.wait.max.ms", "5")
         .set("group.id", "bench")
         .set("enable.auto.commit", "false");
     config

@@ -506,3 +506,69 @@ async fn ten_thousand_messages_arrive_complete_each_in_its_own_trace() {
     assert_eq!(processed.len(), COUNT, "one process span per message");
     assert_eq!(installed().1.dropped_spans(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsampled_trace_crosses_the_topic_unsampled() {
+    installed();
+    let topic = fresh_topic("unsampled").await;
+    let upstream = opentelemetry::trace::SpanContext::new(
+        TraceId::from(0x5a5a_u128 << 64 | 0x1234),
+        SpanId::from(0x77_u64),
+        opentelemetry::trace::TraceFlags::default(),
+        true,
+        Default::default(),
+    );
+    let unsampled = opentelemetry::Context::new().with_remote_span_context(upstream.clone());
+    let producer = traced_producer();
+    spanflow::in_context(unsampled, async {
+        producer
+            .send(FutureRecord::<str, str>::to(&topic).payload("x"), SEND_TIMEOUT)
+            .await
+            .expect("delivered")
+    })
+    .await;
+
+    let consumer = traced_consumer(&topic, "unsampled");
+    let message = next_message(&consumer).await;
+    let seen = consumer
+        .process(&message, async {
+            opentelemetry::Context::current().span().span_context().clone()
+        })
+        .await;
+    assert_eq!(seen.trace_id(), upstream.trace_id(), "the consumer agrees on the trace");
+    assert!(!seen.is_sampled(), "and on not sampling it");
+    assert_ne!(seen.span_id(), upstream.span_id(), "the send had a span id of its own");
+    assert!(spans_of(upstream.trace_id()).is_empty(), "nothing recorded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_delivery_ends_the_span_with_its_error_type() {
+    installed();
+    // A port nothing listens on: the record times out in librdkafka's queue.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = closed.local_addr().unwrap();
+    drop(closed);
+    let producer = spanflow_kafka::TracedProducer::from_config(
+        rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", address.to_string())
+            .set("message.timeout.ms", "300"),
+    )
+    .expect("a producer");
+    let root = spanflow::span!("doomed");
+    let trace = root.span_context().trace_id();
+    let outcome = async {
+        producer
+            .send(FutureRecord::<str, str>::to("nowhere").payload("x"), SEND_TIMEOUT)
+            .await
+    }
+    .in_span(root)
+    .await;
+    let (error, _message) = outcome.expect_err("no broker, no delivery");
+
+    let spans = spans_of(trace);
+    let send = the_span(&spans, "send nowhere");
+    let error_type = format!("{:?}", error.rdkafka_error_code().expect("a librdkafka error"));
+    assert_eq!(attribute(send, "error.type"), Some(&Value::from(error_type)));
+    assert!(matches!(send.status, opentelemetry::trace::Status::Error { .. }));
+    assert_eq!(attribute(send, "messaging.kafka.offset"), None);
+}
