@@ -522,7 +522,10 @@ async fn an_unsampled_trace_crosses_the_topic_unsampled() {
     let producer = traced_producer();
     spanflow::in_context(unsampled, async {
         producer
-            .send(FutureRecord::<str, str>::to(&topic).payload("x"), SEND_TIMEOUT)
+            .send(
+                FutureRecord::<str, str>::to(&topic).payload("x"),
+                SEND_TIMEOUT,
+            )
             .await
             .expect("delivered")
     })
@@ -532,12 +535,23 @@ async fn an_unsampled_trace_crosses_the_topic_unsampled() {
     let message = next_message(&consumer).await;
     let seen = consumer
         .process(&message, async {
-            opentelemetry::Context::current().span().span_context().clone()
+            opentelemetry::Context::current()
+                .span()
+                .span_context()
+                .clone()
         })
         .await;
-    assert_eq!(seen.trace_id(), upstream.trace_id(), "the consumer agrees on the trace");
+    assert_eq!(
+        seen.trace_id(),
+        upstream.trace_id(),
+        "the consumer agrees on the trace"
+    );
     assert!(!seen.is_sampled(), "and on not sampling it");
-    assert_ne!(seen.span_id(), upstream.span_id(), "the send had a span id of its own");
+    assert_ne!(
+        seen.span_id(),
+        upstream.span_id(),
+        "the send had a span id of its own"
+    );
     assert!(spans_of(upstream.trace_id()).is_empty(), "nothing recorded");
 }
 
@@ -558,7 +572,10 @@ async fn a_failed_delivery_ends_the_span_with_its_error_type() {
     let trace = root.span_context().trace_id();
     let outcome = async {
         producer
-            .send(FutureRecord::<str, str>::to("nowhere").payload("x"), SEND_TIMEOUT)
+            .send(
+                FutureRecord::<str, str>::to("nowhere").payload("x"),
+                SEND_TIMEOUT,
+            )
             .await
     }
     .in_span(root)
@@ -567,8 +584,17 @@ async fn a_failed_delivery_ends_the_span_with_its_error_type() {
 
     let spans = spans_of(trace);
     let send = the_span(&spans, "send nowhere");
-    let error_type = format!("{:?}", error.rdkafka_error_code().expect("a librdkafka error"));
-    assert_eq!(attribute(send, "error.type"), Some(&Value::from(error_type)));
-    assert!(matches!(send.status, opentelemetry::trace::Status::Error { .. }));
+    let error_type = format!(
+        "{:?}",
+        error.rdkafka_error_code().expect("a librdkafka error")
+    );
+    assert_eq!(
+        attribute(send, "error.type"),
+        Some(&Value::from(error_type))
+    );
+    assert!(matches!(
+        send.status,
+        opentelemetry::trace::Status::Error { .. }
+    ));
     assert_eq!(attribute(send, "messaging.kafka.offset"), None);
 }
