@@ -100,6 +100,7 @@ mod ids;
 #[cfg(feature = "otlp")]
 pub mod otlp;
 mod pipeline;
+mod probability;
 pub mod propagation;
 mod record;
 mod recorder;

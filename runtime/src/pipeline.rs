@@ -17,7 +17,7 @@ use crate::export::{TerminalExporter, TraceStore};
 use crate::guard::{InstallError, PipelineGuard};
 use crate::propagation::{BaggagePropagator, TraceContextPropagator};
 use crate::recorder::{self, Backend, Recorder, TracerSource};
-use crate::sampler::{RootSampler, Sampler};
+use crate::sampler::{RootSampler, Sampler, SdkSampler};
 use crate::shared_processor::SharedProcessor;
 
 /// Per-thread ring capacity, in spans, unless configured.
@@ -305,9 +305,10 @@ impl Pipeline {
                 Arc::from(processor)
             })
             .collect();
+        let root_sampler = Arc::new(RootSampler::new(sampler.sampler, sampler.parent_based));
         let mut provider = SdkTracerProvider::builder()
             .with_resource(resource)
-            .with_sampler(sampler.sampler.to_sdk(sampler.parent_based));
+            .with_sampler(SdkSampler(Arc::clone(&root_sampler)));
         for processor in &processors {
             provider = provider.with_span_processor(SharedProcessor(Arc::clone(processor)));
         }
@@ -321,7 +322,7 @@ impl Pipeline {
         })
         .map_err(InstallError::Thread)?;
         let installed = recorder::set(Recorder {
-            sampler: RootSampler::new(sampler.sampler, sampler.parent_based),
+            sampler: root_sampler,
             backend: Backend::Fast(collector),
             baggage_keys: self.baggage_keys,
         })
@@ -484,7 +485,7 @@ pub fn install_global_tracer_provider() -> Result<PipelineGuard, InstallError> {
 
 fn install_api(source: TracerSource) -> Result<PipelineGuard, InstallError> {
     let installed = recorder::set(Recorder {
-        sampler: RootSampler::new(Sampler::AlwaysOn, true),
+        sampler: Arc::new(RootSampler::new(Sampler::AlwaysOn, true)),
         backend: Backend::Api(source),
         baggage_keys: Vec::new(),
     })

@@ -7,12 +7,14 @@ use opentelemetry::InstrumentationScope;
 use opentelemetry::global::BoxedTracer;
 
 use crate::collector::Collector;
+use std::sync::Arc;
+
 use crate::sampler::RootSampler;
 
 static RECORDER: OnceLock<Recorder> = OnceLock::new();
 
 pub(crate) struct Recorder {
-    pub(crate) sampler: RootSampler,
+    pub(crate) sampler: Arc<RootSampler>,
     pub(crate) backend: Backend,
     /// Baggage entries copied onto every recorded span.
     pub(crate) baggage_keys: Vec<opentelemetry::Key>,

@@ -1,8 +1,13 @@
 //! Head sampling of new traces.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use opentelemetry::trace::TraceId;
+use opentelemetry::trace::{Link, SpanContext, SpanKind, TraceContextExt, TraceId, TraceState};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::{SamplingDecision, SamplingResult, ShouldSample};
+
+use crate::probability;
 
 /// Decides whether a new trace is recorded.
 ///
@@ -11,9 +16,18 @@ use opentelemetry::trace::TraceId;
 /// nanoseconds), and the sampler decides for root spans only.
 /// [`Pipeline::with_parent_based`](crate::Pipeline::with_parent_based)`(false)`
 /// (or `OTEL_TRACES_SAMPLER=always_on` and friends) makes it decide for every
-/// span. The ratio rule
-/// is the one of OpenTelemetry's `TraceIdRatioBased` sampler, so spanflow and
-/// SDK-made spans with the same trace id agree.
+/// span.
+///
+/// The ratio rule is OpenTelemetry's consistent probability sampling (the
+/// specification's "TraceState: Probability Sampling", which
+/// opentelemetry-rust's own `TraceIdRatioBased` predates): the probability
+/// becomes a 56-bit rejection threshold (4 significant hex digits), a trace
+/// is kept when its randomness (`ot=rv:…` in the tracestate, otherwise the
+/// trace id's low 56 bits) is at least the threshold, and a kept trace
+/// carries the threshold as `ot=th:…` in its tracestate, so that every
+/// service and collector downstream agrees and can count what each kept
+/// trace stands for. Spans made through the plain OpenTelemetry API under a
+/// spanflow pipeline get the same decisions.
 ///
 /// ```
 /// let sampler = spanflow::Sampler::ratio(0.25);
@@ -26,7 +40,7 @@ pub enum Sampler {
     AlwaysOn,
     /// Record no new trace; contexts are still propagated, marked unsampled.
     AlwaysOff,
-    /// Record this fraction of new traces, decided from the trace id.
+    /// Record this fraction of new traces, by consistent probability.
     Ratio(f64),
 }
 
@@ -41,53 +55,45 @@ impl Sampler {
         })
     }
 
-    /// The threshold compared with the trace id's randomness.
-    fn threshold(self) -> u64 {
+    /// The rejection threshold, and whether kept traces carry it.
+    fn threshold(self) -> (u64, bool) {
         match self {
-            Sampler::AlwaysOn => ALWAYS,
-            Sampler::AlwaysOff => NEVER,
-            Sampler::Ratio(f) if f >= 1.0 => ALWAYS,
-            Sampler::Ratio(f) if f.is_nan() || f <= 0.0 => NEVER,
-            // Same arithmetic as opentelemetry_sdk's TraceIdRatioBased.
-            Sampler::Ratio(f) => (f * (1u64 << 63) as f64) as u64,
-        }
-    }
-
-    pub(crate) fn to_sdk(self, parent_based: bool) -> opentelemetry_sdk::trace::Sampler {
-        use opentelemetry_sdk::trace::Sampler as Sdk;
-        let root = match self {
-            Sampler::AlwaysOn => Sdk::AlwaysOn,
-            Sampler::AlwaysOff => Sdk::AlwaysOff,
-            Sampler::Ratio(f) => Sdk::TraceIdRatioBased(f),
-        };
-        if parent_based {
-            Sdk::ParentBased(Box::new(root))
-        } else {
-            root
+            Sampler::AlwaysOn => (0, false),
+            Sampler::AlwaysOff => (NEVER, false),
+            // Zero is not a probability the specification can encode.
+            Sampler::Ratio(f) if f.is_nan() || f <= 0.0 => (NEVER, false),
+            Sampler::Ratio(f) => (probability::threshold(f), true),
         }
     }
 }
 
-const ALWAYS: u64 = u64::MAX;
-const NEVER: u64 = 0;
+/// Above every 56-bit randomness value: nothing is kept.
+const NEVER: u64 = u64::MAX;
 
-/// The recorder's head sampler, changeable while the program runs.
+/// The recorder's head sampler, changeable while the program runs, shared
+/// with the SDK tracer provider the pipeline installs.
 #[derive(Debug)]
 pub(crate) struct RootSampler {
     threshold: AtomicU64,
+    writes_threshold: AtomicBool,
     parent_based: AtomicBool,
 }
 
 impl RootSampler {
     pub(crate) fn new(sampler: Sampler, parent_based: bool) -> Self {
+        let (threshold, writes_threshold) = sampler.threshold();
         RootSampler {
-            threshold: AtomicU64::new(sampler.threshold()),
+            threshold: AtomicU64::new(threshold),
+            writes_threshold: AtomicBool::new(writes_threshold),
             parent_based: AtomicBool::new(parent_based),
         }
     }
 
     pub(crate) fn set(&self, sampler: Sampler, parent_based: bool) {
-        self.threshold.store(sampler.threshold(), Ordering::Relaxed);
+        let (threshold, writes_threshold) = sampler.threshold();
+        self.threshold.store(threshold, Ordering::Relaxed);
+        self.writes_threshold
+            .store(writes_threshold, Ordering::Relaxed);
         self.parent_based.store(parent_based, Ordering::Relaxed);
     }
 
@@ -98,15 +104,73 @@ impl RootSampler {
         self.parent_based.load(Ordering::Relaxed)
     }
 
+    /// The decision for a trace whose randomness comes from `trace_id` and
+    /// `trace_state`: `None` to drop it, or the trace state its sampled
+    /// span carries (with `ot=th` when the rule is a probability).
     #[inline]
-    pub(crate) fn should_sample(&self, trace_id: TraceId) -> bool {
-        match self.threshold.load(Ordering::Relaxed) {
-            ALWAYS => true,
-            NEVER => false,
-            threshold => {
-                let low = u128::from_be_bytes(trace_id.to_bytes()) as u64;
-                (low >> 1) < threshold
-            }
+    pub(crate) fn decide(&self, trace_id: TraceId, trace_state: &TraceState) -> Option<TraceState> {
+        let threshold = self.threshold.load(Ordering::Relaxed);
+        match threshold {
+            0 if !self.writes_threshold.load(Ordering::Relaxed) => Some(trace_state.clone()),
+            NEVER => None,
+            threshold => (probability::randomness(trace_id, trace_state) >= threshold)
+                .then(|| probability::with_threshold(trace_state, threshold)),
+        }
+    }
+}
+
+/// The pipeline's sampler for spans made through the OpenTelemetry API (the
+/// installed `SdkTracerProvider`): the same rule and the same decisions as
+/// spanflow's own spans, following changes made with
+/// [`PipelineGuard::set_sampler`](crate::PipelineGuard::set_sampler).
+#[derive(Clone, Debug)]
+pub(crate) struct SdkSampler(pub(crate) Arc<RootSampler>);
+
+impl ShouldSample for SdkSampler {
+    fn should_sample(
+        &self,
+        parent_context: Option<&Context>,
+        trace_id: TraceId,
+        _name: &str,
+        _span_kind: &SpanKind,
+        _attributes: &[KeyValue],
+        _links: &[Link],
+    ) -> SamplingResult {
+        let parent = parent_context
+            .map(|context| context.span().span_context().clone())
+            .filter(SpanContext::is_valid);
+        let decision = match &parent {
+            Some(parent) if self.0.parent_based() => parent.is_sampled().then(|| {
+                parent
+                    .is_remote()
+                    .then(|| {
+                        probability::erase_inconsistent_threshold(
+                            parent.trace_id(),
+                            parent.trace_state(),
+                        )
+                    })
+                    .flatten()
+                    .unwrap_or_else(|| parent.trace_state().clone())
+            }),
+            Some(parent) => self.0.decide(trace_id, parent.trace_state()),
+            None => self.0.decide(trace_id, &TraceState::NONE),
+        };
+        let fallback = || {
+            parent
+                .as_ref()
+                .map_or(TraceState::NONE, |parent| parent.trace_state().clone())
+        };
+        match decision {
+            Some(trace_state) => SamplingResult {
+                decision: SamplingDecision::RecordAndSample,
+                attributes: Vec::new(),
+                trace_state,
+            },
+            None => SamplingResult {
+                decision: SamplingDecision::Drop,
+                attributes: Vec::new(),
+                trace_state: fallback(),
+            },
         }
     }
 }
@@ -115,12 +179,62 @@ impl RootSampler {
 mod tests {
     use super::*;
 
+    fn sampled(sampler: &RootSampler, trace_id: u128) -> bool {
+        sampler
+            .decide(TraceId::from(trace_id), &TraceState::NONE)
+            .is_some()
+    }
+
+    /// Decisions by the specification's formula: keep when the trace id's
+    /// low 56 bits are at least the threshold (0.5 → 0x80000000000000,
+    /// 0.01 → 0xfd70a000000000).
     #[test]
-    fn ratio_agrees_with_the_sdk_rule() {
-        let sampler = RootSampler::new(Sampler::ratio(0.5), true);
-        assert!(sampler.should_sample(TraceId::from(0x1u128)));
-        assert!(!sampler.should_sample(TraceId::from(u64::MAX as u128)));
+    fn ratio_decisions_follow_the_specification() {
+        let half = RootSampler::new(Sampler::ratio(0.5), true);
+        let table = [
+            (0x0000_0000_0000_0000_0080_0000_0000_0000_u128, true),
+            (0x0000_0000_0000_0000_007f_ffff_ffff_ffff, false),
+            (0xffff_ffff_ffff_ffff_ff7f_ffff_ffff_ffff, false),
+            (0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c, false),
+            (0x0af7_6519_16cd_43dd_84c8_eb21_1c80_319c, true),
+        ];
+        for (trace_id, keep) in table {
+            assert_eq!(sampled(&half, trace_id), keep, "{trace_id:032x}");
+        }
+        let one_percent = RootSampler::new(Sampler::ratio(0.01), true);
+        assert!(sampled(&one_percent, 0x00fd_70a0_0000_0000));
+        assert!(!sampled(&one_percent, 0x00fd_709f_ffff_ffff));
+        let kept = one_percent
+            .decide(TraceId::from(0x00ff_0000_0000_0000_u128), &TraceState::NONE)
+            .unwrap();
+        assert_eq!(kept.header(), "ot=th:fd70a");
+    }
+
+    #[test]
+    fn always_on_writes_no_threshold_and_off_keeps_nothing() {
+        let on = RootSampler::new(Sampler::AlwaysOn, true);
+        assert_eq!(
+            on.decide(TraceId::from(1u128), &TraceState::NONE),
+            Some(TraceState::NONE)
+        );
         let off = RootSampler::new(Sampler::ratio(f64::NAN), true);
-        assert!(!off.should_sample(TraceId::from(1u128)));
+        assert!(!sampled(&off, u128::MAX));
+        let all = RootSampler::new(Sampler::ratio(1.0), true);
+        assert_eq!(
+            all.decide(TraceId::from(0u128), &TraceState::NONE)
+                .unwrap()
+                .header(),
+            "ot=th:0"
+        );
+    }
+
+    #[test]
+    fn an_explicit_rv_decides_instead_of_the_trace_id() {
+        let half = RootSampler::new(Sampler::ratio(0.5), true);
+        let low = TraceState::from_key_value([("ot", "rv:00000000000001")]).unwrap();
+        assert!(half.decide(TraceId::from(u128::MAX), &low).is_none());
+        let high = TraceState::from_key_value([("ot", "rv:ffffffffffffff")]).unwrap();
+        let kept = half.decide(TraceId::from(0u128), &high).unwrap();
+        assert_eq!(kept.header(), "ot=th:8;rv:ffffffffffffff");
     }
 }

@@ -438,28 +438,48 @@ fn start_fast(
             };
         }
         let span_id = new_span_id();
-        if !parent_based && !recorder.sampler.should_sample(parent.trace_id()) {
-            // Not following the parent: a new span id, marked unsampled, so
-            // that downstream services agree with this decision.
-            let context = parent_cx.with_remote_span_context(SpanContext::new(
-                parent.trace_id(),
-                span_id,
-                parent.trace_flags().with_sampled(false),
-                false,
-                parent.trace_state().clone(),
-            ));
-            return Span {
-                context: Some(context),
-                recording: None,
-            };
-        }
+        let decided;
+        let trace_state = if parent_based {
+            match remote_threshold_check(parent) {
+                Some(erased) => {
+                    decided = erased;
+                    &decided
+                }
+                None => parent.trace_state(),
+            }
+        } else {
+            match recorder
+                .sampler
+                .decide(parent.trace_id(), parent.trace_state())
+            {
+                Some(trace_state) => {
+                    decided = trace_state;
+                    &decided
+                }
+                None => {
+                    // Not following the parent: a new span id, marked
+                    // unsampled, so that downstream services agree with this
+                    // decision.
+                    let context = parent_cx.with_remote_span_context(SpanContext::new(
+                        parent.trace_id(),
+                        span_id,
+                        parent.trace_flags().with_sampled(false),
+                        false,
+                        parent.trace_state().clone(),
+                    ));
+                    return Span {
+                        context: Some(context),
+                        recording: None,
+                    };
+                }
+            }
+        };
         let flags = parent.trace_flags().with_sampled(true);
         callsite.resolve(self_type);
         let mut record = new_record(collector, callsite, parent.trace_id(), span_id, flags);
         record.parent_span_id = parent.span_id();
         record.parent_is_remote = parent.is_remote();
         copy_baggage(recorder, parent_cx, &mut record);
-        let trace_state = parent.trace_state();
         if *trace_state != TraceState::NONE {
             record.extras().trace_state = trace_state.clone();
         }
@@ -478,25 +498,36 @@ fn start_fast(
 
     let trace_id = new_trace_id();
     let span_id = new_span_id();
-    let sampled = recorder.sampler.should_sample(trace_id);
+    let decision = recorder.sampler.decide(trace_id, &TraceState::NONE);
     // spanflow's trace ids are random in all their bits, which W3C Trace
     // Context Level 2 lets downstream samplers rely on through this flag.
-    let flags = TraceFlags::new(RANDOM_FLAG).with_sampled(sampled);
+    let flags = TraceFlags::new(RANDOM_FLAG).with_sampled(decision.is_some());
+    let Some(trace_state) = decision else {
+        let context = parent_cx.with_remote_span_context(SpanContext::new(
+            trace_id,
+            span_id,
+            flags,
+            false,
+            TraceState::NONE,
+        ));
+        return Span {
+            context: Some(context),
+            recording: None,
+        };
+    };
+    callsite.resolve(self_type);
+    let mut record = new_record(collector, callsite, trace_id, span_id, flags);
+    if trace_state != TraceState::NONE {
+        // The probability threshold (`ot=th`), for downstream and collectors.
+        record.extras().trace_state = trace_state.clone();
+    }
     let context = parent_cx.with_remote_span_context(SpanContext::new(
         trace_id,
         span_id,
         flags,
         false,
-        TraceState::NONE,
+        trace_state,
     ));
-    if !sampled {
-        return Span {
-            context: Some(context),
-            recording: None,
-        };
-    }
-    callsite.resolve(self_type);
-    let mut record = new_record(collector, callsite, trace_id, span_id, flags);
     copy_baggage(recorder, parent_cx, &mut record);
     if root && parent.is_valid() {
         record
@@ -508,6 +539,17 @@ fn start_fast(
         context: Some(context),
         recording: Some(Recording::Fast(record)),
     }
+}
+
+/// A sampled parent from another service whose `ot=th` contradicts its own
+/// randomness: its trace state without the threshold (local parents were
+/// checked when they started).
+#[inline]
+fn remote_threshold_check(parent: &SpanContext) -> Option<TraceState> {
+    if !parent.is_remote() || *parent.trace_state() == TraceState::NONE {
+        return None;
+    }
+    crate::probability::erase_inconsistent_threshold(parent.trace_id(), parent.trace_state())
 }
 
 /// The configured baggage entries as attributes (nothing to do, and no
