@@ -108,6 +108,7 @@ mod sampler;
 mod shared_processor;
 mod span;
 mod stream;
+pub mod tail;
 mod task;
 mod value;
 
