@@ -131,3 +131,74 @@ pub fn bench_drained(
         b.iter_custom(|iters| time_with_drains(iters, spans_per_call, &mut work, &mut drain))
     });
 }
+
+/// A span processor that drops every span.
+#[derive(Debug)]
+pub struct DiscardProcessor;
+
+impl opentelemetry_sdk::trace::SpanProcessor for DiscardProcessor {
+    fn on_start(&self, _: &mut opentelemetry_sdk::trace::Span, _: &opentelemetry::Context) {}
+    fn on_end(&self, span: SpanData) {
+        drop(span);
+    }
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+    fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+/// `traces` finished traces of `spans_per_trace` spans with three
+/// attributes each, in the order spans end (children first, the root
+/// last); trace ids follow from `next_trace`, which advances.
+pub fn ended_traces(next_trace: &mut u128, traces: u64, spans_per_trace: u64) -> Vec<SpanData> {
+    use opentelemetry::trace::{
+        SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+    };
+    use opentelemetry::{InstrumentationScope, KeyValue};
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+
+    let scope = InstrumentationScope::builder("bench").build();
+    let start = std::time::SystemTime::now();
+    let mut spans = Vec::with_capacity((traces * spans_per_trace) as usize);
+    for _ in 0..traces {
+        *next_trace = next_trace
+            .wrapping_mul(0x2545_f491_4f6c_dd1d)
+            .wrapping_add(0x9e37_79b9);
+        let trace = TraceId::from(*next_trace);
+        for index in (1..=spans_per_trace).rev() {
+            let parent = if index == 1 {
+                SpanId::INVALID
+            } else {
+                SpanId::from(1)
+            };
+            spans.push(SpanData {
+                span_context: SpanContext::new(
+                    trace,
+                    SpanId::from(index),
+                    TraceFlags::SAMPLED,
+                    false,
+                    TraceState::NONE,
+                ),
+                parent_span_id: parent,
+                parent_span_is_remote: false,
+                span_kind: SpanKind::Internal,
+                name: std::borrow::Cow::Borrowed("work"),
+                start_time: start,
+                end_time: start + Duration::from_millis(3),
+                attributes: vec![
+                    KeyValue::new("code.function.name", "work"),
+                    KeyValue::new("spanflow.busy_ns", 1_000_i64),
+                    KeyValue::new("items", 3_i64),
+                ],
+                dropped_attributes_count: 0,
+                events: SpanEvents::default(),
+                links: SpanLinks::default(),
+                status: Status::Unset,
+                instrumentation_scope: scope.clone(),
+            });
+        }
+    }
+    spans
+}

@@ -9,6 +9,7 @@ use crate::config::ConfigError;
 use crate::export::TraceStore;
 use crate::recorder::{Backend, Recorder};
 use crate::sampler::Sampler;
+use crate::tail::{TailStats, TailStatsHandle};
 
 /// Why a pipeline could not be installed.
 #[derive(Debug)]
@@ -76,6 +77,7 @@ pub struct PipelineGuard {
     pub(crate) recorder: &'static Recorder,
     pub(crate) provider: Option<SdkTracerProvider>,
     pub(crate) store: Option<TraceStore>,
+    pub(crate) tail: Option<TailStatsHandle>,
     pub(crate) shutdown_timeout: Duration,
 }
 
@@ -89,6 +91,12 @@ impl fmt::Debug for PipelineGuard {
 }
 
 impl PipelineGuard {
+    /// The tail sampler's counters, when the pipeline has one
+    /// ([`Pipeline::with_tail_sampling`](crate::Pipeline::with_tail_sampling)).
+    pub fn tail_stats(&self) -> Option<TailStats> {
+        self.tail.as_ref().map(TailStatsHandle::snapshot)
+    }
+
     /// Hands every span ended so far to the processors and flushes them.
     pub fn flush(&self) -> Result<(), FlushTimeout> {
         self.flush_within(self.shutdown_timeout)

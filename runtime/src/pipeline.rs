@@ -19,6 +19,7 @@ use crate::propagation::{BaggagePropagator, TraceContextPropagator};
 use crate::recorder::{self, Backend, Recorder, TracerSource};
 use crate::sampler::{RootSampler, Sampler, SdkSampler};
 use crate::shared_processor::SharedProcessor;
+use crate::tail::{FanOut, TailSamplerBuilder};
 
 /// Per-thread ring capacity, in spans, unless configured.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 2048;
@@ -75,6 +76,7 @@ pub const DEFAULT_EMBEDDED_STORE_SPANS: usize = 10_000;
 #[must_use = "a pipeline does nothing until installed"]
 pub struct Pipeline {
     processors: Vec<Box<dyn SpanProcessor>>,
+    tail: Option<TailSamplerBuilder>,
     sampler: Option<SamplerSetting>,
     resource: Option<Resource>,
     service_name: Option<String>,
@@ -116,6 +118,7 @@ impl Pipeline {
     pub fn new() -> Self {
         Pipeline {
             processors: Vec::new(),
+            tail: None,
             sampler: None,
             resource: None,
             service_name: None,
@@ -268,6 +271,30 @@ impl Pipeline {
         self
     }
 
+    /// Tail sampling in front of every export of this pipeline (exporters
+    /// given in code, OTLP, or the embedded default, its store included):
+    /// whole traces are kept or dropped by the sampler's policy; see
+    /// [`tail`](crate::tail). [`PipelineGuard::tail_stats`] reads its
+    /// counters.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spanflow::tail::{Policy, TailSampler};
+    ///
+    /// let pipeline = spanflow::Pipeline::new().with_tail_sampling(TailSampler::builder(
+    ///     Policy::any_of([
+    ///         Policy::errors(),
+    ///         Policy::warnings(),
+    ///         Policy::latency_over(Duration::from_secs(1)),
+    ///         Policy::probability(0.001),
+    ///     ]),
+    /// ));
+    /// ```
+    pub fn with_tail_sampling(mut self, sampler: TailSamplerBuilder) -> Self {
+        self.tail = Some(sampler);
+        self
+    }
+
     /// How long dropping the guard waits for spans to be exported.
     pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
@@ -296,6 +323,18 @@ impl Pipeline {
         } else {
             None
         };
+
+        let tail = self.tail.take().map(|builder| {
+            let exports: Box<dyn SpanProcessor> = if self.processors.len() == 1 {
+                self.processors.remove(0)
+            } else {
+                Box::new(FanOut(std::mem::take(&mut self.processors)))
+            };
+            let sampler = builder.build_boxed(exports);
+            let stats = sampler.stats();
+            self.processors.push(Box::new(sampler));
+            stats
+        });
 
         let processors: Vec<Arc<dyn SpanProcessor>> = self
             .processors
@@ -336,6 +375,7 @@ impl Pipeline {
             recorder: installed,
             provider: Some(provider),
             store,
+            tail,
             shutdown_timeout: self.shutdown_timeout,
         })
     }
@@ -494,6 +534,7 @@ fn install_api(source: TracerSource) -> Result<PipelineGuard, InstallError> {
         recorder: installed,
         provider: None,
         store: None,
+        tail: None,
         shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
     })
 }

@@ -13,7 +13,9 @@ use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::{
     InMemorySpanExporter, SimpleSpanProcessor, SpanData, SpanEvents, SpanLinks, SpanProcessor,
 };
-use spanflow::tail::{AttributeMatch, LatencyOf, Policy, TailSampler, WhenFull};
+use spanflow::tail::{
+    AttributeMatch, LatencyOf, Policy, TailSampler, TailSamplerBuilder, WhenFull,
+};
 
 const T0: Duration = Duration::from_secs(1_700_000_000);
 
@@ -64,17 +66,12 @@ impl Harness {
 
     fn with(
         policy: Policy,
-        configure: impl FnOnce(
-            spanflow::tail::TailSamplerBuilder<SimpleSpanProcessor<InMemorySpanExporter>>,
-        ) -> spanflow::tail::TailSamplerBuilder<
-            SimpleSpanProcessor<InMemorySpanExporter>,
-        >,
+        configure: impl FnOnce(TailSamplerBuilder) -> TailSamplerBuilder,
     ) -> Harness {
         let exporter = InMemorySpanExporter::default();
-        let builder = TailSampler::builder(policy, SimpleSpanProcessor::new(exporter.clone()))
-            .with_straggler_wait(Duration::ZERO);
+        let builder = TailSampler::builder(policy).with_straggler_wait(Duration::ZERO);
         Harness {
-            sampler: configure(builder).build(),
+            sampler: configure(builder).build(SimpleSpanProcessor::new(exporter.clone())),
             exporter,
         }
     }

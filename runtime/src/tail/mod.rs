@@ -28,21 +28,19 @@
 //! use spanflow::tail::{Policy, TailSampler};
 //!
 //! let exporter = InMemorySpanExporter::default();
-//! let sampler = TailSampler::builder(
-//!     Policy::any_of([
-//!         Policy::errors(),
-//!         Policy::warnings(),
-//!         Policy::latency_over(Duration::from_secs(1)),
-//!         Policy::probability(0.001),
-//!     ]),
-//!     SimpleSpanProcessor::new(exporter.clone()),
-//! )
-//! .build();
+//! let sampler = TailSampler::builder(Policy::any_of([
+//!     Policy::errors(),
+//!     Policy::warnings(),
+//!     Policy::latency_over(Duration::from_secs(1)),
+//!     Policy::probability(0.001),
+//! ]))
+//! .build(SimpleSpanProcessor::new(exporter.clone()));
 //! let stats = sampler.stats();
 //! let _tracing = spanflow::Pipeline::new().with_span_processor(sampler).install();
 //! # let _ = stats.snapshot();
 //! ```
 
+mod fan_out;
 mod policy;
 mod stats;
 
@@ -61,6 +59,7 @@ use opentelemetry_sdk::trace::{Span as SdkSpan, SpanData, SpanProcessor};
 pub use policy::{AttributeMatch, LatencyOf, Policy, TraceView};
 pub use stats::{TailStats, TailStatsHandle};
 
+pub(crate) use fan_out::FanOut;
 use stats::Counters;
 
 /// What happens to the oldest buffered trace when the buffer is full.
@@ -76,9 +75,8 @@ pub enum WhenFull {
 
 /// Settings of a [`TailSampler`]; see [`TailSampler::builder`].
 #[derive(Debug)]
-pub struct TailSamplerBuilder<P> {
+pub struct TailSamplerBuilder {
     policy: Policy,
-    next: P,
     straggler_wait: Duration,
     deadline: Duration,
     max_traces: usize,
@@ -87,7 +85,7 @@ pub struct TailSamplerBuilder<P> {
     when_full: WhenFull,
 }
 
-impl<P: SpanProcessor + 'static> TailSamplerBuilder<P> {
+impl TailSamplerBuilder {
     /// How long after a local root span ends the trace stays open for
     /// spans that end later (default 250 ms). Zero decides at once.
     pub fn with_straggler_wait(mut self, wait: Duration) -> Self {
@@ -108,7 +106,8 @@ impl<P: SpanProcessor + 'static> TailSamplerBuilder<P> {
         self
     }
 
-    /// At most this many spans buffered (default 250,000).
+    /// At most this many spans buffered (default 100,000: about 60 MB with
+    /// spans of a few attributes; see BENCHMARKS.md).
     pub fn with_max_spans(mut self, spans: usize) -> Self {
         self.max_spans = spans.max(1);
         self
@@ -127,9 +126,14 @@ impl<P: SpanProcessor + 'static> TailSamplerBuilder<P> {
         self
     }
 
-    /// The sampler, with a thread that decides traces when their wait or
-    /// deadline passes (it ends with the sampler).
-    pub fn build(self) -> TailSampler {
+    /// The sampler, forwarding kept traces to `next`. A thread, started
+    /// with the first span, decides traces whose wait or deadline passes
+    /// while no spans arrive (it ends with the sampler).
+    pub fn build(self, next: impl SpanProcessor + 'static) -> TailSampler {
+        self.build_boxed(Box::new(next))
+    }
+
+    pub(crate) fn build_boxed(self, next: Box<dyn SpanProcessor>) -> TailSampler {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 policy: self.policy,
@@ -140,7 +144,8 @@ impl<P: SpanProcessor + 'static> TailSamplerBuilder<P> {
                 buffered_spans: 0,
                 next_seq: 0,
             }),
-            next: Box::new(self.next),
+            next,
+            ticker: std::sync::Once::new(),
             counters: Arc::new(Counters::default()),
             straggler_wait: self.straggler_wait,
             deadline: self.deadline,
@@ -148,7 +153,6 @@ impl<P: SpanProcessor + 'static> TailSamplerBuilder<P> {
             max_spans: self.max_spans,
             when_full: self.when_full,
         });
-        start_ticker(Arc::downgrade(&shared), self.straggler_wait);
         TailSampler { shared }
     }
 }
@@ -161,15 +165,15 @@ pub struct TailSampler {
 }
 
 impl TailSampler {
-    /// A sampler deciding by `policy`, forwarding kept traces to `next`.
-    pub fn builder<P: SpanProcessor + 'static>(policy: Policy, next: P) -> TailSamplerBuilder<P> {
+    /// A sampler deciding by `policy`; [`TailSamplerBuilder::build`] names
+    /// the processor kept traces go to.
+    pub fn builder(policy: Policy) -> TailSamplerBuilder {
         TailSamplerBuilder {
             policy,
-            next,
             straggler_wait: Duration::from_millis(250),
             deadline: Duration::from_secs(30),
             max_traces: 20_000,
-            max_spans: 250_000,
+            max_spans: 100_000,
             decision_cache: 100_000,
             when_full: WhenFull::DecideEarly,
         }
@@ -188,6 +192,9 @@ impl SpanProcessor for TailSampler {
     }
 
     fn on_end(&self, span: SpanData) {
+        self.shared.ticker.call_once(|| {
+            start_ticker(Arc::downgrade(&self.shared), self.shared.straggler_wait);
+        });
         let mut kept = Vec::new();
         {
             let mut state = self.shared.lock();
@@ -239,8 +246,9 @@ impl SpanProcessor for TailSampler {
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        // Before the sampler is shared (spanflow sets resources first); if
-        // it already is, the next processor keeps its own.
+        // Before the sampler is shared (pipelines set resources first, and
+        // the ticker starts with the first span); once it is, the next
+        // processor keeps its own.
         if let Some(shared) = Arc::get_mut(&mut self.shared) {
             shared.next.set_resource(resource);
         }
@@ -251,6 +259,7 @@ impl SpanProcessor for TailSampler {
 struct Shared {
     state: Mutex<State>,
     next: Box<dyn SpanProcessor>,
+    ticker: std::sync::Once,
     counters: Arc<Counters>,
     straggler_wait: Duration,
     deadline: Duration,
