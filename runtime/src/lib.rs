@@ -127,7 +127,7 @@ pub use crate::pipeline::{
     DEFAULT_COLLECT_INTERVAL, DEFAULT_EMBEDDED_STORE_SPANS, DEFAULT_QUEUE_CAPACITY,
     DEFAULT_SHUTDOWN_TIMEOUT, Pipeline, install_global_tracer_provider, install_tracer_provider,
 };
-pub use crate::sampler::Sampler;
+pub use crate::sampler::{Sampler, SamplingRules};
 pub use crate::span::Span;
 pub use crate::stream::TracedStream;
 #[cfg(feature = "tokio")]

@@ -17,7 +17,7 @@ use crate::export::{TerminalExporter, TraceStore};
 use crate::guard::{InstallError, PipelineGuard};
 use crate::propagation::{BaggagePropagator, TraceContextPropagator};
 use crate::recorder::{self, Backend, Recorder, TracerSource};
-use crate::sampler::{RootSampler, Sampler, SdkSampler};
+use crate::sampler::{RootSampler, Sampler, SamplingRules, SdkSampler};
 use crate::shared_processor::SharedProcessor;
 use crate::tail::{FanOut, TailSamplerBuilder};
 
@@ -77,6 +77,7 @@ pub const DEFAULT_EMBEDDED_STORE_SPANS: usize = 10_000;
 pub struct Pipeline {
     processors: Vec<Box<dyn SpanProcessor>>,
     tail: Option<TailSamplerBuilder>,
+    rules: SamplingRules,
     sampler: Option<SamplerSetting>,
     resource: Option<Resource>,
     service_name: Option<String>,
@@ -119,6 +120,7 @@ impl Pipeline {
         Pipeline {
             processors: Vec::new(),
             tail: None,
+            rules: SamplingRules::new(),
             sampler: None,
             resource: None,
             service_name: None,
@@ -271,6 +273,14 @@ impl Pipeline {
         self
     }
 
+    /// Head-sampling rules for new traces, ahead of the sampler (see
+    /// [`SamplingRules`]): spans made through the OpenTelemetry API follow
+    /// the same rules.
+    pub fn with_sampling_rules(mut self, rules: SamplingRules) -> Self {
+        self.rules = rules;
+        self
+    }
+
     /// Tail sampling in front of every export of this pipeline (exporters
     /// given in code, OTLP, or the embedded default, its store included):
     /// whole traces are kept or dropped by the sampler's policy; see
@@ -344,7 +354,10 @@ impl Pipeline {
                 Arc::from(processor)
             })
             .collect();
-        let root_sampler = Arc::new(RootSampler::new(sampler.sampler, sampler.parent_based));
+        let root_sampler = Arc::new(
+            RootSampler::new(sampler.sampler, sampler.parent_based)
+                .with_rules(std::mem::take(&mut self.rules)),
+        );
         let mut provider = SdkTracerProvider::builder()
             .with_resource(resource)
             .with_sampler(SdkSampler(Arc::clone(&root_sampler)));

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use opentelemetry::trace::{Link, SpanContext, SpanKind, TraceContextExt, TraceId, TraceState};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::{Context, Key, KeyValue, Value};
 use opentelemetry_sdk::trace::{SamplingDecision, SamplingResult, ShouldSample};
 
 use crate::probability;
@@ -67,6 +67,100 @@ impl Sampler {
     }
 }
 
+/// Head-sampling rules for new traces: the first rule that matches the
+/// root span decides, with its own sampler; a root no rule matches gets
+/// the pipeline's sampler. Rules see the span's name and the attributes it
+/// starts with (the HTTP server layers start theirs with
+/// `http.request.method` and `http.route`, named `{method} {route}`).
+///
+/// Always `POST /checkout`, never `GET /health`, 1% of the rest:
+///
+/// ```
+/// use spanflow::{Sampler, SamplingRules};
+///
+/// let pipeline = spanflow::Pipeline::new()
+///     .with_sampler(Sampler::ratio(0.01))
+///     .with_sampling_rules(
+///         SamplingRules::new()
+///             .name("POST /checkout", Sampler::AlwaysOn)
+///             .route("/health", Sampler::AlwaysOff),
+///     );
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct SamplingRules {
+    rules: Vec<(RuleMatch, Sampler)>,
+}
+
+#[derive(Clone, Debug)]
+enum RuleMatch {
+    Name(String),
+    Attribute(Key, Value),
+}
+
+impl SamplingRules {
+    /// No rules yet.
+    pub fn new() -> Self {
+        SamplingRules::default()
+    }
+
+    /// Roots named exactly `name` get `sampler`.
+    pub fn name(mut self, name: impl Into<String>, sampler: Sampler) -> Self {
+        self.rules.push((RuleMatch::Name(name.into()), sampler));
+        self
+    }
+
+    /// Roots whose `http.route` is `route` get `sampler`.
+    pub fn route(self, route: impl Into<String>, sampler: Sampler) -> Self {
+        self.attribute("http.route", route.into(), sampler)
+    }
+
+    /// Roots that start with attribute `key` equal to `value` get
+    /// `sampler`.
+    pub fn attribute(
+        mut self,
+        key: impl Into<Key>,
+        value: impl Into<Value>,
+        sampler: Sampler,
+    ) -> Self {
+        self.rules
+            .push((RuleMatch::Attribute(key.into(), value.into()), sampler));
+        self
+    }
+
+    /// Whether there are no rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+/// What head-sampling rules look at: the span about to start.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Hints<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) attributes: &'a [KeyValue],
+}
+
+/// A rule ready for the start path: matcher, threshold, whether kept
+/// traces carry it.
+#[derive(Debug)]
+struct CompiledRule {
+    matches: RuleMatch,
+    threshold: u64,
+    writes_threshold: bool,
+}
+
+impl CompiledRule {
+    fn matches(&self, hints: &Hints<'_>) -> bool {
+        match &self.matches {
+            RuleMatch::Name(name) => name == hints.name,
+            RuleMatch::Attribute(key, value) => hints
+                .attributes
+                .iter()
+                .any(|kv| kv.key == *key && kv.value == *value),
+        }
+    }
+}
+
 /// Above every 56-bit randomness value: nothing is kept.
 const NEVER: u64 = u64::MAX;
 
@@ -77,6 +171,7 @@ pub(crate) struct RootSampler {
     threshold: AtomicU64,
     writes_threshold: AtomicBool,
     parent_based: AtomicBool,
+    rules: Box<[CompiledRule]>,
 }
 
 impl RootSampler {
@@ -86,6 +181,43 @@ impl RootSampler {
             threshold: AtomicU64::new(threshold),
             writes_threshold: AtomicBool::new(writes_threshold),
             parent_based: AtomicBool::new(parent_based),
+            rules: Box::new([]),
+        }
+    }
+
+    /// With head-sampling rules, fixed for the pipeline's life.
+    pub(crate) fn with_rules(mut self, rules: SamplingRules) -> Self {
+        self.rules = rules
+            .rules
+            .into_iter()
+            .map(|(matches, sampler)| {
+                let (threshold, writes_threshold) = sampler.threshold();
+                CompiledRule {
+                    matches,
+                    threshold,
+                    writes_threshold,
+                }
+            })
+            .collect();
+        self
+    }
+
+    /// Whether decisions depend on the span (so its name must be known).
+    #[inline]
+    pub(crate) fn has_rules(&self) -> bool {
+        !self.rules.is_empty()
+    }
+
+    /// [`RootSampler::decide`], by the first rule that matches `hints`.
+    pub(crate) fn decide_for(
+        &self,
+        trace_id: TraceId,
+        trace_state: &TraceState,
+        hints: &Hints<'_>,
+    ) -> Option<TraceState> {
+        match self.rules.iter().find(|rule| rule.matches(hints)) {
+            Some(rule) => decide_by(rule.threshold, rule.writes_threshold, trace_id, trace_state),
+            None => self.decide(trace_id, trace_state),
         }
     }
 
@@ -109,13 +241,27 @@ impl RootSampler {
     /// span carries (with `ot=th` when the rule is a probability).
     #[inline]
     pub(crate) fn decide(&self, trace_id: TraceId, trace_state: &TraceState) -> Option<TraceState> {
-        let threshold = self.threshold.load(Ordering::Relaxed);
-        match threshold {
-            0 if !self.writes_threshold.load(Ordering::Relaxed) => Some(trace_state.clone()),
-            NEVER => None,
-            threshold => (probability::randomness(trace_id, trace_state) >= threshold)
-                .then(|| probability::with_threshold(trace_state, threshold)),
-        }
+        decide_by(
+            self.threshold.load(Ordering::Relaxed),
+            self.writes_threshold.load(Ordering::Relaxed),
+            trace_id,
+            trace_state,
+        )
+    }
+}
+
+#[inline]
+fn decide_by(
+    threshold: u64,
+    writes_threshold: bool,
+    trace_id: TraceId,
+    trace_state: &TraceState,
+) -> Option<TraceState> {
+    match threshold {
+        0 if !writes_threshold => Some(trace_state.clone()),
+        NEVER => None,
+        threshold => (probability::randomness(trace_id, trace_state) >= threshold)
+            .then(|| probability::with_threshold(trace_state, threshold)),
     }
 }
 
@@ -131,11 +277,12 @@ impl ShouldSample for SdkSampler {
         &self,
         parent_context: Option<&Context>,
         trace_id: TraceId,
-        _name: &str,
+        name: &str,
         _span_kind: &SpanKind,
-        _attributes: &[KeyValue],
+        attributes: &[KeyValue],
         _links: &[Link],
     ) -> SamplingResult {
+        let hints = Hints { name, attributes };
         let parent = parent_context
             .map(|context| context.span().span_context().clone())
             .filter(SpanContext::is_valid);
@@ -152,8 +299,8 @@ impl ShouldSample for SdkSampler {
                     .flatten()
                     .unwrap_or_else(|| parent.trace_state().clone())
             }),
-            Some(parent) => self.0.decide(trace_id, parent.trace_state()),
-            None => self.0.decide(trace_id, &TraceState::NONE),
+            Some(parent) => self.0.decide_for(trace_id, parent.trace_state(), &hints),
+            None => self.0.decide_for(trace_id, &TraceState::NONE, &hints),
         };
         let fallback = || {
             parent

@@ -5,8 +5,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 use opentelemetry::trace::{
-    Event, Link, SpanBuilder, SpanContext, SpanId, Status, TraceContextExt, TraceFlags, TraceState,
-    Tracer,
+    Event, Link, SpanBuilder, SpanContext, SpanId, Status, TraceContextExt, TraceFlags, TraceId,
+    TraceState, Tracer,
 };
 use opentelemetry::{Context, KeyValue, Value};
 
@@ -18,6 +18,7 @@ use crate::ids::{new_span_id, new_trace_id};
 use crate::propagation::RANDOM_FLAG;
 use crate::record::{SpanRecord, Timing};
 use crate::recorder::{self, Backend, Recorder, TracerSource};
+use crate::sampler::Hints;
 
 /// A started span.
 ///
@@ -91,6 +92,35 @@ impl Span {
         )
     }
 
+    /// Starts a span under an explicit parent with its name and first
+    /// attributes known at its start, so that head-sampling rules
+    /// ([`SamplingRules`](crate::SamplingRules)) can match them: what the
+    /// HTTP server layers do with `{method} {route}` and `http.route`.
+    pub fn with_parent_named(
+        callsite: &'static CallSite,
+        parent: impl crate::ParentContext,
+        name: impl Into<Cow<'static, str>>,
+        attributes: Vec<KeyValue>,
+    ) -> Span {
+        let Some(recorder) = recorder::get() else {
+            return Span::none();
+        };
+        let name = name.into();
+        let parent = parent.into_parent_context();
+        let hints = Hints {
+            name: &name,
+            attributes: &attributes,
+        };
+        let mut span = start_in(recorder, callsite, None, &parent, false, true, Some(&hints));
+        if span.is_recording() {
+            span.update_name(name);
+            for attribute in attributes {
+                span.set_attribute(attribute);
+            }
+        }
+        span
+    }
+
     /// Starts a span for `callsite` (support API for `#[trace]` and `span!`).
     #[doc(hidden)]
     #[inline]
@@ -118,10 +148,10 @@ impl Span {
                 start_current(recorder, callsite, self_type)
             }
             Parent::Explicit(context) => {
-                start_in(recorder, callsite, self_type, &context, false, true)
+                start_in(recorder, callsite, self_type, &context, false, true, None)
             }
             Parent::Root => Context::map_current(|current| {
-                start_in(recorder, callsite, self_type, current, true, false)
+                start_in(recorder, callsite, self_type, current, true, false, None)
             }),
         }
     }
@@ -395,10 +425,13 @@ fn start_current(
     callsite: &'static CallSite,
     self_type: Option<fn() -> &'static str>,
 ) -> Span {
-    Context::map_current(|current| start_in(recorder, callsite, self_type, current, false, false))
+    Context::map_current(|current| {
+        start_in(recorder, callsite, self_type, current, false, false, None)
+    })
 }
 
 #[inline]
+#[allow(clippy::too_many_arguments)] // the start path, kept flat so it inlines
 fn start_in(
     recorder: &'static Recorder,
     callsite: &'static CallSite,
@@ -406,16 +439,18 @@ fn start_in(
     parent_cx: &Context,
     root: bool,
     explicit: bool,
+    hints: Option<&Hints<'_>>,
 ) -> Span {
     match &recorder.backend {
         Backend::Fast(collector) => start_fast(
-            recorder, collector, callsite, self_type, parent_cx, root, explicit,
+            recorder, collector, callsite, self_type, parent_cx, root, explicit, hints,
         ),
         Backend::Api(source) => start_api(source, callsite, self_type, parent_cx, root),
     }
 }
 
 #[inline]
+#[allow(clippy::too_many_arguments)] // the start path, kept flat so it inlines
 fn start_fast(
     recorder: &'static Recorder,
     collector: &'static Collector,
@@ -424,7 +459,15 @@ fn start_fast(
     parent_cx: &Context,
     root: bool,
     explicit: bool,
+    hints: Option<&Hints<'_>>,
 ) -> Span {
+    let decide = |trace_id: TraceId, trace_state: &TraceState| {
+        if recorder.sampler.has_rules() {
+            decide_by_rules(recorder, callsite, self_type, hints, trace_id, trace_state)
+        } else {
+            recorder.sampler.decide(trace_id, trace_state)
+        }
+    };
     let parent_span = parent_cx.span();
     let parent = parent_span.span_context();
     if !root && parent.is_valid() {
@@ -448,10 +491,7 @@ fn start_fast(
                 None => parent.trace_state(),
             }
         } else {
-            match recorder
-                .sampler
-                .decide(parent.trace_id(), parent.trace_state())
-            {
+            match decide(parent.trace_id(), parent.trace_state()) {
                 Some(trace_state) => {
                     decided = trace_state;
                     &decided
@@ -498,7 +538,7 @@ fn start_fast(
 
     let trace_id = new_trace_id();
     let span_id = new_span_id();
-    let decision = recorder.sampler.decide(trace_id, &TraceState::NONE);
+    let decision = decide(trace_id, &TraceState::NONE);
     // spanflow's trace ids are random in all their bits, which W3C Trace
     // Context Level 2 lets downstream samplers rely on through this flag.
     let flags = TraceFlags::new(RANDOM_FLAG).with_sampled(decision.is_some());
@@ -538,6 +578,30 @@ fn start_fast(
     Span {
         context: Some(context),
         recording: Some(Recording::Fast(record)),
+    }
+}
+
+/// The head decision when sampling rules are configured: they match the
+/// span's name (resolved now) or the hints its starter gave.
+#[cold]
+fn decide_by_rules(
+    recorder: &Recorder,
+    callsite: &'static CallSite,
+    self_type: Option<fn() -> &'static str>,
+    hints: Option<&Hints<'_>>,
+    trace_id: TraceId,
+    trace_state: &TraceState,
+) -> Option<TraceState> {
+    match hints {
+        Some(hints) => recorder.sampler.decide_for(trace_id, trace_state, hints),
+        None => {
+            callsite.resolve(self_type);
+            let hints = Hints {
+                name: callsite.name(),
+                attributes: &[],
+            };
+            recorder.sampler.decide_for(trace_id, trace_state, &hints)
+        }
     }
 }
 

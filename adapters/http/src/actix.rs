@@ -7,9 +7,7 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forwar
 use actix_web::http::header::HeaderMap;
 use opentelemetry::KeyValue;
 use opentelemetry::propagation::Extractor;
-use opentelemetry_semantic_conventions::attribute::{
-    HTTP_REQUEST_METHOD, HTTP_ROUTE, URL_PATH, URL_SCHEME, USER_AGENT_ORIGINAL,
-};
+use opentelemetry_semantic_conventions::attribute::{URL_PATH, URL_SCHEME, USER_AGENT_ORIGINAL};
 use spanflow::Span;
 
 use crate::attributes::record_response_status;
@@ -75,9 +73,13 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let (mut span, context) = start_server_span(&ActixHeaders(request.headers()), |span| {
-            record_request(span, &request)
-        });
+        let method = crate::attributes::method_name_str(request.method().as_str());
+        let (mut span, context) = start_server_span(
+            &ActixHeaders(request.headers()),
+            method,
+            request.match_pattern(),
+            |span| record_request(span, &request),
+        );
         let handled = spanflow::with_context(&context, || self.service.call(request));
         Box::pin(async move {
             let outcome = spanflow::in_context(context, handled).await;
@@ -92,22 +94,13 @@ where
     }
 }
 
+/// The attributes beyond method and route (set at the start).
 fn record_request(span: &mut Span, request: &ServiceRequest) {
-    let method = crate::attributes::method_name_str(request.method().as_str());
-    let route = request.match_pattern();
-    span.update_name(match &route {
-        Some(route) => format!("{method} {route}"),
-        None => method.to_owned(),
-    });
-    span.set_attribute(KeyValue::new(HTTP_REQUEST_METHOD, method));
     span.set_attribute(KeyValue::new(URL_PATH, request.path().to_owned()));
     span.set_attribute(KeyValue::new(
         URL_SCHEME,
         request.connection_info().scheme().to_owned(),
     ));
-    if let Some(route) = route {
-        span.set_attribute(KeyValue::new(HTTP_ROUTE, route));
-    }
     if let Some(agent) = request
         .headers()
         .get(actix_web::http::header::USER_AGENT)

@@ -8,8 +8,8 @@ use http::{Request, Response};
 use opentelemetry::KeyValue;
 use opentelemetry_http::HeaderExtractor;
 use opentelemetry_semantic_conventions::attribute::{
-    HTTP_REQUEST_METHOD, HTTP_ROUTE, NETWORK_PROTOCOL_VERSION, SERVER_ADDRESS, SERVER_PORT,
-    URL_PATH, URL_SCHEME, USER_AGENT_ORIGINAL,
+    NETWORK_PROTOCOL_VERSION, SERVER_ADDRESS, SERVER_PORT, URL_PATH, URL_SCHEME,
+    USER_AGENT_ORIGINAL,
 };
 use pin_project_lite::pin_project;
 use spanflow::{Span, Traced};
@@ -76,9 +76,13 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let (span, context) = start_server_span(&HeaderExtractor(request.headers()), |span| {
-            record_request(span, &request)
-        });
+        let method = method_name(request.method());
+        let (span, context) = start_server_span(
+            &HeaderExtractor(request.headers()),
+            method,
+            matched_route(&request),
+            |span| record_request(span, &request),
+        );
         // The service's own `call` runs in the span too: work done there,
         // before the future, belongs to the request.
         let inner = spanflow::with_context(&context, || self.inner.call(request));
@@ -89,14 +93,8 @@ where
     }
 }
 
+/// The attributes beyond method and route (set at the start).
 fn record_request<B>(span: &mut Span, request: &Request<B>) {
-    let method = method_name(request.method());
-    let route = matched_route(request);
-    span.update_name(match &route {
-        Some(route) => format!("{method} {route}"),
-        None => method.to_owned(),
-    });
-    span.set_attribute(KeyValue::new(HTTP_REQUEST_METHOD, method));
     span.set_attribute(KeyValue::new(URL_PATH, request.uri().path().to_owned()));
     span.set_attribute(KeyValue::new(
         URL_SCHEME,
@@ -106,9 +104,6 @@ fn record_request<B>(span: &mut Span, request: &Request<B>) {
         NETWORK_PROTOCOL_VERSION,
         protocol_version(request.version()),
     ));
-    if let Some(route) = route {
-        span.set_attribute(KeyValue::new(HTTP_ROUTE, route));
-    }
     let host = request
         .headers()
         .get(http::header::HOST)

@@ -1,21 +1,39 @@
 //! Opening the SERVER span of an incoming request, for every framework.
 
-use opentelemetry::Context;
 use opentelemetry::propagation::Extractor;
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_semantic_conventions::attribute::{HTTP_REQUEST_METHOD, HTTP_ROUTE};
 use spanflow::Span;
 
 /// Extracts the caller's context from `headers` through the global
 /// propagator and starts a SERVER span under it (a new trace when the
-/// headers carry none, or an invalid one); `record` fills in the
+/// headers carry none, or an invalid one), named `{method} {route}` (or
+/// `{method}`) with `http.request.method` and `http.route` from the start,
+/// so that head-sampling rules can match them; `record` fills in the other
 /// attributes, only when the span is recorded. Returns the span and the
 /// context the request's work runs in.
 pub(crate) fn start_server_span(
     headers: &dyn Extractor,
+    method: &'static str,
+    route: Option<String>,
     record: impl FnOnce(&mut Span),
 ) -> (Span, Context) {
     let parent =
         opentelemetry::global::get_text_map_propagator(|propagator| propagator.extract(headers));
-    let mut span = Span::with_parent(spanflow::callsite!("HTTP request", kind = server), parent);
+    let name = match &route {
+        Some(route) => format!("{method} {route}"),
+        None => method.to_owned(),
+    };
+    let mut identity = vec![KeyValue::new(HTTP_REQUEST_METHOD, method)];
+    if let Some(route) = route {
+        identity.push(KeyValue::new(HTTP_ROUTE, route));
+    }
+    let mut span = Span::with_parent_named(
+        spanflow::callsite!("HTTP request", kind = server),
+        parent,
+        name,
+        identity,
+    );
     if span.is_recording() {
         record(&mut span);
     }
