@@ -12,7 +12,9 @@
 //! Memory is bounded by configuration: at most `max_traces` traces and
 //! `max_spans` spans are buffered; when either is reached, the oldest
 //! traces are decided early on what they hold (or dropped, by option), and
-//! counted. [`TailStats`] has every counter.
+//! counted. [`TailStats`] has every counter; they are also published as
+//! OpenTelemetry metrics (`spanflow.tail_sampling.*`) through the global
+//! meter provider installed when the sampler is built.
 //!
 //! In-process tail sampling sees the spans of this process only: a trace
 //! that crosses services is decided by each service on its own part (a
@@ -134,6 +136,8 @@ impl TailSamplerBuilder {
     }
 
     pub(crate) fn build_boxed(self, next: Box<dyn SpanProcessor>) -> TailSampler {
+        let counters = Arc::new(Counters::default());
+        stats::register_metrics(&counters);
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 policy: self.policy,
@@ -146,7 +150,7 @@ impl TailSamplerBuilder {
             }),
             next,
             ticker: std::sync::Once::new(),
-            counters: Arc::new(Counters::default()),
+            counters,
             straggler_wait: self.straggler_wait,
             deadline: self.deadline,
             max_traces: self.max_traces,

@@ -76,3 +76,97 @@ pub struct TailStats {
     /// Spans buffered now.
     pub buffered_spans: u64,
 }
+
+/// Publishes the counters as OpenTelemetry metrics through the global
+/// meter provider installed at the time (nothing when there is none):
+/// `spanflow.tail_sampling.traces` and `.spans` by `decision` (kept,
+/// dropped), `.late_spans` by `decision`, `.traces_evicted`, and the gauges
+/// `.buffered_traces` and `.buffered_spans`.
+pub(crate) fn register_metrics(counters: &Arc<Counters>) {
+    use opentelemetry::KeyValue;
+
+    let meter = opentelemetry::global::meter("spanflow");
+    let kept = [KeyValue::new("decision", "kept")];
+    let dropped = [KeyValue::new("decision", "dropped")];
+    let by_decision = |name: &'static str,
+                       description: &'static str,
+                       unit: &'static str,
+                       pick: fn(&Counters) -> (&AtomicU64, &AtomicU64)| {
+        let counters = Arc::clone(counters);
+        let (kept, dropped) = (kept.clone(), dropped.clone());
+        meter
+            .u64_observable_counter(name)
+            .with_description(description)
+            .with_unit(unit)
+            .with_callback(move |observer| {
+                let (kept_count, dropped_count) = pick(&counters);
+                observer.observe(kept_count.load(Ordering::Relaxed), &kept);
+                observer.observe(dropped_count.load(Ordering::Relaxed), &dropped);
+            })
+            .build();
+    };
+    by_decision(
+        "spanflow.tail_sampling.traces",
+        "Traces decided by the tail sampler",
+        "{trace}",
+        |c| (&c.traces_kept, &c.traces_dropped),
+    );
+    by_decision(
+        "spanflow.tail_sampling.spans",
+        "Spans of traces decided by the tail sampler",
+        "{span}",
+        |c| (&c.spans_kept, &c.spans_dropped),
+    );
+    by_decision(
+        "spanflow.tail_sampling.late_spans",
+        "Spans that arrived after their trace was decided",
+        "{span}",
+        |c| (&c.late_spans_kept, &c.late_spans_dropped),
+    );
+    let single = |name: &'static str,
+                  description: &'static str,
+                  unit: &'static str,
+                  pick: fn(&Counters) -> &AtomicU64,
+                  gauge: bool| {
+        let counters = Arc::clone(counters);
+        let callback = move |observer: &dyn opentelemetry::metrics::AsyncInstrument<u64>| {
+            observer.observe(pick(&counters).load(Ordering::Relaxed), &[]);
+        };
+        if gauge {
+            meter
+                .u64_observable_gauge(name)
+                .with_description(description)
+                .with_unit(unit)
+                .with_callback(callback)
+                .build();
+        } else {
+            meter
+                .u64_observable_counter(name)
+                .with_description(description)
+                .with_unit(unit)
+                .with_callback(callback)
+                .build();
+        }
+    };
+    single(
+        "spanflow.tail_sampling.traces_evicted",
+        "Traces decided early or dropped because the buffer was full",
+        "{trace}",
+        |c| &c.traces_evicted,
+        false,
+    );
+    single(
+        "spanflow.tail_sampling.buffered_traces",
+        "Traces buffered, undecided",
+        "{trace}",
+        |c| &c.buffered_traces,
+        true,
+    );
+    single(
+        "spanflow.tail_sampling.buffered_spans",
+        "Spans buffered",
+        "{span}",
+        |c| &c.buffered_spans,
+        true,
+    );
+}
