@@ -104,6 +104,7 @@ mod probability;
 pub mod propagation;
 mod record;
 mod recorder;
+pub mod resource;
 mod sampler;
 mod shared_processor;
 mod span;
@@ -127,6 +128,7 @@ pub use crate::pipeline::{
     DEFAULT_COLLECT_INTERVAL, DEFAULT_EMBEDDED_STORE_SPANS, DEFAULT_QUEUE_CAPACITY,
     DEFAULT_SHUTDOWN_TIMEOUT, Pipeline, install_global_tracer_provider, install_tracer_provider,
 };
+pub use crate::resource::ResourceEnv;
 pub use crate::sampler::{Sampler, SamplingRules};
 pub use crate::span::Span;
 pub use crate::stream::TracedStream;
@@ -137,7 +139,10 @@ pub use crate::value::{ArrayElement, AttributeValue};
 /// A [`Pipeline`] that names the service after the calling crate and takes
 /// its version (`CARGO_PKG_NAME`, `CARGO_PKG_VERSION`, read when the calling
 /// crate compiles), unless code or `OTEL_SERVICE_NAME` /
-/// `OTEL_RESOURCE_ATTRIBUTES` say otherwise.
+/// `OTEL_RESOURCE_ATTRIBUTES` say otherwise, and the commit it was built
+/// from when the build had `GIT_COMMIT`, `VERGEN_GIT_SHA` or `GITHUB_SHA`
+/// set (`option_env!`: an unset variable is no error). Deployment and pod
+/// metadata are read when the pipeline installs ([`ResourceEnv`]).
 ///
 /// ```no_run
 /// let _tracing = spanflow::pipeline!().install().expect("valid configuration");
@@ -145,10 +150,18 @@ pub use crate::value::{ArrayElement, AttributeValue};
 #[macro_export]
 macro_rules! pipeline {
     () => {
-        $crate::Pipeline::new().with_crate_defaults(
-            ::core::env!("CARGO_PKG_NAME"),
-            ::core::env!("CARGO_PKG_VERSION"),
-        )
+        $crate::Pipeline::new()
+            .with_crate_defaults(
+                ::core::env!("CARGO_PKG_NAME"),
+                ::core::env!("CARGO_PKG_VERSION"),
+            )
+            .with_git_commit(match ::core::option_env!("GIT_COMMIT") {
+                ::core::option::Option::Some(commit) => ::core::option::Option::Some(commit),
+                ::core::option::Option::None => match ::core::option_env!("VERGEN_GIT_SHA") {
+                    ::core::option::Option::Some(commit) => ::core::option::Option::Some(commit),
+                    ::core::option::Option::None => ::core::option_env!("GITHUB_SHA"),
+                },
+            })
     };
 }
 

@@ -17,6 +17,7 @@ use crate::export::{TerminalExporter, TraceStore};
 use crate::guard::{InstallError, PipelineGuard};
 use crate::propagation::{BaggagePropagator, TraceContextPropagator};
 use crate::recorder::{self, Backend, Recorder, TracerSource};
+use crate::resource::ResourceEnv;
 use crate::sampler::{RootSampler, Sampler, SamplingRules, SdkSampler};
 use crate::shared_processor::SharedProcessor;
 use crate::tail::{FanOut, TailSamplerBuilder};
@@ -78,6 +79,8 @@ pub struct Pipeline {
     processors: Vec<Box<dyn SpanProcessor>>,
     tail: Option<TailSamplerBuilder>,
     rules: SamplingRules,
+    resource_env: ResourceEnv,
+    git_commit: Option<&'static str>,
     sampler: Option<SamplerSetting>,
     resource: Option<Resource>,
     service_name: Option<String>,
@@ -121,6 +124,8 @@ impl Pipeline {
             processors: Vec::new(),
             tail: None,
             rules: SamplingRules::new(),
+            resource_env: ResourceEnv::default(),
+            git_commit: None,
             sampler: None,
             resource: None,
             service_name: None,
@@ -249,6 +254,23 @@ impl Pipeline {
     pub fn with_crate_defaults(mut self, name: &'static str, version: &'static str) -> Self {
         self.crate_name = Some(name);
         self.crate_version = Some(version);
+        self
+    }
+
+    /// Which environment variables describe the deployment and the pod
+    /// (see [`ResourceEnv`]; the defaults are the Kubernetes Downward API's
+    /// usual names).
+    pub fn with_resource_env(mut self, env: ResourceEnv) -> Self {
+        self.resource_env = env;
+        self
+    }
+
+    /// The commit the service was built from, as `vcs.ref.head.revision`
+    /// ([`pipeline!`](crate::pipeline!) passes what the build environment
+    /// had in `GIT_COMMIT`, `VERGEN_GIT_SHA` or `GITHUB_SHA`).
+    #[doc(hidden)]
+    pub fn with_git_commit(mut self, commit: Option<&'static str>) -> Self {
+        self.git_commit = commit;
         self
     }
 
@@ -396,10 +418,21 @@ impl Pipeline {
     /// Code's name and version win; then the environment (read by the SDK's
     /// detectors); then the calling crate's.
     fn build_resource(&self) -> Resource {
+        let read_now = self.resource_env.read(self.git_commit);
         let detected = self
             .resource
             .clone()
             .unwrap_or_else(|| Resource::builder().build());
+        // What was read here ranks lowest: the SDK's reading of OTEL_*
+        // (and a resource given in code) overrides it.
+        let detected = Resource::builder_empty()
+            .with_attributes(read_now)
+            .with_attributes(
+                detected
+                    .iter()
+                    .map(|(key, value)| KeyValue::new(key.clone(), value.clone())),
+            )
+            .build();
         let mut extra = Vec::new();
         let service_name = detected.get(&opentelemetry::Key::from_static_str("service.name"));
         let unnamed = service_name.is_none_or(|name| name.as_str().starts_with("unknown_service"));
