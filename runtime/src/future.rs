@@ -188,8 +188,10 @@ impl<F: Future, H: OnReturn<F::Output>> Future for Traced<F, H> {
         };
 
         let guard = Context::attach(context.clone());
+        let entered = this.span.enter_record();
         let inner = this.inner;
         let polled = catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
+        this.span.leave_record(entered);
         drop(guard);
 
         // The poll's end reading doubles as the span's end when it finished.

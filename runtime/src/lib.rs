@@ -93,10 +93,12 @@ mod clock;
 mod collector;
 pub mod config;
 mod context;
+pub mod current;
 pub mod export;
 mod future;
 mod guard;
 mod ids;
+pub mod logs;
 #[cfg(feature = "otlp")]
 pub mod otlp;
 mod pipeline;

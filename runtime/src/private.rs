@@ -97,7 +97,9 @@ where
         record_sync_queued(&mut span, spawned_at);
     }
     let guard = Context::attach(context);
+    let entered = span.enter_record();
     let outcome = catch_unwind(AssertUnwindSafe(body));
+    span.leave_record(entered);
     drop(guard);
     match outcome {
         Ok(value) => {

@@ -181,6 +181,24 @@ impl Span {
         }
     }
 
+    /// Enters this span's record as the thread's current spanflow span
+    /// while its work runs (see `current`).
+    #[inline]
+    pub(crate) fn enter_record(&self) -> Option<crate::current::Entered> {
+        match &self.recording {
+            Some(Recording::Fast(record)) => Some(crate::current::Entered::new(record.span_id)),
+            _ => None,
+        }
+    }
+
+    /// Ends [`Span::enter_record`], taking in what was added meanwhile.
+    #[inline]
+    pub(crate) fn leave_record(&mut self, entered: Option<crate::current::Entered>) {
+        if let (Some(entered), Some(Recording::Fast(record))) = (entered, &mut self.recording) {
+            entered.leave(record);
+        }
+    }
+
     /// The context to attach while the span's work runs. A span recorded by
     /// spanflow does not need its context after that, so it gives it up
     /// instead of paying for a clone.

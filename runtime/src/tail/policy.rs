@@ -155,9 +155,11 @@ impl Policy {
         Policy(Rule::Errors)
     }
 
-    /// Traces with a warning: a span event whose level attribute (`level`,
-    /// `log.level`, `severity_text` or `log.severity`) is `WARN` or
-    /// `WARNING` (any case), as log bridges record log lines on spans.
+    /// Traces with a warning or worse: a span event whose level attribute
+    /// (`level`, `log.level`, `severity_text` or `log.severity`) is `WARN`,
+    /// `WARNING`, `ERROR`, `FATAL` or `CRITICAL` (any case), as
+    /// [`spanflow::logs`](crate::logs) and other log bridges record log
+    /// lines on spans.
     pub fn warnings() -> Policy {
         Policy(Rule::Warnings(None))
     }
@@ -285,7 +287,9 @@ fn is_warning_level(value: &Value) -> bool {
         Value::String(text) => Cow::Borrowed(text.as_str()),
         _ => return false,
     };
-    text.eq_ignore_ascii_case("warn") || text.eq_ignore_ascii_case("warning")
+    ["warn", "warning", "error", "fatal", "critical"]
+        .iter()
+        .any(|level| text.eq_ignore_ascii_case(level))
 }
 
 fn elapsed(start: SystemTime, end: SystemTime) -> Duration {

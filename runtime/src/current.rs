@@ -1,0 +1,135 @@
+//! The span whose work runs on this thread now, for code that holds no
+//! handle on it: log bridges, and helpers that add an event or attribute
+//! to "the current span".
+//!
+//! OpenTelemetry's `get_active_span` reaches spans made through the SDK;
+//! spanflow's own spans are in the current `Context` only as span contexts
+//! (their records are not shared, which is what makes them cheap). So a
+//! spanflow span being polled (a `#[trace]` future, any `Traced`) or run (a
+//! `#[trace]` fn) is also entered here, by id, around its work; what is
+//! added meanwhile waits in a thread-local list and moves into the span's
+//! record when the work returns. A span made current some other way
+//! (`Span::in_scope`, `with_context`) is not entered: additions then go to
+//! the OpenTelemetry API's active span, which for a spanflow span ignores
+//! them.
+
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+
+use opentelemetry::trace::{Event, SpanId, TraceContextExt, TraceId};
+use opentelemetry::{Context, KeyValue};
+
+use crate::record::SpanRecord;
+
+thread_local! {
+    /// The entered spanflow span's id (INVALID when none).
+    static ENTERED: Cell<SpanId> = const { Cell::new(SpanId::INVALID) };
+    /// What was added to entered spans, moved into their records when
+    /// their work returns (the records themselves stay with their owners).
+    static PENDING: RefCell<Vec<(SpanId, Addition)>> = const { RefCell::new(Vec::new()) };
+}
+
+enum Addition {
+    Event(Event),
+    Attribute(KeyValue),
+}
+
+/// A spanflow span entered on this thread while its work runs; restores
+/// the previously entered one when dropped (also while unwinding).
+pub(crate) struct Entered {
+    id: SpanId,
+    previous: SpanId,
+}
+
+impl Entered {
+    #[inline]
+    pub(crate) fn new(id: SpanId) -> Entered {
+        Entered {
+            id,
+            previous: ENTERED.with(|entered| entered.replace(id)),
+        }
+    }
+
+    /// Moves what was added to this span during its work into its record.
+    #[inline]
+    pub(crate) fn leave(self, record: &mut SpanRecord) {
+        let id = self.id;
+        drop(self);
+        PENDING.with(|pending| {
+            let mut pending = pending.borrow_mut();
+            if pending.is_empty() {
+                return;
+            }
+            let mut index = 0;
+            while index < pending.len() {
+                if pending[index].0 == id {
+                    match pending.remove(index).1 {
+                        Addition::Event(event) => record.extras().events.push(event),
+                        Addition::Attribute(attribute) => record.attributes.push(attribute),
+                    }
+                } else {
+                    index += 1;
+                }
+            }
+        });
+    }
+}
+
+impl Drop for Entered {
+    #[inline]
+    fn drop(&mut self) {
+        ENTERED.with(|entered| entered.set(self.previous));
+    }
+}
+
+/// Queues `addition` for the entered spanflow span if it is the current
+/// span (the current `Context`'s span id is its own: code inside may have
+/// made another span current, such as an SDK span); gives it back if not.
+fn add_to_entered(addition: Addition) -> Option<Addition> {
+    let entered = ENTERED.with(Cell::get);
+    if entered == SpanId::INVALID
+        || Context::map_current(|cx| cx.span().span_context().span_id()) != entered
+    {
+        return Some(addition);
+    }
+    PENDING.with(|pending| pending.borrow_mut().push((entered, addition)));
+    None
+}
+
+/// Adds an event to the current span: the spanflow span whose work is
+/// running, or the OpenTelemetry API span current in the `Context`.
+/// Nothing happens when there is none, or it is not recorded.
+///
+/// ```
+/// # #[spanflow::trace]
+/// # fn work() {
+/// spanflow::current::add_event("cache.miss", vec![opentelemetry::KeyValue::new("key", "user:7")]);
+/// # }
+/// ```
+pub fn add_event(name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
+    let event = Event::new(name, std::time::SystemTime::now(), attributes, 0);
+    if let Some(Addition::Event(event)) = add_to_entered(Addition::Event(event)) {
+        opentelemetry::trace::get_active_span(|span| {
+            span.add_event_with_timestamp(event.name, event.timestamp, event.attributes)
+        });
+    }
+}
+
+/// Sets an attribute on the current span (see [`add_event`]).
+pub fn set_attribute(attribute: KeyValue) {
+    if let Some(Addition::Attribute(attribute)) = add_to_entered(Addition::Attribute(attribute)) {
+        opentelemetry::trace::get_active_span(|span| span.set_attribute(attribute));
+    }
+}
+
+/// The current trace and span ids, for log formatters; `None` outside any
+/// trace.
+pub fn ids() -> Option<(TraceId, SpanId)> {
+    Context::map_current(|cx| {
+        let span = cx.span();
+        let context = span.span_context();
+        context
+            .is_valid()
+            .then(|| (context.trace_id(), context.span_id()))
+    })
+}
