@@ -28,7 +28,6 @@ pub const DEPLOYMENT_START_TIME: &str = "spanflow.deployment.start_time";
 /// let pipeline = spanflow::Pipeline::new().with_resource_env(env);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct ResourceEnv {
     /// `deployment.environment.name` (default `DEPLOYMENT_ENVIRONMENT`).
     pub environment: String,
