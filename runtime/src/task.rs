@@ -31,6 +31,7 @@ pub(crate) fn take_spawn_instant() -> Option<Ticks> {
 }
 
 /// Publishes `spawned_at` for the duration of `f` (the task's first poll).
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 pub(crate) fn with_spawn_instant<R>(spawned_at: Ticks, f: impl FnOnce() -> R) -> R {
     struct Reset(Option<Ticks>);
     impl Drop for Reset {

@@ -1,0 +1,79 @@
+//! The reports: each takes spans one at a time and keeps only what its
+//! answer needs (sketches, counters, samples), so inputs of any size
+//! stream through.
+
+mod backpressure;
+mod compare;
+mod histogram;
+mod lag;
+mod latency;
+mod timeline;
+mod tree;
+
+pub use backpressure::Backpressure;
+pub use compare::Compare;
+pub use histogram::DurationHistogram;
+pub use lag::Lag;
+pub use latency::Latency;
+pub use timeline::Timeline;
+pub use tree::{TraceChoice, trees};
+
+use crate::output::Output;
+use crate::span::SpanRow;
+
+/// A report fed one span at a time.
+pub trait SpanReport {
+    /// Takes one span.
+    fn add(&mut self, span: &SpanRow);
+    /// The result.
+    fn finish(self) -> Output;
+}
+
+macro_rules! span_reports {
+    ($($report:ty),*) => {$(
+        impl SpanReport for $report {
+            fn add(&mut self, span: &SpanRow) {
+                <$report>::add(self, span)
+            }
+            fn finish(self) -> Output {
+                <$report>::finish(self)
+            }
+        }
+    )*};
+}
+
+span_reports!(
+    Latency,
+    DurationHistogram,
+    Compare,
+    Lag,
+    Backpressure,
+    Timeline
+);
+
+/// Which spans a report looks at: those named `name`, or else every span
+/// (`all_spans`) or only where requests enter a process (the default: a
+/// request's latency, not its parts').
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    /// Only spans with this name.
+    pub name: Option<String>,
+    /// Every span, not only local roots.
+    pub all_spans: bool,
+}
+
+impl Selection {
+    /// Whether `span` is in the report.
+    pub fn accepts(&self, span: &SpanRow) -> bool {
+        match &self.name {
+            Some(name) => span.name == *name,
+            None => self.all_spans || span.is_local_root(),
+        }
+    }
+}
+
+/// The text of attribute `key` of `span`, `(none)` when absent.
+pub(crate) fn group_of(span: &SpanRow, key: &str) -> String {
+    span.attribute(key)
+        .map_or_else(|| "(none)".to_owned(), |value| value.to_text())
+}
