@@ -12,23 +12,12 @@ const SIGNIFICANT_DIGITS: u8 = 3;
 /// Durations (nanoseconds, or any non-negative integers): exact while
 /// small, an HDR histogram (0.1% relative error, a few tens of KB whatever
 /// the count) once past 100,000 values. Mergeable.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Distribution {
     exact: Vec<u64>,
     sketch: Option<Histogram<u64>>,
     count: u64,
     max: u64,
-}
-
-impl Default for Distribution {
-    fn default() -> Self {
-        Distribution {
-            exact: Vec::new(),
-            sketch: None,
-            count: 0,
-            max: 0,
-        }
-    }
 }
 
 impl Distribution {
@@ -37,21 +26,21 @@ impl Distribution {
         self.count += 1;
         self.max = self.max.max(value);
         match &mut self.sketch {
-            Some(sketch) => sketch.saturating_record(value),
+            Some(sketch) => record(sketch, value),
             None => {
                 self.exact.push(value);
                 if self.exact.len() > EXACT_LIMIT {
-                    self.to_sketch();
+                    self.switch_to_sketch();
                 }
             }
         }
     }
 
-    fn to_sketch(&mut self) {
+    fn switch_to_sketch(&mut self) {
         let mut sketch =
             Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is a valid setting");
         for value in self.exact.drain(..) {
-            sketch.saturating_record(value);
+            record(&mut sketch, value);
         }
         self.exact.shrink_to_fit();
         self.sketch = Some(sketch);
@@ -62,7 +51,7 @@ impl Distribution {
         match &other.sketch {
             Some(theirs) => {
                 if self.sketch.is_none() {
-                    self.to_sketch();
+                    self.switch_to_sketch();
                 }
                 if let Some(ours) = &mut self.sketch {
                     // Auto-resizing histograms of the same precision merge.
@@ -123,6 +112,14 @@ impl Distribution {
                 .sum(),
             None => self.exact.iter().filter(|&&value| value < bound).count() as u64,
         }
+    }
+}
+
+/// Records `value`, growing the histogram's range as needed (it starts
+/// small and auto-resizes, so memory follows the values seen).
+fn record(sketch: &mut Histogram<u64>, value: u64) {
+    if sketch.record(value).is_err() {
+        sketch.saturating_record(value);
     }
 }
 

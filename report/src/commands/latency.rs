@@ -66,7 +66,7 @@ impl Latency {
                 ],
             ));
         }
-        rows.sort_by(|a, b| b.0.cmp(&a.0));
+        rows.sort_by_key(|row| std::cmp::Reverse(row.0));
         let precision = if exact {
             "percentiles exact".to_owned()
         } else {
