@@ -56,16 +56,30 @@ fn main() -> std::io::Result<()> {
                 spans.push(Span {
                     trace_id: trace.to_be_bytes().to_vec(),
                     span_id: (index + 1).to_be_bytes().to_vec(),
-                    parent_span_id: if index == 0 { Vec::new() } else { 1u64.to_be_bytes().to_vec() },
-                    name: if index == 0 { "POST /checkout".into() } else { format!("step.{index}") },
+                    parent_span_id: if index == 0 {
+                        Vec::new()
+                    } else {
+                        1u64.to_be_bytes().to_vec()
+                    },
+                    name: if index == 0 {
+                        "POST /checkout".into()
+                    } else {
+                        format!("step.{index}")
+                    },
                     kind: if index == 0 { 2 } else { 1 },
                     start_time_unix_nano: begin,
                     end_time_unix_nano: begin + took,
                     attributes: vec![
                         kv("http.request.method", text("POST")),
                         kv("http.route", text("/checkout")),
-                        kv("spanflow.busy_ns", any_value::Value::IntValue((took / 3) as i64)),
-                        kv("spanflow.idle_ns", any_value::Value::IntValue((took / 2) as i64)),
+                        kv(
+                            "spanflow.busy_ns",
+                            any_value::Value::IntValue((took / 3) as i64),
+                        ),
+                        kv(
+                            "spanflow.idle_ns",
+                            any_value::Value::IntValue((took / 2) as i64),
+                        ),
                         kv("code.function.name", text("checkout::handler")),
                     ],
                     status: failed.then(|| Status {
@@ -83,7 +97,14 @@ fn main() -> std::io::Result<()> {
                     attributes: vec![
                         kv("service.name", text(service)),
                         kv("k8s.pod.name", text(pod)),
-                        kv("spanflow.deployment.variant", text(if request % 10 == 0 { "canary" } else { "baseline" })),
+                        kv(
+                            "spanflow.deployment.variant",
+                            text(if request.is_multiple_of(10) {
+                                "canary"
+                            } else {
+                                "baseline"
+                            }),
+                        ),
                     ],
                     ..Default::default()
                 }),

@@ -29,8 +29,8 @@ enum Report {
         #[command(flatten)]
         input: Input,
         /// The trace id (32 hex digits).
-        #[arg(long, conflicts_with_all = ["slowest", "errors"])]
-        trace: Option<String>,
+        #[arg(long, conflicts_with_all = ["slowest", "errors"], value_parser = parse_trace_id)]
+        trace: Option<TraceId>,
         /// The trace whose root took longest (the default).
         #[arg(long)]
         slowest: bool,
@@ -119,6 +119,9 @@ struct Input {
 
 #[derive(Args, Debug)]
 struct SelectionArgs {
+    /// Only spans of this trace (32 hex digits): every span of it.
+    #[arg(long = "trace", value_parser = parse_trace_id)]
+    trace: Option<TraceId>,
     /// Only spans with this name (default: where requests enter a process).
     #[arg(long)]
     name: Option<String>,
@@ -130,10 +133,15 @@ struct SelectionArgs {
 impl From<SelectionArgs> for Selection {
     fn from(args: SelectionArgs) -> Selection {
         Selection {
+            trace: args.trace,
             name: args.name,
             all_spans: args.all_spans,
         }
     }
+}
+
+fn parse_trace_id(text: &str) -> Result<TraceId, String> {
+    TraceId::from_hex(text).map_err(|_| format!("{text:?} is not a trace id (32 hex digits)"))
 }
 
 /// `250ms`, `1.5s`, `2m`, `100us`, `10ns`.
@@ -178,12 +186,7 @@ fn run(report: Report) -> io::Result<()> {
             errors,
         } => {
             let choice = match (trace, errors) {
-                (Some(id), _) => TraceChoice::Id(TraceId::from_hex(&id).map_err(|_| {
-                    io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        format!("{id:?} is not a trace id"),
-                    )
-                })?),
+                (Some(id), _) => TraceChoice::Id(id),
                 (None, true) => TraceChoice::Errors(5),
                 (None, false) => TraceChoice::Slowest,
             };

@@ -1,7 +1,9 @@
 //! One span as the reports see it: ids, timing, outcome, and the span's and
 //! its resource's attributes.
 
-use opentelemetry::trace::{SpanId, SpanKind, TraceId};
+use opentelemetry::Value;
+use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
+use opentelemetry_sdk::trace::SpanData;
 
 /// A finished span, flattened for reports.
 #[derive(Clone, Debug, PartialEq)]
@@ -86,5 +88,43 @@ impl SpanRow {
     /// or a parent in another process.
     pub fn is_local_root(&self) -> bool {
         self.parent_span_id == SpanId::INVALID || self.parent_is_remote
+    }
+}
+
+/// A span of the embedded store (`PipelineGuard::store()`), or any span an
+/// exporter receives: in-process reports need no file. Resource attributes
+/// are not part of `SpanData`; group by span attributes then.
+impl From<&SpanData> for SpanRow {
+    fn from(span: &SpanData) -> SpanRow {
+        let nanos = |time: std::time::SystemTime| {
+            time.duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |since| since.as_nanos() as u64)
+        };
+        SpanRow {
+            trace_id: span.span_context.trace_id(),
+            span_id: span.span_context.span_id(),
+            parent_span_id: span.parent_span_id,
+            parent_is_remote: span.parent_span_is_remote,
+            name: span.name.to_string(),
+            kind: span.span_kind.clone(),
+            start_ns: nanos(span.start_time),
+            end_ns: nanos(span.end_time),
+            error: matches!(span.status, Status::Error { .. })
+                || span.events.iter().any(|event| event.name == "exception"),
+            attributes: span
+                .attributes
+                .iter()
+                .filter_map(|kv| {
+                    let value = match &kv.value {
+                        Value::String(text) => AttributeValue::Str(text.to_string()),
+                        Value::I64(number) => AttributeValue::Int(*number),
+                        Value::F64(number) => AttributeValue::Float(*number),
+                        Value::Bool(flag) => AttributeValue::Bool(*flag),
+                        _ => return None,
+                    };
+                    Some((kv.key.to_string(), value))
+                })
+                .collect(),
+        }
     }
 }

@@ -239,3 +239,36 @@ fn trees_by_id_slowest_and_errors() {
     let by_id = draw(TraceChoice::Id(TraceId::from(1u128)));
     assert!(by_id[0].contains("spans=2"));
 }
+
+#[test]
+fn backpressure_of_one_trace_and_spans_from_the_embedded_store() {
+    use opentelemetry_sdk::trace::SpanData;
+
+    let spans: Vec<Gen> = (1..=3u128)
+        .map(|trace| Gen::root(trace, "handle", T0, MS).with("spanflow.busy_ns", int(500_000)))
+        .collect();
+    let (rows, _) = read_all(&[file(&[line("s", &spans)])]).unwrap();
+    let one_trace = Selection {
+        trace: Some(TraceId::from(2u128)),
+        ..Selection::default()
+    };
+    let mut report = Backpressure::new(one_trace);
+    for row in &rows {
+        report.add(row);
+    }
+    assert_eq!(report.finish().json["spans"][0]["count"], 1);
+
+    // SpanData, as the embedded store holds it, converts without a file.
+    let exporter = opentelemetry_sdk::trace::InMemorySpanExporter::default();
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+    provider.tracer("t").in_span("in-process", |_| {});
+    let data: Vec<SpanData> = exporter.get_finished_spans().unwrap();
+    let mut latency = Latency::new("service.name", Selection::default());
+    for span in &data {
+        latency.add(&spanflow_report::SpanRow::from(span));
+    }
+    assert_eq!(latency.finish().json["groups"][0]["count"], 1);
+}

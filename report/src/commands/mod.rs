@@ -56,6 +56,8 @@ span_reports!(
 /// request's latency, not its parts').
 #[derive(Clone, Debug, Default)]
 pub struct Selection {
+    /// Only spans of this trace (every span of it, unless `name` is set).
+    pub trace: Option<opentelemetry::trace::TraceId>,
     /// Only spans with this name.
     pub name: Option<String>,
     /// Every span, not only local roots.
@@ -65,9 +67,12 @@ pub struct Selection {
 impl Selection {
     /// Whether `span` is in the report.
     pub fn accepts(&self, span: &SpanRow) -> bool {
+        if self.trace.is_some_and(|trace| trace != span.trace_id) {
+            return false;
+        }
         match &self.name {
             Some(name) => span.name == *name,
-            None => self.all_spans || span.is_local_root(),
+            None => self.all_spans || self.trace.is_some() || span.is_local_root(),
         }
     }
 }
