@@ -224,26 +224,6 @@ async fn user_headers_survive_and_trace_headers_are_written_once() {
     );
 }
 
-/// Writes a header with arbitrary key bytes, as a client in another
-/// language may: rdkafka's `insert` takes only `&str` keys.
-fn add_raw_header(headers: &mut OwnedHeaders, key: &[u8], value: &[u8]) {
-    let list = (headers.as_borrowed() as *const rdkafka::message::BorrowedHeaders)
-        .cast::<rdkafka_sys::rd_kafka_headers_t>()
-        .cast_mut();
-    // SAFETY: `list` is the writable header list `headers` owns (the view's
-    // address is the list, as spanflow-kafka's unit tests check); librdkafka
-    // copies key and value.
-    unsafe {
-        rdkafka_sys::rd_kafka_header_add(
-            list,
-            key.as_ptr().cast(),
-            key.len() as isize,
-            value.as_ptr().cast(),
-            value.len() as isize,
-        );
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_and_non_utf8_headers_start_a_new_trace_without_panicking() {
     installed();

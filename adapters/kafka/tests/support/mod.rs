@@ -12,6 +12,7 @@ use opentelemetry::trace::TraceId;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::FutureProducer;
 use rdkafka::{Offset, TopicPartitionList};
 use spanflow::PipelineGuard;
@@ -135,4 +136,24 @@ pub async fn next_message(consumer: &StreamConsumer) -> rdkafka::message::Borrow
         .await
         .expect("a message within the timeout")
         .expect("no consumer error")
+}
+
+/// Writes a header with arbitrary key bytes, as a client in another
+/// language may: rdkafka's `insert` takes only `&str` keys.
+pub fn add_raw_header(headers: &mut OwnedHeaders, key: &[u8], value: &[u8]) {
+    let list = (headers.as_borrowed() as *const rdkafka::message::BorrowedHeaders)
+        .cast::<rdkafka_sys::rd_kafka_headers_t>()
+        .cast_mut();
+    // SAFETY: `list` is the writable header list `headers` owns (the view's
+    // address is the list, as spanflow-kafka's unit tests check); librdkafka
+    // copies key and value.
+    unsafe {
+        rdkafka_sys::rd_kafka_header_add(
+            list,
+            key.as_ptr().cast(),
+            key.len() as isize,
+            value.as_ptr().cast(),
+            value.len() as isize,
+        );
+    }
 }
