@@ -3,12 +3,14 @@
 //! JSON bodies), keeping every request it was sent.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
 use axum::routing::post;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
@@ -33,11 +35,35 @@ pub struct Received {
 
 type Log = Arc<Mutex<Vec<Received>>>;
 
+/// How the receiver answers, for fault tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Behaviour {
+    /// Keep every request and answer success (the default).
+    Accept = 0,
+    /// Answer every request with an error (HTTP 503, gRPC UNAVAILABLE),
+    /// keeping nothing.
+    Fail = 1,
+    /// Take the request and never answer, like a collector that hung.
+    Stall = 2,
+}
+
+type Mode = Arc<AtomicU8>;
+
+fn behaviour(mode: &Mode) -> Behaviour {
+    match mode.load(Ordering::Relaxed) {
+        1 => Behaviour::Fail,
+        2 => Behaviour::Stall,
+        _ => Behaviour::Accept,
+    }
+}
+
 /// A running receiver; stops when dropped.
 pub struct OtlpReceiver {
     grpc: SocketAddr,
     http: SocketAddr,
     received: Log,
+    mode: Mode,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -45,23 +71,40 @@ pub struct OtlpReceiver {
 impl OtlpReceiver {
     /// Starts both endpoints on ephemeral loopback ports.
     pub fn start() -> std::io::Result<Self> {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        OtlpReceiver::start_at(any, any)
+    }
+
+    /// Starts both endpoints on these addresses: a receiver stopped (dropped)
+    /// and started again on the addresses it had is a collector restarting.
+    pub fn start_at(grpc: SocketAddr, http: SocketAddr) -> std::io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()?;
-        let grpc_listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-        let http_listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+        let grpc_listener = runtime.block_on(tokio::net::TcpListener::bind(grpc))?;
+        let http_listener = runtime.block_on(tokio::net::TcpListener::bind(http))?;
         let (grpc, http) = (grpc_listener.local_addr()?, http_listener.local_addr()?);
         let received: Log = Arc::default();
+        let mode: Mode = Arc::default();
         let (stop, stopped) = oneshot::channel::<()>();
 
-        let grpc_service = TraceServiceServer::new(GrpcService(Arc::clone(&received)));
+        let grpc_service =
+            TraceServiceServer::new(GrpcService(Arc::clone(&received), Arc::clone(&mode)));
         let http_log = Arc::clone(&received);
+        let http_mode = Arc::clone(&mode);
         let http_app = Router::new().route(
             "/v1/traces",
             post(move |headers: HeaderMap, body: Bytes| {
                 let log = Arc::clone(&http_log);
-                async move { receive_http(&log, &headers, &body) }
+                let mode = Arc::clone(&http_mode);
+                async move {
+                    match behaviour(&mode) {
+                        Behaviour::Accept => receive_http(&log, &headers, &body).into_response(),
+                        Behaviour::Fail => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+                        Behaviour::Stall => std::future::pending().await,
+                    }
+                }
             }),
         );
         let thread = std::thread::Builder::new()
@@ -85,9 +128,20 @@ impl OtlpReceiver {
             grpc,
             http,
             received,
+            mode,
             stop: Some(stop),
             thread: Some(thread),
         })
+    }
+
+    /// Changes how requests are answered from now on.
+    pub fn set_behaviour(&self, behaviour: Behaviour) {
+        self.mode.store(behaviour as u8, Ordering::Relaxed);
+    }
+
+    /// The gRPC and HTTP addresses, for [`OtlpReceiver::start_at`].
+    pub fn addresses(&self) -> (SocketAddr, SocketAddr) {
+        (self.grpc, self.http)
     }
 
     /// `http://127.0.0.1:PORT` of the gRPC endpoint.
@@ -161,7 +215,7 @@ pub fn int_attribute(attributes: &[KeyValue], key: &str) -> Option<i64> {
         })
 }
 
-struct GrpcService(Log);
+struct GrpcService(Log, Mode);
 
 #[tonic::async_trait]
 impl TraceService for GrpcService {
@@ -169,6 +223,11 @@ impl TraceService for GrpcService {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        match behaviour(&self.1) {
+            Behaviour::Accept => {}
+            Behaviour::Fail => return Err(tonic::Status::unavailable("failing on purpose")),
+            Behaviour::Stall => std::future::pending().await,
+        }
         record(&self.0, "grpc", request.into_inner());
         Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }
