@@ -1,5 +1,7 @@
 //! The scenario every OTLP export test runs against the real receiver.
 
+#![allow(dead_code)] // each test binary uses a part
+
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
