@@ -3,7 +3,7 @@
 //! JSON bodies), keeping every request it was sent.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
@@ -46,14 +46,19 @@ pub enum Behaviour {
     Fail = 1,
     /// Take the request and never answer, like a collector that hung.
     Stall = 2,
+    /// Answer success and keep only a count of spans (for soak runs, where
+    /// keeping everything would grow the receiver, not the process tested).
+    Count = 3,
 }
 
 type Mode = Arc<AtomicU8>;
+type Counted = Arc<AtomicU64>;
 
 fn behaviour(mode: &Mode) -> Behaviour {
     match mode.load(Ordering::Relaxed) {
         1 => Behaviour::Fail,
         2 => Behaviour::Stall,
+        3 => Behaviour::Count,
         _ => Behaviour::Accept,
     }
 }
@@ -64,6 +69,7 @@ pub struct OtlpReceiver {
     http: SocketAddr,
     received: Log,
     mode: Mode,
+    counted: Counted,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -87,20 +93,28 @@ impl OtlpReceiver {
         let (grpc, http) = (grpc_listener.local_addr()?, http_listener.local_addr()?);
         let received: Log = Arc::default();
         let mode: Mode = Arc::default();
+        let counted: Counted = Arc::default();
         let (stop, stopped) = oneshot::channel::<()>();
 
-        let grpc_service =
-            TraceServiceServer::new(GrpcService(Arc::clone(&received), Arc::clone(&mode)));
+        let grpc_service = TraceServiceServer::new(GrpcService(
+            Arc::clone(&received),
+            Arc::clone(&mode),
+            Arc::clone(&counted),
+        ));
         let http_log = Arc::clone(&received);
         let http_mode = Arc::clone(&mode);
+        let http_counted = Arc::clone(&counted);
         let http_app = Router::new().route(
             "/v1/traces",
             post(move |headers: HeaderMap, body: Bytes| {
                 let log = Arc::clone(&http_log);
                 let mode = Arc::clone(&http_mode);
+                let counted = Arc::clone(&http_counted);
                 async move {
                     match behaviour(&mode) {
-                        Behaviour::Accept => receive_http(&log, &headers, &body).into_response(),
+                        Behaviour::Accept | Behaviour::Count => {
+                            receive_http(&log, &mode, &counted, &headers, &body).into_response()
+                        }
                         Behaviour::Fail => StatusCode::SERVICE_UNAVAILABLE.into_response(),
                         Behaviour::Stall => std::future::pending().await,
                     }
@@ -129,6 +143,7 @@ impl OtlpReceiver {
             http,
             received,
             mode,
+            counted,
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -137,6 +152,11 @@ impl OtlpReceiver {
     /// Changes how requests are answered from now on.
     pub fn set_behaviour(&self, behaviour: Behaviour) {
         self.mode.store(behaviour as u8, Ordering::Relaxed);
+    }
+
+    /// Spans received while counting ([`Behaviour::Count`]).
+    pub fn counted_spans(&self) -> u64 {
+        self.counted.load(Ordering::Relaxed)
     }
 
     /// The gRPC and HTTP addresses, for [`OtlpReceiver::start_at`].
@@ -215,7 +235,7 @@ pub fn int_attribute(attributes: &[KeyValue], key: &str) -> Option<i64> {
         })
 }
 
-struct GrpcService(Log, Mode);
+struct GrpcService(Log, Mode, Counted);
 
 #[tonic::async_trait]
 impl TraceService for GrpcService {
@@ -224,17 +244,19 @@ impl TraceService for GrpcService {
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         match behaviour(&self.1) {
-            Behaviour::Accept => {}
+            Behaviour::Accept | Behaviour::Count => {}
             Behaviour::Fail => return Err(tonic::Status::unavailable("failing on purpose")),
             Behaviour::Stall => std::future::pending().await,
         }
-        record(&self.0, "grpc", request.into_inner());
+        record(&self.0, &self.1, &self.2, "grpc", request.into_inner());
         Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }
 }
 
 fn receive_http(
     log: &Log,
+    mode: &Mode,
+    counted: &Counted,
     headers: &HeaderMap,
     body: &[u8],
 ) -> (StatusCode, [(header::HeaderName, &'static str); 1], Vec<u8>) {
@@ -251,6 +273,8 @@ fn receive_http(
         Ok(request) => {
             record(
                 log,
+                mode,
+                counted,
                 if json { "http/json" } else { "http/protobuf" },
                 request,
             );
@@ -278,7 +302,23 @@ fn receive_http(
     }
 }
 
-fn record(log: &Log, protocol: &'static str, request: ExportTraceServiceRequest) {
+fn record(
+    log: &Log,
+    mode: &Mode,
+    counted: &Counted,
+    protocol: &'static str,
+    request: ExportTraceServiceRequest,
+) {
+    if behaviour(mode) == Behaviour::Count {
+        let spans: usize = request
+            .resource_spans
+            .iter()
+            .flat_map(|resource| &resource.scope_spans)
+            .map(|scope| scope.spans.len())
+            .sum();
+        counted.fetch_add(spans as u64, Ordering::Relaxed);
+        return;
+    }
     log.lock()
         .unwrap_or_else(PoisonError::into_inner)
         .push(Received { protocol, request });
