@@ -108,6 +108,7 @@ impl Collector {
             control: Mutex::new(Control::default()),
             control_changed: Condvar::new(),
         });
+        register_metrics(&shared);
         let worker_shared = Arc::clone(&shared);
         let handle = thread::Builder::new()
             .name("spanflow-collector".into())
@@ -274,9 +275,40 @@ impl fmt::Debug for Collector {
     }
 }
 
+/// `spanflow.spans.collected` and `spanflow.spans.dropped` through the
+/// global meter provider installed when the pipeline is (nothing without
+/// one).
+fn register_metrics(shared: &Arc<Shared>) {
+    let meter = opentelemetry::global::meter("spanflow");
+    let counter = |name: &'static str, description: &'static str, read: fn(&Shared) -> u64| {
+        let shared = Arc::downgrade(shared);
+        meter
+            .u64_observable_counter(name)
+            .with_description(description)
+            .with_unit("{span}")
+            .with_callback(move |observer| {
+                if let Some(shared) = shared.upgrade() {
+                    observer.observe(read(&shared), &[]);
+                }
+            })
+            .build();
+    };
+    counter(
+        "spanflow.spans.collected",
+        "Spans handed to the span processors",
+        |shared| shared.collected.load(Ordering::Relaxed),
+    );
+    counter(
+        "spanflow.spans.dropped",
+        "Spans dropped because a thread's queue was full",
+        |shared| shared.dropped.load(Ordering::Relaxed),
+    );
+}
+
 impl Shared {
     fn run(&self) {
         let mut queues: Vec<ThreadRings> = Vec::new();
+        let mut reported_drops = false;
         loop {
             let (flush_target, shutdown) = {
                 let control = lock(&self.control);
@@ -287,6 +319,9 @@ impl Shared {
             }
             queues.append(&mut lock(&self.new_queues));
             self.drain(&mut queues);
+            if !reported_drops {
+                reported_drops = self.report_first_drops();
+            }
 
             if shutdown {
                 for processor in &self.processors {
@@ -314,6 +349,24 @@ impl Shared {
             }
             thread::park_timeout(self.interval);
         }
+    }
+
+    /// Says once, on standard error, that spans are being dropped (the
+    /// count is `PipelineGuard::dropped_spans`, and the
+    /// `spanflow.spans.dropped` metric): losing telemetry silently would
+    /// be worse than one line. Returns whether it has said so.
+    fn report_first_drops(&self) -> bool {
+        let dropped = self.dropped.load(Ordering::Relaxed);
+        if dropped == 0 {
+            return false;
+        }
+        eprintln!(
+            "spanflow: {dropped} spans dropped: a thread made spans faster than they could be \
+             exported, and its queue ({} spans) was full; the count goes on in \
+             PipelineGuard::dropped_spans (reported once)",
+            self.queue_capacity
+        );
+        true
     }
 
     fn drain(&self, queues: &mut Vec<ThreadRings>) {

@@ -1,5 +1,5 @@
-//! The tail sampler's counters as OpenTelemetry metrics, through the
-//! global meter provider.
+//! The pipeline's and the tail sampler's counters as OpenTelemetry
+//! metrics, through the global meter provider.
 
 use std::collections::HashMap;
 
