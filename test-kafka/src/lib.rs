@@ -58,7 +58,7 @@ fn start_shared() -> Result<String, BrokerError> {
     let (sender, receiver) = mpsc::channel();
     std::thread::Builder::new()
         .name("tansu-broker".into())
-        .spawn(move || match start_broker() {
+        .spawn(move || match start_broker(None) {
             Ok((address, _broker)) => {
                 let _ = sender.send(Ok(address));
                 loop {
@@ -75,11 +75,67 @@ fn start_shared() -> Result<String, BrokerError> {
         .map_err(|_| BrokerError("the broker thread ended without an answer".into()))?
 }
 
-/// Starts one broker on a free loopback port; returns its address and the
-/// child process (killed when this thread ends).
-fn start_broker() -> Result<(String, Child), BrokerError> {
+/// A broker of one test's own, which it can stop and start again on the
+/// same port (a broker restart); killed when dropped, or when the thread
+/// that started it ends.
+pub struct OwnedBroker {
+    address: String,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl OwnedBroker {
+    /// Starts a broker on a free loopback port.
+    pub fn start() -> Result<OwnedBroker, BrokerError> {
+        let (address, child) = start_broker(None)?;
+        let port = address
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.parse().ok())
+            .ok_or_else(|| BrokerError(format!("no port in {address}")))?;
+        Ok(OwnedBroker {
+            address,
+            port,
+            child: Some(child),
+        })
+    }
+
+    /// Its `bootstrap.servers` address.
+    pub fn bootstrap(&self) -> &str {
+        &self.address
+    }
+
+    /// Kills the broker (its in-memory topics and records go with it).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port, empty.
+    pub fn start_again(&mut self) -> Result<(), BrokerError> {
+        self.stop();
+        let (_, child) = start_broker(Some(self.port))?;
+        self.child = Some(child);
+        Ok(())
+    }
+}
+
+impl Drop for OwnedBroker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Starts one broker on `port` (a free loopback port if `None`); returns
+/// its address and the child process (killed when this thread ends).
+fn start_broker(port: Option<u16>) -> Result<(String, Child), BrokerError> {
     let binary = tansu_binary()?;
-    let port = free_port()?;
+    let port = match port {
+        Some(port) => port,
+        None => free_port()?,
+    };
     let url = format!("tcp://127.0.0.1:{port}");
     let log_path = std::env::temp_dir().join(format!("spanflow-tansu-{port}.log"));
     let log = File::create(&log_path)
@@ -185,21 +241,29 @@ fn free_port() -> Result<u16, BrokerError> {
 /// When the broker refuses, with its answer: the caller is a test or a
 /// benchmark, which cannot go on without the topic.
 pub async fn create_topic(topic: &str) {
+    create_topic_on(bootstrap(), topic)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+}
+
+/// Creates `topic` with one partition on the broker at `bootstrap`.
+pub async fn create_topic_on(bootstrap: &str, topic: &str) -> Result<(), BrokerError> {
     use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
     use rdkafka::client::DefaultClientContext;
 
     let admin: AdminClient<DefaultClientContext> = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
+        .set("bootstrap.servers", bootstrap)
         .create()
-        .expect("an admin client");
+        .map_err(|error| BrokerError(format!("no admin client: {error}")))?;
     let results = admin
         .create_topics(
             &[NewTopic::new(topic, 1, TopicReplication::Fixed(1))],
             &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
         )
         .await
-        .expect("the broker answers CreateTopics");
+        .map_err(|error| BrokerError(format!("CreateTopics failed: {error}")))?;
     for result in results {
-        result.unwrap_or_else(|(topic, code)| panic!("cannot create {topic}: {code:?}"));
+        result.map_err(|(topic, code)| BrokerError(format!("cannot create {topic}: {code:?}")))?;
     }
+    Ok(())
 }
