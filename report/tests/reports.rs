@@ -258,6 +258,37 @@ fn backpressure_of_one_trace_and_spans_from_the_embedded_store() {
     }
     assert_eq!(report.finish().json["spans"][0]["count"], 1);
 
+    // Within one trace, the time in child spans: 3 ms + 4 ms under a root.
+    let family = vec![
+        Gen::root(9, "handle", T0, 10 * MS),
+        Gen {
+            id: 2,
+            parent: 1,
+            ..Gen::root(9, "query", T0, 3 * MS)
+        },
+        Gen {
+            id: 3,
+            parent: 1,
+            ..Gen::root(9, "query", T0 + 3 * MS, 4 * MS)
+        },
+    ];
+    let (rows, _) = read_all(&[file(&[line("s", &family)])]).unwrap();
+    let mut report = Backpressure::new(Selection {
+        trace: Some(TraceId::from(9u128)),
+        ..Selection::default()
+    });
+    for row in &rows {
+        report.add(row);
+    }
+    let json = report.finish().json;
+    let handle = json["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "handle")
+        .unwrap();
+    assert_eq!(handle["mean_in_children_ns"], 7_000_000.0);
+
     // SpanData, as the embedded store holds it, converts without a file.
     let exporter = opentelemetry_sdk::trace::InMemorySpanExporter::default();
     let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
