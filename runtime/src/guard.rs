@@ -78,6 +78,7 @@ pub struct PipelineGuard {
     pub(crate) provider: Option<SdkTracerProvider>,
     pub(crate) store: Option<TraceStore>,
     pub(crate) tail: Option<TailStatsHandle>,
+    pub(crate) export: std::sync::Arc<crate::export_accounting::ExportCounters>,
     pub(crate) shutdown_timeout: Duration,
 }
 
@@ -91,6 +92,15 @@ impl fmt::Debug for PipelineGuard {
 }
 
 impl PipelineGuard {
+    /// What the batch exports (OTLP, the JSON file, `with_batch_exporter`)
+    /// did with the spans handed to them: exported, failed, and — as
+    /// [`ExportStats::unaccounted`](crate::ExportStats::unaccounted) —
+    /// still queued or dropped by a full queue (after a flush: dropped).
+    /// Also the `spanflow.export.spans` metric.
+    pub fn export_stats(&self) -> crate::ExportStats {
+        self.export.snapshot()
+    }
+
     /// The tail sampler's counters, when the pipeline has one
     /// ([`Pipeline::with_tail_sampling`](crate::Pipeline::with_tail_sampling)).
     pub fn tail_stats(&self) -> Option<TailStats> {

@@ -95,6 +95,7 @@ pub mod config;
 mod context;
 pub mod current;
 pub mod export;
+mod export_accounting;
 mod future;
 mod guard;
 mod ids;
@@ -124,6 +125,7 @@ pub use spanflow_macros::trace;
 pub use crate::callsite::CallSite;
 pub use crate::config::{ConfigError, EmbeddedExport};
 pub use crate::context::{LinkTarget, ParentContext, current_context, in_context, with_context};
+pub use crate::export_accounting::ExportStats;
 pub use crate::future::{Traced, TracedExt};
 pub use crate::guard::{FlushTimeout, InstallError, PipelineGuard};
 pub use crate::pipeline::{

@@ -7,7 +7,11 @@ use std::time::Duration;
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{BatchSpanProcessor, SpanData, SpanExporter};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+use std::sync::Arc;
+
+use crate::export_accounting::{CountedBatch, ExportCounters, counted_batch};
 
 use crate::config::{ConfigError, var};
 
@@ -137,12 +141,13 @@ fn validate_url(variable: &'static str, value: &str) -> Result<(), ConfigError> 
     }
 }
 
-/// A batch processor exporting to `target`.
-pub(crate) fn processor(target: &OtlpTarget) -> Result<BatchSpanProcessor, String> {
+/// A batch processor exporting to `target`, counted in `counters`.
+pub(crate) fn processor(
+    target: &OtlpTarget,
+    counters: &Arc<ExportCounters>,
+) -> Result<CountedBatch, String> {
     let processor = match target.protocol {
-        OtlpProtocol::Grpc => {
-            BatchSpanProcessor::builder(TokioExporter::grpc(&target.url)?).build()
-        }
+        OtlpProtocol::Grpc => counted_batch(TokioExporter::grpc(&target.url)?, counters),
         OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
             let protocol = if target.protocol == OtlpProtocol::HttpJson {
                 Protocol::HttpJson
@@ -157,7 +162,7 @@ pub(crate) fn processor(target: &OtlpTarget) -> Result<BatchSpanProcessor, Strin
                 .with_endpoint(target.url.clone())
                 .build()
                 .map_err(|error| format!("OTLP/HTTP exporter for {}: {error}", target.url))?;
-            BatchSpanProcessor::builder(exporter).build()
+            counted_batch(exporter, counters)
         }
     };
     Ok(processor)

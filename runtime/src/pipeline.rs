@@ -8,12 +8,13 @@ use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::{KeyValue, Value, global};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{
-    BatchSpanProcessor, SdkTracerProvider, SimpleSpanProcessor, SpanExporter, SpanProcessor,
+    SdkTracerProvider, SimpleSpanProcessor, SpanExporter, SpanProcessor,
 };
 
 use crate::collector::{Collector, CollectorSettings};
 use crate::config::{self, ConfigError, EmbeddedExport, SamplerSetting};
 use crate::export::{TerminalExporter, TraceStore};
+use crate::export_accounting::{CountedBatch, ExportCounters, counted_batch};
 use crate::guard::{InstallError, PipelineGuard};
 use crate::propagation::{BaggagePropagator, TraceContextPropagator};
 use crate::recorder::{self, Backend, Recorder, TracerSource};
@@ -79,6 +80,7 @@ pub struct Pipeline {
     processors: Vec<Box<dyn SpanProcessor>>,
     tail: Option<TailSamplerBuilder>,
     rules: SamplingRules,
+    export_counters: Arc<ExportCounters>,
     resource_env: ResourceEnv,
     git_commit: Option<&'static str>,
     sampler: Option<SamplerSetting>,
@@ -124,6 +126,7 @@ impl Pipeline {
             processors: Vec::new(),
             tail: None,
             rules: SamplingRules::new(),
+            export_counters: Arc::default(),
             resource_env: ResourceEnv::default(),
             git_commit: None,
             sampler: None,
@@ -158,7 +161,8 @@ impl Pipeline {
     /// Exports spans in batches from a background thread (for production);
     /// `OTEL_BSP_*` set the batch sizes and delays.
     pub fn with_batch_exporter(self, exporter: impl SpanExporter + 'static) -> Self {
-        self.with_span_processor(BatchSpanProcessor::builder(exporter).build())
+        let processor = counted_batch(exporter, &self.export_counters);
+        self.with_span_processor(processor)
     }
 
     /// Exports over OTLP to `target` (overriding the
@@ -356,6 +360,7 @@ impl Pipeline {
             None
         };
 
+        ExportCounters::register_metrics(&self.export_counters);
         let tail = self.tail.take().map(|builder| {
             let exports: Box<dyn SpanProcessor> = if self.processors.len() == 1 {
                 self.processors.remove(0)
@@ -411,6 +416,7 @@ impl Pipeline {
             provider: Some(provider),
             store,
             tail,
+            export: self.export_counters,
             shutdown_timeout: self.shutdown_timeout,
         })
     }
@@ -477,7 +483,8 @@ impl Pipeline {
                 None => return Ok(false),
             },
         };
-        let processor = crate::otlp::processor(&target).map_err(InstallError::Exporter)?;
+        let processor = crate::otlp::processor(&target, &self.export_counters)
+            .map_err(InstallError::Exporter)?;
         self.processors.push(Box::new(processor));
         Ok(true)
     }
@@ -517,7 +524,8 @@ impl Pipeline {
                 TerminalExporter::stderr(),
             ))),
             EmbeddedExport::JsonFile(path) => {
-                self.processors.push(Box::new(json_file_processor(&path)?))
+                let processor = json_file_processor(&path, &self.export_counters)?;
+                self.processors.push(Box::new(processor))
             }
             EmbeddedExport::Memory | EmbeddedExport::None => {}
         }
@@ -526,7 +534,10 @@ impl Pipeline {
 }
 
 #[cfg(feature = "json-file")]
-fn json_file_processor(path: &std::path::Path) -> Result<BatchSpanProcessor, InstallError> {
+fn json_file_processor(
+    path: &std::path::Path,
+    counters: &Arc<ExportCounters>,
+) -> Result<CountedBatch, InstallError> {
     let file = crate::export::OtlpJsonFile::create(path).map_err(|error| {
         InstallError::Config(ConfigError::new(
             config::SPANFLOW_EXPORT,
@@ -534,11 +545,14 @@ fn json_file_processor(path: &std::path::Path) -> Result<BatchSpanProcessor, Ins
             format!("cannot create the file: {error}"),
         ))
     })?;
-    Ok(BatchSpanProcessor::builder(file).build())
+    Ok(counted_batch(file, counters))
 }
 
 #[cfg(not(feature = "json-file"))]
-fn json_file_processor(path: &std::path::Path) -> Result<BatchSpanProcessor, InstallError> {
+fn json_file_processor(
+    path: &std::path::Path,
+    _counters: &Arc<ExportCounters>,
+) -> Result<CountedBatch, InstallError> {
     Err(InstallError::Config(ConfigError::new(
         config::SPANFLOW_EXPORT,
         format!("json:{}", path.display()),
@@ -581,6 +595,7 @@ fn install_api(source: TracerSource) -> Result<PipelineGuard, InstallError> {
         provider: None,
         store: None,
         tail: None,
+        export: Arc::default(),
         shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
     })
 }

@@ -1,0 +1,169 @@
+//! What happened to the spans handed to the pipeline's batch exports:
+//! exported, failed, or still queued / dropped by the batch queue.
+//!
+//! opentelemetry_sdk's `BatchSpanProcessor` drops spans when its queue is
+//! full (an exporter down for long enough) and keeps the count private; a
+//! failed export is only logged. spanflow counts the spans it offers to
+//! each batch processor and what each export returned, so that the loss is
+//! visible: after a flush, nothing is queued and `offered − exported −
+//! failed` is what the queue dropped.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use opentelemetry::Context;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{
+    BatchSpanProcessor, Span as SdkSpan, SpanData, SpanExporter, SpanProcessor,
+};
+
+/// The pipeline's export counts (see [`PipelineGuard::export_stats`](crate::PipelineGuard::export_stats)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExportStats {
+    /// Spans handed to the batch exports (OTLP, the JSON file, exporters
+    /// given to `with_batch_exporter`).
+    pub offered: u64,
+    /// Spans in batches the exporter accepted.
+    pub exported: u64,
+    /// Spans in batches the exporter failed (down, refused, timed out).
+    pub failed: u64,
+}
+
+impl ExportStats {
+    /// Spans neither exported nor failed: still queued, or dropped by a
+    /// full batch queue. Right after a flush nothing is queued, so this is
+    /// what the queue dropped.
+    pub fn unaccounted(&self) -> u64 {
+        self.offered.saturating_sub(self.exported + self.failed)
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct ExportCounters {
+    offered: AtomicU64,
+    exported: AtomicU64,
+    failed: AtomicU64,
+    reported: AtomicBool,
+}
+
+impl ExportCounters {
+    pub(crate) fn snapshot(&self) -> ExportStats {
+        ExportStats {
+            offered: self.offered.load(Ordering::Relaxed),
+            exported: self.exported.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+        }
+    }
+
+    /// `spanflow.export.spans` by `outcome` (offered, exported, failed)
+    /// through the global meter provider.
+    pub(crate) fn register_metrics(counters: &Arc<ExportCounters>) {
+        let counters = Arc::downgrade(counters);
+        opentelemetry::global::meter("spanflow")
+            .u64_observable_counter("spanflow.export.spans")
+            .with_description("Spans handed to batch exports, by what became of them")
+            .with_unit("{span}")
+            .with_callback(move |observer| {
+                if let Some(counters) = counters.upgrade() {
+                    let stats = counters.snapshot();
+                    for (outcome, value) in [
+                        ("offered", stats.offered),
+                        ("exported", stats.exported),
+                        ("failed", stats.failed),
+                    ] {
+                        observer
+                            .observe(value, &[opentelemetry::KeyValue::new("outcome", outcome)]);
+                    }
+                }
+            })
+            .build();
+    }
+}
+
+/// A batch processor over `exporter`, counted in `counters`.
+pub(crate) fn counted_batch(
+    exporter: impl SpanExporter + 'static,
+    counters: &Arc<ExportCounters>,
+) -> CountedBatch {
+    let exporter = CountingExporter {
+        inner: exporter,
+        counters: Arc::clone(counters),
+    };
+    CountedBatch {
+        inner: BatchSpanProcessor::builder(exporter).build(),
+        counters: Arc::clone(counters),
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct CountedBatch {
+    inner: BatchSpanProcessor,
+    counters: Arc<ExportCounters>,
+}
+
+impl SpanProcessor for CountedBatch {
+    fn on_start(&self, span: &mut SdkSpan, cx: &Context) {
+        self.inner.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        self.counters.offered.fetch_add(1, Ordering::Relaxed);
+        self.inner.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+#[derive(Debug)]
+struct CountingExporter<E> {
+    inner: E,
+    counters: Arc<ExportCounters>,
+}
+
+impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let spans = batch.len() as u64;
+        let outcome = self.inner.export(batch).await;
+        match &outcome {
+            Ok(()) => {
+                self.counters.exported.fetch_add(spans, Ordering::Relaxed);
+            }
+            Err(error) => {
+                self.counters.failed.fetch_add(spans, Ordering::Relaxed);
+                if !self.counters.reported.swap(true, Ordering::Relaxed) {
+                    eprintln!(
+                        "spanflow: an export of {spans} spans failed ({error}); spans are lost \
+                         until the exporter recovers (counted in PipelineGuard::export_stats; \
+                         reported once)"
+                    );
+                }
+            }
+        }
+        outcome
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
