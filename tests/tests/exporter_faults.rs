@@ -118,9 +118,14 @@ fn export_faults_never_block_requests_and_export_resumes() {
 
     // What was lost is counted: failed exports, and (after a flush, when
     // nothing is queued) what the full batch queue dropped.
-    pipeline.flush().expect("flushed to the receiver that is back");
+    pipeline
+        .flush()
+        .expect("flushed to the receiver that is back");
     let stats = pipeline.export_stats();
-    eprintln!("{stats:?}, dropped by the batch queue: {}", stats.unaccounted());
+    eprintln!(
+        "{stats:?}, dropped by the batch queue: {}",
+        stats.unaccounted()
+    );
     assert!(stats.failed > 0, "{stats:?}");
     assert!(
         stats.unaccounted() > 0,
