@@ -68,62 +68,41 @@ async fn produce_then_consume_is_one_trace() {
     assert_eq!(process.span_kind, SpanKind::Consumer);
     assert_eq!(send.parent_span_id, checkout.span_context.span_id());
     assert_eq!(process.parent_span_id, send.span_context.span_id());
-    assert_eq!(
-        attribute(send, "messaging.system"),
-        Some(&Value::from("kafka"))
-    );
-    assert_eq!(
-        attribute(send, "messaging.operation.name"),
-        Some(&Value::from("send"))
-    );
-    assert_eq!(
-        attribute(send, "messaging.destination.name"),
-        Some(&Value::from(topic.clone()))
-    );
-    assert_eq!(
-        attribute(send, "messaging.destination.partition.id"),
-        Some(&Value::from("0"))
-    );
-    assert_eq!(
-        attribute(send, "messaging.kafka.offset"),
-        Some(&Value::I64(delivery.offset))
-    );
-    assert_eq!(
-        attribute(send, "messaging.kafka.message.key"),
-        Some(&Value::from("order-7"))
-    );
-    assert_eq!(
-        attribute(send, "messaging.client.id"),
-        Some(&Value::from("spanflow-tests"))
-    );
-    assert_eq!(
-        attribute(send, "server.address"),
-        Some(&Value::from("127.0.0.1"))
-    );
-    assert_eq!(
-        attribute(process, "messaging.operation.name"),
-        Some(&Value::from("process"))
-    );
-    assert_eq!(
-        attribute(process, "messaging.consumer.group.name"),
-        Some(&Value::from("billing"))
-    );
-    assert_eq!(
-        attribute(process, "messaging.kafka.offset"),
-        Some(&Value::I64(delivery.offset))
-    );
-    assert_eq!(
-        attribute(process, "messaging.kafka.message.key"),
-        Some(&Value::from("order-7"))
-    );
-    assert_eq!(
-        attribute(process, "messaging.message.body.size"),
-        Some(&Value::I64(2))
-    );
-    assert_eq!(
-        attribute(process, "spanflow.kafka.consumer_lag"),
-        Some(&Value::I64(0))
-    );
+    let expected = [
+        (send, "messaging.system", Value::from("kafka")),
+        (send, "messaging.operation.name", Value::from("send")),
+        (
+            send,
+            "messaging.destination.name",
+            Value::from(topic.clone()),
+        ),
+        (send, "messaging.destination.partition.id", Value::from("0")),
+        (send, "messaging.kafka.offset", Value::I64(delivery.offset)),
+        (send, "messaging.kafka.message.key", Value::from("order-7")),
+        (send, "messaging.client.id", Value::from("spanflow-tests")),
+        (send, "server.address", Value::from("127.0.0.1")),
+        (process, "messaging.operation.name", Value::from("process")),
+        (
+            process,
+            "messaging.consumer.group.name",
+            Value::from("billing"),
+        ),
+        (
+            process,
+            "messaging.kafka.offset",
+            Value::I64(delivery.offset),
+        ),
+        (
+            process,
+            "messaging.kafka.message.key",
+            Value::from("order-7"),
+        ),
+        (process, "messaging.message.body.size", Value::I64(2)),
+        (process, "spanflow.kafka.consumer_lag", Value::I64(0)),
+    ];
+    for (span, key, value) in expected {
+        assert_eq!(attribute(span, key), Some(&value), "{} {key}", span.name);
+    }
     assert!(
         matches!(attribute(process, "spanflow.kafka.time_in_topic_ms"), Some(Value::I64(ms)) if *ms >= 0),
         "time in topic recorded"
