@@ -10,15 +10,13 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use opentelemetry::Context;
 use opentelemetry::propagation::TextMapPropagator;
-use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use spanflow_benches::{Discard, time_batches_with_drains};
+use spanflow_benches::{Discard, TRACEPARENT, time_batches_with_drains, traceparent_context};
 use spanflow_kafka::{HeaderExtractor, HeaderInjector, TracedConsumer, TracedProducer};
 
-const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 /// Messages per timed round: produced concurrently, then consumed.
 const ROUND: usize = 500;
 
@@ -27,13 +25,7 @@ fn headers(c: &mut Criterion) {
     let sdk = opentelemetry_sdk::propagation::TraceContextPropagator::new();
     let propagators: [(&str, &dyn TextMapPropagator); 2] =
         [("spanflow", &spanflow), ("otel sdk", &sdk)];
-    let cx = Context::new().with_remote_span_context(SpanContext::new(
-        TraceId::from(0x0af7651916cd43dd8448eb211c80319c_u128),
-        SpanId::from(0xb7ad6b7169203331_u64),
-        TraceFlags::SAMPLED,
-        false,
-        TraceState::NONE,
-    ));
+    let cx = traceparent_context();
     // A record as it arrives: a user header, then the trace context.
     let received = OwnedHeaders::new()
         .insert(Header {

@@ -11,10 +11,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use http::HeaderMap;
 use opentelemetry::Context;
 use opentelemetry::propagation::TextMapPropagator;
-use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
-
-const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+use spanflow_benches::{TRACEPARENT, traceparent_context};
 
 fn propagation(c: &mut Criterion) {
     let spanflow = spanflow::propagation::TraceContextPropagator::new();
@@ -22,13 +20,7 @@ fn propagation(c: &mut Criterion) {
     let propagators: [(&str, &dyn TextMapPropagator); 2] =
         [("spanflow", &spanflow), ("otel sdk", &sdk)];
 
-    let cx = Context::new().with_remote_span_context(SpanContext::new(
-        TraceId::from(0x0af7651916cd43dd8448eb211c80319c_u128),
-        SpanId::from(0xb7ad6b7169203331_u64),
-        TraceFlags::SAMPLED,
-        false,
-        TraceState::NONE,
-    ));
+    let cx = traceparent_context();
     let map: HashMap<String, String> = [("traceparent".to_owned(), TRACEPARENT.to_owned())].into();
     let mut headers = HeaderMap::new();
     headers.insert("traceparent", TRACEPARENT.parse().unwrap());

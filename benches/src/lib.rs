@@ -202,3 +202,21 @@ pub fn ended_traces(next_trace: &mut u128, traces: u64, spans_per_trace: u64) ->
     }
     spans
 }
+
+/// A W3C `traceparent`, and the context it carries
+/// ([`traceparent_context`]), for the propagation benchmarks.
+pub const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+/// The sampled remote context of [`TRACEPARENT`].
+pub fn traceparent_context() -> opentelemetry::Context {
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+    };
+    opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
+        TraceId::from(0x0af7651916cd43dd8448eb211c80319c_u128),
+        SpanId::from(0xb7ad6b7169203331_u64),
+        TraceFlags::SAMPLED,
+        false,
+        TraceState::NONE,
+    ))
+}

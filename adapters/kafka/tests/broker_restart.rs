@@ -16,13 +16,11 @@ use std::time::{Duration, Instant};
 
 use opentelemetry::trace::Status;
 use rdkafka::ClientConfig;
-use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
 use rdkafka::producer::FutureRecord;
-use rdkafka::{Offset, TopicPartitionList};
 use spanflow_kafka::{TracedConsumer, TracedProducer};
 use spanflow_test_kafka::{OwnedBroker, create_topic_on};
-use support::{finished_spans, installed};
+use support::{assigned_consumer, finished_spans, installed};
 
 const MESSAGES: usize = 10_000;
 const BATCH: usize = 500;
@@ -78,34 +76,14 @@ async fn send_all(producer: &TracedProducer, keys: Vec<String>) -> usize {
             "{} messages never delivered",
             pending.len()
         );
-        let sends = pending.iter().map(|key| {
-            let record = FutureRecord::to(TOPIC).key(key.as_str()).payload("x");
-            producer.send(record, Duration::from_secs(5))
-        });
-        let outcomes = futures::future::join_all(sends).await;
-        pending = pending
-            .into_iter()
-            .zip(outcomes)
-            .filter_map(|(key, outcome)| outcome.is_err().then_some(key))
-            .collect();
+        pending = send_once(producer, &pending).await;
         failures += pending.len();
     }
     failures
 }
 
 fn fresh_consumer(bootstrap: &str) -> TracedConsumer {
-    let consumer: StreamConsumer = config(bootstrap)
-        .set("group.id", "restarts")
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .expect("a consumer");
-    let mut partitions = TopicPartitionList::new();
-    partitions
-        .add_partition_offset(TOPIC, 0, Offset::Beginning)
-        .unwrap();
-    consumer.assign(&partitions).unwrap();
-    TracedConsumer::new(consumer)
+    TracedConsumer::new(assigned_consumer(config(bootstrap), TOPIC, "restarts"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -116,7 +116,13 @@ pub fn traced_consumer(topic: &str, group: &str) -> TracedConsumer {
 }
 
 pub fn plain_consumer(topic: &str, group: &str) -> StreamConsumer {
-    let consumer: StreamConsumer = client_config()
+    assigned_consumer(client_config(), topic, group)
+}
+
+/// A consumer made from `config`, in `group`, assigned partition 0 of
+/// `topic` from the start.
+pub fn assigned_consumer(mut config: ClientConfig, topic: &str, group: &str) -> StreamConsumer {
+    let consumer: StreamConsumer = config
         .set("group.id", group)
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
