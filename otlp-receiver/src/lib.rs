@@ -12,6 +12,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::post;
+use flate2::read::GzDecoder;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -22,7 +23,12 @@ use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
+use std::io::Read;
 use tokio::sync::oneshot;
+use tonic::codec::CompressionEncoding;
+
+/// The name of every thread the receiver runs on.
+pub const RECEIVER_THREAD: &str = "otlp-receiver";
 
 /// One request as received.
 #[derive(Clone, Debug)]
@@ -31,6 +37,9 @@ pub struct Received {
     pub protocol: &'static str,
     /// The decoded request.
     pub request: ExportTraceServiceRequest,
+    /// The request's headers (gRPC metadata), names in lower case; values
+    /// that are not text are left out.
+    pub headers: Vec<(String, String)>,
 }
 
 type Log = Arc<Mutex<Vec<Received>>>;
@@ -86,6 +95,8 @@ impl OtlpReceiver {
     pub fn start_at(grpc: SocketAddr, http: SocketAddr) -> std::io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
+            // Named, so that measurements can leave the receiver's CPU out.
+            .thread_name(RECEIVER_THREAD)
             .enable_all()
             .build()?;
         let grpc_listener = runtime.block_on(tokio::net::TcpListener::bind(grpc))?;
@@ -100,7 +111,8 @@ impl OtlpReceiver {
             Arc::clone(&received),
             Arc::clone(&mode),
             Arc::clone(&counted),
-        ));
+        ))
+        .accept_compressed(CompressionEncoding::Gzip);
         let http_log = Arc::clone(&received);
         let http_mode = Arc::clone(&mode);
         let http_counted = Arc::clone(&counted);
@@ -122,7 +134,7 @@ impl OtlpReceiver {
             }),
         );
         let thread = std::thread::Builder::new()
-            .name("otlp-receiver".into())
+            .name(RECEIVER_THREAD.into())
             .spawn(move || {
                 runtime.block_on(async move {
                     let grpc = tonic::transport::Server::builder()
@@ -248,7 +260,15 @@ impl TraceService for GrpcService {
             Behaviour::Fail => return Err(tonic::Status::unavailable("failing on purpose")),
             Behaviour::Stall => std::future::pending().await,
         }
-        record(&self.0, &self.1, &self.2, "grpc", request.into_inner());
+        let headers = header_list(&request.metadata().clone().into_headers());
+        record(
+            &self.0,
+            &self.1,
+            &self.2,
+            "grpc",
+            request.into_inner(),
+            headers,
+        );
         Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }
 }
@@ -264,6 +284,24 @@ fn receive_http(
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with("application/json"));
+    let gzipped = headers
+        .get(header::CONTENT_ENCODING)
+        .is_some_and(|value| value == "gzip");
+    let mut unzipped = Vec::new();
+    let body = if gzipped {
+        match GzDecoder::new(body).read_to_end(&mut unzipped) {
+            Ok(_) => unzipped.as_slice(),
+            Err(error) => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    [(header::CONTENT_TYPE, "text/plain")],
+                    format!("gzip: {error}").into_bytes(),
+                );
+            }
+        }
+    } else {
+        body
+    };
     let decoded = if json {
         serde_json::from_slice::<ExportTraceServiceRequest>(body).map_err(|error| error.to_string())
     } else {
@@ -277,6 +315,7 @@ fn receive_http(
                 counted,
                 if json { "http/json" } else { "http/protobuf" },
                 request,
+                header_list(headers),
             );
             let response = ExportTraceServiceResponse::default();
             if json {
@@ -308,6 +347,7 @@ fn record(
     counted: &Counted,
     protocol: &'static str,
     request: ExportTraceServiceRequest,
+    headers: Vec<(String, String)>,
 ) {
     if behaviour(mode) == Behaviour::Count {
         let spans: usize = request
@@ -321,5 +361,18 @@ fn record(
     }
     log.lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .push(Received { protocol, request });
+        .push(Received {
+            protocol,
+            request,
+            headers,
+        });
+}
+
+fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
+        .collect()
 }

@@ -58,6 +58,26 @@ impl ExportCounters {
         }
     }
 
+    pub(crate) fn offer(&self, spans: u64) {
+        self.offered.fetch_add(spans, Ordering::Relaxed);
+    }
+
+    pub(crate) fn exported(&self, spans: u64) {
+        self.exported.fetch_add(spans, Ordering::Relaxed);
+    }
+
+    /// Counts spans an export lost, and says so on standard error the
+    /// first time.
+    pub(crate) fn failed(&self, spans: u64, error: &dyn std::fmt::Display) {
+        self.failed.fetch_add(spans, Ordering::Relaxed);
+        if !self.reported.swap(true, Ordering::Relaxed) {
+            eprintln!(
+                "spanflow: an export of {spans} spans failed ({error}); spans are lost until the \
+                 exporter recovers (counted in PipelineGuard::export_stats; reported once)"
+            );
+        }
+    }
+
     /// `spanflow.export.spans` by `outcome` (offered, exported, failed)
     /// through the global meter provider.
     pub(crate) fn register_metrics(counters: &Arc<ExportCounters>) {
@@ -110,7 +130,7 @@ impl SpanProcessor for CountedBatch {
     }
 
     fn on_end(&self, span: SpanData) {
-        self.counters.offered.fetch_add(1, Ordering::Relaxed);
+        self.counters.offer(1);
         self.inner.on_end(span);
     }
 
@@ -138,19 +158,8 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
         let spans = batch.len() as u64;
         let outcome = self.inner.export(batch).await;
         match &outcome {
-            Ok(()) => {
-                self.counters.exported.fetch_add(spans, Ordering::Relaxed);
-            }
-            Err(error) => {
-                self.counters.failed.fetch_add(spans, Ordering::Relaxed);
-                if !self.counters.reported.swap(true, Ordering::Relaxed) {
-                    eprintln!(
-                        "spanflow: an export of {spans} spans failed ({error}); spans are lost \
-                         until the exporter recovers (counted in PipelineGuard::export_stats; \
-                         reported once)"
-                    );
-                }
-            }
+            Ok(()) => self.counters.exported(spans),
+            Err(error) => self.counters.failed(spans, error),
         }
         outcome
     }

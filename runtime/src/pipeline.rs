@@ -483,9 +483,13 @@ impl Pipeline {
                 None => return Ok(false),
             },
         };
-        let processor = crate::otlp::processor(&target, &self.export_counters)
-            .map_err(InstallError::Exporter)?;
-        self.processors.push(Box::new(processor));
+        let processor = crate::otlp::processor(&target, &self.export_counters).map_err(
+            |failure| match failure {
+                crate::otlp::InstallFailure::Config(error) => InstallError::Config(error),
+                crate::otlp::InstallFailure::Exporter(error) => InstallError::Exporter(error),
+            },
+        )?;
+        self.processors.push(processor);
         Ok(true)
     }
 

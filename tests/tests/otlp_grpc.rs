@@ -1,4 +1,5 @@
-//! OTLP/gRPC to a real receiver, configured by the environment.
+//! OTLP/gRPC to a real receiver, configured by the environment, with
+//! metadata and gzip.
 
 mod otlp;
 
@@ -17,6 +18,8 @@ fn spans_arrive_over_grpc_with_ids_parents_kinds_attributes_status_and_resource(
         &receiver.grpc_endpoint(),
     );
     otlp::set_env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc");
+    otlp::set_env("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=secret%20one");
+    otlp::set_env("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip");
     let pipeline = spanflow::pipeline!()
         .install()
         .expect("OTLP from the environment");
@@ -25,6 +28,8 @@ fn spans_arrive_over_grpc_with_ids_parents_kinds_attributes_status_and_resource(
         "OTLP replaces the embedded default"
     );
     let resource = otlp::run_and_check(&receiver, pipeline, "grpc", "checkout-grpc");
+    otlp::assert_every_request_had_header(&receiver, "x-api-key", "secret one");
+    otlp::assert_every_request_had_header(&receiver, "grpc-encoding", "gzip");
     assert_eq!(
         string_attribute(&resource, "deployment.environment.name").as_deref(),
         Some("ci")

@@ -94,3 +94,19 @@ pub fn set_env(name: &str, value: &str) {
     // before it starts the receiver or installs the pipeline.
     unsafe { std::env::set_var(name, value) };
 }
+
+/// Every request the receiver got carried `name: value`.
+pub fn assert_every_request_had_header(receiver: &OtlpReceiver, name: &str, value: &str) {
+    let received = receiver.received();
+    assert!(!received.is_empty(), "nothing reached the receiver");
+    for request in received {
+        assert!(
+            request
+                .headers
+                .iter()
+                .any(|(key, given)| key == name && given == value),
+            "no {name}: {value} in {:?}",
+            request.headers
+        );
+    }
+}

@@ -1,19 +1,25 @@
-//! OTLP export through opentelemetry-otlp: choosing the endpoint and the
-//! protocol from code or the standard environment variables.
-
-use std::fmt;
-use std::time::Duration;
-
-use opentelemetry_otlp::{Protocol, WithExportConfig};
-use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+//! OTLP export: choosing the endpoint and the protocol from code or the
+//! standard environment variables.
+//!
+//! OTLP/gRPC and OTLP/HTTP with protobuf bodies go through spanflow's own
+//! span processor, which encodes each span straight into the request being
+//! built (see `batch` and `encode` for why); OTLP/HTTP with JSON bodies goes
+//! through opentelemetry-otlp and the SDK's batch processor. Both honour
+//! `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`, `_TIMEOUT` and `_COMPRESSION`
+//! (`gzip` or `none`) and the `OTEL_BSP_*` batch settings.
 
 use std::sync::Arc;
 
-use crate::export_accounting::{CountedBatch, ExportCounters, counted_batch};
+use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_sdk::trace::SpanProcessor;
 
 use crate::config::{ConfigError, var};
+use crate::export_accounting::{ExportCounters, counted_batch};
+
+mod batch;
+mod encode;
+mod options;
+mod transport;
 
 /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the base URL of every signal.
 pub const ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
@@ -23,16 +29,6 @@ pub const TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
 pub const PROTOCOL: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
 /// `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`
 pub const TRACES_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL";
-
-/// The batch processor's settings, read by the SDK; validated here because
-/// the SDK ignores a value it cannot parse.
-const BATCH_VARIABLES: [&str; 5] = [
-    "OTEL_BSP_SCHEDULE_DELAY",
-    "OTEL_BSP_EXPORT_TIMEOUT",
-    "OTEL_BSP_MAX_QUEUE_SIZE",
-    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
-    "OTEL_BSP_MAX_CONCURRENT_EXPORTS",
-];
 
 /// An OTLP transport and encoding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,17 +93,9 @@ impl OtlpTarget {
 
     /// The target the environment names, if any.
     pub(crate) fn from_env() -> Result<Option<Self>, ConfigError> {
-        for variable in BATCH_VARIABLES {
-            if let Some(value) = var(variable) {
-                value.trim().parse::<u64>().map_err(|_| {
-                    ConfigError::new(
-                        variable,
-                        value.clone(),
-                        "expected a whole number (milliseconds or a count)",
-                    )
-                })?;
-            }
-        }
+        // Read now so that a bad value is an installation error.
+        options::BatchOptions::from_env()?;
+        options::RequestOptions::from_env()?;
         let protocol = match (var(TRACES_PROTOCOL), var(PROTOCOL)) {
             (Some(value), _) => OtlpProtocol::parse(TRACES_PROTOCOL, &value)?,
             (None, Some(value)) => OtlpProtocol::parse(PROTOCOL, &value)?,
@@ -141,95 +129,44 @@ fn validate_url(variable: &'static str, value: &str) -> Result<(), ConfigError> 
     }
 }
 
-/// A batch processor exporting to `target`, counted in `counters`.
+/// The span processor exporting to `target`, counted in `counters`.
 pub(crate) fn processor(
     target: &OtlpTarget,
     counters: &Arc<ExportCounters>,
-) -> Result<CountedBatch, String> {
-    let processor = match target.protocol {
-        OtlpProtocol::Grpc => counted_batch(TokioExporter::grpc(&target.url)?, counters),
-        OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
-            let protocol = if target.protocol == OtlpProtocol::HttpJson {
-                Protocol::HttpJson
-            } else {
-                Protocol::HttpBinary
-            };
-            // The blocking reqwest client runs on the batch processor's own
-            // thread; the async one would need a Tokio reactor there.
-            let exporter = opentelemetry_otlp::SpanExporter::builder()
-                .with_http()
-                .with_protocol(protocol)
-                .with_endpoint(target.url.clone())
-                .build()
-                .map_err(|error| format!("OTLP/HTTP exporter for {}: {error}", target.url))?;
-            counted_batch(exporter, counters)
-        }
-    };
-    Ok(processor)
+) -> Result<Box<dyn SpanProcessor>, InstallFailure> {
+    let request = options::RequestOptions::from_env()?;
+    if target.protocol != OtlpProtocol::HttpJson {
+        let batch = options::BatchOptions::from_env()?;
+        let processor = batch::OtlpProcessor::start(target, request, batch, counters)?;
+        return Ok(Box::new(processor));
+    }
+    // The SDK reads OTEL_BSP_* and opentelemetry-otlp the request settings.
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(Protocol::HttpJson)
+        .with_endpoint(target.url.clone())
+        .with_timeout(request.timeout)
+        .build()
+        .map_err(|error| format!("OTLP/HTTP exporter for {}: {error}", target.url))?;
+    Ok(Box::new(counted_batch(exporter, counters)))
 }
 
-/// The OTLP/gRPC exporter with the Tokio runtime tonic needs.
-///
-/// The SDK's batch processor exports from a plain thread through
-/// `futures_executor::block_on`, where tonic's connections find no Tokio
-/// reactor and panic (opentelemetry-rust issue 2673 and its many
-/// duplicates). This adapter owns a one-thread runtime, builds the channel
-/// inside it and runs each export on it.
-struct TokioExporter {
-    runtime: tokio::runtime::Runtime,
-    inner: opentelemetry_otlp::SpanExporter,
+/// Why the OTLP export could not be set up.
+#[derive(Debug)]
+pub(crate) enum InstallFailure {
+    Config(ConfigError),
+    Exporter(String),
 }
 
-impl TokioExporter {
-    fn grpc(url: &str) -> Result<Self, String> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("spanflow-otlp-grpc")
-            .enable_all()
-            .build()
-            .map_err(|error| format!("could not start the OTLP/gRPC runtime: {error}"))?;
-        let inner = {
-            let _entered = runtime.enter();
-            opentelemetry_otlp::SpanExporter::builder()
-                .with_tonic()
-                .with_endpoint(url.to_owned())
-                .build()
-                .map_err(|error| format!("OTLP/gRPC exporter for {url}: {error}"))?
-        };
-        Ok(TokioExporter { runtime, inner })
+impl From<ConfigError> for InstallFailure {
+    fn from(error: ConfigError) -> Self {
+        InstallFailure::Config(error)
     }
 }
 
-impl SpanExporter for TokioExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        if tokio::runtime::Handle::try_current().is_ok() {
-            // Called from inside a Tokio runtime (a custom processor): block
-            // this thread, not the runtime.
-            return Err(OTelSdkError::InternalFailure(
-                "the OTLP/gRPC exporter must be driven from its batch processor's thread".into(),
-            ));
-        }
-        self.runtime.block_on(self.inner.export(batch))
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
-    }
-}
-
-impl fmt::Debug for TokioExporter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokioExporter")
-            .field("inner", &self.inner)
-            .finish()
+impl From<String> for InstallFailure {
+    fn from(error: String) -> Self {
+        InstallFailure::Exporter(error)
     }
 }
 

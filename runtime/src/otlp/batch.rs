@@ -1,0 +1,354 @@
+//! spanflow's OTLP span processor: each span is encoded as it ends, into
+//! the request being built; full requests queue for one sender thread.
+//!
+//! It takes the place of the SDK's `BatchSpanProcessor` + opentelemetry-otlp
+//! pair for OTLP/gRPC and OTLP/HTTP with protobuf, with the same settings
+//! (`OTEL_BSP_*`, `OTEL_EXPORTER_OTLP_*`). The SDK pair moves every span
+//! through a channel, then converts the batch to opentelemetry-proto's
+//! structs and encodes those; here a span is written once, on the thread
+//! that ends it (spanflow's collector thread for `#[trace]` spans), and
+//! dropped where it was made. Memory is bounded the same way: the request
+//! being built holds at most `max_export_batch_size` spans, the queue at
+//! most `max_queue_size`; a batch that does not fit is dropped and shows in
+//! [`ExportStats::unaccounted`](crate::ExportStats::unaccounted).
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use opentelemetry::{Context, InstrumentationScope};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+
+use super::OtlpTarget;
+use super::encode::{self, ScopeBody};
+use super::options::{BatchOptions, RequestOptions};
+use super::transport::Transport;
+use crate::export_accounting::ExportCounters;
+
+/// Requests above this size are cut early: receivers commonly refuse
+/// messages over 4 MiB (gRPC's default limit).
+const MAX_REQUEST_BYTES: usize = 3 * 1024 * 1024;
+
+pub(crate) struct OtlpProcessor {
+    shared: Arc<Shared>,
+    sender: Mutex<Option<JoinHandle<()>>>,
+}
+
+struct Shared {
+    building: Mutex<Building>,
+    jobs: Mutex<Jobs>,
+    jobs_changed: Condvar,
+    counters: Arc<ExportCounters>,
+    options: BatchOptions,
+}
+
+/// The request being built.
+#[derive(Default)]
+struct Building {
+    resource: Vec<u8>,
+    resource_schema_url: String,
+    scopes: Vec<ScopeSpans>,
+    spans: usize,
+    bytes: usize,
+}
+
+struct ScopeSpans {
+    scope: InstrumentationScope,
+    encoded_scope: Vec<u8>,
+    spans: Vec<u8>,
+}
+
+/// A request ready to send.
+struct Batch {
+    body: Vec<u8>,
+    spans: usize,
+}
+
+#[derive(Default)]
+struct Jobs {
+    queue: VecDeque<Job>,
+    queued_spans: usize,
+    stopping: bool,
+}
+
+enum Job {
+    Send(Batch),
+    /// Answered once every job before it is done.
+    Flush(mpsc::Sender<()>),
+}
+
+impl OtlpProcessor {
+    /// Starts the sender thread, which sets up the client.
+    pub(crate) fn start(
+        target: &OtlpTarget,
+        request: RequestOptions,
+        options: BatchOptions,
+        counters: &Arc<ExportCounters>,
+    ) -> Result<Self, String> {
+        let shared = Arc::new(Shared {
+            building: Mutex::new(Building::default()),
+            jobs: Mutex::new(Jobs::default()),
+            jobs_changed: Condvar::new(),
+            counters: Arc::clone(counters),
+            options,
+        });
+        let (ready, connected) = mpsc::channel();
+        let target = target.clone();
+        let worker = Arc::clone(&shared);
+        let sender = thread::Builder::new()
+            .name("spanflow-otlp".into())
+            .spawn(move || match Transport::connect(&target, request) {
+                Ok(transport) => {
+                    let _ = ready.send(Ok(()));
+                    worker.run(transport);
+                }
+                Err(error) => {
+                    let _ = ready.send(Err(error));
+                }
+            })
+            .map_err(|error| format!("could not start the OTLP sender thread: {error}"))?;
+        connected
+            .recv()
+            .unwrap_or_else(|_| Err("the OTLP sender thread ended".into()))?;
+        Ok(OtlpProcessor {
+            shared,
+            sender: Mutex::new(Some(sender)),
+        })
+    }
+}
+
+impl SpanProcessor for OtlpProcessor {
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        self.shared.counters.offer(1);
+        let full = {
+            let mut building = lock(&self.shared.building);
+            building.add(&span);
+            let full = building.spans >= self.shared.options.max_export_batch_size
+                || building.bytes >= MAX_REQUEST_BYTES;
+            full.then(|| building.take())
+        };
+        // Dropped here, outside the lock, on the thread that made it.
+        drop(span);
+        if let Some(batch) = full {
+            self.shared.enqueue(batch);
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.shared.flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        let flushed = self.shared.flush();
+        lock(&self.shared.jobs).stopping = true;
+        self.shared.jobs_changed.notify_all();
+        if let Some(sender) = lock(&self.sender).take() {
+            let deadline = Instant::now() + timeout;
+            // The sender finishes its current request (bounded by the
+            // request timeout) before it sees `stopping`.
+            while !sender.is_finished() && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(5));
+            }
+            if !sender.is_finished() {
+                return Err(OTelSdkError::Timeout(timeout));
+            }
+            let _ = sender.join();
+        }
+        flushed
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        let mut building = lock(&self.shared.building);
+        building.resource.clear();
+        encode::resource(&mut building.resource, resource);
+        building.resource_schema_url = resource.schema_url().unwrap_or_default().to_owned();
+    }
+}
+
+impl Building {
+    fn add(&mut self, span: &SpanData) {
+        let scope = &span.instrumentation_scope;
+        // Usually one scope (spanflow's), a few with OpenTelemetry API spans.
+        let index = match self.scopes.iter().position(|known| known.scope == *scope) {
+            Some(index) => index,
+            None => {
+                let mut encoded_scope = Vec::new();
+                encode::scope(&mut encoded_scope, scope);
+                self.scopes.push(ScopeSpans {
+                    scope: scope.clone(),
+                    encoded_scope,
+                    spans: Vec::new(),
+                });
+                self.scopes.len() - 1
+            }
+        };
+        let spans = &mut self.scopes[index].spans;
+        let before = spans.len();
+        encode::span(spans, span);
+        self.bytes += spans.len() - before;
+        self.spans += 1;
+    }
+
+    /// The request so far; the scopes' buffers stay for the next one.
+    fn take(&mut self) -> Batch {
+        let bodies: Vec<ScopeBody<'_>> = self
+            .scopes
+            .iter()
+            .filter(|scope| !scope.spans.is_empty())
+            .map(|scope| ScopeBody {
+                scope: &scope.encoded_scope,
+                schema_url: scope.scope.schema_url().unwrap_or_default(),
+                spans: &scope.spans,
+            })
+            .collect();
+        let body = encode::request(&self.resource, &self.resource_schema_url, &bodies);
+        let batch = Batch {
+            body,
+            spans: self.spans,
+        };
+        // Scopes seen lately stay (with their buffers); others go, so a
+        // burst of one-off scopes does not stay forever.
+        self.scopes.retain_mut(|scope| {
+            let used = !scope.spans.is_empty();
+            scope.spans.clear();
+            used
+        });
+        self.spans = 0;
+        self.bytes = 0;
+        batch
+    }
+}
+
+impl Shared {
+    fn enqueue(&self, batch: Batch) {
+        let mut jobs = lock(&self.jobs);
+        if jobs.stopping || jobs.queued_spans + batch.spans > self.options.max_queue_size {
+            // Counted: offered, never exported nor failed.
+            return;
+        }
+        jobs.queued_spans += batch.spans;
+        jobs.queue.push_back(Job::Send(batch));
+        drop(jobs);
+        self.jobs_changed.notify_all();
+    }
+
+    /// Sends what is being built and waits until everything queued before
+    /// has been answered.
+    fn flush(&self) -> OTelSdkResult {
+        let partial = {
+            let mut building = lock(&self.building);
+            (building.spans > 0).then(|| building.take())
+        };
+        let (done, finished) = mpsc::channel();
+        {
+            let mut jobs = lock(&self.jobs);
+            if jobs.stopping {
+                return Ok(());
+            }
+            if let Some(batch) = partial {
+                // A flush never drops: the queue may go one batch over.
+                jobs.queued_spans += batch.spans;
+                jobs.queue.push_back(Job::Send(batch));
+            }
+            jobs.queue.push_back(Job::Flush(done));
+        }
+        self.jobs_changed.notify_all();
+        match finished.recv_timeout(self.options.export_timeout) {
+            Ok(()) => Ok(()),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                Err(OTelSdkError::Timeout(self.options.export_timeout))
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(OTelSdkError::AlreadyShutdown),
+        }
+    }
+
+    /// The sender thread: sends queued requests in order, and what is being
+    /// built once it has waited `schedule_delay`.
+    fn run(&self, mut transport: Transport) {
+        let mut next_cut = Instant::now() + self.options.schedule_delay;
+        loop {
+            let job = {
+                let mut jobs = lock(&self.jobs);
+                loop {
+                    if let Some(job) = jobs.queue.pop_front() {
+                        if let Job::Send(batch) = &job {
+                            jobs.queued_spans -= batch.spans;
+                        }
+                        break Some(job);
+                    }
+                    if jobs.stopping {
+                        return;
+                    }
+                    let now = Instant::now();
+                    if now >= next_cut {
+                        break None;
+                    }
+                    jobs = self
+                        .jobs_changed
+                        .wait_timeout(jobs, next_cut - now)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
+            };
+            match job {
+                Some(Job::Send(batch)) => self.send(&mut transport, batch),
+                Some(Job::Flush(done)) => {
+                    let _ = done.send(());
+                }
+                None => {
+                    next_cut = Instant::now() + self.options.schedule_delay;
+                    let partial = {
+                        let mut building = lock(&self.building);
+                        (building.spans > 0).then(|| building.take())
+                    };
+                    if let Some(batch) = partial {
+                        self.send(&mut transport, batch);
+                    }
+                }
+            }
+        }
+    }
+
+    fn send(&self, transport: &mut Transport, batch: Batch) {
+        let spans = batch.spans as u64;
+        match transport.send(batch.body) {
+            Ok(accepted) => {
+                let rejected = accepted.rejected.min(spans);
+                self.counters.exported(spans - rejected);
+                if rejected > 0 {
+                    self.counters.failed(
+                        rejected,
+                        &format!("the receiver rejected {rejected} of {spans} spans"),
+                    );
+                }
+            }
+            Err(error) => self.counters.failed(spans, &error),
+        }
+    }
+}
+
+impl fmt::Debug for OtlpProcessor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OtlpProcessor")
+            .field("options", &self.shared.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for OtlpProcessor {
+    fn drop(&mut self) {
+        lock(&self.shared.jobs).stopping = true;
+        self.shared.jobs_changed.notify_all();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

@@ -1,0 +1,309 @@
+//! `SpanData` straight to OTLP protobuf bytes.
+//!
+//! opentelemetry-otlp converts each batch into opentelemetry-proto's message
+//! structs first (a `String` per attribute key and value, a `Vec` per id)
+//! and prost then walks them twice, once for lengths and once to write.
+//! On this project's machine that conversion and the SDK batch queue in
+//! front of it cost 1.5–2 µs per span, most of it in the allocator. Here
+//! each span is written once, field by field, into a buffer that is reused
+//! from batch to batch: about 0.1 µs per span. The field numbers are those
+//! of opentelemetry-proto's `trace.proto`, `common.proto` and
+//! `resource.proto`; the tests decode the bytes with opentelemetry-proto's
+//! own types and compare them with its own conversion of the same spans.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status};
+use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::SpanData;
+use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
+
+/// `SpanFlags.SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK`
+const HAS_IS_REMOTE: u32 = 0x100;
+/// `SpanFlags.SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK`
+const IS_REMOTE: u32 = 0x200;
+
+/// A protobuf writer over a growable buffer. Scalar fields at their default
+/// value are left out, as proto3 (and prost) do.
+pub(crate) struct Writer<'a>(pub(crate) &'a mut Vec<u8>);
+
+impl Writer<'_> {
+    fn bytes(&mut self, tag: u32, value: &[u8]) {
+        if !value.is_empty() {
+            self.always_bytes(tag, value);
+        }
+    }
+
+    /// A length-delimited field even when empty: members of a `oneof` are
+    /// written whatever their value.
+    fn always_bytes(&mut self, tag: u32, value: &[u8]) {
+        encode_key(tag, WireType::LengthDelimited, self.0);
+        encode_varint(value.len() as u64, self.0);
+        self.0.extend_from_slice(value);
+    }
+
+    fn string(&mut self, tag: u32, value: &str) {
+        self.bytes(tag, value.as_bytes());
+    }
+
+    fn varint(&mut self, tag: u32, value: u64) {
+        if value != 0 {
+            encode_key(tag, WireType::Varint, self.0);
+            encode_varint(value, self.0);
+        }
+    }
+
+    fn fixed64(&mut self, tag: u32, value: u64) {
+        if value != 0 {
+            encode_key(tag, WireType::SixtyFourBit, self.0);
+            self.0.extend_from_slice(&value.to_le_bytes());
+        }
+    }
+
+    fn fixed32(&mut self, tag: u32, value: u32) {
+        if value != 0 {
+            encode_key(tag, WireType::ThirtyTwoBit, self.0);
+            self.0.extend_from_slice(&value.to_le_bytes());
+        }
+    }
+
+    /// A nested message. Its length is only known once it is written, so one
+    /// byte is reserved for it (enough below 128 bytes, which most
+    /// attributes are) and the body moves along when the length needs more.
+    fn message(&mut self, tag: u32, body: impl FnOnce(&mut Writer<'_>)) {
+        encode_key(tag, WireType::LengthDelimited, self.0);
+        let start = self.0.len();
+        self.0.push(0);
+        body(&mut Writer(self.0));
+        let len = self.0.len() - start - 1;
+        if len < 0x80 {
+            self.0[start] = len as u8;
+        } else {
+            let mut prefix = Vec::with_capacity(encoded_len_varint(len as u64));
+            encode_varint(len as u64, &mut prefix);
+            self.0.splice(start..start + 1, prefix);
+        }
+    }
+}
+
+/// Appends one `Span` message (field 2 of `ScopeSpans`).
+pub(crate) fn span(out: &mut Vec<u8>, span: &SpanData) {
+    Writer(out).message(2, |w| {
+        let context = &span.span_context;
+        w.bytes(1, &context.trace_id().to_bytes());
+        w.bytes(2, &context.span_id().to_bytes());
+        w.string(3, &context.trace_state().header());
+        if span.parent_span_id != SpanId::INVALID {
+            w.bytes(4, &span.parent_span_id.to_bytes());
+        }
+        w.string(5, &span.name);
+        w.varint(6, kind(&span.span_kind));
+        w.fixed64(7, unix_nanos(span.start_time));
+        w.fixed64(8, unix_nanos(span.end_time));
+        attributes(w, 9, &span.attributes);
+        w.varint(10, u64::from(span.dropped_attributes_count));
+        for event in span.events.iter() {
+            w.message(11, |w| {
+                w.fixed64(1, unix_nanos(event.timestamp));
+                w.string(2, &event.name);
+                attributes(w, 3, &event.attributes);
+                w.varint(4, u64::from(event.dropped_attributes_count));
+            });
+        }
+        w.varint(12, u64::from(span.events.dropped_count));
+        for link in span.links.iter() {
+            w.message(13, |w| {
+                let linked = &link.span_context;
+                w.bytes(1, &linked.trace_id().to_bytes());
+                w.bytes(2, &linked.span_id().to_bytes());
+                w.string(3, &linked.trace_state().header());
+                attributes(w, 4, &link.attributes);
+                w.varint(5, u64::from(link.dropped_attributes_count));
+                w.fixed32(6, flags(linked, linked.is_remote()));
+            });
+        }
+        w.varint(14, u64::from(span.links.dropped_count));
+        w.message(15, |w| {
+            if let Status::Error { description } = &span.status {
+                w.string(2, description);
+            }
+            w.varint(3, status_code(&span.status));
+        });
+        w.fixed32(16, flags(context, span.parent_span_is_remote));
+    });
+}
+
+/// The `InstrumentationScope` message's body.
+pub(crate) fn scope(out: &mut Vec<u8>, scope: &InstrumentationScope) {
+    let mut w = Writer(out);
+    w.string(1, scope.name());
+    w.string(2, scope.version().unwrap_or_default());
+    for attribute in scope.attributes() {
+        key_value(&mut w, 3, attribute);
+    }
+}
+
+/// The `Resource` message's body.
+pub(crate) fn resource(out: &mut Vec<u8>, resource: &Resource) {
+    let mut w = Writer(out);
+    for (key, value) in resource.iter() {
+        w.message(1, |w| {
+            w.string(1, key.as_str());
+            w.message(2, |w| any_value(w, value));
+        });
+    }
+}
+
+/// One scope's spans, as [`request`] takes them.
+pub(crate) struct ScopeBody<'a> {
+    /// The `InstrumentationScope` body ([`scope`]).
+    pub(crate) scope: &'a [u8],
+    pub(crate) schema_url: &'a str,
+    /// `Span` fields ([`span`]), one after another.
+    pub(crate) spans: &'a [u8],
+}
+
+/// A whole `ExportTraceServiceRequest`: one `ResourceSpans` with a
+/// `ScopeSpans` per scope. Lengths are known here, so the envelope is
+/// written exactly once into a buffer of the exact size.
+pub(crate) fn request(
+    resource: &[u8],
+    resource_schema_url: &str,
+    scopes: &[ScopeBody<'_>],
+) -> Vec<u8> {
+    let scope_spans_len = |body: &ScopeBody<'_>| {
+        field_len(1, body.scope.len())
+            + body.spans.len()
+            + if body.schema_url.is_empty() {
+                0
+            } else {
+                field_len(3, body.schema_url.len())
+            }
+    };
+    let mut resource_spans_len = field_len(1, resource.len());
+    for body in scopes {
+        resource_spans_len += field_len(2, scope_spans_len(body));
+    }
+    if !resource_schema_url.is_empty() {
+        resource_spans_len += field_len(3, resource_schema_url.len());
+    }
+    let mut out = Vec::with_capacity(field_len(1, resource_spans_len));
+    let mut w = Writer(&mut out);
+    length_prefix(&mut w, 1, resource_spans_len);
+    w.always_bytes(1, resource);
+    for body in scopes {
+        length_prefix(&mut w, 2, scope_spans_len(body));
+        w.always_bytes(1, body.scope);
+        w.0.extend_from_slice(body.spans);
+        w.string(3, body.schema_url);
+    }
+    w.string(3, resource_schema_url);
+    out
+}
+
+fn length_prefix(w: &mut Writer<'_>, tag: u32, len: usize) {
+    encode_key(tag, WireType::LengthDelimited, w.0);
+    encode_varint(len as u64, w.0);
+}
+
+/// The size of a length-delimited field with a body of `len` bytes.
+fn field_len(tag: u32, len: usize) -> usize {
+    encoded_len_varint(u64::from(tag << 3)) + encoded_len_varint(len as u64) + len
+}
+
+fn attributes(w: &mut Writer<'_>, tag: u32, attributes: &[KeyValue]) {
+    for attribute in attributes {
+        key_value(w, tag, attribute);
+    }
+}
+
+fn key_value(w: &mut Writer<'_>, tag: u32, attribute: &KeyValue) {
+    w.message(tag, |w| {
+        w.string(1, attribute.key.as_str());
+        w.message(2, |w| any_value(w, &attribute.value));
+    });
+}
+
+/// The `AnyValue` message's body: exactly one member of its `oneof`.
+fn any_value(w: &mut Writer<'_>, value: &Value) {
+    match value {
+        Value::String(text) => string_value(w, text.as_str()),
+        Value::Bool(flag) => bool_value(w, *flag),
+        Value::I64(number) => int_value(w, *number),
+        Value::F64(number) => double_value(w, *number),
+        Value::Array(array) => w.message(5, |w| match array {
+            Array::Bool(items) => array_values(w, items, |w, item| bool_value(w, *item)),
+            Array::I64(items) => array_values(w, items, |w, item| int_value(w, *item)),
+            Array::F64(items) => array_values(w, items, |w, item| double_value(w, *item)),
+            Array::String(items) => {
+                array_values(w, items, |w, item| string_value(w, item.as_str()))
+            }
+            // A kind of array added after this was written: its text.
+            other => w.message(1, |w| string_value(w, &other.to_string())),
+        }),
+        // A kind of value added after this was written: its text.
+        other => string_value(w, &other.as_str()),
+    }
+}
+
+fn string_value(w: &mut Writer<'_>, text: &str) {
+    w.always_bytes(1, text.as_bytes());
+}
+
+fn bool_value(w: &mut Writer<'_>, flag: bool) {
+    encode_key(2, WireType::Varint, w.0);
+    encode_varint(u64::from(flag), w.0);
+}
+
+fn int_value(w: &mut Writer<'_>, number: i64) {
+    encode_key(3, WireType::Varint, w.0);
+    // Two's complement, as protobuf's int64 wants.
+    encode_varint(number as u64, w.0);
+}
+
+fn double_value(w: &mut Writer<'_>, number: f64) {
+    encode_key(4, WireType::SixtyFourBit, w.0);
+    w.0.extend_from_slice(&number.to_le_bytes());
+}
+
+/// `ArrayValue.values`, one `AnyValue` per item.
+fn array_values<T>(w: &mut Writer<'_>, items: &[T], item_value: impl Fn(&mut Writer<'_>, &T)) {
+    for item in items {
+        w.message(1, |w| item_value(w, item));
+    }
+}
+
+fn kind(kind: &SpanKind) -> u64 {
+    match kind {
+        SpanKind::Internal => 1,
+        SpanKind::Server => 2,
+        SpanKind::Client => 3,
+        SpanKind::Producer => 4,
+        SpanKind::Consumer => 5,
+    }
+}
+
+fn status_code(status: &Status) -> u64 {
+    match status {
+        Status::Unset => 0,
+        Status::Ok => 1,
+        Status::Error { .. } => 2,
+    }
+}
+
+fn flags(context: &SpanContext, remote: bool) -> u32 {
+    let mut flags = u32::from(context.trace_flags().to_u8()) | HAS_IS_REMOTE;
+    if remote {
+        flags |= IS_REMOTE;
+    }
+    flags
+}
+
+fn unix_nanos(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos() as u64)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,229 @@
+//! Sending encoded `ExportTraceServiceRequest`s: OTLP/HTTP with reqwest's
+//! blocking client, OTLP/gRPC with tonic. Both live on the exporter's sender
+//! thread, which creates and drops them: reqwest's blocking client and a
+//! Tokio runtime both panic when dropped inside an async context, which the
+//! thread that installs the pipeline often is.
+
+use std::io::Write;
+
+use bytes::BufMut;
+use flate2::write::GzEncoder;
+use http::uri::PathAndQuery;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use prost::Message;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::metadata::{MetadataKey, MetadataValue};
+
+use super::options::{Compression, RequestOptions};
+use super::{OtlpProtocol, OtlpTarget};
+
+const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+/// What the receiver made of a request.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Accepted {
+    /// Spans the receiver said it rejected (OTLP partial success).
+    pub(crate) rejected: u64,
+}
+
+pub(crate) enum Transport {
+    Http {
+        client: reqwest::blocking::Client,
+        url: String,
+        options: RequestOptions,
+    },
+    Grpc(Box<GrpcTransport>),
+}
+
+pub(crate) struct GrpcTransport {
+    runtime: tokio::runtime::Runtime,
+    client: tonic::client::Grpc<tonic::transport::Channel>,
+    options: RequestOptions,
+}
+
+impl Transport {
+    /// Sets up the client; the connection itself is made by the first
+    /// request, so a receiver that is not up yet is an export error later,
+    /// not an installation failure.
+    pub(crate) fn connect(target: &OtlpTarget, options: RequestOptions) -> Result<Self, String> {
+        match target.protocol {
+            OtlpProtocol::Grpc => {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .thread_name("spanflow-otlp-grpc")
+                    .enable_all()
+                    .build()
+                    .map_err(|error| format!("could not start the OTLP/gRPC runtime: {error}"))?;
+                let channel = {
+                    let _entered = runtime.enter();
+                    tonic::transport::Endpoint::from_shared(target.url.clone())
+                        .map_err(|error| format!("OTLP/gRPC endpoint {}: {error}", target.url))?
+                        .timeout(options.timeout)
+                        .connect_timeout(options.timeout)
+                        .connect_lazy()
+                };
+                let mut client = tonic::client::Grpc::new(channel);
+                if options.compression == Compression::Gzip {
+                    client = client.send_compressed(tonic::codec::CompressionEncoding::Gzip);
+                }
+                Ok(Transport::Grpc(Box::new(GrpcTransport {
+                    runtime,
+                    client,
+                    options,
+                })))
+            }
+            OtlpProtocol::HttpJson => {
+                Err("OTLP/HTTP with JSON bodies goes through opentelemetry-otlp".into())
+            }
+            OtlpProtocol::HttpProtobuf => {
+                let client = reqwest::blocking::Client::builder()
+                    .timeout(options.timeout)
+                    .build()
+                    .map_err(|error| format!("OTLP/HTTP client: {error}"))?;
+                Ok(Transport::Http {
+                    client,
+                    url: target.url.clone(),
+                    options,
+                })
+            }
+        }
+    }
+
+    /// Sends one request body, blocking until the receiver answers or the
+    /// timeout passes.
+    pub(crate) fn send(&mut self, body: Vec<u8>) -> Result<Accepted, String> {
+        match self {
+            Transport::Http {
+                client,
+                url,
+                options,
+            } => send_http(client, url, options, body),
+            Transport::Grpc(grpc) => {
+                let GrpcTransport {
+                    runtime,
+                    client,
+                    options,
+                } = &mut **grpc;
+                runtime.block_on(send_grpc(client, options, body))
+            }
+        }
+    }
+}
+
+fn send_http(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    options: &RequestOptions,
+    body: Vec<u8>,
+) -> Result<Accepted, String> {
+    let mut request = client
+        .post(url)
+        .header(http::header::CONTENT_TYPE, "application/x-protobuf");
+    for (key, value) in &options.headers {
+        request = request.header(key.as_str(), value.as_str());
+    }
+    let request = match options.compression {
+        Compression::None => request.body(body),
+        Compression::Gzip => request
+            .header(http::header::CONTENT_ENCODING, "gzip")
+            .body(gzip(&body).map_err(|error| format!("gzip: {error}"))?),
+    };
+    let response = request.send().map_err(|error| error.to_string())?;
+    let status = response.status();
+    let body = response.bytes().map_err(|error| error.to_string())?;
+    if !status.is_success() {
+        let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+        return Err(format!("HTTP {status}: {text}"));
+    }
+    Ok(accepted(
+        ExportTraceServiceResponse::decode(body).unwrap_or_default(),
+    ))
+}
+
+async fn send_grpc(
+    client: &mut tonic::client::Grpc<tonic::transport::Channel>,
+    options: &RequestOptions,
+    body: Vec<u8>,
+) -> Result<Accepted, String> {
+    let mut request = tonic::Request::new(body);
+    request.set_timeout(options.timeout);
+    for (key, value) in &options.headers {
+        let key = MetadataKey::from_bytes(key.as_bytes()).map_err(|error| error.to_string())?;
+        let value = MetadataValue::try_from(value.as_str()).map_err(|error| error.to_string())?;
+        request.metadata_mut().insert(key, value);
+    }
+    let send = async {
+        client.ready().await.map_err(|error| error.to_string())?;
+        client
+            .unary(request, PathAndQuery::from_static(EXPORT_PATH), RawCodec)
+            .await
+            .map_err(|status| format!("gRPC {:?}: {}", status.code(), status.message()))
+    };
+    // The channel's timeout covers a request once sent; this also bounds
+    // waiting for a connection.
+    let response = tokio::time::timeout(options.timeout, send)
+        .await
+        .map_err(|_| format!("no answer within {:?}", options.timeout))??;
+    Ok(accepted(response.into_inner()))
+}
+
+fn accepted(response: ExportTraceServiceResponse) -> Accepted {
+    Accepted {
+        rejected: response.partial_success.map_or(0, |partial| {
+            u64::try_from(partial.rejected_spans).unwrap_or(0)
+        }),
+    }
+}
+
+fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut encoder = GzEncoder::new(
+        Vec::with_capacity(body.len() / 4),
+        flate2::Compression::fast(),
+    );
+    encoder.write_all(body)?;
+    encoder.finish()
+}
+
+/// Sends bytes already encoded as an `ExportTraceServiceRequest`; decodes
+/// the answer with opentelemetry-proto's type.
+struct RawCodec;
+
+impl Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = ExportTraceServiceResponse;
+    type Encoder = RawEncoder;
+    type Decoder = ResponseDecoder;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        RawEncoder
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        ResponseDecoder
+    }
+}
+
+struct RawEncoder;
+
+impl Encoder for RawEncoder {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+struct ResponseDecoder;
+
+impl Decoder for ResponseDecoder {
+    type Item = ExportTraceServiceResponse;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
+        ExportTraceServiceResponse::decode(src)
+            .map(Some)
+            .map_err(|error| tonic::Status::internal(error.to_string()))
+    }
+}
