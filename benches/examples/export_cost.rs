@@ -4,7 +4,8 @@
 //! every other thread of the process is, the HTTP client's included).
 //!
 //! Run: `cargo run --release -p spanflow-benches --example export_cost -- grpc 500000`
-//! (or `http/protobuf`).
+//! (or `http/protobuf`; or `sdk-http/protobuf`, the anchor: the same spans
+//! through the SDK's `BatchSpanProcessor` and opentelemetry-otlp's exporter).
 //!
 //! CPU time comes from `/proc/self/task/*/stat` (clock ticks of 10 ms), so
 //! the run is long enough for the ticks not to matter. The pipeline is
@@ -12,6 +13,8 @@
 
 use std::collections::HashMap;
 use std::time::Instant;
+
+use opentelemetry_otlp::WithExportConfig;
 
 use spanflow::otlp::{OtlpProtocol, OtlpTarget};
 use spanflow_otlp_receiver::{OtlpReceiver, RECEIVER_THREAD};
@@ -26,9 +29,10 @@ fn step() {}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let protocol = match args.next().as_deref() {
-        Some("http/protobuf") => OtlpProtocol::HttpProtobuf,
-        _ => OtlpProtocol::Grpc,
+    let (protocol, through_sdk) = match args.next().as_deref() {
+        Some("http/protobuf") => (OtlpProtocol::HttpProtobuf, false),
+        Some("sdk-http/protobuf") => (OtlpProtocol::HttpProtobuf, true),
+        _ => (OtlpProtocol::Grpc, false),
     };
     let spans: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(500_000);
     let receiver = OtlpReceiver::start()?;
@@ -36,9 +40,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         OtlpProtocol::Grpc => receiver.grpc_endpoint(),
         _ => receiver.http_endpoint(),
     };
-    let pipeline = spanflow::pipeline!()
-        .with_otlp(OtlpTarget::new(&endpoint, protocol)?)
-        .install()?;
+    let target = OtlpTarget::new(&endpoint, protocol)?;
+    let pipeline = if through_sdk {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+            .with_endpoint(target.url)
+            .build()?;
+        spanflow::pipeline!()
+            .with_batch_exporter(exporter)
+            .install()?
+    } else {
+        spanflow::pipeline!().with_otlp(target).install()?
+    };
 
     // Warm up connections, rings and the batch processor.
     for _ in 0..10 {
@@ -65,7 +79,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let exported = receiver.spans().len() - received_before;
     let mut total_ticks = 0;
     println!(
-        "protocol {protocol:?}, {exported} spans exported in {wall:.2?}, {} dropped",
+        "protocol {protocol:?}{}, {exported} spans exported in {wall:.2?}, {} dropped",
+        if through_sdk { " through the SDK" } else { "" },
         pipeline.dropped_spans()
     );
     let mut names: Vec<&String> = after.keys().collect();
