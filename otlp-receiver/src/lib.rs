@@ -17,7 +17,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
@@ -58,6 +58,9 @@ pub enum Behaviour {
     /// Answer success and keep only a count of spans (for soak runs, where
     /// keeping everything would grow the receiver, not the process tested).
     Count = 3,
+    /// Answer success with every span rejected (an OTLP partial success),
+    /// keeping nothing.
+    Reject = 4,
 }
 
 type Mode = Arc<AtomicU8>;
@@ -68,6 +71,7 @@ fn behaviour(mode: &Mode) -> Behaviour {
         1 => Behaviour::Fail,
         2 => Behaviour::Stall,
         3 => Behaviour::Count,
+        4 => Behaviour::Reject,
         _ => Behaviour::Accept,
     }
 }
@@ -128,6 +132,17 @@ impl OtlpReceiver {
                             receive_http(&log, &mode, &counted, &headers, &body).into_response()
                         }
                         Behaviour::Fail => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+                        Behaviour::Reject => {
+                            match ExportTraceServiceRequest::decode(body.as_ref()) {
+                                Ok(request) => (
+                                    StatusCode::OK,
+                                    [(header::CONTENT_TYPE, "application/x-protobuf")],
+                                    rejecting(&request).encode_to_vec(),
+                                )
+                                    .into_response(),
+                                Err(_) => StatusCode::BAD_REQUEST.into_response(),
+                            }
+                        }
                         Behaviour::Stall => std::future::pending().await,
                     }
                 }
@@ -259,6 +274,9 @@ impl TraceService for GrpcService {
             Behaviour::Accept | Behaviour::Count => {}
             Behaviour::Fail => return Err(tonic::Status::unavailable("failing on purpose")),
             Behaviour::Stall => std::future::pending().await,
+            Behaviour::Reject => {
+                return Ok(tonic::Response::new(rejecting(request.get_ref())));
+            }
         }
         let headers = header_list(&request.metadata().clone().into_headers());
         record(
@@ -271,6 +289,25 @@ impl TraceService for GrpcService {
         );
         Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }
+}
+
+/// A partial success that rejects every span of `request`.
+fn rejecting(request: &ExportTraceServiceRequest) -> ExportTraceServiceResponse {
+    ExportTraceServiceResponse {
+        partial_success: Some(ExportTracePartialSuccess {
+            rejected_spans: span_count(request) as i64,
+            error_message: "rejecting on purpose".into(),
+        }),
+    }
+}
+
+fn span_count(request: &ExportTraceServiceRequest) -> usize {
+    request
+        .resource_spans
+        .iter()
+        .flat_map(|resource| &resource.scope_spans)
+        .map(|scope| scope.spans.len())
+        .sum()
 }
 
 fn receive_http(
@@ -350,13 +387,7 @@ fn record(
     headers: Vec<(String, String)>,
 ) {
     if behaviour(mode) == Behaviour::Count {
-        let spans: usize = request
-            .resource_spans
-            .iter()
-            .flat_map(|resource| &resource.scope_spans)
-            .map(|scope| scope.spans.len())
-            .sum();
-        counted.fetch_add(spans as u64, Ordering::Relaxed);
+        counted.fetch_add(span_count(&request) as u64, Ordering::Relaxed);
         return;
     }
     log.lock()

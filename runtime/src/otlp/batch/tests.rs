@@ -1,0 +1,204 @@
+//! The OTLP processor against the real receiver, over both protocols:
+//! batches, flushes, partial success, a stalled receiver, shutdown.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use opentelemetry::InstrumentationScope;
+use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks, SpanProcessor};
+use spanflow_otlp_receiver::{Behaviour, OtlpReceiver};
+
+use super::OtlpProcessor;
+use crate::export_accounting::ExportCounters;
+use crate::otlp::options::{BatchOptions, Compression, RequestOptions};
+use crate::otlp::{OtlpProtocol, OtlpTarget};
+
+fn span(index: u64, scope: &str) -> SpanData {
+    SpanData {
+        span_context: SpanContext::new(
+            TraceId::from(u128::from(index) + 1),
+            SpanId::from(index + 1),
+            TraceFlags::SAMPLED,
+            false,
+            Default::default(),
+        ),
+        parent_span_id: SpanId::INVALID,
+        parent_span_is_remote: false,
+        span_kind: SpanKind::Internal,
+        name: Cow::Owned(format!("span {index}")),
+        start_time: SystemTime::now(),
+        end_time: SystemTime::now(),
+        attributes: Vec::new(),
+        dropped_attributes_count: 0,
+        events: SpanEvents::default(),
+        links: SpanLinks::default(),
+        status: Status::Unset,
+        instrumentation_scope: InstrumentationScope::builder(scope.to_owned()).build(),
+    }
+}
+
+fn processor(
+    receiver: &OtlpReceiver,
+    protocol: OtlpProtocol,
+    batch: BatchOptions,
+    timeout: Duration,
+) -> (OtlpProcessor, Arc<ExportCounters>) {
+    let endpoint = match protocol {
+        OtlpProtocol::Grpc => receiver.grpc_endpoint(),
+        _ => receiver.http_endpoint(),
+    };
+    let counters = Arc::new(ExportCounters::default());
+    let request = RequestOptions {
+        headers: vec![("x-tenant".into(), "blue".into())],
+        timeout,
+        compression: Compression::None,
+    };
+    let target = OtlpTarget::new(&endpoint, protocol).expect("loopback URL");
+    let mut processor =
+        OtlpProcessor::start(&target, request, batch, &counters).expect("client set up");
+    processor.set_resource(
+        &Resource::builder_empty()
+            .with_attribute(opentelemetry::KeyValue::new("service.name", "batch-test"))
+            .build(),
+    );
+    (processor, counters)
+}
+
+const PROTOCOLS: [OtlpProtocol; 2] = [OtlpProtocol::Grpc, OtlpProtocol::HttpProtobuf];
+
+#[test]
+fn full_batches_and_flushes_reach_the_receiver_grouped_by_scope() {
+    for protocol in PROTOCOLS {
+        let receiver = OtlpReceiver::start().expect("receiver");
+        let batch = BatchOptions {
+            max_export_batch_size: 10,
+            schedule_delay: Duration::from_secs(3600),
+            ..BatchOptions::default()
+        };
+        let (processor, counters) = processor(&receiver, protocol, batch, Duration::from_secs(10));
+        for index in 0..25 {
+            processor.on_end(span(index, if index % 2 == 0 { "even" } else { "odd" }));
+        }
+        processor.force_flush().expect("flushed");
+
+        let received = receiver.received();
+        // Two full batches of 10, then the flush sends the last 5.
+        let sizes: Vec<usize> = received
+            .iter()
+            .map(|request| {
+                let resource_spans = &request.request.resource_spans;
+                assert_eq!(resource_spans.len(), 1);
+                let scopes: Vec<&str> = resource_spans[0]
+                    .scope_spans
+                    .iter()
+                    .map(|scope| scope.scope.as_ref().expect("scope").name.as_str())
+                    .collect();
+                assert_eq!(scopes, ["even", "odd"], "{protocol:?}");
+                resource_spans[0]
+                    .scope_spans
+                    .iter()
+                    .map(|scope| scope.spans.len())
+                    .sum()
+            })
+            .collect();
+        assert_eq!(sizes, [10, 10, 5], "{protocol:?}");
+        let mut names: Vec<String> = receiver
+            .spans()
+            .into_iter()
+            .map(|(_, span)| span.name)
+            .collect();
+        names.sort_by_key(|name| name[5..].parse::<u64>().expect("index"));
+        let expected: Vec<String> = (0..25).map(|index| format!("span {index}")).collect();
+        assert_eq!(names, expected, "every span once");
+        assert!(received.iter().all(|request| {
+            request
+                .headers
+                .contains(&("x-tenant".to_owned(), "blue".to_owned()))
+        }));
+        let stats = counters.snapshot();
+        assert_eq!((stats.offered, stats.exported, stats.failed), (25, 25, 0));
+        processor.shutdown().expect("shut down");
+    }
+}
+
+#[test]
+fn a_partial_success_counts_the_rejected_spans_as_failed() {
+    for protocol in PROTOCOLS {
+        let receiver = OtlpReceiver::start().expect("receiver");
+        let (processor, counters) = processor(
+            &receiver,
+            protocol,
+            BatchOptions::default(),
+            Duration::from_secs(10),
+        );
+        receiver.set_behaviour(Behaviour::Reject);
+        for index in 0..7 {
+            processor.on_end(span(index, "spanflow"));
+        }
+        processor.force_flush().expect("flushed");
+        receiver.set_behaviour(Behaviour::Accept);
+        processor.on_end(span(7, "spanflow"));
+        processor.force_flush().expect("flushed");
+        let stats = counters.snapshot();
+        assert_eq!(
+            (stats.offered, stats.exported, stats.failed),
+            (8, 1, 7),
+            "{protocol:?}"
+        );
+        processor.shutdown().expect("shut down");
+    }
+}
+
+#[test]
+fn a_stalled_receiver_costs_queued_batches_not_memory_or_time() {
+    for protocol in PROTOCOLS {
+        let receiver = OtlpReceiver::start().expect("receiver");
+        let batch = BatchOptions {
+            max_export_batch_size: 10,
+            max_queue_size: 30,
+            export_timeout: Duration::from_millis(300),
+            schedule_delay: Duration::from_secs(3600),
+        };
+        let timeout = Duration::from_millis(200);
+        let (processor, counters) = processor(&receiver, protocol, batch, timeout);
+        receiver.set_behaviour(Behaviour::Stall);
+        let started = Instant::now();
+        for index in 0..1_000 {
+            processor.on_end(span(index, "spanflow"));
+        }
+        // Ending spans never waits for the receiver.
+        // (Waiting on even one stalled request would take the whole timeout.)
+        assert!(started.elapsed() < timeout, "{protocol:?}");
+        // At most one request in flight and 30 spans queued: the rest dropped.
+        let _ = processor.force_flush();
+        receiver.set_behaviour(Behaviour::Accept);
+        processor
+            .force_flush()
+            .expect("flushed once the receiver answers");
+        let stats = counters.snapshot();
+        assert_eq!(stats.offered, 1_000);
+        assert!(
+            stats.failed >= 10,
+            "{protocol:?}: stalled requests time out: {stats:?}"
+        );
+        // What was queued when the receiver came back goes through; the
+        // queue held 30 spans, plus the request in flight.
+        let handled = stats.exported + stats.failed;
+        assert!((30..=40).contains(&handled), "{protocol:?}: {stats:?}");
+        assert_eq!(stats.unaccounted(), 1_000 - handled, "the rest was dropped");
+
+        processor.on_end(span(1_000, "spanflow"));
+        processor.force_flush().expect("flushed");
+        assert_eq!(
+            counters.snapshot().exported,
+            stats.exported + 1,
+            "{protocol:?}: export resumes"
+        );
+        let started = Instant::now();
+        processor.shutdown().expect("shut down");
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+}
