@@ -156,6 +156,13 @@ impl Span {
         }
     }
 
+    /// Neither recorded nor carrying a context of its own: the caller's
+    /// context stays current.
+    #[inline]
+    pub(crate) fn is_none(&self) -> bool {
+        self.recording.is_none() && self.context.is_none()
+    }
+
     /// Whether this span is recorded (sampled, with a recorder installed).
     /// Attribute expressions of `#[trace(fields(...))]` are evaluated only then.
     #[inline]
