@@ -13,6 +13,7 @@ use opentelemetry::Context;
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use spanflow_benches::{TRACEPARENT, traceparent_context};
+use spanflow_http::{Headers, HeadersMut};
 
 fn propagation(c: &mut Criterion) {
     let spanflow = spanflow::propagation::TraceContextPropagator::new();
@@ -63,6 +64,23 @@ fn propagation(c: &mut Criterion) {
     group.bench_function("spanflow extract_span_context HeaderMap", |b| {
         b.iter(|| black_box(spanflow.extract_span_context(&HeaderExtractor(&headers))))
     });
+    // spanflow-http's carriers (what its layers use) in place of
+    // opentelemetry-http's: prebuilt header names, no copy of the value.
+    let mut header_carrier = HeaderMap::with_capacity(4);
+    group.bench_function("spanflow inject HeaderMap (spanflow-http carrier)", |b| {
+        b.iter(|| {
+            header_carrier.clear();
+            spanflow.inject_context(&cx, &mut HeadersMut(&mut header_carrier));
+            black_box(&header_carrier);
+        })
+    });
+    group.bench_function("spanflow extract HeaderMap (spanflow-http carrier)", |b| {
+        b.iter(|| black_box(spanflow.extract_with_context(&Context::new(), &Headers(&headers))))
+    });
+    group.bench_function(
+        "spanflow extract_span_context HeaderMap (spanflow-http carrier)",
+        |b| b.iter(|| black_box(spanflow.extract_span_context(&Headers(&headers)))),
+    );
     group.finish();
 }
 

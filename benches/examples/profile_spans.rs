@@ -32,6 +32,22 @@ fn main() {
         ),
     );
     let _guard = (mode == "unsampled").then(|| unsampled.attach());
+    if mode == "extract-headers" {
+        let propagator = spanflow::propagation::TraceContextPropagator::new();
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            "traceparent",
+            http::HeaderValue::from_static(
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            ),
+        );
+        for _ in 0..count {
+            std::hint::black_box(
+                propagator.extract_span_context(&spanflow_http::Headers(&headers)),
+            );
+        }
+        return;
+    }
     if mode == "extract" {
         let propagator = spanflow::propagation::TraceContextPropagator::new();
         let mut headers = std::collections::HashMap::new();

@@ -2,8 +2,8 @@
 
 use std::future::Future;
 
+use crate::carrier::HeadersMut;
 use opentelemetry::KeyValue;
-use opentelemetry_http::HeaderInjector;
 use opentelemetry_semantic_conventions::attribute::{
     HTTP_REQUEST_METHOD, SERVER_ADDRESS, SERVER_PORT, URL_FULL,
 };
@@ -93,7 +93,7 @@ where
     }
     let context = span.outgoing_context();
     opentelemetry::global::get_text_map_propagator(|propagator| {
-        propagator.inject_context(&context, &mut HeaderInjector(request.headers_mut()))
+        propagator.inject_context(&context, &mut HeadersMut(request.headers_mut()))
     });
     let outcome = spanflow::in_context(context, send(request)).await;
     match &outcome {

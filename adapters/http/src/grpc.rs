@@ -4,11 +4,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
+use crate::carrier::{Headers, HeadersMut};
 use http::{HeaderMap, Request, Response};
 use http_body::{Body, Frame, SizeHint};
 use opentelemetry::trace::Status;
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_semantic_conventions::attribute::{
     ERROR_TYPE, RPC_METHOD, RPC_RESPONSE_STATUS_CODE, RPC_SYSTEM_NAME, SERVER_ADDRESS, SERVER_PORT,
 };
@@ -121,7 +121,7 @@ where
         let mut span = match self.side {
             Side::Server => {
                 let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
-                    propagator.extract(&HeaderExtractor(request.headers()))
+                    propagator.extract(&Headers(request.headers()))
                 });
                 Span::with_parent(spanflow::callsite!("gRPC call", kind = server), parent)
             }
@@ -136,7 +136,7 @@ where
         };
         if self.side == Side::Client {
             opentelemetry::global::get_text_map_propagator(|propagator| {
-                propagator.inject_context(&context, &mut HeaderInjector(request.headers_mut()))
+                propagator.inject_context(&context, &mut HeadersMut(request.headers_mut()))
             });
         }
         let inner = spanflow::with_context(&context, || self.inner.call(request));

@@ -8,6 +8,8 @@
 //! * gRPC: [`GrpcServerLayer`] and [`GrpcClientLayer`] for tonic, over the
 //!   call's metadata, with the RPC conventions (feature `grpc`).
 //! * actix-web: [`ActixTrace`], the server middleware (feature `actix-web`).
+//! * Any other `http::HeaderMap`: [`Headers`] and [`HeadersMut`], the
+//!   carriers the layers above use, for propagators.
 //!
 //! Context crosses the wire through OpenTelemetry's global propagator, which
 //! a spanflow pipeline sets to W3C Trace Context (spanflow's, to the letter)
@@ -43,6 +45,7 @@
 mod actix;
 #[cfg(any(feature = "tower", feature = "reqwest", feature = "actix-web"))]
 mod attributes;
+mod carrier;
 #[cfg(feature = "reqwest")]
 mod client;
 #[cfg(feature = "grpc")]
@@ -54,6 +57,7 @@ mod server_span;
 
 #[cfg(feature = "actix-web")]
 pub use actix::{ActixTrace, ActixTraceService};
+pub use carrier::{Headers, HeadersMut};
 #[cfg(feature = "reqwest")]
 pub use client::{RequestBuilderExt, TracingMiddleware};
 #[cfg(feature = "grpc")]

@@ -4,9 +4,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
+use crate::carrier::Headers;
 use http::{Request, Response};
 use opentelemetry::KeyValue;
-use opentelemetry_http::HeaderExtractor;
 use opentelemetry_semantic_conventions::attribute::{
     NETWORK_PROTOCOL_VERSION, SERVER_ADDRESS, SERVER_PORT, URL_PATH, URL_SCHEME,
     USER_AGENT_ORIGINAL,
@@ -78,7 +78,7 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let method = method_name(request.method());
         let (span, context) = start_server_span(
-            &HeaderExtractor(request.headers()),
+            &Headers(request.headers()),
             method,
             matched_route(&request),
             |span| record_request(span, &request),
