@@ -3,9 +3,10 @@
 //! not keeping) — printing resident memory, drops and decisions as it
 //! goes, so that flat memory can be seen, not assumed.
 //!
-//! Run: `cargo run --release -p spanflow-benches --example soak -- SPANS [SPANS_PER_SECOND]`
+//! Run: `cargo run --release -p spanflow-benches --example soak -- SPANS [SPANS_PER_SECOND [BURST]]`
 //! (no rate: a tight loop, which overloads on purpose: the rings drop and
-//! count what the pipeline cannot take).
+//! count what the pipeline cannot take). Spans come in bursts of BURST
+//! (default 100) made as fast as possible, then a pause that keeps the rate.
 
 use std::time::{Duration, Instant};
 
@@ -43,6 +44,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|n| n.parse().ok())
         .unwrap_or(10_000_000);
     let rate: Option<u64> = std::env::args().nth(2).and_then(|n| n.parse().ok());
+    let burst_requests: u64 = std::env::args()
+        .nth(3)
+        .and_then(|n| n.parse::<u64>().ok())
+        .map_or(10, |spans| (spans / 10).max(1));
     let receiver = OtlpReceiver::start()?;
     receiver.set_behaviour(Behaviour::Count);
     let pipeline = spanflow::Pipeline::new()
@@ -64,10 +69,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     for index in 0..requests {
         let _ = request(index);
-        // Paced in steps of 10 requests (100 spans): bursts far above the
-        // rate would overflow the rings, which is the overload case.
+        // Paced in bursts: far above the rate within one, which the rings
+        // absorb up to their size.
         if let Some(rate) = rate
-            && (index + 1) % 10 == 0
+            && (index + 1) % burst_requests == 0
         {
             let due = started + Duration::from_secs_f64((index + 1) as f64 * 10.0 / rate as f64);
             std::thread::sleep(due.saturating_duration_since(Instant::now()));
@@ -90,11 +95,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tail = pipeline.tail_stats().unwrap_or_default();
     println!(
         "{spans} spans in {made:.1?} ({:.0} ns per span on the application thread); \
-         after flush: {} spans at the receiver, {} kept by the tail sampler, {} late",
+         after flush: {} spans at the receiver, {} kept by the tail sampler, {} late; {:?}",
         made.as_nanos() as f64 / spans as f64,
         receiver.counted_spans(),
         tail.spans_kept,
-        tail.late_spans_kept
+        tail.late_spans_kept,
+        pipeline.export_stats()
     );
     pipeline.shutdown()?;
     Ok(())

@@ -23,8 +23,10 @@ use crate::sampler::{RootSampler, Sampler, SamplingRules, SdkSampler};
 use crate::shared_processor::SharedProcessor;
 use crate::tail::{FanOut, TailSamplerBuilder};
 
-/// Per-thread ring capacity, in spans, unless configured.
-pub const DEFAULT_QUEUE_CAPACITY: usize = 2048;
+/// Per-thread ring capacity, in spans, unless configured: room for a burst
+/// of spans made faster than the collector drains them (128 KiB of slots
+/// per thread; the records themselves exist only while spans wait).
+pub const DEFAULT_QUEUE_CAPACITY: usize = 16_384;
 /// How often the collector drains the rings, unless configured.
 pub const DEFAULT_COLLECT_INTERVAL: Duration = Duration::from_millis(20);
 /// How long dropping a [`PipelineGuard`] waits for the export to finish.

@@ -454,3 +454,85 @@ fn the_seed_policy_keeps_every_error_warning_and_slow_trace_and_a_tenth_of_a_per
     );
     assert!(rest <= 30, "about 9.4 expected: {rest}");
 }
+
+/// A next processor with a bounded queue, like the SDK's batch processor:
+/// spans beyond `capacity` are dropped until a flush empties it.
+#[derive(Debug, Default)]
+struct BoundedQueue {
+    capacity: usize,
+    counts: std::sync::Mutex<(usize, usize, usize)>, // queued, delivered, dropped
+}
+
+impl SpanProcessor for BoundedQueue {
+    fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &opentelemetry::Context) {}
+
+    fn on_end(&self, _span: SpanData) {
+        let mut counts = self.counts.lock().unwrap();
+        if counts.0 < self.capacity {
+            counts.0 += 1;
+        } else {
+            counts.2 += 1;
+        }
+    }
+
+    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+        let mut counts = self.counts.lock().unwrap();
+        counts.1 += std::mem::take(&mut counts.0);
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+        self.force_flush()
+    }
+}
+
+#[test]
+fn a_flush_hands_on_more_than_the_next_queue_holds_without_losing_any() {
+    let queue = std::sync::Arc::new(BoundedQueue {
+        capacity: 2048,
+        ..BoundedQueue::default()
+    });
+    let sampler = TailSampler::builder(Policy::probability(1.0))
+        .with_straggler_wait(Duration::from_secs(3600))
+        .build(spanflow_shared(&queue));
+    for trace in 1..=5_000 {
+        for span in trace_of(trace, 1, FAST) {
+            sampler.on_end(span);
+        }
+    }
+    assert_eq!(
+        *queue.counts.lock().unwrap(),
+        (0, 0, 0),
+        "all still waiting"
+    );
+    sampler.force_flush().unwrap();
+    assert_eq!(
+        *queue.counts.lock().unwrap(),
+        (0, 10_000, 0),
+        "10,000 kept spans through a 2,048-span queue"
+    );
+}
+
+/// The queue, shared between the sampler and the test.
+fn spanflow_shared(queue: &std::sync::Arc<BoundedQueue>) -> impl SpanProcessor + use<> {
+    #[derive(Debug)]
+    struct Shared(std::sync::Arc<BoundedQueue>);
+    impl SpanProcessor for Shared {
+        fn on_start(&self, span: &mut opentelemetry_sdk::trace::Span, cx: &opentelemetry::Context) {
+            self.0.on_start(span, cx);
+        }
+        fn on_end(&self, span: SpanData) {
+            self.0.on_end(span);
+        }
+        fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+            self.0.force_flush()
+        }
+        fn shutdown_with_timeout(
+            &self,
+            timeout: Duration,
+        ) -> opentelemetry_sdk::error::OTelSdkResult {
+            self.0.shutdown_with_timeout(timeout)
+        }
+    }
+    Shared(std::sync::Arc::clone(queue))
+}

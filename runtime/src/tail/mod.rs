@@ -64,6 +64,10 @@ pub use stats::{TailStats, TailStatsHandle};
 pub(crate) use fan_out::FanOut;
 use stats::Counters;
 
+/// Spans a flush hands on before flushing the next processor (half the
+/// SDK's default batch queue).
+const FLUSH_CHUNK: usize = 1024;
+
 /// What happens to the oldest buffered trace when the buffer is full.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum WhenFull {
@@ -225,7 +229,7 @@ impl SpanProcessor for TailSampler {
             }
             self.shared.publish_sizes(&state);
         }
-        self.shared.forward(kept);
+        self.shared.forward_flushing(kept)?;
         self.shared.next.force_flush()
     }
 
@@ -245,7 +249,8 @@ impl SpanProcessor for TailSampler {
             }
             self.shared.publish_sizes(&state);
         }
-        self.shared.forward(kept);
+        // A failed flush on the way loses spans, not the shutdown.
+        let _ = self.shared.forward_flushing(kept);
         self.shared.next.shutdown_with_timeout(timeout)
     }
 
@@ -451,6 +456,23 @@ impl Shared {
         for span in kept {
             self.next.on_end(span);
         }
+    }
+
+    /// Hands on what a flush or shutdown decided, in chunks that the next
+    /// processor's queue can hold (the SDK's default is 2,048 spans), each
+    /// flushed before the next: the whole buffer decided at once would
+    /// overflow it, and the overflow is dropped.
+    fn forward_flushing(&self, kept: Vec<SpanData>) -> OTelSdkResult {
+        let mut kept = kept.into_iter().peekable();
+        while kept.peek().is_some() {
+            for span in kept.by_ref().take(FLUSH_CHUNK) {
+                self.next.on_end(span);
+            }
+            if kept.peek().is_some() {
+                self.next.force_flush()?;
+            }
+        }
+        Ok(())
     }
 
     fn tick(&self) {
