@@ -72,9 +72,7 @@ fn write_hex(out: &mut [u8], bytes: &[u8]) {
 }
 
 /// Digit values of lowercase hex (the specification does not allow
-/// `A`-`F`); `INVALID` elsewhere. A table with the invalid marks OR-ed
-/// together and checked once decodes the 48 digits of a header without a
-/// branch per digit (~30 ns saved per extract, see BENCHMARKS.md).
+/// `A`-`F`); `INVALID` elsewhere: the version and the flags.
 const INVALID: u8 = 0xf0;
 const HEX_VALUES: [u8; 256] = {
     let mut table = [INVALID; 256];
@@ -92,23 +90,49 @@ fn hex_byte(high: u8, low: u8) -> Option<u8> {
     ((high | low) & INVALID == 0).then_some(high << 4 | low)
 }
 
-/// Two 64-bit halves: shifting a `u128` per digit costs twice as much.
+/// Two 64-bit halves.
 #[inline]
 fn hex_u128(digits: &[u8]) -> Option<u128> {
     let (high, low) = digits.split_at(digits.len() / 2);
     Some(u128::from(hex_u64(high)?) << 64 | u128::from(hex_u64(low)?))
 }
 
+/// Sixteen lowercase hex digits, eight at a time.
 #[inline]
 fn hex_u64(digits: &[u8]) -> Option<u64> {
-    let mut value = 0u64;
-    let mut marks = 0u8;
-    for &digit in digits {
-        let nibble = HEX_VALUES[usize::from(digit)];
-        marks |= nibble;
-        value = value << 4 | u64::from(nibble & 0x0f);
+    let (high, low) = digits.split_first_chunk::<8>()?;
+    let low: &[u8; 8] = low.try_into().ok()?;
+    let high = hex8(u64::from_le_bytes(*high))?;
+    let low = hex8(u64::from_le_bytes(*low))?;
+    Some(u64::from(high) << 32 | u64::from(low))
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// The value of eight lowercase hex digits read as one little-endian word
+/// (first digit in the lowest byte), all eight checked and decoded at once:
+/// a table lookup per digit cost a fifth of an extract (callgrind).
+#[inline]
+fn hex8(chunk: u64) -> Option<u32> {
+    // With every byte below 0x80, the byte-wise sums and differences below
+    // neither carry nor borrow into the next byte.
+    if chunk & HIGH_BITS != 0 {
+        return None;
     }
-    (marks & INVALID == 0).then_some(value)
+    let at_least = |low: u8| chunk + u64::from(0x80 - low) * ONES;
+    let at_most = |high: u8| u64::from(0x80 + high) * ONES - chunk;
+    let digit = at_least(b'0') & at_most(b'9');
+    let letter = at_least(b'a') & at_most(b'f');
+    if (digit | letter) & HIGH_BITS != HIGH_BITS {
+        return None;
+    }
+    // '0'..'9' keep their low nibble; 'a'..'f' (0x61..0x66) add 9 to theirs.
+    let nibbles = (chunk & (0x0f * ONES)) + ((letter & HIGH_BITS) >> 7) * 9;
+    // Pack the eight nibbles, first digit most significant.
+    let pairs = ((nibbles << 4) | (nibbles >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let quads = ((pairs << 8) | (pairs >> 16)) & 0x0000_ffff_0000_ffff;
+    Some((((quads << 16) | (quads >> 32)) & 0xffff_ffff) as u32)
 }
 
 #[cfg(test)]
@@ -234,5 +258,54 @@ mod tests {
         let (trace_id, span_id, _) = parse(VALID).unwrap();
         assert_eq!(encode(trace_id, span_id, TraceFlags::new(0x01)), VALID);
         assert!(encode(trace_id, span_id, TraceFlags::new(0xff)).ends_with("-03"));
+    }
+
+    /// The word-at-a-time decoder against the obvious one, digit by digit.
+    #[test]
+    fn eight_digits_at_once_agree_with_one_at_a_time() {
+        let one_at_a_time = |digits: &[u8; 8]| -> Option<u32> {
+            let mut value = 0u32;
+            for &digit in digits {
+                let nibble = HEX_DIGITS.iter().position(|&known| known == digit)?;
+                value = value << 4 | nibble as u32;
+            }
+            Some(value)
+        };
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let alphabet: Vec<u8> = (0..=255).collect();
+        for round in 0..200_000 {
+            let mut digits = [0u8; 8];
+            for digit in &mut digits {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                // Mostly hex digits, sometimes any byte at all.
+                *digit = if round % 4 == 0 {
+                    alphabet[(state % 256) as usize]
+                } else {
+                    HEX_DIGITS[(state % 16) as usize]
+                };
+            }
+            assert_eq!(
+                hex8(u64::from_le_bytes(digits)),
+                one_at_a_time(&digits),
+                "{digits:?}"
+            );
+        }
+        for edge in [
+            b"00000000",
+            b"ffffffff",
+            b"/0000000",
+            b":0000000",
+            b"`0000000",
+            b"g0000000",
+            b"F0000000",
+        ] {
+            assert_eq!(
+                hex8(u64::from_le_bytes(*edge)),
+                one_at_a_time(edge),
+                "{edge:?}"
+            );
+        }
     }
 }
