@@ -28,8 +28,12 @@ pub struct ExportStats {
     pub offered: u64,
     /// Spans in batches the exporter accepted.
     pub exported: u64,
-    /// Spans in batches the exporter failed (down, refused, timed out).
+    /// Spans in batches the exporter failed (down, refused, timed out),
+    /// after any retries.
     pub failed: u64,
+    /// Spans sent again after a transient failure (one per span and retry;
+    /// spanflow's OTLP/gRPC and OTLP/HTTP-protobuf exports retry).
+    pub retried: u64,
 }
 
 impl ExportStats {
@@ -46,6 +50,7 @@ pub(crate) struct ExportCounters {
     offered: AtomicU64,
     exported: AtomicU64,
     failed: AtomicU64,
+    retried: AtomicU64,
     reported: AtomicBool,
 }
 
@@ -55,6 +60,7 @@ impl ExportCounters {
             offered: self.offered.load(Ordering::Relaxed),
             exported: self.exported.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
+            retried: self.retried.load(Ordering::Relaxed),
         }
     }
 
@@ -64,6 +70,10 @@ impl ExportCounters {
 
     pub(crate) fn exported(&self, spans: u64) {
         self.exported.fetch_add(spans, Ordering::Relaxed);
+    }
+
+    pub(crate) fn retried(&self, spans: u64) {
+        self.retried.fetch_add(spans, Ordering::Relaxed);
     }
 
     /// Counts spans an export lost, and says so on standard error the
@@ -93,6 +103,7 @@ impl ExportCounters {
                         ("offered", stats.offered),
                         ("exported", stats.exported),
                         ("failed", stats.failed),
+                        ("retried", stats.retried),
                     ] {
                         observer
                             .observe(value, &[opentelemetry::KeyValue::new("outcome", outcome)]);

@@ -19,6 +19,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -27,6 +28,7 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use super::OtlpTarget;
 use super::encode::{self, ScopeBody};
 use super::options::{BatchOptions, RequestOptions};
+use super::retry::Retry;
 use super::transport::Transport;
 use crate::export_accounting::ExportCounters;
 
@@ -45,6 +47,7 @@ struct Shared {
     jobs_changed: Condvar,
     counters: Arc<ExportCounters>,
     options: BatchOptions,
+    retry: Retry,
 }
 
 /// The request being built.
@@ -65,7 +68,7 @@ struct ScopeSpans {
 
 /// A request ready to send.
 struct Batch {
-    body: Vec<u8>,
+    body: Bytes,
     spans: usize,
 }
 
@@ -96,6 +99,7 @@ impl OtlpProcessor {
             jobs_changed: Condvar::new(),
             counters: Arc::clone(counters),
             options,
+            retry: target.retry,
         });
         let (ready, connected) = mpsc::channel();
         let target = target.clone();
@@ -210,7 +214,7 @@ impl Building {
             .collect();
         let body = encode::request(&self.resource, &self.resource_schema_url, &bodies);
         let batch = Batch {
-            body,
+            body: Bytes::from(body),
             spans: self.spans,
         };
         // Scopes seen lately stay (with their buffers); others go, so a
@@ -316,20 +320,64 @@ impl Shared {
         }
     }
 
+    /// Sends one batch, retrying transient failures as `retry` says; a
+    /// shutdown ends the waiting.
     fn send(&self, transport: &mut Transport, batch: Batch) {
         let spans = batch.spans as u64;
-        match transport.send(batch.body) {
-            Ok(accepted) => {
-                let rejected = accepted.rejected.min(spans);
-                self.counters.exported(spans - rejected);
-                if rejected > 0 {
-                    self.counters.failed(
-                        rejected,
-                        &format!("the receiver rejected {rejected} of {spans} spans"),
-                    );
+        let mut attempt = 1;
+        let error = loop {
+            match transport.send(&batch.body) {
+                Ok(accepted) => {
+                    let rejected = accepted.rejected.min(spans);
+                    self.counters.exported(spans - rejected);
+                    if rejected > 0 {
+                        self.counters.failed(
+                            rejected,
+                            &format!("the receiver rejected {rejected} of {spans} spans"),
+                        );
+                    }
+                    return;
                 }
+                Err(error) if error.transient && attempt < self.retry.max_attempts => {
+                    let wait = error
+                        .retry_after
+                        .unwrap_or_else(|| self.retry.backoff(attempt, fastrand::f64()));
+                    if !self.wait_unless_stopping(wait) {
+                        break error;
+                    }
+                    self.counters.retried(spans);
+                    attempt += 1;
+                }
+                Err(error) => break error,
             }
-            Err(error) => self.counters.failed(spans, &error),
+        };
+        let attempts = if attempt > 1 {
+            format!(" after {attempt} attempts")
+        } else {
+            String::new()
+        };
+        self.counters
+            .failed(spans, &format!("{}{attempts}", error.message));
+    }
+
+    /// Waits `wait`, or less if the processor is shutting down; says
+    /// whether it waited it all.
+    fn wait_unless_stopping(&self, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        let mut jobs = lock(&self.jobs);
+        loop {
+            if jobs.stopping {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return true;
+            }
+            jobs = self
+                .jobs_changed
+                .wait_timeout(jobs, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
     }
 }

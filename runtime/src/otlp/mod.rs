@@ -19,7 +19,10 @@ use crate::export_accounting::{ExportCounters, counted_batch};
 mod batch;
 mod encode;
 mod options;
+mod retry;
 mod transport;
+
+pub use retry::Retry;
 
 /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the base URL of every signal.
 pub const ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
@@ -60,11 +63,15 @@ impl OtlpProtocol {
 
 /// Where and how to send spans over OTLP.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct OtlpTarget {
     /// The full URL spans are sent to (for HTTP, including `/v1/traces`).
     pub url: String,
     /// The protocol.
     pub protocol: OtlpProtocol,
+    /// Retries of failed exports (OTLP/gRPC and OTLP/HTTP with protobuf;
+    /// the JSON protocol goes through opentelemetry-otlp, which does not).
+    pub retry: Retry,
 }
 
 impl OtlpTarget {
@@ -88,7 +95,18 @@ impl OtlpTarget {
             }
             _ => endpoint.to_owned(),
         };
-        Ok(OtlpTarget { url, protocol })
+        Ok(OtlpTarget {
+            url,
+            protocol,
+            retry: Retry::default(),
+        })
+    }
+
+    /// This target with other retry settings ([`Retry::none`] to never
+    /// retry).
+    pub fn with_retry(mut self, retry: Retry) -> Self {
+        self.retry = retry;
+        self
     }
 
     /// The target the environment names, if any.

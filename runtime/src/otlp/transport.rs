@@ -5,8 +5,9 @@
 //! thread that installs the pipeline often is.
 
 use std::io::Write;
+use std::time::Duration;
 
-use bytes::BufMut;
+use bytes::{BufMut, Bytes};
 use flate2::write::GzEncoder;
 use http::uri::PathAndQuery;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
@@ -15,6 +16,7 @@ use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::{MetadataKey, MetadataValue};
 
 use super::options::{Compression, RequestOptions};
+use super::retry::{MAX_RETRY_AFTER, SendError, transient_grpc_code, transient_http_status};
 use super::{OtlpProtocol, OtlpTarget};
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
@@ -91,7 +93,7 @@ impl Transport {
 
     /// Sends one request body, blocking until the receiver answers or the
     /// timeout passes.
-    pub(crate) fn send(&mut self, body: Vec<u8>) -> Result<Accepted, String> {
+    pub(crate) fn send(&mut self, body: &Bytes) -> Result<Accepted, SendError> {
         match self {
             Transport::Http {
                 client,
@@ -114,8 +116,8 @@ fn send_http(
     client: &reqwest::blocking::Client,
     url: &str,
     options: &RequestOptions,
-    body: Vec<u8>,
-) -> Result<Accepted, String> {
+    body: &Bytes,
+) -> Result<Accepted, SendError> {
     let mut request = client
         .post(url)
         .header(http::header::CONTENT_TYPE, "application/x-protobuf");
@@ -123,17 +125,36 @@ fn send_http(
         request = request.header(key.as_str(), value.as_str());
     }
     let request = match options.compression {
-        Compression::None => request.body(body),
+        // A clone of `Bytes` shares the buffer: kept for a retry, not copied.
+        Compression::None => request.body(body.clone()),
         Compression::Gzip => request
             .header(http::header::CONTENT_ENCODING, "gzip")
-            .body(gzip(&body).map_err(|error| format!("gzip: {error}"))?),
+            .body(gzip(body).map_err(|error| SendError::permanent(format!("gzip: {error}")))?),
     };
-    let response = request.send().map_err(|error| error.to_string())?;
+    let response = request.send().map_err(|error| {
+        // Could not connect, no answer in time, connection lost: all pass.
+        if error.is_builder() {
+            SendError::permanent(error.to_string())
+        } else {
+            SendError::transient(error.to_string())
+        }
+    })?;
     let status = response.status();
-    let body = response.bytes().map_err(|error| error.to_string())?;
+    let retry_after = response
+        .headers()
+        .get(http::header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok()?.trim().parse::<u64>().ok())
+        .map(|seconds| Duration::from_secs(seconds).min(MAX_RETRY_AFTER));
+    let body = response
+        .bytes()
+        .map_err(|error| SendError::transient(error.to_string()))?;
     if !status.is_success() {
         let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
-        return Err(format!("HTTP {status}: {text}"));
+        return Err(SendError {
+            message: format!("HTTP {status}: {text}"),
+            transient: transient_http_status(status.as_u16()),
+            retry_after,
+        });
     }
     Ok(accepted(
         ExportTraceServiceResponse::decode(body).unwrap_or_default(),
@@ -143,27 +164,36 @@ fn send_http(
 async fn send_grpc(
     client: &mut tonic::client::Grpc<tonic::transport::Channel>,
     options: &RequestOptions,
-    body: Vec<u8>,
-) -> Result<Accepted, String> {
-    let mut request = tonic::Request::new(body);
+    body: &Bytes,
+) -> Result<Accepted, SendError> {
+    let mut request = tonic::Request::new(body.clone());
     request.set_timeout(options.timeout);
     for (key, value) in &options.headers {
-        let key = MetadataKey::from_bytes(key.as_bytes()).map_err(|error| error.to_string())?;
-        let value = MetadataValue::try_from(value.as_str()).map_err(|error| error.to_string())?;
+        let key = MetadataKey::from_bytes(key.as_bytes())
+            .map_err(|error| SendError::permanent(error.to_string()))?;
+        let value = MetadataValue::try_from(value.as_str())
+            .map_err(|error| SendError::permanent(error.to_string()))?;
         request.metadata_mut().insert(key, value);
     }
     let send = async {
-        client.ready().await.map_err(|error| error.to_string())?;
+        client
+            .ready()
+            .await
+            .map_err(|error| SendError::transient(error.to_string()))?;
         client
             .unary(request, PathAndQuery::from_static(EXPORT_PATH), RawCodec)
             .await
-            .map_err(|status| format!("gRPC {:?}: {}", status.code(), status.message()))
+            .map_err(|status| SendError {
+                message: format!("gRPC {:?}: {}", status.code(), status.message()),
+                transient: transient_grpc_code(status.code()),
+                retry_after: None,
+            })
     };
     // The channel's timeout covers a request once sent; this also bounds
     // waiting for a connection.
     let response = tokio::time::timeout(options.timeout, send)
         .await
-        .map_err(|_| format!("no answer within {:?}", options.timeout))??;
+        .map_err(|_| SendError::transient(format!("no answer within {:?}", options.timeout)))??;
     Ok(accepted(response.into_inner()))
 }
 
@@ -189,7 +219,7 @@ fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
 struct RawCodec;
 
 impl Codec for RawCodec {
-    type Encode = Vec<u8>;
+    type Encode = Bytes;
     type Decode = ExportTraceServiceResponse;
     type Encoder = RawEncoder;
     type Decoder = ResponseDecoder;
@@ -206,10 +236,10 @@ impl Codec for RawCodec {
 struct RawEncoder;
 
 impl Encoder for RawEncoder {
-    type Item = Vec<u8>;
+    type Item = Bytes;
     type Error = tonic::Status;
 
-    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
         dst.put_slice(&item);
         Ok(())
     }

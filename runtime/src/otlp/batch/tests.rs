@@ -8,13 +8,14 @@ use std::time::{Duration, Instant, SystemTime};
 use opentelemetry::InstrumentationScope;
 use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId};
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks, SpanProcessor};
 use spanflow_otlp_receiver::{Behaviour, OtlpReceiver};
 
 use super::OtlpProcessor;
 use crate::export_accounting::ExportCounters;
 use crate::otlp::options::{BatchOptions, Compression, RequestOptions};
-use crate::otlp::{OtlpProtocol, OtlpTarget};
+use crate::otlp::{OtlpProtocol, OtlpTarget, Retry};
 
 fn span(index: u64, scope: &str) -> SpanData {
     SpanData {
@@ -45,6 +46,7 @@ fn processor(
     protocol: OtlpProtocol,
     batch: BatchOptions,
     timeout: Duration,
+    retry: Retry,
 ) -> (OtlpProcessor, Arc<ExportCounters>) {
     let endpoint = match protocol {
         OtlpProtocol::Grpc => receiver.grpc_endpoint(),
@@ -56,7 +58,9 @@ fn processor(
         timeout,
         compression: Compression::None,
     };
-    let target = OtlpTarget::new(&endpoint, protocol).expect("loopback URL");
+    let target = OtlpTarget::new(&endpoint, protocol)
+        .expect("loopback URL")
+        .with_retry(retry);
     let mut processor =
         OtlpProcessor::start(&target, request, batch, &counters).expect("client set up");
     processor.set_resource(
@@ -78,7 +82,13 @@ fn full_batches_and_flushes_reach_the_receiver_grouped_by_scope() {
             schedule_delay: Duration::from_secs(3600),
             ..BatchOptions::default()
         };
-        let (processor, counters) = processor(&receiver, protocol, batch, Duration::from_secs(10));
+        let (processor, counters) = processor(
+            &receiver,
+            protocol,
+            batch,
+            Duration::from_secs(10),
+            Retry::none(),
+        );
         for index in 0..25 {
             processor.on_end(span(index, if index % 2 == 0 { "even" } else { "odd" }));
         }
@@ -133,7 +143,9 @@ fn a_partial_success_counts_the_rejected_spans_as_failed() {
             protocol,
             BatchOptions::default(),
             Duration::from_secs(10),
+            Retry::default(),
         );
+        // A partial success is an answer: never retried.
         receiver.set_behaviour(Behaviour::Reject);
         for index in 0..7 {
             processor.on_end(span(index, "spanflow"));
@@ -163,7 +175,7 @@ fn a_stalled_receiver_costs_queued_batches_not_memory_or_time() {
             schedule_delay: Duration::from_secs(3600),
         };
         let timeout = Duration::from_millis(200);
-        let (processor, counters) = processor(&receiver, protocol, batch, timeout);
+        let (processor, counters) = processor(&receiver, protocol, batch, timeout, Retry::none());
         receiver.set_behaviour(Behaviour::Stall);
         let started = Instant::now();
         for index in 0..1_000 {
@@ -201,4 +213,108 @@ fn a_stalled_receiver_costs_queued_batches_not_memory_or_time() {
         processor.shutdown().expect("shut down");
         assert!(started.elapsed() < Duration::from_secs(2));
     }
+}
+
+#[test]
+fn transient_failures_are_retried_until_the_receiver_is_back() {
+    for protocol in PROTOCOLS {
+        let receiver = OtlpReceiver::start().expect("receiver");
+        let retry = Retry {
+            max_attempts: 100,
+            initial_backoff: Duration::from_millis(20),
+            max_backoff: Duration::from_millis(20),
+        };
+        let (processor, counters) = processor(
+            &receiver,
+            protocol,
+            BatchOptions::default(),
+            Duration::from_secs(10),
+            retry,
+        );
+        // 503 / UNAVAILABLE: transient.
+        receiver.set_behaviour(Behaviour::Fail);
+        for index in 0..3 {
+            processor.on_end(span(index, "spanflow"));
+        }
+        let flushing = std::thread::spawn(move || {
+            let flushed = processor.force_flush();
+            (processor, flushed)
+        });
+        // Let a few attempts fail, then come back.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while counters.snapshot().retried < 9 {
+            assert!(Instant::now() < deadline, "{protocol:?}: no retries");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        receiver.set_behaviour(Behaviour::Accept);
+        let (processor, flushed) = flushing.join().expect("flushing thread");
+        flushed.expect("flushed once retried");
+        let stats = counters.snapshot();
+        assert_eq!((stats.exported, stats.failed), (3, 0), "{protocol:?}");
+        assert!(stats.retried >= 9, "{protocol:?}: {stats:?}");
+        assert_eq!(receiver.spans().len(), 3, "{protocol:?}: once each");
+        processor.shutdown().expect("shut down");
+    }
+}
+
+#[test]
+fn retries_stop_after_max_attempts_and_at_shutdown() {
+    for protocol in PROTOCOLS {
+        let receiver = OtlpReceiver::start().expect("receiver");
+        let retry = Retry {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(10),
+        };
+        let (processor, counters) = processor(
+            &receiver,
+            protocol,
+            BatchOptions::default(),
+            Duration::from_secs(10),
+            retry,
+        );
+        receiver.set_behaviour(Behaviour::Fail);
+        processor.on_end(span(0, "spanflow"));
+        processor.force_flush().expect("flushed");
+        let stats = counters.snapshot();
+        assert_eq!(
+            (stats.failed, stats.retried),
+            (1, 2),
+            "{protocol:?}: three attempts"
+        );
+
+        // A retry waiting for minutes ends with the shutdown.
+        let (processor, counters) = processor_with_long_retry(&receiver, protocol);
+        processor.on_end(span(1, "spanflow"));
+        let _ = processor.force_flush();
+        let started = Instant::now();
+        // The flush inside gives up after the export timeout and says so.
+        let outcome = processor.shutdown();
+        assert!(
+            matches!(outcome, Err(OTelSdkError::Timeout(_))),
+            "{protocol:?}: {outcome:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5), "{protocol:?}");
+        assert_eq!(
+            counters.snapshot().failed,
+            1,
+            "{protocol:?}: counted as failed"
+        );
+    }
+}
+
+fn processor_with_long_retry(
+    receiver: &OtlpReceiver,
+    protocol: OtlpProtocol,
+) -> (OtlpProcessor, Arc<ExportCounters>) {
+    let batch = BatchOptions {
+        export_timeout: Duration::from_millis(100),
+        ..BatchOptions::default()
+    };
+    let retry = Retry {
+        max_attempts: 10,
+        initial_backoff: Duration::from_secs(600),
+        max_backoff: Duration::from_secs(600),
+    };
+    processor(receiver, protocol, batch, Duration::from_secs(10), retry)
 }
