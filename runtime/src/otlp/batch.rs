@@ -290,15 +290,10 @@ impl Shared {
                     if jobs.stopping {
                         return;
                     }
-                    let now = Instant::now();
-                    if now >= next_cut {
+                    let Some(waited) = self.wait_until(jobs, next_cut) else {
                         break None;
-                    }
-                    jobs = self
-                        .jobs_changed
-                        .wait_timeout(jobs, next_cut - now)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
+                    };
+                    jobs = waited;
                 }
             };
             match job {
@@ -365,20 +360,32 @@ impl Shared {
     fn wait_unless_stopping(&self, wait: Duration) -> bool {
         let deadline = Instant::now() + wait;
         let mut jobs = lock(&self.jobs);
-        loop {
-            if jobs.stopping {
-                return false;
+        while !jobs.stopping {
+            match self.wait_until(jobs, deadline) {
+                Some(waited) => jobs = waited,
+                None => return true,
             }
-            let now = Instant::now();
-            if now >= deadline {
-                return true;
-            }
-            jobs = self
-                .jobs_changed
-                .wait_timeout(jobs, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
         }
+        false
+    }
+
+    /// Waits for a change to the jobs, at most until `deadline`; `None`
+    /// once it has passed.
+    fn wait_until<'a>(
+        &self,
+        jobs: MutexGuard<'a, Jobs>,
+        deadline: Instant,
+    ) -> Option<MutexGuard<'a, Jobs>> {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        if left.is_zero() {
+            return None;
+        }
+        Some(
+            self.jobs_changed
+                .wait_timeout(jobs, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0,
+        )
     }
 }
 

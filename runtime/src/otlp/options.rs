@@ -17,6 +17,9 @@ const SCHEDULE_DELAY: &str = "OTEL_BSP_SCHEDULE_DELAY";
 const EXPORT_TIMEOUT: &str = "OTEL_BSP_EXPORT_TIMEOUT";
 const MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
 const MAX_EXPORT_BATCH_SIZE: &str = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE";
+/// Read by the SDK's batch processor (the JSON protocol, the JSON file);
+/// spanflow's OTLP processor sends one request at a time.
+const MAX_CONCURRENT_EXPORTS: &str = "OTEL_BSP_MAX_CONCURRENT_EXPORTS";
 
 /// How request bodies are compressed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -109,6 +112,9 @@ impl BatchOptions {
         }
         if let Some(value) = var(MAX_EXPORT_BATCH_SIZE) {
             options.max_export_batch_size = count(MAX_EXPORT_BATCH_SIZE, &value)?;
+        }
+        if let Some(value) = var(MAX_CONCURRENT_EXPORTS) {
+            count(MAX_CONCURRENT_EXPORTS, &value)?;
         }
         // As the specification says: a batch never exceeds the queue.
         options.max_export_batch_size = options.max_export_batch_size.min(options.max_queue_size);

@@ -219,18 +219,7 @@ fn a_stalled_receiver_costs_queued_batches_not_memory_or_time() {
 fn transient_failures_are_retried_until_the_receiver_is_back() {
     for protocol in PROTOCOLS {
         let receiver = OtlpReceiver::start().expect("receiver");
-        let retry = Retry {
-            max_attempts: 100,
-            initial_backoff: Duration::from_millis(20),
-            max_backoff: Duration::from_millis(20),
-        };
-        let (processor, counters) = processor(
-            &receiver,
-            protocol,
-            BatchOptions::default(),
-            Duration::from_secs(10),
-            retry,
-        );
+        let (processor, counters) = retrying(&receiver, protocol, 100, Duration::from_millis(20));
         // 503 / UNAVAILABLE: transient.
         receiver.set_behaviour(Behaviour::Fail);
         for index in 0..3 {
@@ -261,18 +250,7 @@ fn transient_failures_are_retried_until_the_receiver_is_back() {
 fn retries_stop_after_max_attempts_and_at_shutdown() {
     for protocol in PROTOCOLS {
         let receiver = OtlpReceiver::start().expect("receiver");
-        let retry = Retry {
-            max_attempts: 3,
-            initial_backoff: Duration::from_millis(10),
-            max_backoff: Duration::from_millis(10),
-        };
-        let (processor, counters) = processor(
-            &receiver,
-            protocol,
-            BatchOptions::default(),
-            Duration::from_secs(10),
-            retry,
-        );
+        let (processor, counters) = retrying(&receiver, protocol, 3, Duration::from_millis(10));
         receiver.set_behaviour(Behaviour::Fail);
         processor.on_end(span(0, "spanflow"));
         processor.force_flush().expect("flushed");
@@ -284,7 +262,7 @@ fn retries_stop_after_max_attempts_and_at_shutdown() {
         );
 
         // A retry waiting for minutes ends with the shutdown.
-        let (processor, counters) = processor_with_long_retry(&receiver, protocol);
+        let (processor, counters) = retrying(&receiver, protocol, 10, Duration::from_secs(600));
         processor.on_end(span(1, "spanflow"));
         let _ = processor.force_flush();
         let started = Instant::now();
@@ -303,18 +281,27 @@ fn retries_stop_after_max_attempts_and_at_shutdown() {
     }
 }
 
-fn processor_with_long_retry(
+/// A processor retrying `attempts` times, `backoff` apart.
+fn retrying(
     receiver: &OtlpReceiver,
     protocol: OtlpProtocol,
+    attempts: u32,
+    backoff: Duration,
 ) -> (OtlpProcessor, Arc<ExportCounters>) {
-    let batch = BatchOptions {
-        export_timeout: Duration::from_millis(100),
-        ..BatchOptions::default()
-    };
     let retry = Retry {
-        max_attempts: 10,
-        initial_backoff: Duration::from_secs(600),
-        max_backoff: Duration::from_secs(600),
+        max_attempts: attempts,
+        initial_backoff: backoff,
+        max_backoff: backoff,
+    };
+    // A flush waits out short backoffs and gives up soon on long ones.
+    let export_timeout = if backoff < Duration::from_secs(1) {
+        Duration::from_secs(30)
+    } else {
+        Duration::from_millis(100)
+    };
+    let batch = BatchOptions {
+        export_timeout,
+        ..BatchOptions::default()
     };
     processor(receiver, protocol, batch, Duration::from_secs(10), retry)
 }
