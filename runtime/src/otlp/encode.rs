@@ -80,9 +80,11 @@ impl Writer<'_> {
         if len < 0x80 {
             self.0[start] = len as u8;
         } else {
-            let mut prefix = Vec::with_capacity(encoded_len_varint(len as u64));
-            encode_varint(len as u64, &mut prefix);
-            self.0.splice(start..start + 1, prefix);
+            let mut prefix = [0u8; 10];
+            let prefix_len = encoded_len_varint(len as u64);
+            encode_varint(len as u64, &mut &mut prefix[..]);
+            self.0
+                .splice(start..start + 1, prefix[..prefix_len].iter().copied());
         }
     }
 }
