@@ -48,6 +48,13 @@ impl Transport {
     /// request, so a receiver that is not up yet is an export error later,
     /// not an installation failure.
     pub(crate) fn connect(target: &OtlpTarget, options: RequestOptions) -> Result<Self, String> {
+        if target.url.trim_start().starts_with("https:") {
+            return Err(format!(
+                "{}: spanflow is built without TLS; send to an http:// endpoint (a local \
+                 Collector or agent, which can forward over TLS)",
+                target.url
+            ));
+        }
         match target.protocol {
             OtlpProtocol::Grpc => {
                 let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -305,3 +305,19 @@ fn retrying(
     };
     processor(receiver, protocol, batch, Duration::from_secs(10), retry)
 }
+
+#[test]
+fn an_https_endpoint_is_refused_at_installation_with_the_reason() {
+    for protocol in PROTOCOLS {
+        let target = OtlpTarget::new("https://collector.example:4318", protocol).expect("a URL");
+        let request = RequestOptions {
+            headers: Vec::new(),
+            timeout: Duration::from_secs(1),
+            compression: Compression::None,
+        };
+        let counters = Arc::new(ExportCounters::default());
+        let error = OtlpProcessor::start(&target, request, BatchOptions::default(), &counters)
+            .expect_err("no TLS in this build");
+        assert!(error.contains("without TLS"), "{protocol:?}: {error}");
+    }
+}
