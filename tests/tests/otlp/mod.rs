@@ -23,7 +23,12 @@ fn checkout(trace: &mut String) -> Result<(), String> {
 }
 
 #[trace(kind = client)]
-fn reserve() {}
+fn reserve() {
+    // A library instrumented with the plain OpenTelemetry API, under a
+    // spanflow span: it reaches the same export, in its own scope.
+    use opentelemetry::trace::Tracer;
+    opentelemetry::global::tracer("inventory-client").in_span("inventory lookup", |_| {});
+}
 
 /// Runs a traced request, shuts the pipeline down (which exports), and
 /// checks what the receiver got over `protocol`; returns the resource's
@@ -46,7 +51,7 @@ pub fn run_and_check(
     );
 
     let spans = receiver.spans();
-    assert_eq!(spans.len(), 2, "{spans:#?}");
+    assert_eq!(spans.len(), 3, "{spans:#?}");
     let find = |name: &str| {
         spans
             .iter()
@@ -56,12 +61,29 @@ pub fn run_and_check(
     };
     let (resource, checkout) = find("checkout");
     let (_, reserve) = find("reserve");
+    let (_, lookup) = find("inventory lookup");
 
     let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
     assert_eq!(hex(&checkout.trace_id), trace);
     assert_eq!(reserve.trace_id, checkout.trace_id);
     assert_eq!(reserve.parent_span_id, checkout.span_id);
     assert!(checkout.parent_span_id.is_empty(), "the root has no parent");
+    assert_eq!(lookup.trace_id, checkout.trace_id);
+    assert_eq!(lookup.parent_span_id, reserve.span_id);
+    let scope_of = |name: &str| {
+        received
+            .iter()
+            .flat_map(|r| &r.request.resource_spans)
+            .flat_map(|resource| &resource.scope_spans)
+            .find(|scope| scope.spans.iter().any(|span| span.name == name))
+            .and_then(|scope| scope.scope.as_ref())
+            .map(|scope| scope.name.clone())
+    };
+    assert_eq!(scope_of("checkout").as_deref(), Some("spanflow"));
+    assert_eq!(
+        scope_of("inventory lookup").as_deref(),
+        Some("inventory-client")
+    );
     assert_eq!(checkout.kind, SpanKind::Server as i32);
     assert_eq!(reserve.kind, SpanKind::Client as i32);
     let status = checkout.status.clone().expect("a status");
