@@ -73,7 +73,7 @@
 //! 80 ns is the floor set by making the span visible through
 //! `opentelemetry::Context` (an allocation, a thread-local stack, two atomic
 //! operations when it is dropped) and reading the clock twice; exporting it
-//! over OTLP costs 0.5–0.9 µs of CPU in all; see `BENCHMARKS.md` in the
+//! over OTLP costs 0.5–0.75 µs of CPU in all; see `BENCHMARKS.md` in the
 //! repository.
 //!
 //! Trade-offs of this design: span processors' `on_start` is not called for
