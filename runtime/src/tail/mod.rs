@@ -462,17 +462,20 @@ impl Shared {
     /// processor's queue can hold (the SDK's default is 2,048 spans), each
     /// flushed before the next: the whole buffer decided at once would
     /// overflow it, and the overflow is dropped.
+    /// A flush that fails stops the chunking, not the hand-off: the rest
+    /// still goes on (and is counted there if dropped).
     fn forward_flushing(&self, kept: Vec<SpanData>) -> OTelSdkResult {
+        let mut outcome = Ok(());
         let mut kept = kept.into_iter().peekable();
         while kept.peek().is_some() {
             for span in kept.by_ref().take(FLUSH_CHUNK) {
                 self.next.on_end(span);
             }
-            if kept.peek().is_some() {
-                self.next.force_flush()?;
+            if outcome.is_ok() && kept.peek().is_some() {
+                outcome = self.next.force_flush();
             }
         }
-        Ok(())
+        outcome
     }
 
     fn tick(&self) {
