@@ -69,6 +69,7 @@ pub(crate) struct Collector {
 
 struct Shared {
     processors: Vec<Arc<dyn SpanProcessor>>,
+    direct: Option<Arc<dyn RecordSink>>,
     queue_capacity: usize,
     interval: Duration,
     anchor: WallAnchor,
@@ -96,9 +97,21 @@ struct Control {
 
 pub(crate) struct CollectorSettings {
     pub(crate) processors: Vec<Arc<dyn SpanProcessor>>,
+    /// Takes records as they are, in place of the processors' `on_end`,
+    /// when it is the only export (it is also among `processors`, which
+    /// are flushed and shut down).
+    pub(crate) direct: Option<Arc<dyn RecordSink>>,
     pub(crate) queue_capacity: usize,
     pub(crate) interval: Duration,
     pub(crate) scope: InstrumentationScope,
+}
+
+/// An export that takes spanflow's records without their becoming
+/// `SpanData` first (the OTLP processor, which encodes them).
+pub(crate) trait RecordSink: Send + Sync {
+    /// Takes what it needs of `record`, leaving it ready for reuse (see
+    /// `SpanRecord::clear`).
+    fn on_record(&self, record: &mut SpanRecord, anchor: WallAnchor, scope: &InstrumentationScope);
 }
 
 /// A flush or shutdown did not complete within its deadline.
@@ -109,6 +122,7 @@ impl Collector {
     pub(crate) fn start(settings: CollectorSettings) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             processors: settings.processors,
+            direct: settings.direct,
             queue_capacity: settings.queue_capacity.max(2),
             interval: settings.interval,
             anchor: WallAnchor::new(),
@@ -402,8 +416,12 @@ impl Shared {
     }
 
     fn export(&self, record: &mut SpanRecord) {
-        let data = record.take_span_data(self.anchor, &self.scope);
         self.collected.fetch_add(1, Ordering::Relaxed);
+        if let Some(direct) = &self.direct {
+            direct.on_record(record, self.anchor, &self.scope);
+            return;
+        }
+        let data = record.take_span_data(self.anchor, &self.scope);
         if let Some((last, rest)) = self.processors.split_last() {
             for processor in rest {
                 processor.on_end(data.clone());

@@ -11,7 +11,7 @@ use opentelemetry_sdk::trace::{
     SdkTracerProvider, SimpleSpanProcessor, SpanExporter, SpanProcessor,
 };
 
-use crate::collector::{Collector, CollectorSettings};
+use crate::collector::{Collector, CollectorSettings, RecordSink};
 use crate::config::{self, ConfigError, EmbeddedExport, SamplerSetting};
 use crate::export::{TerminalExporter, TraceStore};
 use crate::export_accounting::{CountedBatch, ExportCounters, counted_batch};
@@ -80,6 +80,8 @@ pub const DEFAULT_EMBEDDED_STORE_SPANS: usize = 10_000;
 #[must_use = "a pipeline does nothing until installed"]
 pub struct Pipeline {
     processors: Vec<Box<dyn SpanProcessor>>,
+    /// The OTLP processor's record input, when OTLP is the export.
+    direct: Option<Arc<dyn RecordSink>>,
     tail: Option<TailSamplerBuilder>,
     rules: SamplingRules,
     export_counters: Arc<ExportCounters>,
@@ -126,6 +128,7 @@ impl Pipeline {
     pub fn new() -> Self {
         Pipeline {
             processors: Vec::new(),
+            direct: None,
             tail: None,
             rules: SamplingRules::new(),
             export_counters: Arc::default(),
@@ -395,8 +398,16 @@ impl Pipeline {
         }
         let provider = provider.build();
 
+        // Records go straight to the OTLP processor when nothing else (a
+        // tail sampler) needs them as `SpanData` first.
+        let direct = if tail.is_none() {
+            self.direct.take()
+        } else {
+            None
+        };
         let collector = Collector::start(CollectorSettings {
             processors,
+            direct,
             queue_capacity: self.queue_capacity,
             interval: self.collect_interval,
             scope: recorder::scope(),
@@ -485,13 +496,15 @@ impl Pipeline {
                 None => return Ok(false),
             },
         };
-        let processor = crate::otlp::processor(&target, &self.export_counters).map_err(
-            |failure| match failure {
-                crate::otlp::InstallFailure::Config(error) => InstallError::Config(error),
-                crate::otlp::InstallFailure::Exporter(error) => InstallError::Exporter(error),
-            },
-        )?;
-        self.processors.push(processor);
+        let export =
+            crate::otlp::processor(&target, &self.export_counters).map_err(
+                |failure| match failure {
+                    crate::otlp::InstallFailure::Config(error) => InstallError::Config(error),
+                    crate::otlp::InstallFailure::Exporter(error) => InstallError::Exporter(error),
+                },
+            )?;
+        self.processors.push(export.processor);
+        self.direct = export.direct;
         Ok(true)
     }
 

@@ -78,6 +78,14 @@ impl SpanRecord {
         self.extras.get_or_insert_with(Default::default)
     }
 
+    /// Empties what a span added, as `take_span_data` does, for a record
+    /// whose contents were used in place.
+    pub(crate) fn clear(&mut self) {
+        self.attributes.clear();
+        self.extras = None;
+        self.status = Status::Unset;
+    }
+
     pub(crate) fn span_context(&self) -> SpanContext {
         let trace_state = self
             .extras
@@ -152,6 +160,7 @@ impl SpanRecord {
     }
 }
 
-fn saturate(value: u64) -> i64 {
+/// A count or duration as an `i64` attribute, at most `i64::MAX`.
+pub(crate) fn saturate(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }

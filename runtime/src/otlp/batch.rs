@@ -30,7 +30,10 @@ use super::encode::{self, ScopeBody};
 use super::options::{BatchOptions, RequestOptions};
 use super::retry::Retry;
 use super::transport::Transport;
+use crate::clock::WallAnchor;
+use crate::collector::RecordSink;
 use crate::export_accounting::ExportCounters;
+use crate::record::SpanRecord;
 
 /// Requests above this size are cut early: receivers commonly refuse
 /// messages over 4 MiB (gRPC's default limit).
@@ -130,19 +133,11 @@ impl SpanProcessor for OtlpProcessor {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
     fn on_end(&self, span: SpanData) {
-        self.shared.counters.offer(1);
-        let full = {
-            let mut building = lock(&self.shared.building);
-            building.add(&span);
-            let full = building.spans >= self.shared.options.max_export_batch_size
-                || building.bytes >= MAX_REQUEST_BYTES;
-            full.then(|| building.take())
-        };
+        self.shared.add(&span.instrumentation_scope, |spans| {
+            encode::span(spans, &span)
+        });
         // Dropped here, outside the lock, on the thread that made it.
         drop(span);
-        if let Some(batch) = full {
-            self.shared.enqueue(batch);
-        }
     }
 
     fn force_flush(&self) -> OTelSdkResult {
@@ -169,6 +164,21 @@ impl SpanProcessor for OtlpProcessor {
     }
 
     fn set_resource(&mut self, resource: &Resource) {
+        self.use_resource(resource);
+    }
+}
+
+impl RecordSink for OtlpProcessor {
+    fn on_record(&self, record: &mut SpanRecord, anchor: WallAnchor, scope: &InstrumentationScope) {
+        self.shared
+            .add(scope, |spans| encode::record_span(spans, record, anchor));
+        record.clear();
+    }
+}
+
+impl OtlpProcessor {
+    /// The resource every request carries.
+    pub(crate) fn use_resource(&self, resource: &Resource) {
         let mut building = lock(&self.shared.building);
         building.resource.clear();
         encode::resource(&mut building.resource, resource);
@@ -176,9 +186,36 @@ impl SpanProcessor for OtlpProcessor {
     }
 }
 
+/// The processor shared between the pipeline's processors (flushed and
+/// shut down there) and the collector, which hands it records directly.
+#[derive(Debug)]
+pub(crate) struct SharedOtlp(pub(crate) Arc<OtlpProcessor>);
+
+impl SpanProcessor for SharedOtlp {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.0.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        self.0.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.0.use_resource(resource);
+    }
+}
+
 impl Building {
-    fn add(&mut self, span: &SpanData) {
-        let scope = &span.instrumentation_scope;
+    /// Appends one span of `scope`, which `write` encodes.
+    fn add(&mut self, scope: &InstrumentationScope, write: impl FnOnce(&mut Vec<u8>)) {
         // Usually one scope (spanflow's), a few with OpenTelemetry API spans.
         let index = match self.scopes.iter().position(|known| known.scope == *scope) {
             Some(index) => index,
@@ -195,7 +232,7 @@ impl Building {
         };
         let spans = &mut self.scopes[index].spans;
         let before = spans.len();
-        encode::span(spans, span);
+        write(spans);
         self.bytes += spans.len() - before;
         self.spans += 1;
     }
@@ -231,6 +268,21 @@ impl Building {
 }
 
 impl Shared {
+    /// Counts and encodes one span; a full batch goes to the queue.
+    fn add(&self, scope: &InstrumentationScope, write: impl FnOnce(&mut Vec<u8>)) {
+        self.counters.offer(1);
+        let full = {
+            let mut building = lock(&self.building);
+            building.add(scope, write);
+            let full = building.spans >= self.options.max_export_batch_size
+                || building.bytes >= MAX_REQUEST_BYTES;
+            full.then(|| building.take())
+        };
+        if let Some(batch) = full {
+            self.enqueue(batch);
+        }
+    }
+
     fn enqueue(&self, batch: Batch) {
         let mut jobs = lock(&self.jobs);
         if jobs.stopping || jobs.queued_spans + batch.spans > self.options.max_queue_size {

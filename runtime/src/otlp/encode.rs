@@ -13,11 +13,17 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status};
+use opentelemetry::trace::{
+    Event, Link, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+};
 use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
 use prost::encoding::{WireType, encode_varint, encoded_len_varint};
+
+use crate::attributes as attrs;
+use crate::clock::WallAnchor;
+use crate::record::{SpanRecord, saturate};
 
 /// `SpanFlags.SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK`
 const HAS_IS_REMOTE: u32 = 0x100;
@@ -117,21 +123,123 @@ impl Writer<'_> {
 
 /// Appends one `Span` message (field 2 of `ScopeSpans`).
 pub(crate) fn span(out: &mut Vec<u8>, span: &SpanData) {
+    let context = &span.span_context;
+    let parts = SpanParts {
+        trace_id: context.trace_id(),
+        span_id: context.span_id(),
+        trace_state: context.trace_state(),
+        parent_span_id: span.parent_span_id,
+        name: &span.name,
+        kind: &span.span_kind,
+        start: unix_nanos(span.start_time),
+        end: unix_nanos(span.end_time),
+        dropped_attributes: span.dropped_attributes_count,
+        events: &span.events,
+        dropped_events: span.events.dropped_count,
+        links: &span.links,
+        dropped_links: span.links.dropped_count,
+        status: &span.status,
+        flags: context.trace_flags(),
+        parent_is_remote: span.parent_span_is_remote,
+    };
+    write_span(out, &parts, |w| attributes(w, 9, &span.attributes));
+}
+
+/// Appends one `Span` message for a spanflow record: the bytes [`span`]
+/// writes for the `SpanData` the record would become, without making it
+/// (a fifth of the collector's work per span; the tests compare the two).
+pub(crate) fn record_span(out: &mut Vec<u8>, record: &SpanRecord, anchor: WallAnchor) {
+    static NO_TRACE_STATE: TraceState = TraceState::NONE;
+    let callsite = record.callsite;
+    let extras = record.extras.as_deref();
+    let parts = SpanParts {
+        trace_id: record.trace_id,
+        span_id: record.span_id,
+        trace_state: extras.map_or(&NO_TRACE_STATE, |extras| &extras.trace_state),
+        parent_span_id: record.parent_span_id,
+        name: extras
+            .and_then(|extras| extras.name.as_deref())
+            .unwrap_or(callsite.name()),
+        kind: &callsite.kind().to_otel(),
+        start: unix_nanos(anchor.to_system_time(record.start)),
+        end: unix_nanos(anchor.to_system_time(record.end)),
+        dropped_attributes: 0,
+        events: extras.map_or(&[], |extras| &extras.events),
+        dropped_events: 0,
+        links: extras.map_or(&[], |extras| &extras.links),
+        dropped_links: 0,
+        status: &record.status,
+        flags: record.flags,
+        parent_is_remote: record.parent_is_remote,
+    };
+    write_span(out, &parts, |w| {
+        // In the order `SpanRecord::take_span_data` gives them.
+        attribute(w, 9, attrs::CODE_FUNCTION_NAME, |w| {
+            string_value(w, callsite.function())
+        });
+        attribute(w, 9, attrs::CODE_FILE_PATH, |w| {
+            string_value(w, callsite.file())
+        });
+        attribute(w, 9, attrs::CODE_LINE_NUMBER, |w| {
+            int_value(w, i64::from(callsite.line()))
+        });
+        if let Some(timing) = record.timing {
+            for (key, value) in [
+                (attrs::QUEUED_NS, timing.queued_ns),
+                (attrs::BUSY_NS, timing.busy_ns),
+                (attrs::IDLE_NS, timing.idle_ns),
+                (attrs::POLLS, timing.polls),
+            ] {
+                attribute(w, 9, key, |w| int_value(w, saturate(value)));
+            }
+        }
+        if record.cancelled {
+            attribute(w, 9, attrs::CANCELLED, |w| bool_value(w, true));
+        }
+        attributes(w, 9, &record.attributes);
+    });
+}
+
+/// What a `Span` message is made of, borrowed from a `SpanData` or a
+/// record; the attributes are written by the caller.
+struct SpanParts<'a> {
+    trace_id: TraceId,
+    span_id: SpanId,
+    trace_state: &'a TraceState,
+    parent_span_id: SpanId,
+    name: &'a str,
+    kind: &'a SpanKind,
+    start: u64,
+    end: u64,
+    dropped_attributes: u32,
+    events: &'a [Event],
+    dropped_events: u32,
+    links: &'a [Link],
+    dropped_links: u32,
+    status: &'a Status,
+    flags: TraceFlags,
+    parent_is_remote: bool,
+}
+
+fn write_span(
+    out: &mut Vec<u8>,
+    span: &SpanParts<'_>,
+    span_attributes: impl FnOnce(&mut Writer<'_>),
+) {
     Writer(out).message(2, |w| {
-        let context = &span.span_context;
-        w.id(1, context.trace_id().to_bytes());
-        w.id(2, context.span_id().to_bytes());
-        w.string(3, &context.trace_state().header());
+        w.id(1, span.trace_id.to_bytes());
+        w.id(2, span.span_id.to_bytes());
+        w.string(3, &span.trace_state.header());
         if span.parent_span_id != SpanId::INVALID {
             w.id(4, span.parent_span_id.to_bytes());
         }
-        w.string(5, &span.name);
-        w.varint(6, kind(&span.span_kind));
-        w.fixed64(7, unix_nanos(span.start_time));
-        w.fixed64(8, unix_nanos(span.end_time));
-        attributes(w, 9, &span.attributes);
-        w.varint(10, u64::from(span.dropped_attributes_count));
-        for event in span.events.iter() {
+        w.string(5, span.name);
+        w.varint(6, kind(span.kind));
+        w.fixed64(7, span.start);
+        w.fixed64(8, span.end);
+        span_attributes(w);
+        w.varint(10, u64::from(span.dropped_attributes));
+        for event in span.events {
             w.message(11, |w| {
                 w.fixed64(1, unix_nanos(event.timestamp));
                 w.string(2, &event.name);
@@ -139,8 +247,8 @@ pub(crate) fn span(out: &mut Vec<u8>, span: &SpanData) {
                 w.varint(4, u64::from(event.dropped_attributes_count));
             });
         }
-        w.varint(12, u64::from(span.events.dropped_count));
-        for link in span.links.iter() {
+        w.varint(12, u64::from(span.dropped_events));
+        for link in span.links {
             w.message(13, |w| {
                 let linked = &link.span_context;
                 w.id(1, linked.trace_id().to_bytes());
@@ -148,17 +256,17 @@ pub(crate) fn span(out: &mut Vec<u8>, span: &SpanData) {
                 w.string(3, &linked.trace_state().header());
                 attributes(w, 4, &link.attributes);
                 w.varint(5, u64::from(link.dropped_attributes_count));
-                w.fixed32(6, flags(linked, linked.is_remote()));
+                w.fixed32(6, flags(linked.trace_flags(), linked.is_remote()));
             });
         }
-        w.varint(14, u64::from(span.links.dropped_count));
+        w.varint(14, u64::from(span.dropped_links));
         w.message(15, |w| {
-            if let Status::Error { description } = &span.status {
+            if let Status::Error { description } = span.status {
                 w.string(2, description);
             }
-            w.varint(3, status_code(&span.status));
+            w.varint(3, status_code(span.status));
         });
-        w.fixed32(16, flags(context, span.parent_span_is_remote));
+        w.fixed32(16, flags(span.flags, span.parent_is_remote));
     });
 }
 
@@ -246,10 +354,17 @@ fn attributes(w: &mut Writer<'_>, tag: u32, attributes: &[KeyValue]) {
     }
 }
 
-fn key_value(w: &mut Writer<'_>, tag: u32, attribute: &KeyValue) {
+fn key_value(w: &mut Writer<'_>, tag: u32, key_value: &KeyValue) {
+    attribute(w, tag, key_value.key.as_str(), |w| {
+        any_value(w, &key_value.value)
+    });
+}
+
+/// A `KeyValue` message whose `AnyValue` body `value` writes.
+fn attribute(w: &mut Writer<'_>, tag: u32, key: &str, value: impl FnOnce(&mut Writer<'_>)) {
     w.message(tag, |w| {
-        w.string(1, attribute.key.as_str());
-        w.message(2, |w| any_value(w, &attribute.value));
+        w.string(1, key);
+        w.message(2, value);
     });
 }
 
@@ -320,8 +435,8 @@ fn status_code(status: &Status) -> u64 {
     }
 }
 
-fn flags(context: &SpanContext, remote: bool) -> u32 {
-    let mut flags = u32::from(context.trace_flags().to_u8()) | HAS_IS_REMOTE;
+fn flags(trace_flags: TraceFlags, remote: bool) -> u32 {
+    let mut flags = u32::from(trace_flags.to_u8()) | HAS_IS_REMOTE;
     if remote {
         flags |= IS_REMOTE;
     }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::trace::SpanProcessor;
 
+use crate::collector::RecordSink;
 use crate::config::{ConfigError, var};
 use crate::export_accounting::{ExportCounters, counted_batch};
 
@@ -147,16 +148,30 @@ fn validate_url(variable: &'static str, value: &str) -> Result<(), ConfigError> 
     }
 }
 
+/// The span processor exporting to a target.
+pub(crate) struct OtlpExport {
+    pub(crate) processor: Box<dyn SpanProcessor>,
+    /// For spanflow's own OTLP processor, the handle the collector can give
+    /// records to directly.
+    pub(crate) direct: Option<Arc<dyn RecordSink>>,
+}
+
 /// The span processor exporting to `target`, counted in `counters`.
 pub(crate) fn processor(
     target: &OtlpTarget,
     counters: &Arc<ExportCounters>,
-) -> Result<Box<dyn SpanProcessor>, InstallFailure> {
+) -> Result<OtlpExport, InstallFailure> {
     let request = options::RequestOptions::from_env()?;
     if target.protocol != OtlpProtocol::HttpJson {
         let batch = options::BatchOptions::from_env()?;
-        let processor = batch::OtlpProcessor::start(target, request, batch, counters)?;
-        return Ok(Box::new(processor));
+        let processor = Arc::new(batch::OtlpProcessor::start(
+            target, request, batch, counters,
+        )?);
+        let direct: Arc<dyn RecordSink> = processor.clone();
+        return Ok(OtlpExport {
+            processor: Box::new(batch::SharedOtlp(processor)),
+            direct: Some(direct),
+        });
     }
     // The SDK reads OTEL_BSP_* and opentelemetry-otlp the request settings.
     let exporter = opentelemetry_otlp::SpanExporter::builder()
@@ -166,7 +181,10 @@ pub(crate) fn processor(
         .with_timeout(request.timeout)
         .build()
         .map_err(|error| format!("OTLP/HTTP exporter for {}: {error}", target.url))?;
-    Ok(Box::new(counted_batch(exporter, counters)))
+    Ok(OtlpExport {
+        processor: Box::new(counted_batch(exporter, counters)),
+        direct: None,
+    })
 }
 
 /// Why the OTLP export could not be set up.

@@ -291,3 +291,108 @@ proptest! {
         assert_same_as_opentelemetry_proto(spans, &resource);
     }
 }
+
+mod records {
+    //! A spanflow record encoded directly gives the bytes its `SpanData`
+    //! gives.
+
+    use std::borrow::Cow;
+    use std::time::SystemTime;
+
+    use opentelemetry::KeyValue;
+    use opentelemetry::trace::{Event, Link, SpanId, Status, TraceFlags, TraceId};
+
+    use super::super::{record_span, span};
+    use super::context;
+    use crate::callsite::{CallSite, Kind, Naming};
+    use crate::clock::{self, WallAnchor};
+    use crate::record::{Extras, SpanRecord, Timing};
+
+    static FIXED: CallSite = CallSite::new(
+        Naming::Fixed {
+            name: "checkout",
+            function: "shop::checkout",
+        },
+        "src/shop.rs",
+        42,
+        Kind::Server,
+    );
+    static METHOD: CallSite = CallSite::new(
+        Naming::Method {
+            method: "reserve",
+            name: None,
+        },
+        "src/inventory.rs",
+        7,
+        Kind::Consumer,
+    );
+
+    fn assert_same_bytes(mut record: Box<SpanRecord>) {
+        let anchor = WallAnchor::new();
+        let scope = opentelemetry::InstrumentationScope::builder("spanflow").build();
+        let mut direct = Vec::new();
+        record_span(&mut direct, &record, anchor);
+        let mut through_span_data = Vec::new();
+        span(
+            &mut through_span_data,
+            &record.take_span_data(anchor, &scope),
+        );
+        assert_eq!(direct, through_span_data);
+    }
+
+    fn record(callsite: &'static CallSite) -> Box<SpanRecord> {
+        let mut record = Box::new(SpanRecord::blank(callsite));
+        record.trace_id = TraceId::from(0x1234_u128);
+        record.span_id = SpanId::from(0x56_u64);
+        record.flags = TraceFlags::SAMPLED;
+        record.start = clock::now();
+        record.end = record.start + 1_000;
+        record
+    }
+
+    #[test]
+    fn a_plain_record() {
+        assert_same_bytes(record(&FIXED));
+    }
+
+    #[test]
+    fn a_record_with_everything() {
+        METHOD.resolve(Some(|| "shop::inventory::Stock<u8>"));
+        let mut full = record(&METHOD);
+        full.parent_span_id = SpanId::from(9_u64);
+        full.parent_is_remote = true;
+        full.cancelled = true;
+        full.timing = Some(Timing {
+            queued_ns: 5,
+            busy_ns: u64::MAX,
+            idle_ns: 0,
+            polls: 3,
+        });
+        full.status = Status::error("declined");
+        full.attributes = vec![
+            KeyValue::new("order.id", 7),
+            KeyValue::new("note", "x".repeat(300)),
+        ];
+        full.extras = Some(Box::new(Extras {
+            name: Some(Cow::Owned("GET /orders/{id}".into())),
+            trace_state: "ot=th:8".parse().expect("valid"),
+            events: vec![Event::new(
+                "retry",
+                SystemTime::now(),
+                vec![KeyValue::new("n", 2)],
+                0,
+            )],
+            links: vec![Link::with_context(context(3, 4, true, true, "a=b"))],
+        }));
+        assert_same_bytes(full);
+    }
+
+    #[test]
+    fn a_record_before_its_anchor_and_unset_status() {
+        let mut early = record(&FIXED);
+        early.start = 0;
+        early.end = 1;
+        early.status = Status::Ok;
+        assert_same_bytes(early);
+    }
+}
