@@ -9,7 +9,9 @@
 //! a fifth of the span path before, in callgrind's instruction counts).
 //!
 //! One collector thread drains every ring, converts records to `SpanData`
-//! and hands them to the SDK span processors. A full ring drops the span and
+//! and hands them to the SDK span processors (or, when spanflow's OTLP
+//! processor is the only export, hands it the records, which it encodes
+//! without a `SpanData`). A full ring drops the span and
 //! counts it, so a slow exporter costs spans, never memory or application
 //! latency.
 //!

@@ -63,7 +63,9 @@
 //!   own (`spanflow::otlp`): it writes each span's protobuf bytes as the span
 //!   arrives, into the request being built, instead of queueing `SpanData`
 //!   for the SDK's batch processor and converting whole batches into
-//!   opentelemetry-proto's structs, which cost three times as much CPU.
+//!   opentelemetry-proto's structs, which cost two to three times as much
+//!   CPU. When it is the only export, the collector hands it records and no
+//!   `SpanData` is made at all (a tail sampler needs `SpanData`, and gets it).
 //! * A span whose parent is unsampled, or with nothing installed, costs a
 //!   thread-local read and changes nothing; a root dropped by the sampler
 //!   still propagates its context, marked unsampled.
@@ -73,7 +75,7 @@
 //! 80 ns is the floor set by making the span visible through
 //! `opentelemetry::Context` (an allocation, a thread-local stack, two atomic
 //! operations when it is dropped) and reading the clock twice; exporting it
-//! over OTLP costs 0.5–0.75 µs of CPU in all; see `BENCHMARKS.md` in the
+//! over OTLP costs 0.5–0.8 µs of CPU in all; see `BENCHMARKS.md` in the
 //! repository.
 //!
 //! Trade-offs of this design: span processors' `on_start` is not called for

@@ -6,8 +6,10 @@
 //! (`OTEL_BSP_*`, `OTEL_EXPORTER_OTLP_*`). The SDK pair moves every span
 //! through a channel, then converts the batch to opentelemetry-proto's
 //! structs and encodes those; here a span is written once, on the thread
-//! that ends it (spanflow's collector thread for `#[trace]` spans), and
-//! dropped where it was made. Memory is bounded the same way: the request
+//! that ends it, and dropped where it was made. `#[trace]` spans come from
+//! spanflow's collector thread, as `SpanData` or (when this processor is
+//! the only export) as the records themselves ([`RecordSink`]); spans of
+//! the OpenTelemetry API come from the threads that end them. Memory is bounded the same way: the request
 //! being built holds at most `max_export_batch_size` spans, the queue at
 //! most `max_queue_size`; a batch that does not fit is dropped and shows in
 //! [`ExportStats::unaccounted`](crate::ExportStats::unaccounted).
