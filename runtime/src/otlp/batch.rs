@@ -43,8 +43,11 @@ const MAX_REQUEST_BYTES: usize = 3 * 1024 * 1024;
 
 pub(crate) struct OtlpProcessor {
     shared: Arc<Shared>,
-    sender: Mutex<Option<JoinHandle<()>>>,
+    sender: Mutex<Option<SenderThread>>,
 }
+
+/// The sender thread, and the channel that disconnects when it ends.
+type SenderThread = (JoinHandle<()>, mpsc::Receiver<Result<(), String>>);
 
 struct Shared {
     building: Mutex<Building>,
@@ -106,6 +109,8 @@ impl OtlpProcessor {
             options,
             retry: target.retry,
         });
+        // Says whether the client was set up, then disconnects when the
+        // thread ends (it owns the sending half).
         let (ready, connected) = mpsc::channel();
         let target = target.clone();
         let worker = Arc::clone(&shared);
@@ -126,7 +131,7 @@ impl OtlpProcessor {
             .unwrap_or_else(|_| Err("the OTLP sender thread ended".into()))?;
         Ok(OtlpProcessor {
             shared,
-            sender: Mutex::new(Some(sender)),
+            sender: Mutex::new(Some((sender, connected))),
         })
     }
 }
@@ -150,17 +155,15 @@ impl SpanProcessor for OtlpProcessor {
         let flushed = self.shared.flush();
         lock(&self.shared.jobs).stopping = true;
         self.shared.jobs_changed.notify_all();
-        if let Some(sender) = lock(&self.sender).take() {
-            let deadline = Instant::now() + timeout;
+        if let Some((sender, ended)) = lock(&self.sender).take() {
             // The sender finishes its current request (bounded by the
             // request timeout) before it sees `stopping`.
-            while !sender.is_finished() && Instant::now() < deadline {
-                thread::sleep(Duration::from_millis(5));
+            match ended.recv_timeout(timeout) {
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let _ = sender.join();
+                }
+                _ => return Err(OTelSdkError::Timeout(timeout)),
             }
-            if !sender.is_finished() {
-                return Err(OTelSdkError::Timeout(timeout));
-            }
-            let _ = sender.join();
         }
         flushed
     }
