@@ -72,6 +72,7 @@ impl ExportCounters {
         self.exported.fetch_add(spans, Ordering::Relaxed);
     }
 
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
     pub(crate) fn retried(&self, spans: u64) {
         self.retried.fetch_add(spans, Ordering::Relaxed);
     }

@@ -171,8 +171,8 @@ impl Pipeline {
     }
 
     /// Exports over OTLP to `target` (overriding the
-    /// `OTEL_EXPORTER_OTLP_*` variables), in batches; `OTEL_BSP_*` set the
-    /// batch sizes and delays.
+    /// `OTEL_EXPORTER_OTLP_*` variables), in batches, besides any exporter
+    /// given in code; `OTEL_BSP_*` set the batch sizes and delays.
     ///
     /// ```no_run
     /// use spanflow::otlp::{OtlpProtocol, OtlpTarget};
@@ -357,9 +357,11 @@ impl Pipeline {
             None => config::sampler_from_env()?.unwrap_or_default(),
         };
         let resource = self.build_resource();
-        // Exporters from code win; then OTLP (code or environment); then the
+        // OTLP given in code joins the exporters given in code; OTLP from
+        // the environment applies when code gave none; with neither, the
         // embedded default.
-        let store = if self.processors.is_empty() && !self.add_otlp()? {
+        let from_env = self.processors.is_empty();
+        let store = if !self.add_otlp(from_env)? && self.processors.is_empty() {
             self.add_embedded_default()?
         } else {
             None
@@ -400,7 +402,8 @@ impl Pipeline {
 
         // Records go straight to the OTLP processor when nothing else (a
         // tail sampler) needs them as `SpanData` first.
-        let direct = if tail.is_none() {
+        // (Only when it is the only export: the others need `SpanData`.)
+        let direct = if tail.is_none() && processors.len() == 1 {
             self.direct.take()
         } else {
             None
@@ -486,15 +489,17 @@ impl Pipeline {
             .build()
     }
 
-    /// OTLP when code or the environment names an endpoint.
+    /// OTLP when code names an endpoint, or (if `from_env`) the
+    /// environment does.
     #[cfg(feature = "otlp")]
-    fn add_otlp(&mut self) -> Result<bool, InstallError> {
-        let target = match self.otlp.take() {
-            Some(target) => target,
-            None => match crate::otlp::OtlpTarget::from_env()? {
+    fn add_otlp(&mut self, from_env: bool) -> Result<bool, InstallError> {
+        let target = match (self.otlp.take(), from_env) {
+            (Some(target), _) => target,
+            (None, true) => match crate::otlp::OtlpTarget::from_env()? {
                 Some(target) => target,
                 None => return Ok(false),
             },
+            (None, false) => return Ok(false),
         };
         let export =
             crate::otlp::processor(&target, &self.export_counters).map_err(
@@ -511,7 +516,10 @@ impl Pipeline {
     /// Without OTLP support an endpoint in the environment is an error, not
     /// a silent fallback to the embedded default.
     #[cfg(not(feature = "otlp"))]
-    fn add_otlp(&mut self) -> Result<bool, InstallError> {
+    fn add_otlp(&mut self, from_env: bool) -> Result<bool, InstallError> {
+        if !from_env {
+            return Ok(false);
+        }
         for variable in [
             "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
             "OTEL_EXPORTER_OTLP_ENDPOINT",

@@ -80,6 +80,7 @@ impl SpanRecord {
 
     /// Empties what a span added, as `take_span_data` does, for a record
     /// whose contents were used in place.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
     pub(crate) fn clear(&mut self) {
         self.attributes.clear();
         self.extras = None;
