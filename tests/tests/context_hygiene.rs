@@ -54,6 +54,20 @@ fn tree() -> impl Strategy<Value = Node> {
 struct Log {
     created: Mutex<Vec<(u64, u64)>>,
     violations: Mutex<Vec<String>>,
+    /// Node futures not yet finished or dropped: a spawned task whose
+    /// awaiting parent was cancelled (by a select or a timeout) runs on,
+    /// detached, after the tree's own future has returned.
+    live: AtomicU64,
+}
+
+/// Counts a node future as live until it is finished or dropped (after its
+/// span has ended: `Traced` ends the span before dropping what it wraps).
+struct Alive(Arc<Log>);
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -67,7 +81,10 @@ fn node(node: Node, parent: u64, log: Arc<Log>) -> Boxed {
     let mut span = spanflow::span!("node");
     span.set_attribute(KeyValue::new("node.id", id as i64));
     let own = span.span_context().span_id();
+    log.live.fetch_add(1, Ordering::AcqRel);
+    let alive = Alive(Arc::clone(&log));
     let body = async move {
+        let _alive = alive;
         let current = Context::current().span().span_context().span_id();
         if current != own {
             log.violations
@@ -120,8 +137,18 @@ fn setup() -> &'static (tokio::runtime::Runtime, InMemorySpanExporter, PipelineG
     static SETUP: OnceLock<(tokio::runtime::Runtime, InMemorySpanExporter, PipelineGuard)> =
         OnceLock::new();
     SETUP.get_or_init(|| {
-        // The panics are on purpose; their messages would bury the output.
-        std::panic::set_hook(Box::new(|_| {}));
+        // The nodes' panics are on purpose; their messages would bury the
+        // output. Any other panic (a failed property) still speaks.
+        let default_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let on_purpose = info
+                .payload()
+                .downcast_ref::<String>()
+                .is_some_and(|message| message.ends_with("panics on purpose"));
+            if !on_purpose {
+                default_hook(info);
+            }
+        }));
         let exporter = InMemorySpanExporter::default();
         let pipeline = spanflow::Pipeline::new()
             .with_simple_exporter(exporter.clone())
@@ -156,6 +183,13 @@ proptest! {
             .in_span(root)
         };
         runtime.block_on(work);
+        // Detached tasks (see `Log::live`) have no handle to join: wait,
+        // boundedly, until every node has finished or been dropped.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while log.live.load(Ordering::Acquire) > 0 {
+            prop_assert!(std::time::Instant::now() < deadline, "nodes still running");
+            std::thread::sleep(Duration::from_millis(1));
+        }
 
         // No thread keeps a context: not this one, not the workers.
         prop_assert!(!Context::current().span().span_context().is_valid());
