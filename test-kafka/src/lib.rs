@@ -14,6 +14,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -137,7 +138,7 @@ fn start_broker(port: Option<u16>) -> Result<(String, Child), BrokerError> {
         None => free_port()?,
     };
     let url = format!("tcp://127.0.0.1:{port}");
-    let log_path = std::env::temp_dir().join(format!("spanflow-tansu-{port}.log"));
+    let log_path = log_path();
     let log = File::create(&log_path)
         .map_err(|error| BrokerError(format!("cannot create {}: {error}", log_path.display())))?;
     let log_err = log
@@ -182,6 +183,19 @@ fn start_broker(port: Option<u16>) -> Result<(String, Child), BrokerError> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Where a broker writes its output: named after the test binary and the
+/// broker's rank in it, so that a run replaces the last run's logs instead
+/// of adding one file per run (ports differ every time).
+fn log_path() -> PathBuf {
+    static STARTED: AtomicUsize = AtomicUsize::new(0);
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|path| Some(path.file_stem()?.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "unknown".into());
+    let rank = STARTED.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("spanflow-tansu-{binary}-{rank}.log"))
 }
 
 fn kill_with_parent_thread(command: &mut Command) {
