@@ -22,7 +22,7 @@ const VERSION_00_LEN: usize = 55;
 /// * an all-zero trace id or parent id is invalid;
 /// * only the sampled and random flags are kept.
 pub(crate) fn parse(header: &str) -> Option<(TraceId, SpanId, TraceFlags)> {
-    let bytes = header.trim_matches([' ', '\t']).as_bytes();
+    let bytes = trim(header.as_bytes());
     if bytes.len() < VERSION_00_LEN {
         return None;
     }
@@ -47,6 +47,19 @@ pub(crate) fn parse(header: &str) -> Option<(TraceId, SpanId, TraceFlags)> {
         SpanId::from(span_id),
         TraceFlags::new(flags & KNOWN_FLAGS),
     ))
+}
+
+/// `header` without surrounding spaces and tabs. Byte-wise, since both are
+/// ASCII: `str::trim_matches` decodes characters, a tenth of a parse.
+#[inline]
+fn trim(mut header: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = header {
+        header = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = header {
+        header = rest;
+    }
+    header
 }
 
 /// The version-00 header for these ids; unknown flag bits are cleared.
