@@ -188,6 +188,15 @@ impl Span {
         }
     }
 
+    /// When a span recorded by spanflow started, in clock ticks.
+    #[inline]
+    pub(crate) fn start_ticks(&self) -> Option<clock::Ticks> {
+        match &self.recording {
+            Some(Recording::Fast(record)) => Some(record.start),
+            _ => None,
+        }
+    }
+
     /// Enters this span's record as the thread's current spanflow span
     /// while its work runs (see `current`).
     #[inline]
