@@ -2,7 +2,9 @@
 //! `TraceService` on tonic) and OTLP/HTTP (`POST /v1/traces` with protobuf or
 //! JSON bodies), keeping every request it was sent.
 
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -26,6 +28,11 @@ use prost::Message;
 use std::io::Read;
 use tokio::sync::oneshot;
 use tonic::codec::CompressionEncoding;
+
+mod tls;
+
+pub use tls::SelfSigned;
+use tls::{ServerTls, TlsListener};
 
 /// The name of every thread the receiver runs on.
 pub const RECEIVER_THREAD: &str = "otlp-receiver";
@@ -78,6 +85,8 @@ fn behaviour(mode: &Mode) -> Behaviour {
 
 /// A running receiver; stops when dropped.
 pub struct OtlpReceiver {
+    /// `http` or `https`.
+    scheme: &'static str,
     grpc: SocketAddr,
     http: SocketAddr,
     received: Log,
@@ -97,6 +106,36 @@ impl OtlpReceiver {
     /// Starts both endpoints on these addresses: a receiver stopped (dropped)
     /// and started again on the addresses it had is a collector restarting.
     pub fn start_at(grpc: SocketAddr, http: SocketAddr) -> std::io::Result<Self> {
+        OtlpReceiver::start_with(grpc, http, None)
+    }
+
+    /// Starts both endpoints on ephemeral loopback ports, serving TLS with
+    /// `identity` (see [`SelfSigned::generate`]); clients must trust it.
+    pub fn start_tls(identity: SelfSigned) -> std::io::Result<Self> {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        let tls = ServerTls {
+            identity,
+            client_ca_pem: None,
+        };
+        OtlpReceiver::start_with(any, any, Some(tls))
+    }
+
+    /// Like [`OtlpReceiver::start_tls`], and every client must present a
+    /// certificate that `client_ca_pem` signed (mutual TLS).
+    pub fn start_mutual_tls(identity: SelfSigned, client_ca_pem: String) -> std::io::Result<Self> {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        let tls = ServerTls {
+            identity,
+            client_ca_pem: Some(client_ca_pem),
+        };
+        OtlpReceiver::start_with(any, any, Some(tls))
+    }
+
+    fn start_with(
+        grpc: SocketAddr,
+        http: SocketAddr,
+        tls: Option<ServerTls>,
+    ) -> std::io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             // Named, so that measurements can leave the receiver's CPU out.
@@ -148,24 +187,33 @@ impl OtlpReceiver {
                 }
             }),
         );
+        let mut grpc_server = tonic::transport::Server::builder();
+        let http_server: Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> = match &tls {
+            Some(tls) => {
+                grpc_server = grpc_server
+                    .tls_config(tls.tonic_config())
+                    .map_err(std::io::Error::other)?;
+                let listener = TlsListener::new(http_listener, tls)?;
+                Box::pin(axum::serve(listener, http_app).into_future())
+            }
+            None => Box::pin(axum::serve(http_listener, http_app).into_future()),
+        };
         let thread = std::thread::Builder::new()
             .name(RECEIVER_THREAD.into())
             .spawn(move || {
                 runtime.block_on(async move {
-                    let grpc = tonic::transport::Server::builder()
-                        .add_service(grpc_service)
-                        .serve_with_incoming(tonic::transport::server::TcpIncoming::from(
-                            grpc_listener,
-                        ));
-                    let http = axum::serve(http_listener, http_app);
+                    let grpc = grpc_server.add_service(grpc_service).serve_with_incoming(
+                        tonic::transport::server::TcpIncoming::from(grpc_listener),
+                    );
                     tokio::select! {
                         _ = grpc => {}
-                        _ = http => {}
+                        _ = http_server => {}
                         _ = stopped => {}
                     }
                 });
             })?;
         Ok(OtlpReceiver {
+            scheme: if tls.is_some() { "https" } else { "http" },
             grpc,
             http,
             received,
@@ -191,14 +239,16 @@ impl OtlpReceiver {
         (self.grpc, self.http)
     }
 
-    /// `http://127.0.0.1:PORT` of the gRPC endpoint.
+    /// `http://127.0.0.1:PORT` of the gRPC endpoint (`https://` when
+    /// serving TLS).
     pub fn grpc_endpoint(&self) -> String {
-        format!("http://{}", self.grpc)
+        format!("{}://{}", self.scheme, self.grpc)
     }
 
-    /// `http://127.0.0.1:PORT`, the base of the HTTP endpoint.
+    /// `http://127.0.0.1:PORT`, the base of the HTTP endpoint (`https://`
+    /// when serving TLS).
     pub fn http_endpoint(&self) -> String {
-        format!("http://{}", self.http)
+        format!("{}://{}", self.scheme, self.http)
     }
 
     /// Every request received so far.
