@@ -6,7 +6,8 @@
 //! built (see `batch` and `encode` for why); OTLP/HTTP with JSON bodies goes
 //! through opentelemetry-otlp and the SDK's batch processor. Both honour
 //! `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`, `_TIMEOUT` and `_COMPRESSION`
-//! (`gzip` or `none`) and the `OTEL_BSP_*` batch settings.
+//! (`gzip` or `none`) and the `OTEL_BSP_*` batch settings. `https://`
+//! endpoints need the `tls` feature (see `tls` for the certificates).
 
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ mod batch;
 mod encode;
 mod options;
 mod retry;
+mod tls;
 mod transport;
 
 pub use retry::Retry;
@@ -73,6 +75,8 @@ pub struct OtlpTarget {
     /// Retries of failed exports (OTLP/gRPC and OTLP/HTTP with protobuf;
     /// the JSON protocol goes through opentelemetry-otlp, which does not).
     pub retry: Retry,
+    /// For `https://` URLs; see [`OtlpTarget::with_ca_certificate`].
+    tls: tls::TlsSettings,
 }
 
 impl OtlpTarget {
@@ -100,6 +104,7 @@ impl OtlpTarget {
             url,
             protocol,
             retry: Retry::default(),
+            tls: tls::TlsSettings::default(),
         })
     }
 
@@ -110,11 +115,43 @@ impl OtlpTarget {
         self
     }
 
+    /// Trusts the certificates in `pem` (one or more, PEM-encoded) as well
+    /// as the system's roots when the URL is `https://`: a Collector with a
+    /// self-signed or private-CA certificate. Overrides
+    /// `OTEL_EXPORTER_OTLP_(TRACES_)CERTIFICATE`, which names such a file.
+    /// Needs the `tls` feature, like every `https://` target.
+    pub fn with_ca_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls.ca_certificate = Some(pem.into());
+        self
+    }
+
+    /// Presents this certificate chain and private key (both PEM) to a
+    /// receiver that asks for a client certificate (mutual TLS). Overrides
+    /// `OTEL_EXPORTER_OTLP_(TRACES_)CLIENT_CERTIFICATE` and
+    /// `OTEL_EXPORTER_OTLP_(TRACES_)CLIENT_KEY`, which name such files.
+    pub fn with_client_identity(
+        mut self,
+        certificate_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.tls.client_identity = Some(tls::ClientIdentity {
+            certificate: certificate_pem.into(),
+            key: key_pem.into(),
+        });
+        self
+    }
+
+    /// Whether spans go over TLS.
+    fn is_https(&self) -> bool {
+        self.url.trim_start().starts_with("https:")
+    }
+
     /// The target the environment names, if any.
     pub(crate) fn from_env() -> Result<Option<Self>, ConfigError> {
         // Read now so that a bad value is an installation error.
         options::BatchOptions::from_env()?;
         options::RequestOptions::from_env()?;
+        tls::TlsSettings::from_env()?;
         let protocol = match (var(TRACES_PROTOCOL), var(PROTOCOL)) {
             (Some(value), _) => OtlpProtocol::parse(TRACES_PROTOCOL, &value)?,
             (None, Some(value)) => OtlpProtocol::parse(PROTOCOL, &value)?,
@@ -162,6 +199,18 @@ pub(crate) fn processor(
     counters: &Arc<ExportCounters>,
 ) -> Result<OtlpExport, InstallFailure> {
     let request = options::RequestOptions::from_env()?;
+    // Settings given in code win over the environment's, one by one.
+    let mut target = target.clone();
+    target.tls = std::mem::take(&mut target.tls).or(tls::TlsSettings::from_env()?);
+    let target = &target;
+    if target.is_https() && !cfg!(feature = "tls") {
+        return Err(format!(
+            "{}: this build of spanflow has no TLS; enable its `tls` feature, or send to an \
+             http:// endpoint (a local Collector or agent, which can forward over TLS)",
+            target.url
+        )
+        .into());
+    }
     if target.protocol != OtlpProtocol::HttpJson {
         let batch = options::BatchOptions::from_env()?;
         let processor = Arc::new(batch::OtlpProcessor::start(
@@ -174,11 +223,19 @@ pub(crate) fn processor(
         });
     }
     // The SDK reads OTEL_BSP_* and opentelemetry-otlp the request settings.
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
+    let builder = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_protocol(Protocol::HttpJson)
         .with_endpoint(target.url.clone())
-        .with_timeout(request.timeout)
+        .with_timeout(request.timeout);
+    #[cfg(feature = "tls")]
+    let builder = if target.is_https() {
+        use opentelemetry_otlp::WithHttpConfig;
+        builder.with_http_client(transport::tls_http_client(request.timeout, &target.tls)?)
+    } else {
+        builder
+    };
+    let exporter = builder
         .build()
         .map_err(|error| format!("OTLP/HTTP exporter for {}: {error}", target.url))?;
     Ok(OtlpExport {
@@ -216,6 +273,23 @@ mod tests {
         assert_eq!(http.url, "http://127.0.0.1:4318/v1/traces");
         let grpc = OtlpTarget::new("http://127.0.0.1:4317", OtlpProtocol::Grpc).unwrap();
         assert_eq!(grpc.url, "http://127.0.0.1:4317");
+    }
+
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn an_https_endpoint_without_the_tls_feature_is_refused_with_the_reason() {
+        for protocol in [
+            OtlpProtocol::Grpc,
+            OtlpProtocol::HttpProtobuf,
+            OtlpProtocol::HttpJson,
+        ] {
+            let target = OtlpTarget::new("https://collector.example:4318", protocol).unwrap();
+            let counters = Arc::new(ExportCounters::default());
+            let Err(InstallFailure::Exporter(error)) = processor(&target, &counters) else {
+                panic!("{protocol:?}: an https target was accepted without TLS");
+            };
+            assert!(error.contains("`tls` feature"), "{protocol:?}: {error}");
+        }
     }
 
     #[test]

@@ -48,13 +48,6 @@ impl Transport {
     /// request, so a receiver that is not up yet is an export error later,
     /// not an installation failure.
     pub(crate) fn connect(target: &OtlpTarget, options: RequestOptions) -> Result<Self, String> {
-        if target.url.trim_start().starts_with("https:") {
-            return Err(format!(
-                "{}: spanflow is built without TLS; send to an http:// endpoint (a local \
-                 Collector or agent, which can forward over TLS)",
-                target.url
-            ));
-        }
         match target.protocol {
             OtlpProtocol::Grpc => {
                 let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -65,11 +58,19 @@ impl Transport {
                     .map_err(|error| format!("could not start the OTLP/gRPC runtime: {error}"))?;
                 let channel = {
                     let _entered = runtime.enter();
-                    tonic::transport::Endpoint::from_shared(target.url.clone())
+                    let endpoint = tonic::transport::Endpoint::from_shared(target.url.clone())
                         .map_err(|error| format!("OTLP/gRPC endpoint {}: {error}", target.url))?
                         .timeout(options.timeout)
-                        .connect_timeout(options.timeout)
-                        .connect_lazy()
+                        .connect_timeout(options.timeout);
+                    #[cfg(feature = "tls")]
+                    let endpoint = if target.is_https() {
+                        endpoint
+                            .tls_config(target.tls.tonic_config())
+                            .map_err(|error| format!("OTLP/gRPC TLS for {}: {error}", target.url))?
+                    } else {
+                        endpoint
+                    };
+                    endpoint.connect_lazy()
                 };
                 let mut client = tonic::client::Grpc::new(channel);
                 if options.compression == Compression::Gzip {
@@ -85,8 +86,10 @@ impl Transport {
                 Err("OTLP/HTTP with JSON bodies goes through opentelemetry-otlp".into())
             }
             OtlpProtocol::HttpProtobuf => {
-                let client = reqwest::blocking::Client::builder()
-                    .timeout(options.timeout)
+                let builder = reqwest::blocking::Client::builder().timeout(options.timeout);
+                #[cfg(feature = "tls")]
+                let builder = target.tls.apply_to_reqwest(builder)?;
+                let client = builder
                     .build()
                     .map_err(|error| format!("OTLP/HTTP client: {error}"))?;
                 Ok(Transport::Http {
@@ -117,6 +120,22 @@ impl Transport {
             }
         }
     }
+}
+
+/// The blocking client opentelemetry-otlp sends OTLP/HTTP JSON bodies with,
+/// for an `https://` target: its own knows no CA file or client identity.
+/// Built on a thread of its own, as opentelemetry-otlp builds its default
+/// one, since the blocking client must not be built inside async code.
+#[cfg(feature = "tls")]
+pub(crate) fn tls_http_client(
+    timeout: Duration,
+    tls: &super::tls::TlsSettings,
+) -> Result<reqwest::blocking::Client, String> {
+    let builder = tls.apply_to_reqwest(reqwest::blocking::Client::builder().timeout(timeout))?;
+    std::thread::spawn(move || builder.build())
+        .join()
+        .map_err(|_| "building the OTLP/HTTP client panicked".to_owned())?
+        .map_err(|error| format!("OTLP/HTTP client: {error}"))
 }
 
 fn send_http(

@@ -306,18 +306,88 @@ fn retrying(
     processor(receiver, protocol, batch, Duration::from_secs(10), retry)
 }
 
-#[test]
-fn an_https_endpoint_is_refused_at_installation_with_the_reason() {
-    for protocol in PROTOCOLS {
-        let target = OtlpTarget::new("https://collector.example:4318", protocol).expect("a URL");
+/// `https://` receivers: trusted through a CA given in code, refused when
+/// not trusted, and asking for a client certificate (mutual TLS).
+#[cfg(feature = "tls")]
+mod tls {
+    use spanflow_otlp_receiver::SelfSigned;
+
+    use super::*;
+
+    /// Sends three spans to `receiver` with `target` adjusted by `tls`;
+    /// returns (exported, failed) and how many spans the receiver kept.
+    fn send_three(
+        receiver: &OtlpReceiver,
+        protocol: OtlpProtocol,
+        tls: impl FnOnce(OtlpTarget) -> OtlpTarget,
+    ) -> ((u64, u64), usize) {
+        let endpoint = match protocol {
+            OtlpProtocol::Grpc => receiver.grpc_endpoint(),
+            _ => receiver.http_endpoint(),
+        };
+        assert!(endpoint.starts_with("https://127.0.0.1:"), "{endpoint}");
+        let target = tls(OtlpTarget::new(&endpoint, protocol).expect("loopback URL"))
+            .with_retry(Retry::none());
         let request = RequestOptions {
             headers: Vec::new(),
-            timeout: Duration::from_secs(1),
+            timeout: Duration::from_secs(5),
             compression: Compression::None,
         };
         let counters = Arc::new(ExportCounters::default());
-        let error = OtlpProcessor::start(&target, request, BatchOptions::default(), &counters)
-            .expect_err("no TLS in this build");
-        assert!(error.contains("without TLS"), "{protocol:?}: {error}");
+        let processor = OtlpProcessor::start(&target, request, BatchOptions::default(), &counters)
+            .expect("client set up");
+        for index in 0..3 {
+            processor.on_end(span(index, "spanflow"));
+        }
+        let _ = processor.force_flush();
+        processor.shutdown().expect("shut down");
+        let stats = counters.snapshot();
+        ((stats.exported, stats.failed), receiver.spans().len())
+    }
+
+    #[test]
+    fn a_receiver_trusted_through_the_given_ca_gets_the_spans() {
+        for protocol in PROTOCOLS {
+            let identity = SelfSigned::generate().expect("certificate");
+            let receiver = OtlpReceiver::start_tls(identity.clone()).expect("receiver");
+            let sent = send_three(&receiver, protocol, |target| {
+                target.with_ca_certificate(identity.certificate_pem.clone())
+            });
+            assert_eq!(sent, ((3, 0), 3), "{protocol:?}");
+        }
+    }
+
+    #[test]
+    fn an_untrusted_receiver_gets_nothing_and_the_spans_count_as_failed() {
+        for protocol in PROTOCOLS {
+            let identity = SelfSigned::generate().expect("certificate");
+            let receiver = OtlpReceiver::start_tls(identity).expect("receiver");
+            let sent = send_three(&receiver, protocol, |target| target);
+            assert_eq!(sent, ((0, 3), 0), "{protocol:?}");
+        }
+    }
+
+    #[test]
+    fn a_receiver_asking_for_a_client_certificate_gets_spans_only_with_one() {
+        for protocol in PROTOCOLS {
+            let server = SelfSigned::generate().expect("server certificate");
+            let client = SelfSigned::generate().expect("client certificate");
+            let receiver =
+                OtlpReceiver::start_mutual_tls(server.clone(), client.certificate_pem.clone())
+                    .expect("receiver");
+            let trusting =
+                |target: OtlpTarget| target.with_ca_certificate(server.certificate_pem.clone());
+            let without = send_three(&receiver, protocol, trusting);
+            assert_eq!(
+                without,
+                ((0, 3), 0),
+                "{protocol:?} without a client certificate"
+            );
+            let with = send_three(&receiver, protocol, |target| {
+                trusting(target)
+                    .with_client_identity(client.certificate_pem.clone(), client.key_pem.clone())
+            });
+            assert_eq!(with, ((3, 0), 3), "{protocol:?} with a client certificate");
+        }
     }
 }
