@@ -122,7 +122,12 @@ impl BatchOptions {
     }
 }
 
-fn signal_var(specific: &'static str, general: &'static str) -> Option<(&'static str, String)> {
+/// The trace-specific variable's value if set, else the general one's,
+/// with the name of the one read.
+pub(super) fn signal_var(
+    specific: &'static str,
+    general: &'static str,
+) -> Option<(&'static str, String)> {
     var(specific)
         .map(|value| (specific, value))
         .or_else(|| var(general).map(|value| (general, value)))

@@ -10,7 +10,8 @@
 
 use std::fmt;
 
-use crate::config::{ConfigError, var};
+use super::options::signal_var;
+use crate::config::ConfigError;
 
 const CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_CERTIFICATE";
 const TRACES_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE";
@@ -129,10 +130,7 @@ fn read_file(
     specific: &'static str,
     general: &'static str,
 ) -> Result<Option<Vec<u8>>, ConfigError> {
-    let Some((variable, path)) = var(specific)
-        .map(|path| (specific, path))
-        .or_else(|| var(general).map(|path| (general, path)))
-    else {
+    let Some((variable, path)) = signal_var(specific, general) else {
         return Ok(None);
     };
     std::fs::read(path.trim()).map(Some).map_err(|error| {
