@@ -513,6 +513,34 @@ fn a_flush_hands_on_more_than_the_next_queue_holds_without_losing_any() {
     );
 }
 
+#[test]
+fn a_tick_after_a_burst_hands_on_more_than_the_next_queue_holds_without_losing_any() {
+    let queue = std::sync::Arc::new(BoundedQueue {
+        capacity: 2048,
+        ..BoundedQueue::default()
+    });
+    let sampler = TailSampler::builder(Policy::probability(1.0))
+        .with_straggler_wait(Duration::from_millis(50))
+        .build(spanflow_shared(&queue));
+    for trace in 1..=5_000 {
+        for span in trace_of(trace, 1, FAST) {
+            sampler.on_end(span);
+        }
+    }
+    // No flush: the ticker decides the burst once its straggler wait is
+    // over. Bounded wait for it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let counts = loop {
+        let counts = *queue.counts.lock().unwrap();
+        if counts.0 + counts.1 + counts.2 >= 10_000 || std::time::Instant::now() > deadline {
+            break counts;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(counts.2, 0, "dropped by the next queue: {counts:?}");
+    assert_eq!(counts.0 + counts.1, 10_000, "{counts:?}");
+}
+
 /// The queue, shared between the sampler and the test.
 fn spanflow_shared(queue: &std::sync::Arc<BoundedQueue>) -> impl SpanProcessor + use<> {
     #[derive(Debug)]

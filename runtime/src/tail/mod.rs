@@ -458,10 +458,10 @@ impl Shared {
         }
     }
 
-    /// Hands on what a flush or shutdown decided, in chunks that the next
-    /// processor's queue can hold (the SDK's default is 2,048 spans), each
-    /// flushed before the next: the whole buffer decided at once would
-    /// overflow it, and the overflow is dropped.
+    /// Hands on what a flush, a shutdown or a large tick decided, in chunks
+    /// that the next processor's queue can hold (the SDK's default is 2,048
+    /// spans), each flushed before the next: the whole buffer decided at
+    /// once would overflow it, and the overflow is dropped.
     /// A flush that fails stops the chunking, not the hand-off: the rest
     /// still goes on (and is counted there if dropped).
     fn forward_flushing(&self, kept: Vec<SpanData>) -> OTelSdkResult {
@@ -485,7 +485,13 @@ impl Shared {
             self.decide_due(&mut state, Instant::now(), &mut kept);
             self.publish_sizes(&state);
         }
-        self.forward(kept);
+        // A tick after a burst can release more than the next queue holds;
+        // the ticker's own thread can wait for it to drain.
+        if kept.len() > FLUSH_CHUNK {
+            let _ = self.forward_flushing(kept);
+        } else {
+            self.forward(kept);
+        }
     }
 }
 
