@@ -167,21 +167,10 @@ impl OtlpReceiver {
                 let counted = Arc::clone(&http_counted);
                 async move {
                     match behaviour(&mode) {
-                        Behaviour::Accept | Behaviour::Count => {
+                        Behaviour::Accept | Behaviour::Count | Behaviour::Reject => {
                             receive_http(&log, &mode, &counted, &headers, &body).into_response()
                         }
                         Behaviour::Fail => StatusCode::SERVICE_UNAVAILABLE.into_response(),
-                        Behaviour::Reject => {
-                            match ExportTraceServiceRequest::decode(body.as_ref()) {
-                                Ok(request) => (
-                                    StatusCode::OK,
-                                    [(header::CONTENT_TYPE, "application/x-protobuf")],
-                                    rejecting(&request).encode_to_vec(),
-                                )
-                                    .into_response(),
-                                Err(_) => StatusCode::BAD_REQUEST.into_response(),
-                            }
-                        }
                         Behaviour::Stall => std::future::pending().await,
                     }
                 }
@@ -396,15 +385,20 @@ fn receive_http(
     };
     match decoded {
         Ok(request) => {
-            record(
-                log,
-                mode,
-                counted,
-                if json { "http/json" } else { "http/protobuf" },
-                request,
-                header_list(headers),
-            );
-            let response = ExportTraceServiceResponse::default();
+            // Answered in the request's own encoding, partial success too.
+            let response = if behaviour(mode) == Behaviour::Reject {
+                rejecting(&request)
+            } else {
+                record(
+                    log,
+                    mode,
+                    counted,
+                    if json { "http/json" } else { "http/protobuf" },
+                    request,
+                    header_list(headers),
+                );
+                ExportTraceServiceResponse::default()
+            };
             if json {
                 let body = serde_json::to_vec(&response).unwrap_or_default();
                 (

@@ -1,5 +1,5 @@
 //! OTLP/HTTP with JSON bodies over TLS to a real receiver, its CA given in
-//! code (opentelemetry-otlp sends these, with spanflow's TLS client).
+//! code.
 
 mod otlp;
 

@@ -2,7 +2,8 @@
 //! the request being built; full requests queue for one sender thread.
 //!
 //! It takes the place of the SDK's `BatchSpanProcessor` + opentelemetry-otlp
-//! pair for OTLP/gRPC and OTLP/HTTP with protobuf, with the same settings
+//! pair for every OTLP protocol (JSON bodies are made from the protobuf
+//! request when it is sent; see `transport`), with the same settings
 //! (`OTEL_BSP_*`, `OTEL_EXPORTER_OTLP_*`). The SDK pair moves every span
 //! through a channel, then converts the batch to opentelemetry-proto's
 //! structs and encodes those; here a span is written once, on the thread

@@ -1,22 +1,21 @@
 //! OTLP export: choosing the endpoint and the protocol from code or the
 //! standard environment variables.
 //!
-//! OTLP/gRPC and OTLP/HTTP with protobuf bodies go through spanflow's own
-//! span processor, which encodes each span straight into the request being
-//! built (see `batch` and `encode` for why); OTLP/HTTP with JSON bodies goes
-//! through opentelemetry-otlp and the SDK's batch processor. Both honour
-//! `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`, `_TIMEOUT` and `_COMPRESSION`
-//! (`gzip` or `none`) and the `OTEL_BSP_*` batch settings. `https://`
+//! Every protocol goes through spanflow's own span processor, which encodes
+//! each span straight into the protobuf request being built (see `batch` and
+//! `encode` for why); OTLP/HTTP with JSON bodies is made from that request
+//! when it is sent. It honours `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`,
+//! `_TIMEOUT` and `_COMPRESSION` (`gzip` or `none`) and the `OTEL_BSP_*`
+//! batch settings. `https://`
 //! endpoints need the `tls` feature (see `tls` for the certificates).
 
 use std::sync::Arc;
 
-use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::trace::SpanProcessor;
 
 use crate::collector::RecordSink;
 use crate::config::{ConfigError, var};
-use crate::export_accounting::{ExportCounters, counted_batch};
+use crate::export_accounting::ExportCounters;
 
 mod batch;
 mod encode;
@@ -72,8 +71,7 @@ pub struct OtlpTarget {
     pub url: String,
     /// The protocol.
     pub protocol: OtlpProtocol,
-    /// Retries of failed exports (OTLP/gRPC and OTLP/HTTP with protobuf;
-    /// the JSON protocol goes through opentelemetry-otlp, which does not).
+    /// Retries of failed exports.
     pub retry: Retry,
     /// For `https://` URLs; see [`OtlpTarget::with_ca_certificate`].
     tls: tls::TlsSettings,
@@ -211,36 +209,14 @@ pub(crate) fn processor(
         )
         .into());
     }
-    if target.protocol != OtlpProtocol::HttpJson {
-        let batch = options::BatchOptions::from_env()?;
-        let processor = Arc::new(batch::OtlpProcessor::start(
-            target, request, batch, counters,
-        )?);
-        let direct: Arc<dyn RecordSink> = processor.clone();
-        return Ok(OtlpExport {
-            processor: Box::new(batch::SharedOtlp(processor)),
-            direct: Some(direct),
-        });
-    }
-    // The SDK reads OTEL_BSP_* and opentelemetry-otlp the request settings.
-    let builder = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_protocol(Protocol::HttpJson)
-        .with_endpoint(target.url.clone())
-        .with_timeout(request.timeout);
-    #[cfg(feature = "tls")]
-    let builder = if target.is_https() {
-        use opentelemetry_otlp::WithHttpConfig;
-        builder.with_http_client(transport::tls_http_client(request.timeout, &target.tls)?)
-    } else {
-        builder
-    };
-    let exporter = builder
-        .build()
-        .map_err(|error| format!("OTLP/HTTP exporter for {}: {error}", target.url))?;
+    let batch = options::BatchOptions::from_env()?;
+    let processor = Arc::new(batch::OtlpProcessor::start(
+        target, request, batch, counters,
+    )?);
+    let direct: Arc<dyn RecordSink> = processor.clone();
     Ok(OtlpExport {
-        processor: Box::new(counted_batch(exporter, counters)),
-        direct: None,
+        processor: Box::new(batch::SharedOtlp(processor)),
+        direct: Some(direct),
     })
 }
 

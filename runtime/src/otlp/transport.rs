@@ -1,5 +1,6 @@
 //! Sending encoded `ExportTraceServiceRequest`s: OTLP/HTTP with reqwest's
-//! blocking client, OTLP/gRPC with tonic. Both live on the exporter's sender
+//! blocking client (protobuf bodies, or JSON made from them), OTLP/gRPC with
+//! tonic. Both live on the exporter's sender
 //! thread, which creates and drops them: reqwest's blocking client and a
 //! Tokio runtime both panic when dropped inside an async context, which the
 //! thread that installs the pipeline often is.
@@ -10,7 +11,9 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes};
 use flate2::write::GzEncoder;
 use http::uri::PathAndQuery;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use prost::Message;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::{MetadataKey, MetadataValue};
@@ -33,6 +36,8 @@ pub(crate) enum Transport {
         client: reqwest::blocking::Client,
         url: String,
         options: RequestOptions,
+        /// OTLP/JSON bodies instead of protobuf.
+        json: bool,
     },
     Grpc(Box<GrpcTransport>),
 }
@@ -82,10 +87,7 @@ impl Transport {
                     options,
                 })))
             }
-            OtlpProtocol::HttpJson => {
-                Err("OTLP/HTTP with JSON bodies goes through opentelemetry-otlp".into())
-            }
-            OtlpProtocol::HttpProtobuf => {
+            OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
                 let builder = reqwest::blocking::Client::builder().timeout(options.timeout);
                 #[cfg(feature = "tls")]
                 let builder = target.tls.apply_to_reqwest(builder)?;
@@ -96,6 +98,7 @@ impl Transport {
                     client,
                     url: target.url.clone(),
                     options,
+                    json: target.protocol == OtlpProtocol::HttpJson,
                 })
             }
         }
@@ -109,7 +112,17 @@ impl Transport {
                 client,
                 url,
                 options,
-            } => send_http(client, url, options, body),
+                json: false,
+            } => send_http(client, url, options, body, Body::Protobuf),
+            Transport::Http {
+                client,
+                url,
+                options,
+                json: true,
+            } => {
+                let body = to_json(body)?;
+                send_http(client, url, options, &body, Body::Json)
+            }
             Transport::Grpc(grpc) => {
                 let GrpcTransport {
                     runtime,
@@ -122,20 +135,24 @@ impl Transport {
     }
 }
 
-/// The blocking client opentelemetry-otlp sends OTLP/HTTP JSON bodies with,
-/// for an `https://` target: its own knows no CA file or client identity.
-/// Built on a thread of its own, as opentelemetry-otlp builds its default
-/// one, since the blocking client must not be built inside async code.
-#[cfg(feature = "tls")]
-pub(crate) fn tls_http_client(
-    timeout: Duration,
-    tls: &super::tls::TlsSettings,
-) -> Result<reqwest::blocking::Client, String> {
-    let builder = tls.apply_to_reqwest(reqwest::blocking::Client::builder().timeout(timeout))?;
-    std::thread::spawn(move || builder.build())
-        .join()
-        .map_err(|_| "building the OTLP/HTTP client panicked".to_owned())?
-        .map_err(|error| format!("OTLP/HTTP client: {error}"))
+/// An OTLP/HTTP body's encoding.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Body {
+    Protobuf,
+    Json,
+}
+
+/// The OTLP/JSON form of an encoded request, by opentelemetry-proto's serde
+/// mapping (hex ids, integers for enums, 64-bit numbers as strings).
+/// Requests are built as protobuf, which is spanflow's fast path; JSON is
+/// the slow protocol, used where protobuf cannot go (browsers, some
+/// proxies), so it pays for one decode more rather than a second encoder.
+fn to_json(body: &Bytes) -> Result<Bytes, SendError> {
+    let request = ExportTraceServiceRequest::decode(body.as_ref())
+        .map_err(|error| SendError::permanent(format!("re-reading the request: {error}")))?;
+    serde_json::to_vec(&request)
+        .map(Bytes::from)
+        .map_err(|error| SendError::permanent(format!("OTLP/JSON: {error}")))
 }
 
 fn send_http(
@@ -143,10 +160,15 @@ fn send_http(
     url: &str,
     options: &RequestOptions,
     body: &Bytes,
+    encoding: Body,
 ) -> Result<Accepted, SendError> {
+    let content_type = match encoding {
+        Body::Protobuf => "application/x-protobuf",
+        Body::Json => "application/json",
+    };
     let mut request = client
         .post(url)
-        .header(http::header::CONTENT_TYPE, "application/x-protobuf");
+        .header(http::header::CONTENT_TYPE, content_type);
     for (key, value) in &options.headers {
         request = request.header(key.as_str(), value.as_str());
     }
@@ -182,9 +204,13 @@ fn send_http(
             retry_after,
         });
     }
-    Ok(accepted(
-        ExportTraceServiceResponse::decode(body).unwrap_or_default(),
-    ))
+    // An answer that does not parse still means success; only a partial
+    // success's count is read from it.
+    let response = match encoding {
+        Body::Protobuf => ExportTraceServiceResponse::decode(body).unwrap_or_default(),
+        Body::Json => serde_json::from_slice(&body).unwrap_or_default(),
+    };
+    Ok(accepted(response))
 }
 
 async fn send_grpc(

@@ -71,7 +71,11 @@ fn processor(
     (processor, counters)
 }
 
-const PROTOCOLS: [OtlpProtocol; 2] = [OtlpProtocol::Grpc, OtlpProtocol::HttpProtobuf];
+const PROTOCOLS: [OtlpProtocol; 3] = [
+    OtlpProtocol::Grpc,
+    OtlpProtocol::HttpProtobuf,
+    OtlpProtocol::HttpJson,
+];
 
 #[test]
 fn full_batches_and_flushes_reach_the_receiver_grouped_by_scope() {
