@@ -4,7 +4,8 @@
 //! every other thread of the process is, the HTTP client's included).
 //!
 //! Run: `cargo run --release -p spanflow-benches --example export_cost -- grpc 500000`
-//! (or `http/protobuf`; or `sdk-http/protobuf`, the anchor: the same spans
+//! (or `http/protobuf`, `http/json`; or `sdk-http/protobuf` / `sdk-http/json`,
+//! the anchors: the same spans
 //! through the SDK's `BatchSpanProcessor` and opentelemetry-otlp's exporter).
 //!
 //! CPU time comes from `/proc/self/task/*/stat` (clock ticks of 10 ms), so
@@ -31,7 +32,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (protocol, through_sdk) = match args.next().as_deref() {
         Some("http/protobuf") => (OtlpProtocol::HttpProtobuf, false),
+        Some("http/json") => (OtlpProtocol::HttpJson, false),
         Some("sdk-http/protobuf") => (OtlpProtocol::HttpProtobuf, true),
+        Some("sdk-http/json") => (OtlpProtocol::HttpJson, true),
         _ => (OtlpProtocol::Grpc, false),
     };
     let spans: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(500_000);
@@ -44,7 +47,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pipeline = if through_sdk {
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_http()
-            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+            .with_protocol(match protocol {
+                OtlpProtocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
+                _ => opentelemetry_otlp::Protocol::HttpBinary,
+            })
             .with_endpoint(target.url)
             .build()?;
         spanflow::pipeline!()
