@@ -486,20 +486,29 @@ impl SpanProcessor for BoundedQueue {
     }
 }
 
-#[test]
-fn a_flush_hands_on_more_than_the_next_queue_holds_without_losing_any() {
+/// 5,000 two-span traces, all kept, ended into a sampler whose next
+/// processor holds 2,048 spans until flushed.
+fn burst_into_a_bounded_queue(
+    straggler_wait: Duration,
+) -> (std::sync::Arc<BoundedQueue>, TailSampler) {
     let queue = std::sync::Arc::new(BoundedQueue {
         capacity: 2048,
         ..BoundedQueue::default()
     });
     let sampler = TailSampler::builder(Policy::probability(1.0))
-        .with_straggler_wait(Duration::from_secs(3600))
+        .with_straggler_wait(straggler_wait)
         .build(spanflow_shared(&queue));
     for trace in 1..=5_000 {
         for span in trace_of(trace, 1, FAST) {
             sampler.on_end(span);
         }
     }
+    (queue, sampler)
+}
+
+#[test]
+fn a_flush_hands_on_more_than_the_next_queue_holds_without_losing_any() {
+    let (queue, sampler) = burst_into_a_bounded_queue(Duration::from_secs(3600));
     assert_eq!(
         *queue.counts.lock().unwrap(),
         (0, 0, 0),
@@ -515,18 +524,7 @@ fn a_flush_hands_on_more_than_the_next_queue_holds_without_losing_any() {
 
 #[test]
 fn a_tick_after_a_burst_hands_on_more_than_the_next_queue_holds_without_losing_any() {
-    let queue = std::sync::Arc::new(BoundedQueue {
-        capacity: 2048,
-        ..BoundedQueue::default()
-    });
-    let sampler = TailSampler::builder(Policy::probability(1.0))
-        .with_straggler_wait(Duration::from_millis(50))
-        .build(spanflow_shared(&queue));
-    for trace in 1..=5_000 {
-        for span in trace_of(trace, 1, FAST) {
-            sampler.on_end(span);
-        }
-    }
+    let (queue, _sampler) = burst_into_a_bounded_queue(Duration::from_millis(50));
     // No flush: the ticker decides the burst once its straggler wait is
     // over. Bounded wait for it.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
