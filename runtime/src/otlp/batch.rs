@@ -378,8 +378,15 @@ impl Shared {
     fn send(&self, transport: &mut Transport, batch: Batch) {
         let spans = batch.spans as u64;
         let mut attempt = 1;
+        let body = match transport.prepare(batch.body) {
+            Ok(body) => body,
+            Err(error) => {
+                self.counters.failed(spans, &error.message);
+                return;
+            }
+        };
         let error = loop {
-            match transport.send(&batch.body) {
+            match transport.send(&body) {
                 Ok(accepted) => {
                     let rejected = accepted.rejected.min(spans);
                     self.counters.exported(spans - rejected);

@@ -36,8 +36,7 @@ pub(crate) enum Transport {
         client: reqwest::blocking::Client,
         url: String,
         options: RequestOptions,
-        /// OTLP/JSON bodies instead of protobuf.
-        json: bool,
+        encoding: Body,
     },
     Grpc(Box<GrpcTransport>),
 }
@@ -98,31 +97,47 @@ impl Transport {
                     client,
                     url: target.url.clone(),
                     options,
-                    json: target.protocol == OtlpProtocol::HttpJson,
+                    encoding: match target.protocol {
+                        OtlpProtocol::HttpJson => Body::Json,
+                        _ => Body::Protobuf,
+                    },
                 })
             }
         }
     }
 
-    /// Sends one request body, blocking until the receiver answers or the
-    /// timeout passes.
+    /// The body to send for an encoded request, made once for all of its
+    /// attempts: for OTLP/HTTP, in its encoding and compressed as
+    /// configured (tonic compresses gRPC messages itself).
+    pub(crate) fn prepare(&self, request: Bytes) -> Result<Bytes, SendError> {
+        let Transport::Http {
+            options, encoding, ..
+        } = self
+        else {
+            return Ok(request);
+        };
+        let body = match encoding {
+            Body::Protobuf => request,
+            Body::Json => to_json(&request)?,
+        };
+        match options.compression {
+            Compression::None => Ok(body),
+            Compression::Gzip => gzip(&body)
+                .map(Bytes::from)
+                .map_err(|error| SendError::permanent(format!("gzip: {error}"))),
+        }
+    }
+
+    /// Sends one body from [`Transport::prepare`], blocking until the
+    /// receiver answers or the timeout passes.
     pub(crate) fn send(&mut self, body: &Bytes) -> Result<Accepted, SendError> {
         match self {
             Transport::Http {
                 client,
                 url,
                 options,
-                json: false,
-            } => send_http(client, url, options, body, Body::Protobuf),
-            Transport::Http {
-                client,
-                url,
-                options,
-                json: true,
-            } => {
-                let body = to_json(body)?;
-                send_http(client, url, options, &body, Body::Json)
-            }
+                encoding,
+            } => send_http(client, url, options, body, *encoding),
             Transport::Grpc(grpc) => {
                 let GrpcTransport {
                     runtime,
@@ -137,7 +152,7 @@ impl Transport {
 
 /// An OTLP/HTTP body's encoding.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Body {
+pub(crate) enum Body {
     Protobuf,
     Json,
 }
@@ -172,13 +187,11 @@ fn send_http(
     for (key, value) in &options.headers {
         request = request.header(key.as_str(), value.as_str());
     }
-    let request = match options.compression {
-        // A clone of `Bytes` shares the buffer: kept for a retry, not copied.
-        Compression::None => request.body(body.clone()),
-        Compression::Gzip => request
-            .header(http::header::CONTENT_ENCODING, "gzip")
-            .body(gzip(body).map_err(|error| SendError::permanent(format!("gzip: {error}")))?),
-    };
+    if options.compression == Compression::Gzip {
+        request = request.header(http::header::CONTENT_ENCODING, "gzip");
+    }
+    // A clone of `Bytes` shares the buffer: kept for a retry, not copied.
+    let request = request.body(body.clone());
     let response = request.send().map_err(|error| {
         // Could not connect, no answer in time, connection lost: all pass.
         if error.is_builder() {
