@@ -6,8 +6,8 @@
 //! `encode` for why); OTLP/HTTP with JSON bodies is made from that request
 //! when it is sent. It honours `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`,
 //! `_TIMEOUT` and `_COMPRESSION` (`gzip` or `none`) and the `OTEL_BSP_*`
-//! batch settings. `https://`
-//! endpoints need the `tls` feature (see `tls` for the certificates).
+//! batch settings. `https://` endpoints need the `tls` feature (see `tls`
+//! for the certificates).
 
 use std::sync::Arc;
 
