@@ -1,9 +1,9 @@
 //! Sending encoded `ExportTraceServiceRequest`s: OTLP/HTTP with reqwest's
 //! blocking client (protobuf bodies, or JSON made from them), OTLP/gRPC with
 //! tonic. Both live on the exporter's sender thread, which creates and drops
-//! them: reqwest's blocking client and a
-//! Tokio runtime both panic when dropped inside an async context, which the
-//! thread that installs the pipeline often is.
+//! them: reqwest's blocking client and a Tokio runtime both panic when
+//! dropped inside an async context, which the thread that installs the
+//! pipeline often is.
 
 use std::io::Write;
 use std::time::Duration;
