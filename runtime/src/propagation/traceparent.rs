@@ -64,24 +64,44 @@ fn trim(mut header: &[u8]) -> &[u8] {
 
 /// The version-00 header for these ids; unknown flag bits are cleared.
 pub(crate) fn encode(trace_id: TraceId, span_id: SpanId, flags: TraceFlags) -> String {
+    let trace_id = u128::from_be_bytes(trace_id.to_bytes());
+    let span_id = u64::from_be_bytes(span_id.to_bytes());
     let mut out = [0u8; VERSION_00_LEN];
     out[..3].copy_from_slice(b"00-");
-    write_hex(&mut out[3..35], &trace_id.to_bytes());
+    out[3..11].copy_from_slice(&hex8_digits((trace_id >> 96) as u32));
+    out[11..19].copy_from_slice(&hex8_digits((trace_id >> 64) as u32));
+    out[19..27].copy_from_slice(&hex8_digits((trace_id >> 32) as u32));
+    out[27..35].copy_from_slice(&hex8_digits(trace_id as u32));
     out[35] = b'-';
-    write_hex(&mut out[36..52], &span_id.to_bytes());
+    out[36..44].copy_from_slice(&hex8_digits((span_id >> 32) as u32));
+    out[44..52].copy_from_slice(&hex8_digits(span_id as u32));
     out[52] = b'-';
-    write_hex(&mut out[53..55], &[flags.to_u8() & KNOWN_FLAGS]);
+    let flags = flags.to_u8() & KNOWN_FLAGS;
+    out[53] = HEX_DIGITS[usize::from(flags >> 4)];
+    out[54] = HEX_DIGITS[usize::from(flags & 0x0f)];
     // Every byte written above is ASCII, so this never falls back.
     String::from_utf8(out.to_vec()).unwrap_or_default()
 }
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
-fn write_hex(out: &mut [u8], bytes: &[u8]) {
-    for (pair, byte) in out.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = HEX_DIGITS[usize::from(byte >> 4)];
-        pair[1] = HEX_DIGITS[usize::from(byte & 0x0f)];
-    }
+/// The eight lowercase hex digits of `value`, most significant first, made
+/// in one word: a table lookup per digit was 300 of an inject's 1,410
+/// instructions (callgrind, `profile_spans inject`).
+#[inline]
+fn hex8_digits(value: u32) -> [u8; 8] {
+    // One nibble per byte, the lowest nibble in the lowest byte ...
+    let spread = u64::from(value);
+    let spread = (spread | spread << 16) & 0x0000_ffff_0000_ffff;
+    let spread = (spread | spread << 8) & 0x00ff_00ff_00ff_00ff;
+    let spread = (spread | spread << 4) & 0x0f0f_0f0f_0f0f_0f0f;
+    // ... then each nibble to its digit: '0' + n, and 'a' - 10 + n from 10
+    // on (n + 6 reaches 16 exactly then). No byte exceeds 0x66, so nothing
+    // carries into the next.
+    let letters = ((spread + 0x06 * ONES) >> 4) & ONES;
+    let digits = spread + u64::from(b'0') * ONES + letters * u64::from(b'a' - b'0' - 10);
+    // The most significant nibble's digit comes first.
+    digits.to_be_bytes()
 }
 
 /// Digit values of lowercase hex (the specification does not allow
@@ -271,6 +291,36 @@ mod tests {
         let (trace_id, span_id, _) = parse(VALID).unwrap();
         assert_eq!(encode(trace_id, span_id, TraceFlags::new(0x01)), VALID);
         assert!(encode(trace_id, span_id, TraceFlags::new(0xff)).ends_with("-03"));
+    }
+
+    /// The word-at-a-time encoder against the obvious one, digit by digit.
+    #[test]
+    fn eight_digits_are_written_at_once_as_one_at_a_time() {
+        let one_at_a_time = |value: u32| -> [u8; 8] {
+            let mut digits = [0u8; 8];
+            for (index, digit) in digits.iter_mut().enumerate() {
+                *digit = HEX_DIGITS[(value >> (28 - 4 * index) & 0x0f) as usize];
+            }
+            digits
+        };
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let value = state as u32;
+            assert_eq!(hex8_digits(value), one_at_a_time(value), "{value:#x}");
+        }
+        for edge in [
+            0,
+            u32::MAX,
+            0x0123_4567,
+            0x89ab_cdef,
+            0x9a9a_9a9a,
+            0xa0a0_a0a0,
+        ] {
+            assert_eq!(hex8_digits(edge), one_at_a_time(edge), "{edge:#x}");
+        }
     }
 
     /// The word-at-a-time decoder against the obvious one, digit by digit.
