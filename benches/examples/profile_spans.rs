@@ -48,6 +48,18 @@ fn main() {
         }
         return;
     }
+    if mode == "inject" {
+        use opentelemetry::propagation::TextMapPropagator;
+        let propagator = spanflow::propagation::TraceContextPropagator::new();
+        let cx = spanflow_benches::traceparent_context();
+        let mut carrier = std::collections::HashMap::with_capacity(4);
+        for _ in 0..count {
+            carrier.clear();
+            propagator.inject_context(&cx, &mut carrier);
+            std::hint::black_box(&carrier);
+        }
+        return;
+    }
     if mode == "extract" {
         let propagator = spanflow::propagation::TraceContextPropagator::new();
         let mut headers = std::collections::HashMap::new();
