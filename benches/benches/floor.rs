@@ -1,15 +1,20 @@
 //! What a sampled span cannot avoid on this machine, measured piece by piece:
 //! the OpenTelemetry `Context` that makes a span visible to other
 //! instrumentation, the clock reads, and one atomic read-modify-write (an
-//! `Arc` drop takes two).
+//! `Arc` drop takes two). Likewise for a W3C extract: the carrier's lookups
+//! of `traceparent` and `tracestate` as a propagator makes them (through
+//! `Extractor::get_all`, how a repeated header is seen), and the `Context`
+//! that holds the result.
 //!
 //! Run: `cargo bench -p spanflow-benches --bench floor`
 
+use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use opentelemetry::Context;
+use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 
 fn floor(c: &mut Criterion) {
@@ -43,7 +48,33 @@ fn floor(c: &mut Criterion) {
     group.bench_function("one atomic fetch_add", |b| {
         b.iter(|| black_box(counter.fetch_add(1, Ordering::Relaxed)))
     });
+
+    let map: HashMap<String, String> = [("traceparent".to_owned(), TRACEPARENT.to_owned())].into();
+    let mut headers = http::HeaderMap::new();
+    headers.insert("traceparent", http::HeaderValue::from_static(TRACEPARENT));
+    group.bench_function("carrier lookups: HashMap (OpenTelemetry's impl)", |b| {
+        b.iter(|| lookups(black_box(&map)))
+    });
+    group.bench_function("carrier lookups: HeaderMap (spanflow-http)", |b| {
+        b.iter(|| lookups(&spanflow_http::Headers(black_box(&headers))))
+    });
+    group.bench_function(
+        "otel context: from an extracted span context, dropped",
+        |b| {
+            b.iter(|| {
+                black_box(Context::new().with_remote_span_context(black_box(span_context.clone())))
+            })
+        },
+    );
     group.finish();
+}
+
+const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+/// The two lookups a W3C extract makes, and nothing else.
+fn lookups(carrier: &dyn Extractor) {
+    black_box(carrier.get_all("traceparent"));
+    black_box(carrier.get_all("tracestate"));
 }
 
 criterion_group! {
