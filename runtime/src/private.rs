@@ -23,7 +23,7 @@ use crate::task::take_spawn_instant;
 /// A span under the current context.
 #[inline]
 pub fn start(callsite: &'static CallSite, self_type: Option<fn() -> &'static str>) -> Span {
-    Span::start(callsite, self_type, Parent::Current)
+    Span::start_under_current(callsite, self_type)
 }
 
 /// A span under an explicitly given parent.

@@ -79,7 +79,7 @@ impl Span {
     /// under the current context: for adapters and hand-made spans.
     #[inline]
     pub fn new(callsite: &'static CallSite) -> Span {
-        Span::start(callsite, None, Parent::Current)
+        Span::start_under_current(callsite, None)
     }
 
     /// Starts a span for `callsite` under an explicit parent (a remote
@@ -129,31 +129,49 @@ impl Span {
         self_type: Option<fn() -> &'static str>,
         parent: Parent,
     ) -> Span {
+        match parent {
+            Parent::Current => Span::start_under_current(callsite, self_type),
+            Parent::Explicit(context) => {
+                let Some(recorder) = recorder::get() else {
+                    return Span::none();
+                };
+                start_in(recorder, callsite, self_type, &context, false, true, None)
+            }
+            Parent::Root => {
+                let Some(recorder) = recorder::get() else {
+                    return Span::none();
+                };
+                Context::map_current(|current| {
+                    start_in(recorder, callsite, self_type, current, true, false, None)
+                })
+            }
+        }
+    }
+
+    /// [`Span::start`] under the current context, without a [`Parent`] to
+    /// match: the enum, kept in memory and matched twice, was a fifth of a
+    /// child of an unsampled parent's instructions (callgrind).
+    #[doc(hidden)]
+    #[inline]
+    pub fn start_under_current(
+        callsite: &'static CallSite,
+        self_type: Option<fn() -> &'static str>,
+    ) -> Span {
         let Some(recorder) = recorder::get() else {
             return Span::none();
         };
-        match parent {
-            Parent::Current => {
-                // A tiny closure that inlines, so that a child of an unsampled
-                // parent costs a thread-local read, not a call into the
-                // start path (13 ns -> see BENCHMARKS.md).
-                let unsampled_parent = Context::map_current(|current| {
-                    let parent = current.span();
-                    let parent = parent.span_context();
-                    parent.is_valid() && !parent.is_sampled()
-                });
-                if unsampled_parent && recorder.sampler.parent_based() {
-                    return Span::none();
-                }
-                start_current(recorder, callsite, self_type)
-            }
-            Parent::Explicit(context) => {
-                start_in(recorder, callsite, self_type, &context, false, true, None)
-            }
-            Parent::Root => Context::map_current(|current| {
-                start_in(recorder, callsite, self_type, current, true, false, None)
-            }),
+        // A tiny closure that inlines, so that a child of an unsampled
+        // parent costs a thread-local read, not a call into the start path
+        // (13 ns -> see BENCHMARKS.md).
+        let unsampled_parent = Context::map_current(|current| {
+            let parent = current.span();
+            let parent = parent.span_context();
+            parent.is_valid() && !parent.is_sampled()
+        });
+        if unsampled_parent && recorder.sampler.parent_based() {
+            return Span::none();
         }
+        start_current(recorder, callsite, self_type)
     }
 
     /// Neither recorded nor carrying a context of its own: the caller's

@@ -8,7 +8,7 @@ use opentelemetry::Context;
 use pin_project_lite::pin_project;
 
 use crate::callsite::CallSite;
-use crate::span::{Parent, Span};
+use crate::span::Span;
 
 pin_project! {
     /// A stream inside one span, optionally with a child span per item.
@@ -86,7 +86,7 @@ impl<S: Stream> Stream for TracedStream<S> {
         if this.item_span.is_none()
             && let Some(callsite) = *this.item_callsite
         {
-            *this.item_span = Some(Span::start(callsite, None, Parent::Current));
+            *this.item_span = Some(Span::start_under_current(callsite, None));
         }
         let _item_guard = this
             .item_span
