@@ -70,13 +70,13 @@
 //!   thread-local read and changes nothing; a root dropped by the sampler
 //!   still propagates its context, marked unsampled.
 //!
-//! On a 2-core VM a sampled span costs about 100–110 ns on the application
-//! thread (the SDK: about 290 ns; fastrace: about 105 ns), nearly all of it
+//! On a 2-core VM a sampled span costs about 100 ns on the application
+//! thread (the SDK: about 300 ns; fastrace: about 105 ns), four fifths of it
 //! the floor set by making the span visible through `opentelemetry::Context`
 //! (an allocation, a thread-local stack, two atomic operations when it is
-//! dropped: ~80 ns) and reading the clock twice (~20 ns); exporting it over
-//! OTLP costs 0.5–0.8 µs of CPU in all; see `BENCHMARKS.md` in the
-//! repository.
+//! dropped: ~60 ns) and reading the clock twice (~20 ns); a child of an
+//! unsampled parent costs about 3 ns; exporting a span over OTLP costs
+//! 0.5–0.8 µs of CPU in all; see `BENCHMARKS.md` in the repository.
 //!
 //! Trade-offs of this design: span processors' `on_start` is not called for
 //! spanflow spans (they are seen at `on_end`); attributes can be added to a
