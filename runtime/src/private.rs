@@ -13,7 +13,7 @@ use opentelemetry::{Context, KeyValue, Value};
 pub use crate::callsite::{CallSite, Kind, Naming};
 pub use crate::context::{LinkTarget, ParentContext};
 pub use crate::future::{NoHook, Traced};
-pub use crate::span::{Parent, Span};
+pub use crate::span::Span;
 pub use crate::value::{AttributeValue, debug_value, display_value};
 
 use crate::attributes;
@@ -33,17 +33,13 @@ pub fn start_with_parent(
     self_type: Option<fn() -> &'static str>,
     parent: impl ParentContext,
 ) -> Span {
-    Span::start(
-        callsite,
-        self_type,
-        Parent::Explicit(parent.into_parent_context()),
-    )
+    Span::start_under(callsite, self_type, &parent.into_parent_context())
 }
 
 /// The root span of a new trace, linked to the current span.
 #[inline]
 pub fn start_root(callsite: &'static CallSite, self_type: Option<fn() -> &'static str>) -> Span {
-    Span::start(callsite, self_type, Parent::Root)
+    Span::start_root(callsite, self_type)
 }
 
 /// Records one `fields(...)` / `args(...)` entry.

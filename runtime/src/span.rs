@@ -46,17 +46,6 @@ enum Recording {
     Api,
 }
 
-/// Which span a new span hangs under.
-#[doc(hidden)]
-pub enum Parent {
-    /// The current context's span.
-    Current,
-    /// An explicitly given context.
-    Explicit(Context),
-    /// None: a new trace, linked to the current span if there is one.
-    Root,
-}
-
 impl Span {
     /// A span that records nothing and changes no context.
     pub const fn none() -> Span {
@@ -85,11 +74,7 @@ impl Span {
     /// Starts a span for `callsite` under an explicit parent (a remote
     /// context extracted from a request, say); `None` starts a new trace.
     pub fn with_parent(callsite: &'static CallSite, parent: impl crate::ParentContext) -> Span {
-        Span::start(
-            callsite,
-            None,
-            Parent::Explicit(parent.into_parent_context()),
-        )
+        Span::start_under(callsite, None, &parent.into_parent_context())
     }
 
     /// Starts a span under an explicit parent with its name and first
@@ -121,36 +106,10 @@ impl Span {
         span
     }
 
-    /// Starts a span for `callsite` (support API for `#[trace]` and `span!`).
-    #[doc(hidden)]
-    #[inline]
-    pub fn start(
-        callsite: &'static CallSite,
-        self_type: Option<fn() -> &'static str>,
-        parent: Parent,
-    ) -> Span {
-        match parent {
-            Parent::Current => Span::start_under_current(callsite, self_type),
-            Parent::Explicit(context) => {
-                let Some(recorder) = recorder::get() else {
-                    return Span::none();
-                };
-                start_in(recorder, callsite, self_type, &context, false, true, None)
-            }
-            Parent::Root => {
-                let Some(recorder) = recorder::get() else {
-                    return Span::none();
-                };
-                Context::map_current(|current| {
-                    start_in(recorder, callsite, self_type, current, true, false, None)
-                })
-            }
-        }
-    }
-
-    /// [`Span::start`] under the current context, without a [`Parent`] to
-    /// match: the enum, kept in memory and matched twice, was a fifth of a
-    /// child of an unsampled parent's instructions (callgrind).
+    /// Starts a span for `callsite` under the current context (support API
+    /// for `#[trace]` and `span!`). Each kind of parent has its own start
+    /// function: an enum of them, kept in memory and matched twice, was a
+    /// fifth of a child of an unsampled parent's instructions (callgrind).
     #[doc(hidden)]
     #[inline]
     pub fn start_under_current(
@@ -172,6 +131,36 @@ impl Span {
             return Span::none();
         }
         start_current(recorder, callsite, self_type)
+    }
+
+    /// Starts a span for `callsite` under `parent` (support API).
+    #[doc(hidden)]
+    #[inline]
+    pub fn start_under(
+        callsite: &'static CallSite,
+        self_type: Option<fn() -> &'static str>,
+        parent: &Context,
+    ) -> Span {
+        let Some(recorder) = recorder::get() else {
+            return Span::none();
+        };
+        start_in(recorder, callsite, self_type, parent, false, true, None)
+    }
+
+    /// Starts the root span of a new trace for `callsite`, linked to the
+    /// current span if there is one (support API).
+    #[doc(hidden)]
+    #[inline]
+    pub fn start_root(
+        callsite: &'static CallSite,
+        self_type: Option<fn() -> &'static str>,
+    ) -> Span {
+        let Some(recorder) = recorder::get() else {
+            return Span::none();
+        };
+        Context::map_current(|current| {
+            start_in(recorder, callsite, self_type, current, true, false, None)
+        })
     }
 
     /// Neither recorded nor carrying a context of its own: the caller's
