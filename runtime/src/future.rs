@@ -9,7 +9,7 @@ use opentelemetry::Context;
 use pin_project_lite::pin_project;
 
 use crate::clock::{self, Ticks};
-use crate::record::Timing;
+use crate::record::FutureClocks;
 use crate::span::Span;
 use crate::task::take_spawn_instant;
 
@@ -53,8 +53,7 @@ pin_project! {
                 this.span.mark_cancelled();
                 let now = clock::now();
                 if this.clocks.enabled {
-                    let timing = this.clocks.finish(now);
-                    this.span.set_timing(timing);
+                    this.span.set_clocks(this.clocks.finish(now), now);
                 }
                 this.span.end_at(now);
             }
@@ -90,23 +89,15 @@ impl Clocks {
         }
     }
 
-    fn finish(&self, end: Ticks) -> Timing {
+    /// The clocks as they stand when the span ends at `end`.
+    fn finish(&self, end: Ticks) -> FutureClocks {
         let created = self.created.unwrap_or(end);
-        let queued_from = self
-            .queued_since
-            .map_or(created, |spawned| spawned.min(created));
-        let Some(first_poll) = self.first_poll else {
-            return Timing {
-                queued_ns: clock::nanos_between(queued_from, end),
-                ..Timing::default()
-            };
-        };
-        let active_ns = clock::nanos_between(first_poll, end);
-        let busy_ns = clock::nanos_between(0, self.busy_ticks);
-        Timing {
-            queued_ns: clock::nanos_between(queued_from, first_poll),
-            busy_ns,
-            idle_ns: active_ns.saturating_sub(busy_ns),
+        FutureClocks {
+            queued_from: self
+                .queued_since
+                .map_or(created, |spawned| spawned.min(created)),
+            first_poll: self.first_poll,
+            busy_ticks: self.busy_ticks,
             polls: self.polls,
         }
     }
@@ -217,7 +208,7 @@ impl<F: Future, H: OnReturn<F::Output>> Future for Traced<F, H> {
                         hook.on_return(this.span, &output);
                     }
                     if clocks.enabled {
-                        this.span.set_timing(clocks.finish(end));
+                        this.span.set_clocks(clocks.finish(end), end);
                     }
                 }
                 this.span.end_at(end);
@@ -228,7 +219,7 @@ impl<F: Future, H: OnReturn<F::Output>> Future for Traced<F, H> {
                 let end = poll_end.unwrap_or_else(clock::now);
                 this.span.record_panic(&*payload);
                 if clocks.enabled && this.span.is_recording() {
-                    this.span.set_timing(clocks.finish(end));
+                    this.span.set_clocks(clocks.finish(end), end);
                 }
                 this.span.end_at(end);
                 resume_unwind(payload)

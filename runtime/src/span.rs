@@ -16,7 +16,7 @@ use crate::clock;
 use crate::collector::Collector;
 use crate::ids::{new_span_id, new_trace_id};
 use crate::propagation::RANDOM_FLAG;
-use crate::record::{SpanRecord, Timing};
+use crate::record::{FutureClocks, SpanRecord};
 use crate::recorder::{self, Backend, Recorder, TracerSource};
 use crate::sampler::Hints;
 
@@ -365,10 +365,13 @@ impl Span {
         self.record_error("panic", message);
     }
 
-    pub(crate) fn set_timing(&mut self, timing: Timing) {
+    /// Records a future's clocks; `end` is the span's end reading, which
+    /// an API span needs now (spanflow's records convert them later).
+    pub(crate) fn set_clocks(&mut self, clocks: FutureClocks, end: clock::Ticks) {
         match &mut self.recording {
-            Some(Recording::Fast(record)) => record.timing = Some(timing),
+            Some(Recording::Fast(record)) => record.clocks = Some(clocks),
             Some(Recording::Api) => {
+                let timing = clocks.timing(end);
                 let values = [
                     (attributes::QUEUED_NS, timing.queued_ns),
                     (attributes::BUSY_NS, timing.busy_ns),
@@ -697,7 +700,7 @@ fn new_record(
     record.flags = flags;
     record.parent_is_remote = false;
     record.cancelled = false;
-    record.timing = None;
+    record.clocks = None;
     record.start = clock::now();
     record
 }

@@ -183,7 +183,7 @@ pub(crate) fn record_span(out: &mut Vec<u8>, record: &SpanRecord, anchor: WallAn
         attribute(w, 9, attrs::CODE_LINE_NUMBER, |w| {
             int_value(w, i64::from(callsite.line()))
         });
-        if let Some(timing) = record.timing {
+        if let Some(timing) = record.clocks.map(|clocks| clocks.timing(record.end)) {
             for (key, value) in [
                 (attrs::QUEUED_NS, timing.queued_ns),
                 (attrs::BUSY_NS, timing.busy_ns),

@@ -306,7 +306,7 @@ mod records {
     use super::context;
     use crate::callsite::{CallSite, Kind, Naming};
     use crate::clock::{self, WallAnchor};
-    use crate::record::{Extras, SpanRecord, Timing};
+    use crate::record::{Extras, FutureClocks, SpanRecord};
 
     static FIXED: CallSite = CallSite::new(
         Naming::Fixed {
@@ -362,10 +362,10 @@ mod records {
         full.parent_span_id = SpanId::from(9_u64);
         full.parent_is_remote = true;
         full.cancelled = true;
-        full.timing = Some(Timing {
-            queued_ns: 5,
-            busy_ns: u64::MAX,
-            idle_ns: 0,
+        full.clocks = Some(FutureClocks {
+            queued_from: full.start,
+            first_poll: Some(full.start + 5),
+            busy_ticks: u64::MAX,
             polls: 3,
         });
         full.status = Status::error("declined");
