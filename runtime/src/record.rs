@@ -202,3 +202,54 @@ impl SpanRecord {
 pub(crate) fn saturate(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn future_clocks_split_the_span_into_queued_busy_and_idle() {
+        let start = clock::now();
+        let polled = FutureClocks {
+            queued_from: start,
+            first_poll: Some(start + 3_000),
+            busy_ticks: 4_000,
+            polls: 2,
+        };
+        let end = start + 10_000;
+        let timing = polled.timing(end);
+        assert_eq!(timing.polls, 2);
+        assert_eq!(timing.queued_ns, clock::nanos_between(start, start + 3_000));
+        assert_eq!(timing.busy_ns, clock::nanos_between(0, 4_000));
+        assert_eq!(
+            timing.busy_ns + timing.idle_ns,
+            clock::nanos_between(start + 3_000, end)
+        );
+
+        let never_polled = FutureClocks {
+            first_poll: None,
+            ..polled
+        };
+        assert_eq!(
+            never_polled.timing(end),
+            Timing {
+                queued_ns: clock::nanos_between(start, end),
+                ..Timing::default()
+            }
+        );
+
+        // More busy time than the span had (ticks from another core): no
+        // negative idle time.
+        let overcounted = FutureClocks {
+            busy_ticks: u64::MAX,
+            ..polled
+        };
+        assert_eq!(overcounted.timing(end).idle_ns, 0);
+    }
+
+    #[test]
+    fn counts_and_durations_beyond_i64_are_capped() {
+        assert_eq!(saturate(u64::MAX), i64::MAX);
+        assert_eq!(saturate(7), 7);
+    }
+}
