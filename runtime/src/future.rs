@@ -68,8 +68,8 @@ struct Clocks {
     created: Option<Ticks>,
     first_poll: Option<Ticks>,
     queued_since: Option<Ticks>,
-    /// Raw ticks, scaled to nanoseconds once at the end: two clock reads and
-    /// an add per poll.
+    /// Raw ticks, scaled to nanoseconds on the collector thread: two clock
+    /// reads and an add per poll.
     busy_ticks: u64,
     polls: u64,
 }
