@@ -1,7 +1,8 @@
 //! spanflow against its anchors, side by side in one run: the OpenTelemetry
 //! SDK (`tracer.in_span`, batch processor), tracing + tracing-opentelemetry
-//! into the same SDK pipeline, and fastrace. Every exporter discards; export
-//! queues are drained outside the timed region.
+//! into the same SDK pipeline, fastrace, and the least a span can do under
+//! the same rules (`spanflow_benches::least`). Every exporter discards;
+//! export queues are drained outside the timed region.
 //!
 //! Run: `cargo bench -p spanflow-benches --bench spans`
 
@@ -16,7 +17,7 @@ use opentelemetry::trace::{
 };
 use opentelemetry_sdk::trace::{BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider};
 use spanflow::{PipelineGuard, TracedExt};
-use spanflow_benches::{Discard, Repoll, bench_drained, run};
+use spanflow_benches::{Discard, Repoll, bench_drained, least, run};
 use tracing_subscriber::layer::SubscriberExt;
 
 struct Anchors {
@@ -155,8 +156,12 @@ fn sampled_span(c: &mut Criterion) {
         || drop(black_box(new_fastrace_root())),
         fastrace::flush,
     );
+    group.bench_function(LEAST, |b| b.iter(|| least::in_span("f", || {})));
     group.finish();
 }
+
+/// The row of `spanflow_benches::least`.
+const LEAST: &str = "least possible (Context + clocks + thread-local record)";
 
 fn root_with_ten_children(c: &mut Criterion) {
     let anchors = anchors();
@@ -195,6 +200,15 @@ fn root_with_ten_children(c: &mut Criterion) {
         fastrace_root_with_children,
         fastrace::flush,
     );
+    group.bench_function(LEAST, |b| {
+        b.iter(|| {
+            least::in_span("root", || {
+                for _ in 0..10 {
+                    least::in_span("child", || {});
+                }
+            })
+        })
+    });
     group.finish();
 }
 
@@ -282,6 +296,12 @@ fn async_repolls(c: &mut Criterion) {
             },
             fastrace::flush,
         );
+        group.bench_function(format!("{LEAST}, clocks"), |b| {
+            b.iter(|| run(least::Traced::new(Repoll::new(polls), true)))
+        });
+        group.bench_function(format!("{LEAST}, no clocks"), |b| {
+            b.iter(|| run(least::Traced::new(Repoll::new(polls), false)))
+        });
         group.finish();
     }
 }

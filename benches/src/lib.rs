@@ -1,6 +1,8 @@
 //! Shared pieces of the benchmarks: an exporter that discards, a future
 //! that needs a given number of polls, and timing that drains export queues
-//! outside the timed region.
+//! outside the timed region; and [`least`], the least a span can do.
+
+pub mod least;
 
 use std::future::Future;
 use std::pin::Pin;
