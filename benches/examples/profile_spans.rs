@@ -1,5 +1,10 @@
 //! A tight loop of sampled spans, for profilers:
 //! `valgrind --tool=callgrind target/release/examples/profile_spans sync`.
+//!
+//! `profile_spans MODE [COUNT] [SPANS_BETWEEN_FLUSHES]`; MODE is `sync`,
+//! `async`, `unsampled`, `least` (`spanflow_benches::least`), `least-busy`
+//! (the same with another thread busy), `inject`, `extract` or
+//! `extract-headers`.
 
 use opentelemetry::trace::TraceContextExt;
 use spanflow_benches::{Discard, Repoll, run};
@@ -72,16 +77,42 @@ fn main() {
         }
         return;
     }
+    // Spans between flushes: by default few enough that the collector
+    // rarely runs while spans are made (as in the criterion benches); with
+    // more (up to a ring's 16,384) it wakes at 1,024 waiting spans and
+    // drains while the loop runs, as under sustained load.
+    let flush_every: u64 = std::env::args()
+        .nth(3)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2_000);
+    if mode == "least-busy" {
+        // Unrelated work on the other core, for comparison with the
+        // collector's: the least span shares nothing with it.
+        std::thread::spawn(|| {
+            loop {
+                std::hint::black_box((0..64).map(|i| i.to_string()).collect::<Vec<_>>());
+            }
+        });
+    }
+    let mut timed = std::time::Duration::ZERO;
+    let chunks_per_flush = (flush_every / 500).max(1);
     for chunk in 0..count / 500 {
+        let started = std::time::Instant::now();
         for _ in 0..500 {
             match mode.as_str() {
                 "async" => run(polled()),
+                "least" | "least-busy" => spanflow_benches::least::in_span("f", || {}),
                 _ => empty(),
             }
         }
-        if chunk % 4 == 0 {
+        timed += started.elapsed();
+        if chunk % chunks_per_flush == 0 {
             pipeline.flush().expect("flush");
         }
     }
-    eprintln!("dropped {}", pipeline.dropped_spans());
+    eprintln!(
+        "dropped {}; {:.1} ns a span in the loop, flushes excluded",
+        pipeline.dropped_spans(),
+        timed.as_nanos() as f64 / count as f64
+    );
 }
