@@ -150,7 +150,8 @@ impl Collector {
     }
 
     /// A box for a new span's record: a spare one returned by the collector
-    /// when there is one, a new one otherwise. The caller sets every field.
+    /// when there is one, a new one otherwise. The caller sets every field
+    /// of its first cache line; the collector has reset the others.
     #[inline]
     pub(crate) fn acquire(&self, callsite: &'static CallSite) -> Box<SpanRecord> {
         let spare = LOCAL_QUEUE

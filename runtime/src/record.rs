@@ -19,16 +19,24 @@ use crate::clock::{self, Ticks, WallAnchor};
 /// thread's boxes are warm, unless the span carries attributes, events or
 /// links of its own.
 #[derive(Debug)]
+#[repr(C, align(64))]
 pub(crate) struct SpanRecord {
+    // Every span writes the first cache line and nothing else (the
+    // collector only reads it); the rest is written by the spans that use
+    // it and reset by the collector before the box comes back. So a
+    // recycled box brings one line back from the collector's cache instead
+    // of three: `profile_spans sync`, 12-15 alternating runs, 112-116 ->
+    // 109-113 ns a span with the collector idle, 132-138 -> 122-131 ns with
+    // it draining alongside (see BENCHMARKS.md).
     pub(crate) trace_id: TraceId,
     pub(crate) span_id: SpanId,
     pub(crate) parent_span_id: SpanId,
-    pub(crate) flags: TraceFlags,
-    pub(crate) parent_is_remote: bool,
-    pub(crate) cancelled: bool,
     pub(crate) callsite: &'static CallSite,
     pub(crate) start: Ticks,
     pub(crate) end: Ticks,
+    pub(crate) flags: TraceFlags,
+    pub(crate) parent_is_remote: bool,
+    pub(crate) cancelled: bool,
     pub(crate) clocks: Option<FutureClocks>,
     pub(crate) status: Status,
     pub(crate) attributes: Vec<KeyValue>,
@@ -122,6 +130,7 @@ impl SpanRecord {
         self.attributes.clear();
         self.extras = None;
         self.status = Status::Unset;
+        self.clocks = None;
     }
 
     pub(crate) fn span_context(&self) -> SpanContext {
@@ -154,7 +163,7 @@ impl SpanRecord {
             attributes::CODE_LINE_NUMBER,
             i64::from(callsite.line()),
         ));
-        if let Some(timing) = self.clocks.map(|clocks| clocks.timing(self.end)) {
+        if let Some(timing) = self.clocks.take().map(|clocks| clocks.timing(self.end)) {
             attributes.push(KeyValue::new(
                 attributes::QUEUED_NS,
                 saturate(timing.queued_ns),
@@ -206,6 +215,68 @@ pub(crate) fn saturate(value: u64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::callsite::{Kind, Naming};
+
+    static CALLSITE: CallSite = CallSite::new(
+        Naming::Fixed {
+            name: "work",
+            function: "app::work",
+        },
+        "src/app.rs",
+        1,
+        Kind::Internal,
+    );
+
+    #[test]
+    fn what_every_span_writes_fits_the_first_cache_line() {
+        assert!(std::mem::offset_of!(SpanRecord, cancelled) < 64);
+        assert!(std::mem::offset_of!(SpanRecord, flags) < 64);
+        assert!(std::mem::offset_of!(SpanRecord, end) < 64);
+        assert!(std::mem::offset_of!(SpanRecord, clocks) >= 64);
+        assert_eq!(std::mem::align_of::<SpanRecord>(), 64);
+    }
+
+    /// A record as a span that used everything leaves it.
+    fn used() -> SpanRecord {
+        let mut record = SpanRecord::blank(&CALLSITE);
+        record.clocks = Some(FutureClocks {
+            queued_from: 1,
+            first_poll: Some(2),
+            busy_ticks: 3,
+            polls: 4,
+        });
+        record.status = Status::error("failed");
+        record.attributes.push(KeyValue::new("k", 1));
+        record
+            .extras()
+            .events
+            .push(Event::new("e", std::time::SystemTime::now(), Vec::new(), 0));
+        record
+    }
+
+    fn assert_reset(record: &SpanRecord) {
+        assert_eq!(record.clocks, None);
+        assert_eq!(record.status, Status::Unset);
+        assert!(record.attributes.is_empty());
+        assert!(record.extras.is_none());
+    }
+
+    #[test]
+    fn the_collector_resets_what_spans_do_not_write_on_every_path() {
+        let scope = InstrumentationScope::builder("spanflow").build();
+        let mut converted = used();
+        let data = converted.take_span_data(WallAnchor::new(), &scope);
+        assert!(
+            data.attributes
+                .iter()
+                .any(|kv| kv.key.as_str() == attributes::POLLS)
+        );
+        assert_reset(&converted);
+
+        let mut encoded = used();
+        encoded.clear();
+        assert_reset(&encoded);
+    }
 
     #[test]
     fn future_clocks_split_the_span_into_queued_busy_and_idle() {

@@ -700,7 +700,6 @@ fn new_record(
     record.flags = flags;
     record.parent_is_remote = false;
     record.cancelled = false;
-    record.clocks = None;
     record.start = clock::now();
     record
 }

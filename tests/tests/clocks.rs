@@ -87,3 +87,32 @@ async fn spawn_blocking_records_queued_time_on_the_first_span() {
     let queued = int_attribute(one(&spans, "blocking_work"), "spanflow.queued_ns");
     assert!(queued > 0);
 }
+
+#[trace]
+async fn polled_twice() -> TraceId {
+    tokio::task::yield_now().await;
+    current_trace_id()
+}
+
+#[trace]
+fn plain() -> TraceId {
+    current_trace_id()
+}
+
+/// Records are recycled boxes, and only the collector clears a future's
+/// clocks from them: a sync span made in a box an async span used must not
+/// report that span's busy time.
+#[tokio::test]
+async fn a_recycled_record_does_not_carry_an_earlier_spans_clocks() {
+    setup();
+    for _ in 0..64 {
+        let spans = spans_of(polled_twice().await);
+        int_attribute(one(&spans, "polled_twice"), "spanflow.busy_ns");
+    }
+    for _ in 0..64 {
+        let spans = spans_of(plain());
+        let span = one(&spans, "plain");
+        assert_eq!(attribute(span, "spanflow.busy_ns"), None);
+        assert_eq!(attribute(span, "spanflow.polls"), None);
+    }
+}
