@@ -70,13 +70,14 @@
 //!   thread-local read and changes nothing; a root dropped by the sampler
 //!   still propagates its context, marked unsampled.
 //!
-//! On a 2-core VM a sampled span costs 100–105 ns on the application
+//! On a 2-core VM a sampled span costs 100–110 ns on the application
 //! thread (the SDK: about 300 ns; fastrace: about 105 ns). The least a span
 //! can cost there while it is visible through `opentelemetry::Context`, with
 //! ids, two clock reads and a record kept on its thread, is 80 ns, nearly
 //! all of it the `Context` (an allocation, a thread-local stack, two atomic
 //! operations when it is dropped: ~60 ns) and the clock reads (~20 ns);
-//! about half of the rest is handing the record to the collector thread.
+//! the rest is spanflow's own work (~13 ns with every thread on one core)
+//! and moving each record between cores for the collector thread.
 //! A poll of a traced future costs what the least possible poll costs. A
 //! child of an unsampled parent costs about 3 ns; exporting a span over OTLP
 //! costs 0.5–0.8 µs of CPU in all; see `BENCHMARKS.md` in the repository.
