@@ -6,9 +6,26 @@
 //! Formatters get the ids of the current trace and span from
 //! [`trace_ids`], so each line can be found from its trace and back.
 //!
-//! * `log`: wrap your logger in [`LogBridge`] (feature `log`).
-//! * `tracing`: add [`SpanEventLayer`] to your subscriber, and
-//!   [`WithTraceIds`] around its format (feature `tracing`).
+// The items named below exist with their features only: linked when they
+// do, so that the docs of any feature set build without broken links.
+#![cfg_attr(
+    feature = "log",
+    doc = "* `log`: wrap your logger in [`LogBridge`] (feature `log`)."
+)]
+#![cfg_attr(
+    not(feature = "log"),
+    doc = "* `log`: wrap your logger in `LogBridge` (feature `log`)."
+)]
+#![cfg_attr(
+    feature = "tracing",
+    doc = "* `tracing`: add [`SpanEventLayer`] to your subscriber, and \
+           [`WithTraceIds`] around its format (feature `tracing`)."
+)]
+#![cfg_attr(
+    not(feature = "tracing"),
+    doc = "* `tracing`: add `SpanEventLayer` to your subscriber, and \
+           `WithTraceIds` around its format (feature `tracing`)."
+)]
 //!
 //! Exporting the log lines themselves through OpenTelemetry logs
 //! (opentelemetry-appender-log, opentelemetry-appender-tracing) keeps the
