@@ -5,9 +5,10 @@
 //! each span straight into the protobuf request being built (see `batch` and
 //! `encode` for why); OTLP/HTTP with JSON bodies is made from that request
 //! when it is sent. It honours `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`,
-//! `_TIMEOUT` and `_COMPRESSION` (`gzip` or `none`) and the `OTEL_BSP_*`
-//! batch settings. `https://` endpoints need the `tls` feature (see `tls`
-//! for the certificates).
+//! `_TIMEOUT`, `_COMPRESSION` (`gzip` or `none`) and `_INSECURE` (for a gRPC
+//! endpoint given as `host:port`), and the `OTEL_BSP_*` batch settings.
+//! `https://` endpoints need the `tls` feature (see `tls` for the
+//! certificates).
 
 use std::sync::Arc;
 
@@ -34,6 +35,13 @@ pub const TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
 pub const PROTOCOL: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
 /// `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`
 pub const TRACES_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL";
+/// `OTEL_EXPORTER_OTLP_INSECURE`: `true` sends to a gRPC endpoint given
+/// without a scheme (`collector:4317`, as gRPC clients accept) over plain
+/// HTTP/2; otherwise such an endpoint is `https://`. Endpoints with a scheme
+/// keep it, as the specification says.
+pub const INSECURE: &str = "OTEL_EXPORTER_OTLP_INSECURE";
+/// `OTEL_EXPORTER_OTLP_TRACES_INSECURE`: [`INSECURE`] for traces (wins).
+pub const TRACES_INSECURE: &str = "OTEL_EXPORTER_OTLP_TRACES_INSECURE";
 
 /// An OTLP transport and encoding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,14 +163,50 @@ impl OtlpTarget {
             (None, Some(value)) => OtlpProtocol::parse(PROTOCOL, &value)?,
             (None, None) => OtlpProtocol::HttpProtobuf,
         };
+        let insecure = match (var(TRACES_INSECURE), var(INSECURE)) {
+            (Some(value), _) => Some((TRACES_INSECURE, value)),
+            (None, Some(value)) => Some((INSECURE, value)),
+            (None, None) => None,
+        };
+        let insecure = match insecure {
+            Some((variable, value)) => parse_insecure(variable, &value)?,
+            None => false,
+        };
         if let Some(url) = var(TRACES_ENDPOINT) {
+            let url = with_grpc_scheme(&url, protocol, insecure);
             return OtlpTarget::resolve(TRACES_ENDPOINT, &url, protocol, false).map(Some);
         }
         if let Some(endpoint) = var(ENDPOINT) {
+            let endpoint = with_grpc_scheme(&endpoint, protocol, insecure);
             return OtlpTarget::resolve(ENDPOINT, &endpoint, protocol, true).map(Some);
         }
         Ok(None)
     }
+}
+
+/// `OTEL_EXPORTER_OTLP_(TRACES_)INSECURE`: `true` or `false`, in any case.
+fn parse_insecure(variable: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim() {
+        v if v.eq_ignore_ascii_case("true") => Ok(true),
+        v if v.eq_ignore_ascii_case("false") => Ok(false),
+        other => Err(ConfigError::new(
+            variable,
+            other,
+            "expected true (plain HTTP/2 to a gRPC endpoint given without a scheme) or false",
+        )),
+    }
+}
+
+/// A gRPC endpoint given as `host:port` gets the scheme `insecure` says;
+/// anything else is left for `validate_url`, which wants `http(s)://` (OTLP/
+/// HTTP endpoints are URLs, and a scheme given is never overridden).
+fn with_grpc_scheme(endpoint: &str, protocol: OtlpProtocol, insecure: bool) -> String {
+    let endpoint = endpoint.trim();
+    if protocol != OtlpProtocol::Grpc || endpoint.contains("://") {
+        return endpoint.to_owned();
+    }
+    let scheme = if insecure { "http" } else { "https" };
+    format!("{scheme}://{endpoint}")
 }
 
 fn validate_url(variable: &'static str, value: &str) -> Result<(), ConfigError> {
@@ -266,6 +310,35 @@ mod tests {
             };
             assert!(error.contains("`tls` feature"), "{protocol:?}: {error}");
         }
+    }
+
+    #[test]
+    fn a_grpc_endpoint_without_a_scheme_takes_it_from_insecure() {
+        assert_eq!(
+            with_grpc_scheme("collector:4317", OtlpProtocol::Grpc, true),
+            "http://collector:4317"
+        );
+        assert_eq!(
+            with_grpc_scheme(" collector:4317", OtlpProtocol::Grpc, false),
+            "https://collector:4317"
+        );
+        // A scheme given wins over the setting, and HTTP endpoints must be
+        // URLs already.
+        assert_eq!(
+            with_grpc_scheme("https://collector:4317", OtlpProtocol::Grpc, true),
+            "https://collector:4317"
+        );
+        assert_eq!(
+            with_grpc_scheme("collector:4318", OtlpProtocol::HttpProtobuf, true),
+            "collector:4318"
+        );
+        assert_eq!(parse_insecure(INSECURE, "TRUE"), Ok(true));
+        assert_eq!(parse_insecure(INSECURE, "false"), Ok(false));
+        let error = parse_insecure(TRACES_INSECURE, "yes").unwrap_err();
+        assert_eq!(
+            (error.variable, error.value.as_str()),
+            (TRACES_INSECURE, "yes")
+        );
     }
 
     #[test]
