@@ -7,6 +7,9 @@ use std::path::PathBuf;
 
 use crate::sampler::Sampler;
 
+/// `OTEL_SDK_DISABLED`: `true` makes [`Pipeline::install`](crate::Pipeline::install)
+/// install nothing, so every span costs what it costs with no pipeline.
+pub const SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
 /// `OTEL_TRACES_SAMPLER`
 pub const TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
 /// `OTEL_TRACES_SAMPLER_ARG`
@@ -69,6 +72,25 @@ pub(crate) fn var(name: &str) -> Option<String> {
     std::env::var(name)
         .ok()
         .filter(|value| !value.trim().is_empty())
+}
+
+/// Whether `OTEL_SDK_DISABLED` turns tracing off: `true` or `false` in any
+/// case, unset or empty meaning `false`.
+pub(crate) fn sdk_disabled_from_env() -> Result<bool, ConfigError> {
+    parse_sdk_disabled(var(SDK_DISABLED).as_deref())
+}
+
+fn parse_sdk_disabled(value: Option<&str>) -> Result<bool, ConfigError> {
+    match value.map(str::trim) {
+        None => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(other) => Err(ConfigError::new(
+            SDK_DISABLED,
+            other,
+            "expected true (record and export nothing) or false",
+        )),
+    }
 }
 
 /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`, if set.
@@ -176,6 +198,16 @@ impl EmbeddedExport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sdk_disabled_is_true_or_false_and_nothing_else() {
+        assert_eq!(parse_sdk_disabled(None), Ok(false));
+        assert_eq!(parse_sdk_disabled(Some("TRUE")), Ok(true));
+        assert_eq!(parse_sdk_disabled(Some(" true ")), Ok(true));
+        assert_eq!(parse_sdk_disabled(Some("False")), Ok(false));
+        let error = parse_sdk_disabled(Some("1")).unwrap_err();
+        assert_eq!((error.variable, error.value.as_str()), (SDK_DISABLED, "1"));
+    }
 
     #[test]
     fn samplers_from_the_specifications_names() {

@@ -74,7 +74,8 @@ impl std::error::Error for FlushTimeout {}
 /// waiting at most the shutdown timeout, so a hung exporter cannot hold the
 /// process.
 pub struct PipelineGuard {
-    pub(crate) recorder: &'static Recorder,
+    /// `None` when `OTEL_SDK_DISABLED=true` left everything uninstalled.
+    pub(crate) recorder: Option<&'static Recorder>,
     pub(crate) provider: Option<SdkTracerProvider>,
     pub(crate) store: Option<TraceStore>,
     pub(crate) tail: Option<TailStatsHandle>,
@@ -85,7 +86,7 @@ pub struct PipelineGuard {
 impl fmt::Debug for PipelineGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PipelineGuard")
-            .field("recorder", self.recorder)
+            .field("recorder", &self.recorder)
             .field("store", &self.store)
             .finish_non_exhaustive()
     }
@@ -114,33 +115,35 @@ impl PipelineGuard {
 
     /// [`flush`](Self::flush) with an explicit deadline.
     pub fn flush_within(&self, timeout: Duration) -> Result<(), FlushTimeout> {
-        match &self.recorder.backend {
-            Backend::Fast(collector) => collector.flush(timeout).map_err(|_| FlushTimeout),
-            Backend::Api(_) => Ok(()),
+        match self.recorder.map(|recorder| &recorder.backend) {
+            Some(Backend::Fast(collector)) => collector.flush(timeout).map_err(|_| FlushTimeout),
+            Some(Backend::Api(_)) | None => Ok(()),
         }
     }
 
     /// Changes which new traces are recorded, effective at once; the
     /// parent-based setting stays as it was.
     pub fn set_sampler(&self, sampler: Sampler) {
-        let parent_based = self.recorder.sampler.parent_based();
-        self.recorder.sampler.set(sampler, parent_based);
+        if let Some(recorder) = self.recorder {
+            let parent_based = recorder.sampler.parent_based();
+            recorder.sampler.set(sampler, parent_based);
+        }
     }
 
     /// Spans dropped because a thread's ring was full (the exporter could not
     /// keep up) or the pipeline had shut down.
     pub fn dropped_spans(&self) -> u64 {
-        match &self.recorder.backend {
-            Backend::Fast(collector) => collector.dropped(),
-            Backend::Api(_) => 0,
+        match self.recorder.map(|recorder| &recorder.backend) {
+            Some(Backend::Fast(collector)) => collector.dropped(),
+            Some(Backend::Api(_)) | None => 0,
         }
     }
 
     /// Spans handed to the processors so far.
     pub fn collected_spans(&self) -> u64 {
-        match &self.recorder.backend {
-            Backend::Fast(collector) => collector.collected(),
-            Backend::Api(_) => 0,
+        match self.recorder.map(|recorder| &recorder.backend) {
+            Some(Backend::Fast(collector)) => collector.collected(),
+            Some(Backend::Api(_)) | None => 0,
         }
     }
 
@@ -162,11 +165,11 @@ impl PipelineGuard {
     }
 
     fn shutdown_inner(&mut self) -> Result<(), FlushTimeout> {
-        let result = match &self.recorder.backend {
-            Backend::Fast(collector) => collector
+        let result = match self.recorder.map(|recorder| &recorder.backend) {
+            Some(Backend::Fast(collector)) => collector
                 .shutdown(self.shutdown_timeout)
                 .map_err(|_| FlushTimeout),
-            Backend::Api(_) => Ok(()),
+            Some(Backend::Api(_)) | None => Ok(()),
         };
         self.provider = None;
         result

@@ -348,9 +348,25 @@ impl Pipeline {
     /// Fails if a recorder is installed already (once per process), if a
     /// configuration value is invalid, or if the exporter or the collector
     /// thread cannot be set up.
+    ///
+    /// With `OTEL_SDK_DISABLED=true` in the environment it installs
+    /// nothing, whatever the code configured: an operator's switch to turn
+    /// tracing off without a rebuild. Spans then cost what they cost with no
+    /// pipeline (a thread-local read), nothing is exported and the guard's
+    /// counters stay at zero.
     pub fn install(mut self) -> Result<PipelineGuard, InstallError> {
         if recorder::get().is_some() {
             return Err(InstallError::AlreadyInstalled);
+        }
+        if config::sdk_disabled_from_env()? {
+            return Ok(PipelineGuard {
+                recorder: None,
+                provider: None,
+                store: None,
+                tail: None,
+                export: self.export_counters,
+                shutdown_timeout: self.shutdown_timeout,
+            });
         }
         let sampler = match self.sampler {
             Some(setting) => setting,
@@ -428,7 +444,7 @@ impl Pipeline {
             Box::new(BaggagePropagator::new()),
         ]));
         Ok(PipelineGuard {
-            recorder: installed,
+            recorder: Some(installed),
             provider: Some(provider),
             store,
             tail,
@@ -618,7 +634,7 @@ fn install_api(source: TracerSource) -> Result<PipelineGuard, InstallError> {
     })
     .map_err(|_| InstallError::AlreadyInstalled)?;
     Ok(PipelineGuard {
-        recorder: installed,
+        recorder: Some(installed),
         provider: None,
         store: None,
         tail: None,
