@@ -10,6 +10,9 @@ use crate::sampler::Sampler;
 /// `OTEL_SDK_DISABLED`: `true` makes [`Pipeline::install`](crate::Pipeline::install)
 /// install nothing, so every span costs what it costs with no pipeline.
 pub const SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
+/// `OTEL_PROPAGATORS`: the propagators installed as OpenTelemetry's global
+/// one, `tracecontext,baggage` by default.
+pub const PROPAGATORS: &str = "OTEL_PROPAGATORS";
 /// `OTEL_TRACES_SAMPLER`
 pub const TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
 /// `OTEL_TRACES_SAMPLER_ARG`
@@ -91,6 +94,68 @@ fn parse_sdk_disabled(value: Option<&str>) -> Result<bool, ConfigError> {
             "expected true (record and export nothing) or false",
         )),
     }
+}
+
+/// A propagator `OTEL_PROPAGATORS` can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PropagatorName {
+    /// W3C Trace Context (`traceparent`, `tracestate`).
+    TraceContext,
+    /// W3C Baggage.
+    Baggage,
+}
+
+/// The propagators `OTEL_PROPAGATORS` names, in order and without
+/// repeats; W3C Trace Context and Baggage when it is unset, none for
+/// `none`.
+pub(crate) fn propagators_from_env() -> Result<Vec<PropagatorName>, ConfigError> {
+    parse_propagators(var(PROPAGATORS).as_deref())
+}
+
+fn parse_propagators(value: Option<&str>) -> Result<Vec<PropagatorName>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(vec![PropagatorName::TraceContext, PropagatorName::Baggage]);
+    };
+    let names: Vec<&str> = value.split(',').map(str::trim).collect();
+    if names == ["none"] {
+        return Ok(Vec::new());
+    }
+    let mut propagators = Vec::new();
+    for name in names {
+        let propagator = match name {
+            "tracecontext" => PropagatorName::TraceContext,
+            "baggage" => PropagatorName::Baggage,
+            "none" => {
+                return Err(ConfigError::new(
+                    PROPAGATORS,
+                    value,
+                    "`none` cannot be combined with other propagators",
+                ));
+            }
+            "b3" | "b3multi" | "jaeger" | "xray" | "ottrace" => {
+                return Err(ConfigError::new(
+                    PROPAGATORS,
+                    value,
+                    format!(
+                        "spanflow has no `{name}` propagator; leave it out here and install                          one (e.g. from opentelemetry-zipkin) with                          opentelemetry::global::set_text_map_propagator after the pipeline"
+                    ),
+                ));
+            }
+            _ => {
+                return Err(ConfigError::new(
+                    PROPAGATORS,
+                    value,
+                    format!(
+                        "unknown propagator `{name}`; expected a comma-separated list of                          tracecontext and baggage, or none"
+                    ),
+                ));
+            }
+        };
+        if !propagators.contains(&propagator) {
+            propagators.push(propagator);
+        }
+    }
+    Ok(propagators)
 }
 
 /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`, if set.
@@ -198,6 +263,27 @@ impl EmbeddedExport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn propagators_from_the_specifications_names() {
+        use PropagatorName::{Baggage, TraceContext};
+        assert_eq!(parse_propagators(None), Ok(vec![TraceContext, Baggage]));
+        assert_eq!(
+            parse_propagators(Some("baggage, tracecontext,baggage")),
+            Ok(vec![Baggage, TraceContext])
+        );
+        assert_eq!(parse_propagators(Some("none")), Ok(Vec::new()));
+        for (value, reason) in [
+            ("tracecontext,none", "cannot be combined"),
+            ("tracecontext,b3", "no `b3` propagator"),
+            ("w3c", "unknown propagator `w3c`"),
+            ("tracecontext,", "unknown propagator ``"),
+        ] {
+            let error = parse_propagators(Some(value)).unwrap_err();
+            assert_eq!((error.variable, error.value.as_str()), (PROPAGATORS, value));
+            assert!(error.reason.contains(reason), "{value}: {error}");
+        }
+    }
 
     #[test]
     fn sdk_disabled_is_true_or_false_and_nothing_else() {

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry::propagation::TextMapCompositePropagator;
+use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry::{KeyValue, Value, global};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{
@@ -12,7 +12,7 @@ use opentelemetry_sdk::trace::{
 };
 
 use crate::collector::{Collector, CollectorSettings, RecordSink};
-use crate::config::{self, ConfigError, EmbeddedExport, SamplerSetting};
+use crate::config::{self, ConfigError, EmbeddedExport, PropagatorName, SamplerSetting};
 use crate::export::{TerminalExporter, TraceStore};
 use crate::export_accounting::{CountedBatch, ExportCounters, counted_batch};
 use crate::guard::{InstallError, PipelineGuard};
@@ -343,7 +343,8 @@ impl Pipeline {
     }
 
     /// Installs the recorder, OpenTelemetry's global tracer provider and the
-    /// global propagator.
+    /// global propagator (W3C Trace Context and Baggage, or what
+    /// `OTEL_PROPAGATORS` names).
     ///
     /// Fails if a recorder is installed already (once per process), if a
     /// configuration value is invalid, or if the exporter or the collector
@@ -372,6 +373,7 @@ impl Pipeline {
             Some(setting) => setting,
             None => config::sampler_from_env()?.unwrap_or_default(),
         };
+        let propagators = config::propagators_from_env()?;
         let resource = self.build_resource();
         // OTLP given in code joins the exporters given in code; OTLP from
         // the environment applies when code gave none; with neither, the
@@ -439,10 +441,17 @@ impl Pipeline {
         })
         .map_err(|_| InstallError::AlreadyInstalled)?;
         global::set_tracer_provider(provider.clone());
-        global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
-            Box::new(TraceContextPropagator::new()),
-            Box::new(BaggagePropagator::new()),
-        ]));
+        global::set_text_map_propagator(TextMapCompositePropagator::new(
+            propagators
+                .into_iter()
+                .map(|name| -> Box<dyn TextMapPropagator + Send + Sync> {
+                    match name {
+                        PropagatorName::TraceContext => Box::new(TraceContextPropagator::new()),
+                        PropagatorName::Baggage => Box::new(BaggagePropagator::new()),
+                    }
+                })
+                .collect(),
+        ));
         Ok(PipelineGuard {
             recorder: Some(installed),
             provider: Some(provider),

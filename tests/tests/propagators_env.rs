@@ -1,0 +1,55 @@
+//! `OTEL_PROPAGATORS` chooses what the installed global propagator writes:
+//! with `baggage` alone, outgoing requests carry baggage and no
+//! `traceparent`; a propagator spanflow does not have is an error naming the
+//! variable. One test, so that it alone changes this process's environment.
+
+use std::collections::HashMap;
+
+use opentelemetry::KeyValue;
+use opentelemetry::baggage::BaggageExt;
+use spanflow::{InstallError, trace};
+
+fn set(name: &str, value: &str) {
+    // SAFETY: this binary's only test sets variables before any thread reads
+    // them; nothing else runs concurrently.
+    unsafe { std::env::set_var(name, value) };
+}
+
+#[trace]
+fn outgoing_headers() -> HashMap<String, String> {
+    let cx = opentelemetry::Context::current().with_baggage([KeyValue::new("tenant", "acme")]);
+    let mut headers = HashMap::new();
+    opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&cx, &mut headers)
+    });
+    headers
+}
+
+#[test]
+fn the_global_propagator_is_the_one_otel_propagators_names() {
+    set("SPANFLOW_EXPORT", "none");
+
+    set("OTEL_PROPAGATORS", "tracecontext,b3");
+    match spanflow::pipeline!().install() {
+        Err(InstallError::Config(error)) => {
+            assert_eq!(
+                (error.variable, error.value.as_str()),
+                ("OTEL_PROPAGATORS", "tracecontext,b3")
+            );
+            assert!(error.reason.contains("`b3`"), "{error}");
+        }
+        other => panic!("expected a configuration error, got {other:?}"),
+    }
+
+    set("OTEL_PROPAGATORS", "baggage");
+    let _pipeline = spanflow::pipeline!().install().expect("valid now");
+    let headers = outgoing_headers();
+    assert_eq!(
+        headers.get("baggage").map(String::as_str),
+        Some("tenant=acme")
+    );
+    assert!(
+        !headers.contains_key("traceparent"),
+        "no Trace Context propagator: {headers:?}"
+    );
+}
