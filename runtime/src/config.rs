@@ -13,6 +13,9 @@ pub const SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
 /// `OTEL_PROPAGATORS`: the propagators installed as OpenTelemetry's global
 /// one, `tracecontext,baggage` by default.
 pub const PROPAGATORS: &str = "OTEL_PROPAGATORS";
+/// `OTEL_TRACES_EXPORTER`: `otlp`, `console` (the terminal tree), both
+/// (comma-separated), or `none`; when code configures no export.
+pub const TRACES_EXPORTER: &str = "OTEL_TRACES_EXPORTER";
 /// `OTEL_TRACES_SAMPLER`
 pub const TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
 /// `OTEL_TRACES_SAMPLER_ARG`
@@ -94,6 +97,56 @@ fn parse_sdk_disabled(value: Option<&str>) -> Result<bool, ConfigError> {
             "expected true (record and export nothing) or false",
         )),
     }
+}
+
+/// The exports `OTEL_TRACES_EXPORTER` names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ExporterChoice {
+    /// `otlp`: to the endpoint `OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT` names,
+    /// or the specification's default on localhost.
+    pub(crate) otlp: bool,
+    /// `console`: each trace drawn as a tree on standard output.
+    pub(crate) console: bool,
+}
+
+/// `OTEL_TRACES_EXPORTER`, if set.
+pub(crate) fn traces_exporter_from_env() -> Result<Option<ExporterChoice>, ConfigError> {
+    var(TRACES_EXPORTER)
+        .map(|value| parse_traces_exporter(&value))
+        .transpose()
+}
+
+fn parse_traces_exporter(value: &str) -> Result<ExporterChoice, ConfigError> {
+    let names: Vec<&str> = value.split(',').map(str::trim).collect();
+    let mut choice = ExporterChoice::default();
+    if names == ["none"] {
+        return Ok(choice);
+    }
+    for name in names {
+        match name {
+            "otlp" => choice.otlp = true,
+            "console" => choice.console = true,
+            "none" => {
+                return Err(ConfigError::new(
+                    TRACES_EXPORTER,
+                    value,
+                    "`none` cannot be combined with other exporters",
+                ));
+            }
+            _ => {
+                return Err(ConfigError::new(
+                    TRACES_EXPORTER,
+                    value,
+                    format!(
+                        "spanflow has no `{name}` exporter; expected otlp, console (both, \
+                         comma-separated) or none; other exporters can be given in code \
+                         (Pipeline::with_batch_exporter)"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(choice)
 }
 
 /// A propagator `OTEL_PROPAGATORS` can name.
@@ -263,6 +316,30 @@ impl EmbeddedExport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn traces_exporters_from_the_specifications_names() {
+        let choice = |otlp, console| ExporterChoice { otlp, console };
+        assert_eq!(parse_traces_exporter("otlp"), Ok(choice(true, false)));
+        assert_eq!(parse_traces_exporter("console"), Ok(choice(false, true)));
+        assert_eq!(
+            parse_traces_exporter("console, otlp,otlp"),
+            Ok(choice(true, true))
+        );
+        assert_eq!(parse_traces_exporter("none"), Ok(choice(false, false)));
+        for (value, reason) in [
+            ("otlp,none", "cannot be combined"),
+            ("zipkin", "no `zipkin` exporter"),
+            ("otlp,", "no `` exporter"),
+        ] {
+            let error = parse_traces_exporter(value).unwrap_err();
+            assert_eq!(
+                (error.variable, error.value.as_str()),
+                (TRACES_EXPORTER, value)
+            );
+            assert!(error.reason.contains(reason), "{value}: {error}");
+        }
+    }
 
     #[test]
     fn propagators_from_the_specifications_names() {

@@ -375,15 +375,7 @@ impl Pipeline {
         };
         let propagators = config::propagators_from_env()?;
         let resource = self.build_resource();
-        // OTLP given in code joins the exporters given in code; OTLP from
-        // the environment applies when code gave none; with neither, the
-        // embedded default.
-        let from_env = self.processors.is_empty();
-        let store = if !self.add_otlp(from_env)? && self.processors.is_empty() {
-            self.add_embedded_default()?
-        } else {
-            None
-        };
+        let store = self.add_exports()?;
 
         ExportCounters::register_metrics(&self.export_counters);
         let tail = self.tail.take().map(|builder| {
@@ -514,6 +506,62 @@ impl Pipeline {
             .build()
     }
 
+    /// The exports: what code gave; else what `OTEL_TRACES_EXPORTER`
+    /// names; else OTLP when the environment names an endpoint; else the
+    /// embedded default. Returns the embedded default's store, if used.
+    fn add_exports(&mut self) -> Result<Option<TraceStore>, InstallError> {
+        // OTLP given in code joins the exporters given in code.
+        if self.add_otlp(false)? || !self.processors.is_empty() {
+            return Ok(None);
+        }
+        let chosen = match self.embedded {
+            Some(_) => None,
+            None => config::traces_exporter_from_env()?,
+        };
+        let Some(chosen) = chosen else {
+            if self.add_otlp(true)? {
+                return Ok(None);
+            }
+            return self.add_embedded_default().map(Some);
+        };
+        if chosen.otlp {
+            self.add_otlp_from_env_or_default()?;
+        }
+        if chosen.otlp && !chosen.console {
+            return Ok(None);
+        }
+        if let Some(value) = config::var(config::SPANFLOW_EXPORT) {
+            return Err(InstallError::Config(ConfigError::new(
+                config::SPANFLOW_EXPORT,
+                value,
+                "OTEL_TRACES_EXPORTER chooses the export already; set one of the two",
+            )));
+        }
+        self.embedded = Some(if chosen.console {
+            EmbeddedExport::Terminal
+        } else {
+            EmbeddedExport::None
+        });
+        self.add_embedded_default().map(Some)
+    }
+
+    /// OTLP to the endpoint the environment names, or to the
+    /// specification's default one (`OTEL_TRACES_EXPORTER=otlp`).
+    #[cfg(feature = "otlp")]
+    fn add_otlp_from_env_or_default(&mut self) -> Result<(), InstallError> {
+        self.otlp = Some(crate::otlp::OtlpTarget::from_env_or_default()?);
+        self.add_otlp(false).map(drop)
+    }
+
+    #[cfg(not(feature = "otlp"))]
+    fn add_otlp_from_env_or_default(&mut self) -> Result<(), InstallError> {
+        Err(InstallError::Config(ConfigError::new(
+            config::TRACES_EXPORTER,
+            config::var(config::TRACES_EXPORTER).unwrap_or_default(),
+            "spanflow was built without its `otlp` feature",
+        )))
+    }
+
     /// OTLP when code names an endpoint, or (if `from_env`) the
     /// environment does.
     #[cfg(feature = "otlp")]
@@ -560,7 +608,7 @@ impl Pipeline {
         Ok(false)
     }
 
-    fn add_embedded_default(&mut self) -> Result<Option<TraceStore>, InstallError> {
+    fn add_embedded_default(&mut self) -> Result<TraceStore, InstallError> {
         let export = match self.embedded.take() {
             Some(export) => export,
             None => EmbeddedExport::from_env()?.unwrap_or(EmbeddedExport::Terminal),
@@ -581,7 +629,7 @@ impl Pipeline {
             }
             EmbeddedExport::Memory | EmbeddedExport::None => {}
         }
-        Ok(Some(store))
+        Ok(store)
     }
 }
 

@@ -152,17 +152,28 @@ impl OtlpTarget {
         self.url.trim_start().starts_with("https:")
     }
 
+    /// The target the environment names, or the specification's default
+    /// endpoint (`http://localhost:4318` for OTLP/HTTP, `:4317` for gRPC)
+    /// in the protocol it names: for `OTEL_TRACES_EXPORTER=otlp`.
+    pub(crate) fn from_env_or_default() -> Result<Self, ConfigError> {
+        if let Some(target) = OtlpTarget::from_env()? {
+            return Ok(target);
+        }
+        let protocol = protocol_from_env()?;
+        let endpoint = match protocol {
+            OtlpProtocol::Grpc => "http://localhost:4317",
+            OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => "http://localhost:4318",
+        };
+        OtlpTarget::resolve(ENDPOINT, endpoint, protocol, true)
+    }
+
     /// The target the environment names, if any.
     pub(crate) fn from_env() -> Result<Option<Self>, ConfigError> {
         // Read now so that a bad value is an installation error.
         options::BatchOptions::from_env()?;
         options::RequestOptions::from_env()?;
         tls::TlsSettings::from_env()?;
-        let protocol = match (var(TRACES_PROTOCOL), var(PROTOCOL)) {
-            (Some(value), _) => OtlpProtocol::parse(TRACES_PROTOCOL, &value)?,
-            (None, Some(value)) => OtlpProtocol::parse(PROTOCOL, &value)?,
-            (None, None) => OtlpProtocol::HttpProtobuf,
-        };
+        let protocol = protocol_from_env()?;
         let insecure = match (var(TRACES_INSECURE), var(INSECURE)) {
             (Some(value), _) => Some((TRACES_INSECURE, value)),
             (None, Some(value)) => Some((INSECURE, value)),
@@ -181,6 +192,16 @@ impl OtlpTarget {
             return OtlpTarget::resolve(ENDPOINT, &endpoint, protocol, true).map(Some);
         }
         Ok(None)
+    }
+}
+
+/// `OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL`, OTLP/HTTP with protobuf when
+/// neither is set.
+fn protocol_from_env() -> Result<OtlpProtocol, ConfigError> {
+    match (var(TRACES_PROTOCOL), var(PROTOCOL)) {
+        (Some(value), _) => OtlpProtocol::parse(TRACES_PROTOCOL, &value),
+        (None, Some(value)) => OtlpProtocol::parse(PROTOCOL, &value),
+        (None, None) => Ok(OtlpProtocol::HttpProtobuf),
     }
 }
 
