@@ -16,6 +16,15 @@ pub const PROPAGATORS: &str = "OTEL_PROPAGATORS";
 /// `OTEL_TRACES_EXPORTER`: `otlp`, `console` (the terminal tree), both
 /// (comma-separated), or `none`; when code configures no export.
 pub const TRACES_EXPORTER: &str = "OTEL_TRACES_EXPORTER";
+/// `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`: attributes kept per span (128).
+pub const SPAN_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT";
+/// `OTEL_ATTRIBUTE_COUNT_LIMIT`: the general attribute limit, for spans when
+/// [`SPAN_ATTRIBUTE_COUNT_LIMIT`] is unset.
+pub const ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_ATTRIBUTE_COUNT_LIMIT";
+/// `OTEL_SPAN_EVENT_COUNT_LIMIT`: events kept per span (128).
+pub const SPAN_EVENT_COUNT_LIMIT: &str = "OTEL_SPAN_EVENT_COUNT_LIMIT";
+/// `OTEL_SPAN_LINK_COUNT_LIMIT`: links kept per span (128).
+pub const SPAN_LINK_COUNT_LIMIT: &str = "OTEL_SPAN_LINK_COUNT_LIMIT";
 /// `OTEL_TRACES_SAMPLER`
 pub const TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
 /// `OTEL_TRACES_SAMPLER_ARG`
@@ -97,6 +106,36 @@ fn parse_sdk_disabled(value: Option<&str>) -> Result<bool, ConfigError> {
             "expected true (record and export nothing) or false",
         )),
     }
+}
+
+/// The span limits the environment sets, the specification's defaults
+/// (128 attributes, events and links per span) for the others.
+pub(crate) fn span_limits_from_env() -> Result<opentelemetry_sdk::trace::SpanLimits, ConfigError> {
+    let mut limits = opentelemetry_sdk::trace::SpanLimits::default();
+    let attributes = match var(SPAN_ATTRIBUTE_COUNT_LIMIT) {
+        Some(value) => Some((SPAN_ATTRIBUTE_COUNT_LIMIT, value)),
+        None => var(ATTRIBUTE_COUNT_LIMIT).map(|value| (ATTRIBUTE_COUNT_LIMIT, value)),
+    };
+    if let Some((variable, value)) = attributes {
+        limits.max_attributes_per_span = parse_count(variable, &value)?;
+    }
+    if let Some(value) = var(SPAN_EVENT_COUNT_LIMIT) {
+        limits.max_events_per_span = parse_count(SPAN_EVENT_COUNT_LIMIT, &value)?;
+    }
+    if let Some(value) = var(SPAN_LINK_COUNT_LIMIT) {
+        limits.max_links_per_span = parse_count(SPAN_LINK_COUNT_LIMIT, &value)?;
+    }
+    Ok(limits)
+}
+
+fn parse_count(variable: &'static str, value: &str) -> Result<u32, ConfigError> {
+    value.trim().parse().map_err(|_| {
+        ConfigError::new(
+            variable,
+            value,
+            "expected a whole number (0 keeps none; the default is 128)",
+        )
+    })
 }
 
 /// The exports `OTEL_TRACES_EXPORTER` names.
@@ -316,6 +355,19 @@ impl EmbeddedExport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_are_whole_numbers() {
+        assert_eq!(parse_count(SPAN_EVENT_COUNT_LIMIT, " 16 "), Ok(16));
+        assert_eq!(parse_count(SPAN_EVENT_COUNT_LIMIT, "0"), Ok(0));
+        for bad in ["-1", "1.5", "many"] {
+            let error = parse_count(SPAN_LINK_COUNT_LIMIT, bad).unwrap_err();
+            assert_eq!(
+                (error.variable, error.value.as_str()),
+                (SPAN_LINK_COUNT_LIMIT, bad)
+            );
+        }
+    }
 
     #[test]
     fn traces_exporters_from_the_specifications_names() {

@@ -63,14 +63,15 @@ impl Entered {
         if !MAYBE_PENDING.with(Cell::get) {
             return;
         }
+        let limits = crate::recorder::limits();
         PENDING.with(|pending| {
             let mut pending = pending.borrow_mut();
             let mut index = 0;
             while index < pending.len() {
                 if pending[index].0 == id {
                     match pending.remove(index).1 {
-                        Addition::Event(event) => record.extras().events.push(event),
-                        Addition::Attribute(attribute) => record.attributes.push(attribute),
+                        Addition::Event(event) => record.add_event(event, &limits),
+                        Addition::Attribute(attribute) => record.add_attribute(attribute, &limits),
                     }
                 } else {
                     index += 1;

@@ -374,6 +374,7 @@ impl Pipeline {
             None => config::sampler_from_env()?.unwrap_or_default(),
         };
         let propagators = config::propagators_from_env()?;
+        let limits = config::span_limits_from_env()?;
         let resource = self.build_resource();
         let store = self.add_exports()?;
 
@@ -403,6 +404,7 @@ impl Pipeline {
                 .with_rules(std::mem::take(&mut self.rules)),
         );
         let mut provider = SdkTracerProvider::builder()
+            .with_span_limits(limits)
             .with_resource(resource)
             .with_sampler(SdkSampler(Arc::clone(&root_sampler)));
         for processor in &processors {
@@ -430,6 +432,7 @@ impl Pipeline {
             sampler: root_sampler,
             backend: Backend::Fast(collector),
             baggage_keys: self.baggage_keys,
+            limits,
         })
         .map_err(|_| InstallError::AlreadyInstalled)?;
         global::set_tracer_provider(provider.clone());
@@ -688,6 +691,8 @@ fn install_api(source: TracerSource) -> Result<PipelineGuard, InstallError> {
         sampler: Arc::new(RootSampler::new(Sampler::AlwaysOn, true)),
         backend: Backend::Api(source),
         baggage_keys: Vec::new(),
+        // The given provider applies its own limits.
+        limits: opentelemetry_sdk::trace::SpanLimits::default(),
     })
     .map_err(|_| InstallError::AlreadyInstalled)?;
     Ok(PipelineGuard {

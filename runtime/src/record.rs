@@ -7,7 +7,7 @@ use opentelemetry::trace::{
     Event, Link, SpanContext, SpanId, Status, TraceFlags, TraceId, TraceState,
 };
 use opentelemetry::{InstrumentationScope, KeyValue, Value};
-use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLimits, SpanLinks};
 
 use crate::attributes;
 use crate::callsite::CallSite;
@@ -97,6 +97,10 @@ pub(crate) struct Extras {
     pub(crate) trace_state: TraceState,
     pub(crate) events: Vec<Event>,
     pub(crate) links: Vec<Link>,
+    /// Attributes, events and links left out by the span limits.
+    pub(crate) dropped_attributes: u32,
+    pub(crate) dropped_events: u32,
+    pub(crate) dropped_links: u32,
 }
 
 impl SpanRecord {
@@ -121,6 +125,45 @@ impl SpanRecord {
 
     pub(crate) fn extras(&mut self) -> &mut Extras {
         self.extras.get_or_insert_with(Default::default)
+    }
+
+    /// Adds an attribute the span was given, or counts it as dropped beyond
+    /// the limit. spanflow's own attributes (`code.*`, the clocks) are added
+    /// when the record is converted, and are not counted.
+    pub(crate) fn add_attribute(&mut self, attribute: KeyValue, limits: &SpanLimits) {
+        if self.attributes.len() < limits.max_attributes_per_span as usize {
+            self.attributes.push(attribute);
+        } else {
+            let extras = self.extras();
+            extras.dropped_attributes = extras.dropped_attributes.saturating_add(1);
+        }
+    }
+
+    /// Adds an event (its own attributes cut to the limit), or counts it as
+    /// dropped beyond the limit.
+    pub(crate) fn add_event(&mut self, mut event: Event, limits: &SpanLimits) {
+        let extras = self.extras();
+        if extras.events.len() >= limits.max_events_per_span as usize {
+            extras.dropped_events = extras.dropped_events.saturating_add(1);
+            return;
+        }
+        let keep = limits.max_attributes_per_event as usize;
+        if event.attributes.len() > keep {
+            let cut = u32::try_from(event.attributes.len() - keep).unwrap_or(u32::MAX);
+            event.attributes.truncate(keep);
+            event.dropped_attributes_count = event.dropped_attributes_count.saturating_add(cut);
+        }
+        extras.events.push(event);
+    }
+
+    /// Adds a link, or counts it as dropped beyond the limit.
+    pub(crate) fn add_link(&mut self, link: Link, limits: &SpanLimits) {
+        let extras = self.extras();
+        if extras.links.len() < limits.max_links_per_span as usize {
+            extras.links.push(link);
+        } else {
+            extras.dropped_links = extras.dropped_links.saturating_add(1);
+        }
     }
 
     /// Empties what a span added, as `take_span_data` does, for a record
@@ -181,9 +224,13 @@ impl SpanRecord {
         let mut events = SpanEvents::default();
         let mut links = SpanLinks::default();
         let mut name = Cow::Borrowed(callsite.name());
+        let mut dropped_attributes_count = 0;
         if let Some(extras) = self.extras.take() {
             events.events = extras.events;
+            events.dropped_count = extras.dropped_events;
             links.links = extras.links;
+            links.dropped_count = extras.dropped_links;
+            dropped_attributes_count = extras.dropped_attributes;
             if let Some(given) = extras.name {
                 name = given;
             }
@@ -198,7 +245,7 @@ impl SpanRecord {
             start_time: anchor.to_system_time(self.start),
             end_time: anchor.to_system_time(self.end),
             attributes,
-            dropped_attributes_count: 0,
+            dropped_attributes_count,
             events,
             links,
             status: std::mem::replace(&mut self.status, Status::Unset),
@@ -226,6 +273,56 @@ mod tests {
         1,
         Kind::Internal,
     );
+
+    #[test]
+    fn the_span_limits_keep_the_first_and_count_the_rest() {
+        let limits = SpanLimits {
+            max_attributes_per_span: 2,
+            max_events_per_span: 1,
+            max_links_per_span: 1,
+            max_attributes_per_event: 1,
+            ..SpanLimits::default()
+        };
+        let mut record = SpanRecord::blank(&CALLSITE);
+        for n in 0..5 {
+            record.add_attribute(KeyValue::new("n", n), &limits);
+        }
+        for name in ["first", "second"] {
+            let attributes = vec![KeyValue::new("a", 1), KeyValue::new("b", 2)];
+            record.add_event(
+                Event::new(name, std::time::SystemTime::now(), attributes, 0),
+                &limits,
+            );
+        }
+        for span_id in [1_u64, 2, 3] {
+            let context = SpanContext::new(
+                TraceId::from(1_u128),
+                SpanId::from(span_id),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::NONE,
+            );
+            record.add_link(Link::with_context(context), &limits);
+        }
+        let scope = InstrumentationScope::builder("test").build();
+        let data = record.take_span_data(WallAnchor::new(), &scope);
+        let given: Vec<_> = data
+            .attributes
+            .iter()
+            .filter(|attribute| attribute.key.as_str() == "n")
+            .map(|attribute| attribute.value.clone())
+            .collect();
+        assert_eq!(given, [Value::I64(0), Value::I64(1)]);
+        assert_eq!(data.dropped_attributes_count, 3);
+        assert_eq!(data.events.events.len(), 1);
+        assert_eq!(data.events.events[0].name, "first");
+        assert_eq!(data.events.events[0].attributes.len(), 1);
+        assert_eq!(data.events.events[0].dropped_attributes_count, 1);
+        assert_eq!(data.events.dropped_count, 1);
+        assert_eq!(data.links.links.len(), 1);
+        assert_eq!(data.links.dropped_count, 2);
+        assert_reset(&record);
+    }
 
     #[test]
     fn what_every_span_writes_fits_the_first_cache_line() {

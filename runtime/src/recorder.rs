@@ -18,6 +18,8 @@ pub(crate) struct Recorder {
     pub(crate) backend: Backend,
     /// Baggage entries copied onto every recorded span.
     pub(crate) baggage_keys: Vec<opentelemetry::Key>,
+    /// Attributes, events and links a recorded span keeps at most.
+    pub(crate) limits: opentelemetry_sdk::trace::SpanLimits,
 }
 
 pub(crate) enum Backend {
@@ -52,6 +54,12 @@ impl fmt::Debug for Recorder {
 #[inline(always)]
 pub(crate) fn get() -> Option<&'static Recorder> {
     RECORDER.get()
+}
+
+/// The installed recorder's span limits (the specification's defaults
+/// before one is installed).
+pub(crate) fn limits() -> opentelemetry_sdk::trace::SpanLimits {
+    get().map(|recorder| recorder.limits).unwrap_or_default()
 }
 
 /// A recorder was installed already.

@@ -244,7 +244,7 @@ impl Span {
     /// value of a repeated key).
     pub fn set_attribute(&mut self, attribute: KeyValue) {
         match &mut self.recording {
-            Some(Recording::Fast(record)) => record.attributes.push(attribute),
+            Some(Recording::Fast(record)) => record.add_attribute(attribute, &recorder::limits()),
             Some(Recording::Api) => self.api_span(|span| span.set_attribute(attribute)),
             None => {}
         }
@@ -309,12 +309,10 @@ impl Span {
     /// Adds an event with the current time.
     pub fn add_event(&mut self, name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
         match &mut self.recording {
-            Some(Recording::Fast(record)) => record.extras().events.push(Event::new(
-                name,
-                std::time::SystemTime::now(),
-                attributes,
-                0,
-            )),
+            Some(Recording::Fast(record)) => record.add_event(
+                Event::new(name, std::time::SystemTime::now(), attributes, 0),
+                &recorder::limits(),
+            ),
             Some(Recording::Api) => self.api_span(|span| span.add_event(name, attributes)),
             None => {}
         }
@@ -327,7 +325,7 @@ impl Span {
         }
         match &mut self.recording {
             Some(Recording::Fast(record)) => {
-                record.extras().links.push(Link::with_context(span_context));
+                record.add_link(Link::with_context(span_context), &recorder::limits());
             }
             Some(Recording::Api) => self.api_span(|span| span.add_link(span_context, Vec::new())),
             None => {}

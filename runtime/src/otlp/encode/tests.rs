@@ -383,6 +383,10 @@ mod records {
                 0,
             )],
             links: vec![Link::with_context(context(3, 4, true, true, "a=b"))],
+            // What the span limits left out is counted on both paths.
+            dropped_attributes: 5,
+            dropped_events: 6,
+            dropped_links: 7,
         }));
         assert_same_bytes(full);
     }
