@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
+use crate::collector::Collector;
 use crate::config::ConfigError;
 use crate::export::TraceStore;
 use crate::recorder::{Backend, Recorder};
@@ -115,9 +116,9 @@ impl PipelineGuard {
 
     /// [`flush`](Self::flush) with an explicit deadline.
     pub fn flush_within(&self, timeout: Duration) -> Result<(), FlushTimeout> {
-        match self.recorder.map(|recorder| &recorder.backend) {
-            Some(Backend::Fast(collector)) => collector.flush(timeout).map_err(|_| FlushTimeout),
-            Some(Backend::Api(_)) | None => Ok(()),
+        match self.collector() {
+            Some(collector) => collector.flush(timeout).map_err(|_| FlushTimeout),
+            None => Ok(()),
         }
     }
 
@@ -133,18 +134,12 @@ impl PipelineGuard {
     /// Spans dropped because a thread's ring was full (the exporter could not
     /// keep up) or the pipeline had shut down.
     pub fn dropped_spans(&self) -> u64 {
-        match self.recorder.map(|recorder| &recorder.backend) {
-            Some(Backend::Fast(collector)) => collector.dropped(),
-            Some(Backend::Api(_)) | None => 0,
-        }
+        self.collector().map_or(0, Collector::dropped)
     }
 
     /// Spans handed to the processors so far.
     pub fn collected_spans(&self) -> u64 {
-        match self.recorder.map(|recorder| &recorder.backend) {
-            Some(Backend::Fast(collector)) => collector.collected(),
-            Some(Backend::Api(_)) | None => 0,
-        }
+        self.collector().map_or(0, Collector::collected)
     }
 
     /// The in-process store of the embedded default, if it is in use.
@@ -164,12 +159,21 @@ impl PipelineGuard {
         self.shutdown_inner()
     }
 
+    /// spanflow's collector, when this guard installed its recording path
+    /// (not with `OTEL_SDK_DISABLED`, nor for a given provider).
+    fn collector(&self) -> Option<&'static Collector> {
+        match self.recorder.map(|recorder| &recorder.backend) {
+            Some(Backend::Fast(collector)) => Some(collector),
+            Some(Backend::Api(_)) | None => None,
+        }
+    }
+
     fn shutdown_inner(&mut self) -> Result<(), FlushTimeout> {
-        let result = match self.recorder.map(|recorder| &recorder.backend) {
-            Some(Backend::Fast(collector)) => collector
+        let result = match self.collector() {
+            Some(collector) => collector
                 .shutdown(self.shutdown_timeout)
                 .map_err(|_| FlushTimeout),
-            Some(Backend::Api(_)) | None => Ok(()),
+            None => Ok(()),
         };
         self.provider = None;
         result
