@@ -2,34 +2,10 @@
 //! variable and the value, and good ones take effect. One test, so that it
 //! alone changes this process's environment.
 
-use spanflow::{InstallError, trace};
+mod env;
 
-fn set(name: &str, value: &str) {
-    // SAFETY: this binary's only test sets variables before any thread reads
-    // them; nothing else runs concurrently.
-    unsafe { std::env::set_var(name, value) };
-}
-
-fn unset(name: &str) {
-    // SAFETY: as above.
-    unsafe { std::env::remove_var(name) };
-}
-
-fn config_error(result: Result<spanflow::PipelineGuard, InstallError>) -> spanflow::ConfigError {
-    match result {
-        Err(InstallError::Config(error)) => error,
-        other => panic!("expected a configuration error, got {other:?}"),
-    }
-}
-
-#[trace]
-fn traced() -> bool {
-    use opentelemetry::trace::TraceContextExt;
-    opentelemetry::Context::current()
-        .span()
-        .span_context()
-        .is_sampled()
-}
+use env::{config_error, set, traced, unset};
+use spanflow::InstallError;
 
 #[test]
 fn bad_values_name_the_variable_and_good_ones_apply() {

@@ -3,17 +3,14 @@
 //! `traceparent`; a propagator spanflow does not have is an error naming the
 //! variable. One test, so that it alone changes this process's environment.
 
+mod env;
+
 use std::collections::HashMap;
 
+use env::{config_error, set};
 use opentelemetry::KeyValue;
 use opentelemetry::baggage::BaggageExt;
-use spanflow::{InstallError, trace};
-
-fn set(name: &str, value: &str) {
-    // SAFETY: this binary's only test sets variables before any thread reads
-    // them; nothing else runs concurrently.
-    unsafe { std::env::set_var(name, value) };
-}
+use spanflow::trace;
 
 #[trace]
 fn outgoing_headers() -> HashMap<String, String> {
@@ -30,16 +27,12 @@ fn the_global_propagator_is_the_one_otel_propagators_names() {
     set("SPANFLOW_EXPORT", "none");
 
     set("OTEL_PROPAGATORS", "tracecontext,b3");
-    match spanflow::pipeline!().install() {
-        Err(InstallError::Config(error)) => {
-            assert_eq!(
-                (error.variable, error.value.as_str()),
-                ("OTEL_PROPAGATORS", "tracecontext,b3")
-            );
-            assert!(error.reason.contains("`b3`"), "{error}");
-        }
-        other => panic!("expected a configuration error, got {other:?}"),
-    }
+    let error = config_error(spanflow::pipeline!().install());
+    assert_eq!(
+        (error.variable, error.value.as_str()),
+        ("OTEL_PROPAGATORS", "tracecontext,b3")
+    );
+    assert!(error.reason.contains("`b3`"), "{error}");
 
     set("OTEL_PROPAGATORS", "baggage");
     let _pipeline = spanflow::pipeline!().install().expect("valid now");

@@ -3,37 +3,21 @@
 //! error naming the variable, and `false` installs as usual. One test, so
 //! that it alone changes this process's environment.
 
-use opentelemetry::trace::{Span as _, TraceContextExt, Tracer as _};
-use spanflow::{InstallError, trace};
+mod env;
 
-fn set(name: &str, value: &str) {
-    // SAFETY: this binary's only test sets variables before any thread reads
-    // them; nothing else runs concurrently.
-    unsafe { std::env::set_var(name, value) };
-}
-
-#[trace]
-fn traced() -> bool {
-    opentelemetry::Context::current()
-        .span()
-        .span_context()
-        .is_sampled()
-}
+use env::{config_error, set, traced};
+use opentelemetry::trace::{Span as _, Tracer as _};
 
 #[test]
 fn sdk_disabled_installs_nothing_and_false_installs_as_usual() {
     set("SPANFLOW_EXPORT", "memory");
 
     set("OTEL_SDK_DISABLED", "yes");
-    match spanflow::pipeline!().install() {
-        Err(InstallError::Config(error)) => {
-            assert_eq!(
-                (error.variable, error.value.as_str()),
-                ("OTEL_SDK_DISABLED", "yes")
-            );
-        }
-        other => panic!("expected a configuration error, got {other:?}"),
-    }
+    let error = config_error(spanflow::pipeline!().install());
+    assert_eq!(
+        (error.variable, error.value.as_str()),
+        ("OTEL_SDK_DISABLED", "yes")
+    );
 
     set("OTEL_SDK_DISABLED", "TRUE");
     let disabled = spanflow::pipeline!()

@@ -4,26 +4,21 @@
 //! the variable. One test, so that it alone changes this process's
 //! environment.
 
-use opentelemetry::KeyValue;
-use spanflow::{InstallError, Span};
+mod env;
 
-fn set(name: &str, value: &str) {
-    // SAFETY: this binary's only test sets variables before any thread reads
-    // them; nothing else runs concurrently.
-    unsafe { std::env::set_var(name, value) };
-}
+use env::{config_error, set};
+use opentelemetry::KeyValue;
+use spanflow::Span;
 
 #[test]
 fn spans_keep_what_the_limits_allow_and_count_the_rest() {
     set("SPANFLOW_EXPORT", "memory");
     set("OTEL_SPAN_EVENT_COUNT_LIMIT", "two");
-    match spanflow::pipeline!().install() {
-        Err(InstallError::Config(error)) => assert_eq!(
-            (error.variable, error.value.as_str()),
-            ("OTEL_SPAN_EVENT_COUNT_LIMIT", "two")
-        ),
-        other => panic!("expected a configuration error, got {other:?}"),
-    }
+    let error = config_error(spanflow::pipeline!().install());
+    assert_eq!(
+        (error.variable, error.value.as_str()),
+        ("OTEL_SPAN_EVENT_COUNT_LIMIT", "two")
+    );
 
     set("OTEL_SPAN_EVENT_COUNT_LIMIT", "2");
     set("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "3");

@@ -4,17 +4,12 @@
 //! variable, and `console` with `SPANFLOW_EXPORT` is an error asking for one
 //! of the two. One test, so that it alone changes this process's environment.
 
+mod env;
 mod otlp;
 
-use spanflow::{InstallError, trace};
+use env::config_error;
+use spanflow::trace;
 use spanflow_otlp_receiver::OtlpReceiver;
-
-fn config_error(result: Result<spanflow::PipelineGuard, InstallError>) -> spanflow::ConfigError {
-    match result {
-        Err(InstallError::Config(error)) => error,
-        other => panic!("expected a configuration error, got {other:?}"),
-    }
-}
 
 #[trace]
 fn work() {}
@@ -22,25 +17,25 @@ fn work() {}
 #[test]
 fn none_exports_nothing_even_with_an_otlp_endpoint_set() {
     let receiver = OtlpReceiver::start().expect("receiver on 127.0.0.1");
-    otlp::set_env("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.http_endpoint());
+    env::set("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.http_endpoint());
 
-    otlp::set_env("OTEL_TRACES_EXPORTER", "zipkin");
+    env::set("OTEL_TRACES_EXPORTER", "zipkin");
     let error = config_error(spanflow::pipeline!().install());
     assert_eq!(
         (error.variable, error.value.as_str()),
         ("OTEL_TRACES_EXPORTER", "zipkin")
     );
 
-    otlp::set_env("OTEL_TRACES_EXPORTER", "console");
-    otlp::set_env("SPANFLOW_EXPORT", "memory");
+    env::set("OTEL_TRACES_EXPORTER", "console");
+    env::set("SPANFLOW_EXPORT", "memory");
     let error = config_error(spanflow::pipeline!().install());
     assert_eq!(
         (error.variable, error.value.as_str()),
         ("SPANFLOW_EXPORT", "memory")
     );
-    otlp::unset_env("SPANFLOW_EXPORT");
+    env::unset("SPANFLOW_EXPORT");
 
-    otlp::set_env("OTEL_TRACES_EXPORTER", "none");
+    env::set("OTEL_TRACES_EXPORTER", "none");
     let pipeline = spanflow::pipeline!().install().expect("valid now");
     work();
     pipeline.flush().expect("flushed");

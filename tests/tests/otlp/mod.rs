@@ -117,12 +117,6 @@ pub fn set_env(name: &str, value: &str) {
     unsafe { std::env::set_var(name, value) };
 }
 
-/// Removes an environment variable, under the same rule as [`set_env`].
-pub fn unset_env(name: &str) {
-    // SAFETY: as in `set_env`.
-    unsafe { std::env::remove_var(name) };
-}
-
 /// Every request the receiver got carried `name: value`.
 pub fn assert_every_request_had_header(receiver: &OtlpReceiver, name: &str, value: &str) {
     let received = receiver.received();
