@@ -25,6 +25,10 @@ pub const ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_ATTRIBUTE_COUNT_LIMIT";
 pub const SPAN_EVENT_COUNT_LIMIT: &str = "OTEL_SPAN_EVENT_COUNT_LIMIT";
 /// `OTEL_SPAN_LINK_COUNT_LIMIT`: links kept per span (128).
 pub const SPAN_LINK_COUNT_LIMIT: &str = "OTEL_SPAN_LINK_COUNT_LIMIT";
+/// `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`: attributes kept per span event (128).
+pub const EVENT_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT";
+/// `OTEL_LINK_ATTRIBUTE_COUNT_LIMIT`: attributes kept per link (128).
+pub const LINK_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT";
 /// `OTEL_TRACES_SAMPLER`
 pub const TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
 /// `OTEL_TRACES_SAMPLER_ARG`
@@ -124,6 +128,12 @@ pub(crate) fn span_limits_from_env() -> Result<opentelemetry_sdk::trace::SpanLim
     }
     if let Some(value) = var(SPAN_LINK_COUNT_LIMIT) {
         limits.max_links_per_span = parse_count(SPAN_LINK_COUNT_LIMIT, &value)?;
+    }
+    if let Some(value) = var(EVENT_ATTRIBUTE_COUNT_LIMIT) {
+        limits.max_attributes_per_event = parse_count(EVENT_ATTRIBUTE_COUNT_LIMIT, &value)?;
+    }
+    if let Some(value) = var(LINK_ATTRIBUTE_COUNT_LIMIT) {
+        limits.max_attributes_per_link = parse_count(LINK_ATTRIBUTE_COUNT_LIMIT, &value)?;
     }
     Ok(limits)
 }
