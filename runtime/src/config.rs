@@ -93,34 +93,47 @@ pub(crate) fn var(name: &str) -> Option<String> {
         .filter(|value| !value.trim().is_empty())
 }
 
-/// Whether `OTEL_SDK_DISABLED` turns tracing off: `true` or `false` in any
-/// case, unset or empty meaning `false`.
-pub(crate) fn sdk_disabled_from_env() -> Result<bool, ConfigError> {
-    parse_sdk_disabled(var(SDK_DISABLED).as_deref())
+/// The specific variable's value if set (`..._TRACES_...`, say), else the
+/// general one's, with the name of the one read.
+pub(crate) fn signal_var(
+    specific: &'static str,
+    general: &'static str,
+) -> Option<(&'static str, String)> {
+    var(specific)
+        .map(|value| (specific, value))
+        .or_else(|| var(general).map(|value| (general, value)))
 }
 
-fn parse_sdk_disabled(value: Option<&str>) -> Result<bool, ConfigError> {
-    match value.map(str::trim) {
-        None => Ok(false),
-        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
-        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-        Some(other) => Err(ConfigError::new(
-            SDK_DISABLED,
+/// A boolean variable: `true` or `false` in any case; `when_true` says what
+/// `true` does, for the error.
+pub(crate) fn parse_bool(
+    variable: &'static str,
+    value: &str,
+    when_true: &str,
+) -> Result<bool, ConfigError> {
+    match value.trim() {
+        v if v.eq_ignore_ascii_case("true") => Ok(true),
+        v if v.eq_ignore_ascii_case("false") => Ok(false),
+        other => Err(ConfigError::new(
+            variable,
             other,
-            "expected true (record and export nothing) or false",
+            format!("expected true ({when_true}) or false"),
         )),
     }
+}
+
+/// Whether `OTEL_SDK_DISABLED` turns tracing off (unset or empty: no).
+pub(crate) fn sdk_disabled_from_env() -> Result<bool, ConfigError> {
+    var(SDK_DISABLED).map_or(Ok(false), |value| {
+        parse_bool(SDK_DISABLED, &value, "record and export nothing")
+    })
 }
 
 /// The span limits the environment sets, the specification's defaults
 /// (128 attributes, events and links per span) for the others.
 pub(crate) fn span_limits_from_env() -> Result<opentelemetry_sdk::trace::SpanLimits, ConfigError> {
     let mut limits = opentelemetry_sdk::trace::SpanLimits::default();
-    let attributes = match var(SPAN_ATTRIBUTE_COUNT_LIMIT) {
-        Some(value) => Some((SPAN_ATTRIBUTE_COUNT_LIMIT, value)),
-        None => var(ATTRIBUTE_COUNT_LIMIT).map(|value| (ATTRIBUTE_COUNT_LIMIT, value)),
-    };
-    if let Some((variable, value)) = attributes {
+    if let Some((variable, value)) = signal_var(SPAN_ATTRIBUTE_COUNT_LIMIT, ATTRIBUTE_COUNT_LIMIT) {
         limits.max_attributes_per_span = parse_count(variable, &value)?;
     }
     if let Some(value) = var(SPAN_EVENT_COUNT_LIMIT) {
@@ -425,13 +438,14 @@ mod tests {
     }
 
     #[test]
-    fn sdk_disabled_is_true_or_false_and_nothing_else() {
-        assert_eq!(parse_sdk_disabled(None), Ok(false));
-        assert_eq!(parse_sdk_disabled(Some("TRUE")), Ok(true));
-        assert_eq!(parse_sdk_disabled(Some(" true ")), Ok(true));
-        assert_eq!(parse_sdk_disabled(Some("False")), Ok(false));
-        let error = parse_sdk_disabled(Some("1")).unwrap_err();
+    fn booleans_are_true_or_false_and_nothing_else() {
+        let parse = |value| parse_bool(SDK_DISABLED, value, "off");
+        assert_eq!(parse("TRUE"), Ok(true));
+        assert_eq!(parse(" true "), Ok(true));
+        assert_eq!(parse("False"), Ok(false));
+        let error = parse("1").unwrap_err();
         assert_eq!((error.variable, error.value.as_str()), (SDK_DISABLED, "1"));
+        assert!(error.reason.contains("true (off)"), "{error}");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use opentelemetry_sdk::trace::SpanProcessor;
 
 use crate::collector::RecordSink;
-use crate::config::{ConfigError, var};
+use crate::config::{ConfigError, parse_bool, signal_var, var};
 use crate::export_accounting::ExportCounters;
 
 mod batch;
@@ -174,13 +174,12 @@ impl OtlpTarget {
         options::RequestOptions::from_env()?;
         tls::TlsSettings::from_env()?;
         let protocol = protocol_from_env()?;
-        let insecure = match (var(TRACES_INSECURE), var(INSECURE)) {
-            (Some(value), _) => Some((TRACES_INSECURE, value)),
-            (None, Some(value)) => Some((INSECURE, value)),
-            (None, None) => None,
-        };
-        let insecure = match insecure {
-            Some((variable, value)) => parse_insecure(variable, &value)?,
+        let insecure = match signal_var(TRACES_INSECURE, INSECURE) {
+            Some((variable, value)) => parse_bool(
+                variable,
+                &value,
+                "plain HTTP/2 to a gRPC endpoint given without a scheme",
+            )?,
             None => false,
         };
         if let Some(url) = var(TRACES_ENDPOINT) {
@@ -198,23 +197,9 @@ impl OtlpTarget {
 /// `OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL`, OTLP/HTTP with protobuf when
 /// neither is set.
 fn protocol_from_env() -> Result<OtlpProtocol, ConfigError> {
-    match (var(TRACES_PROTOCOL), var(PROTOCOL)) {
-        (Some(value), _) => OtlpProtocol::parse(TRACES_PROTOCOL, &value),
-        (None, Some(value)) => OtlpProtocol::parse(PROTOCOL, &value),
-        (None, None) => Ok(OtlpProtocol::HttpProtobuf),
-    }
-}
-
-/// `OTEL_EXPORTER_OTLP_(TRACES_)INSECURE`: `true` or `false`, in any case.
-fn parse_insecure(variable: &'static str, value: &str) -> Result<bool, ConfigError> {
-    match value.trim() {
-        v if v.eq_ignore_ascii_case("true") => Ok(true),
-        v if v.eq_ignore_ascii_case("false") => Ok(false),
-        other => Err(ConfigError::new(
-            variable,
-            other,
-            "expected true (plain HTTP/2 to a gRPC endpoint given without a scheme) or false",
-        )),
+    match signal_var(TRACES_PROTOCOL, PROTOCOL) {
+        Some((variable, value)) => OtlpProtocol::parse(variable, &value),
+        None => Ok(OtlpProtocol::HttpProtobuf),
     }
 }
 
@@ -353,9 +338,9 @@ mod tests {
             with_grpc_scheme("collector:4318", OtlpProtocol::HttpProtobuf, true),
             "collector:4318"
         );
-        assert_eq!(parse_insecure(INSECURE, "TRUE"), Ok(true));
-        assert_eq!(parse_insecure(INSECURE, "false"), Ok(false));
-        let error = parse_insecure(TRACES_INSECURE, "yes").unwrap_err();
+        assert_eq!(parse_bool(INSECURE, "TRUE", "plain"), Ok(true));
+        assert_eq!(parse_bool(INSECURE, "false", "plain"), Ok(false));
+        let error = parse_bool(TRACES_INSECURE, "yes", "plain").unwrap_err();
         assert_eq!(
             (error.variable, error.value.as_str()),
             (TRACES_INSECURE, "yes")

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
 
-use crate::config::{ConfigError, var};
+use crate::config::{ConfigError, signal_var, var};
 
 const HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
 const TRACES_HEADERS: &str = "OTEL_EXPORTER_OTLP_TRACES_HEADERS";
@@ -120,17 +120,6 @@ impl BatchOptions {
         options.max_export_batch_size = options.max_export_batch_size.min(options.max_queue_size);
         Ok(options)
     }
-}
-
-/// The trace-specific variable's value if set, else the general one's,
-/// with the name of the one read.
-pub(super) fn signal_var(
-    specific: &'static str,
-    general: &'static str,
-) -> Option<(&'static str, String)> {
-    var(specific)
-        .map(|value| (specific, value))
-        .or_else(|| var(general).map(|value| (general, value)))
 }
 
 fn millis(variable: &'static str, value: &str) -> Result<Duration, ConfigError> {

@@ -10,8 +10,7 @@
 
 use std::fmt;
 
-use super::options::signal_var;
-use crate::config::ConfigError;
+use crate::config::{ConfigError, signal_var};
 
 const CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_CERTIFICATE";
 const TRACES_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE";
