@@ -26,6 +26,18 @@ pub fn config_error(result: Result<PipelineGuard, InstallError>) -> ConfigError 
     }
 }
 
+/// Asserts that an install was refused for `variable` holding `value`;
+/// returns the error, for its reason.
+pub fn refused(
+    result: Result<PipelineGuard, InstallError>,
+    variable: &str,
+    value: &str,
+) -> ConfigError {
+    let error = config_error(result);
+    assert_eq!((error.variable, error.value.as_str()), (variable, value));
+    error
+}
+
 /// Whether a `#[trace]` span is recorded (sampled and current).
 #[spanflow::trace]
 pub fn traced() -> bool {
