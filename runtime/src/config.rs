@@ -5,6 +5,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::limits::Limits;
 use crate::sampler::Sampler;
 
 /// `OTEL_SDK_DISABLED`: `true` makes [`Pipeline::install`](crate::Pipeline::install)
@@ -29,6 +30,12 @@ pub const SPAN_LINK_COUNT_LIMIT: &str = "OTEL_SPAN_LINK_COUNT_LIMIT";
 pub const EVENT_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT";
 /// `OTEL_LINK_ATTRIBUTE_COUNT_LIMIT`: attributes kept per link (128).
 pub const LINK_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT";
+/// `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`: the characters a string
+/// attribute value of a span, its events and its links keeps (no limit).
+pub const SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: &str = "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT";
+/// `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`: the general value length limit, for
+/// spans when [`SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`] is unset.
+pub const ATTRIBUTE_VALUE_LENGTH_LIMIT: &str = "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT";
 /// `OTEL_TRACES_SAMPLER`
 pub const TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
 /// `OTEL_TRACES_SAMPLER_ARG`
@@ -130,8 +137,23 @@ pub(crate) fn sdk_disabled_from_env() -> Result<bool, ConfigError> {
 }
 
 /// The span limits the environment sets, the specification's defaults
-/// (128 attributes, events and links per span) for the others.
-pub(crate) fn span_limits_from_env() -> Result<opentelemetry_sdk::trace::SpanLimits, ConfigError> {
+/// (128 attributes, events and links per span; values of any length) for
+/// the others.
+pub(crate) fn limits_from_env() -> Result<Limits, ConfigError> {
+    let counts = span_count_limits_from_env()?;
+    let value_length = signal_var(
+        SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+        ATTRIBUTE_VALUE_LENGTH_LIMIT,
+    )
+    .map(|(variable, value)| parse_length(variable, &value))
+    .transpose()?;
+    Ok(Limits {
+        counts,
+        value_length,
+    })
+}
+
+fn span_count_limits_from_env() -> Result<opentelemetry_sdk::trace::SpanLimits, ConfigError> {
     let mut limits = opentelemetry_sdk::trace::SpanLimits::default();
     if let Some((variable, value)) = signal_var(SPAN_ATTRIBUTE_COUNT_LIMIT, ATTRIBUTE_COUNT_LIMIT) {
         limits.max_attributes_per_span = parse_count(variable, &value)?;
@@ -157,6 +179,16 @@ fn parse_count(variable: &'static str, value: &str) -> Result<u32, ConfigError> 
             variable,
             value,
             "expected a whole number (0 keeps none; the default is 128)",
+        )
+    })
+}
+
+fn parse_length(variable: &'static str, value: &str) -> Result<usize, ConfigError> {
+    value.trim().parse().map_err(|_| {
+        ConfigError::new(
+            variable,
+            value,
+            "expected a whole number of characters (unset keeps values whole)",
         )
     })
 }
@@ -383,6 +415,11 @@ mod tests {
     fn counts_are_whole_numbers() {
         assert_eq!(parse_count(SPAN_EVENT_COUNT_LIMIT, " 16 "), Ok(16));
         assert_eq!(parse_count(SPAN_EVENT_COUNT_LIMIT, "0"), Ok(0));
+        assert_eq!(
+            parse_length(ATTRIBUTE_VALUE_LENGTH_LIMIT, " 4096 "),
+            Ok(4096)
+        );
+        assert!(parse_length(ATTRIBUTE_VALUE_LENGTH_LIMIT, "-1").is_err());
         for bad in ["-1", "1.5", "many"] {
             let error = parse_count(SPAN_LINK_COUNT_LIMIT, bad).unwrap_err();
             assert_eq!(

@@ -115,6 +115,7 @@ mod export_accounting;
 mod future;
 mod guard;
 mod ids;
+mod limits;
 pub mod logs;
 #[cfg(feature = "otlp")]
 pub mod otlp;

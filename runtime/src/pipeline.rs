@@ -16,6 +16,7 @@ use crate::config::{self, ConfigError, EmbeddedExport, PropagatorName, SamplerSe
 use crate::export::{TerminalExporter, TraceStore};
 use crate::export_accounting::{CountedBatch, ExportCounters, counted_batch};
 use crate::guard::{InstallError, PipelineGuard};
+use crate::limits::Limits;
 use crate::propagation::{BaggagePropagator, TraceContextPropagator};
 use crate::recorder::{self, Backend, Recorder, TracerSource};
 use crate::resource::ResourceEnv;
@@ -374,7 +375,7 @@ impl Pipeline {
             None => config::sampler_from_env()?.unwrap_or_default(),
         };
         let propagators = config::propagators_from_env()?;
-        let limits = config::span_limits_from_env()?;
+        let limits = config::limits_from_env()?;
         let resource = self.build_resource();
         let store = self.add_exports()?;
 
@@ -404,11 +405,14 @@ impl Pipeline {
                 .with_rules(std::mem::take(&mut self.rules)),
         );
         let mut provider = SdkTracerProvider::builder()
-            .with_span_limits(limits)
+            .with_span_limits(limits.counts)
             .with_resource(resource)
             .with_sampler(SdkSampler(Arc::clone(&root_sampler)));
         for processor in &processors {
-            provider = provider.with_span_processor(SharedProcessor(Arc::clone(processor)));
+            provider = provider.with_span_processor(SharedProcessor {
+                processor: Arc::clone(processor),
+                limits,
+            });
         }
         let provider = provider.build();
 
@@ -692,7 +696,7 @@ fn install_api(source: TracerSource) -> Result<PipelineGuard, InstallError> {
         backend: Backend::Api(source),
         baggage_keys: Vec::new(),
         // The given provider applies its own limits.
-        limits: opentelemetry_sdk::trace::SpanLimits::default(),
+        limits: Limits::default(),
     })
     .map_err(|_| InstallError::AlreadyInstalled)?;
     Ok(PipelineGuard {

@@ -7,11 +7,12 @@ use opentelemetry::trace::{
     Event, Link, SpanContext, SpanId, Status, TraceFlags, TraceId, TraceState,
 };
 use opentelemetry::{InstrumentationScope, KeyValue, Value};
-use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLimits, SpanLinks};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
 use crate::attributes;
 use crate::callsite::CallSite;
 use crate::clock::{self, Ticks, WallAnchor};
+use crate::limits::Limits;
 
 /// Everything known about a span. Records live in boxes that are recycled
 /// between each application thread and the collector, so a span is written
@@ -130,8 +131,9 @@ impl SpanRecord {
     /// Adds an attribute the span was given, or counts it as dropped beyond
     /// the limit. spanflow's own attributes (`code.*`, the clocks) are added
     /// when the record is converted, and are not counted.
-    pub(crate) fn add_attribute(&mut self, attribute: KeyValue, limits: &SpanLimits) {
-        if self.attributes.len() < limits.max_attributes_per_span as usize {
+    pub(crate) fn add_attribute(&mut self, mut attribute: KeyValue, limits: &Limits) {
+        if self.attributes.len() < limits.counts.max_attributes_per_span as usize {
+            limits.cut(&mut attribute);
             self.attributes.push(attribute);
         } else {
             let extras = self.extras();
@@ -141,25 +143,26 @@ impl SpanRecord {
 
     /// Adds an event (its own attributes cut to the limit), or counts it as
     /// dropped beyond the limit.
-    pub(crate) fn add_event(&mut self, mut event: Event, limits: &SpanLimits) {
+    pub(crate) fn add_event(&mut self, mut event: Event, limits: &Limits) {
         let extras = self.extras();
-        if extras.events.len() >= limits.max_events_per_span as usize {
+        if extras.events.len() >= limits.counts.max_events_per_span as usize {
             extras.dropped_events = extras.dropped_events.saturating_add(1);
             return;
         }
-        let keep = limits.max_attributes_per_event as usize;
+        let keep = limits.counts.max_attributes_per_event as usize;
         if event.attributes.len() > keep {
             let cut = u32::try_from(event.attributes.len() - keep).unwrap_or(u32::MAX);
             event.attributes.truncate(keep);
             event.dropped_attributes_count = event.dropped_attributes_count.saturating_add(cut);
         }
+        limits.cut_all(&mut event.attributes);
         extras.events.push(event);
     }
 
     /// Adds a link, or counts it as dropped beyond the limit.
-    pub(crate) fn add_link(&mut self, link: Link, limits: &SpanLimits) {
+    pub(crate) fn add_link(&mut self, link: Link, limits: &Limits) {
         let extras = self.extras();
-        if extras.links.len() < limits.max_links_per_span as usize {
+        if extras.links.len() < limits.counts.max_links_per_span as usize {
             extras.links.push(link);
         } else {
             extras.dropped_links = extras.dropped_links.saturating_add(1);
@@ -263,6 +266,7 @@ pub(crate) fn saturate(value: u64) -> i64 {
 mod tests {
     use super::*;
     use crate::callsite::{Kind, Naming};
+    use opentelemetry_sdk::trace::SpanLimits;
 
     static CALLSITE: CallSite = CallSite::new(
         Naming::Fixed {
@@ -276,12 +280,15 @@ mod tests {
 
     #[test]
     fn the_span_limits_keep_the_first_and_count_the_rest() {
-        let limits = SpanLimits {
-            max_attributes_per_span: 2,
-            max_events_per_span: 1,
-            max_links_per_span: 1,
-            max_attributes_per_event: 1,
-            ..SpanLimits::default()
+        let limits = Limits {
+            counts: SpanLimits {
+                max_attributes_per_span: 2,
+                max_events_per_span: 1,
+                max_links_per_span: 1,
+                max_attributes_per_event: 1,
+                ..SpanLimits::default()
+            },
+            value_length: None,
         };
         let mut record = SpanRecord::blank(&CALLSITE);
         for n in 0..5 {
@@ -322,6 +329,33 @@ mod tests {
         assert_eq!(data.links.links.len(), 1);
         assert_eq!(data.links.dropped_count, 2);
         assert_reset(&record);
+    }
+
+    #[test]
+    fn given_string_values_are_cut_to_the_length_limit() {
+        let limits = Limits {
+            value_length: Some(3),
+            ..Limits::default()
+        };
+        let mut record = SpanRecord::blank(&CALLSITE);
+        record.add_attribute(KeyValue::new("given", "abcdef"), &limits);
+        let attributes = vec![KeyValue::new("said", "ghijkl")];
+        let event = Event::new("e", std::time::SystemTime::now(), attributes, 0);
+        record.add_event(event, &limits);
+        let scope = InstrumentationScope::builder("test").build();
+        let data = record.take_span_data(WallAnchor::new(), &scope);
+        let given = data.attributes.iter().find(|kv| kv.key.as_str() == "given");
+        assert_eq!(given.map(|kv| &kv.value), Some(&Value::from("abc")));
+        assert_eq!(
+            data.events.events[0].attributes[0].value,
+            Value::from("ghi")
+        );
+        // spanflow's own attributes are not given ones: the code path stays whole.
+        let file = data
+            .attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == attributes::CODE_FILE_PATH);
+        assert_eq!(file.map(|kv| kv.value.as_str()), Some("src/app.rs".into()));
     }
 
     #[test]

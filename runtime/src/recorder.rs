@@ -7,6 +7,7 @@ use opentelemetry::InstrumentationScope;
 use opentelemetry::global::BoxedTracer;
 
 use crate::collector::Collector;
+use crate::limits::Limits;
 use std::sync::Arc;
 
 use crate::sampler::RootSampler;
@@ -18,8 +19,8 @@ pub(crate) struct Recorder {
     pub(crate) backend: Backend,
     /// Baggage entries copied onto every recorded span.
     pub(crate) baggage_keys: Vec<opentelemetry::Key>,
-    /// Attributes, events and links a recorded span keeps at most.
-    pub(crate) limits: opentelemetry_sdk::trace::SpanLimits,
+    /// What a recorded span keeps of what it is given.
+    pub(crate) limits: Limits,
 }
 
 pub(crate) enum Backend {
@@ -58,7 +59,7 @@ pub(crate) fn get() -> Option<&'static Recorder> {
 
 /// The installed recorder's span limits (the specification's defaults
 /// before one is installed).
-pub(crate) fn limits() -> opentelemetry_sdk::trace::SpanLimits {
+pub(crate) fn limits() -> Limits {
     get().map(|recorder| recorder.limits).unwrap_or_default()
 }
 

@@ -665,18 +665,17 @@ fn copy_baggage(recorder: &Recorder, parent_cx: &Context, record: &mut SpanRecor
     if recorder.baggage_keys.is_empty() {
         return;
     }
-    copy_baggage_slow(&recorder.baggage_keys, parent_cx, record);
+    copy_baggage_slow(recorder, parent_cx, record);
 }
 
 #[cold]
-fn copy_baggage_slow(keys: &[opentelemetry::Key], parent_cx: &Context, record: &mut SpanRecord) {
+fn copy_baggage_slow(recorder: &Recorder, parent_cx: &Context, record: &mut SpanRecord) {
     use opentelemetry::baggage::BaggageExt;
     let baggage = parent_cx.baggage();
-    for key in keys {
+    for key in &recorder.baggage_keys {
         if let Some(value) = baggage.get(key.as_str()) {
-            record
-                .attributes
-                .push(KeyValue::new(key.clone(), Value::String(value.clone())));
+            let attribute = KeyValue::new(key.clone(), Value::String(value.clone()));
+            record.add_attribute(attribute, &recorder.limits);
         }
     }
 }
