@@ -250,6 +250,12 @@ pub(crate) enum PropagatorName {
     TraceContext,
     /// W3C Baggage.
     Baggage,
+    /// Zipkin B3, written as the single `b3` header.
+    #[cfg(feature = "b3")]
+    B3Single,
+    /// Zipkin B3, written as the `x-b3-*` headers.
+    #[cfg(feature = "b3")]
+    B3Multi,
 }
 
 /// The propagators `OTEL_PROPAGATORS` names, in order and without
@@ -279,12 +285,29 @@ fn parse_propagators(value: Option<&str>) -> Result<Vec<PropagatorName>, ConfigE
                     "`none` cannot be combined with other propagators",
                 ));
             }
-            "b3" | "b3multi" | "jaeger" | "xray" | "ottrace" => {
+            #[cfg(feature = "b3")]
+            "b3" => PropagatorName::B3Single,
+            #[cfg(feature = "b3")]
+            "b3multi" => PropagatorName::B3Multi,
+            #[cfg(not(feature = "b3"))]
+            "b3" | "b3multi" => {
                 return Err(ConfigError::new(
                     PROPAGATORS,
                     value,
                     format!(
-                        "spanflow has no `{name}` propagator; leave it out here and install                          one (e.g. from opentelemetry-zipkin) with                          opentelemetry::global::set_text_map_propagator after the pipeline"
+                        "`{name}` needs spanflow's `b3` feature \
+                         (spanflow = {{ features = [\"b3\"] }}), or leave it out"
+                    ),
+                ));
+            }
+            "jaeger" | "xray" | "ottrace" => {
+                return Err(ConfigError::new(
+                    PROPAGATORS,
+                    value,
+                    format!(
+                        "spanflow has no `{name}` propagator; leave it out here and install \
+                         one with opentelemetry::global::set_text_map_propagator after the \
+                         pipeline"
                     ),
                 ));
             }
@@ -293,7 +316,8 @@ fn parse_propagators(value: Option<&str>) -> Result<Vec<PropagatorName>, ConfigE
                     PROPAGATORS,
                     value,
                     format!(
-                        "unknown propagator `{name}`; expected a comma-separated list of                          tracecontext and baggage, or none"
+                        "unknown propagator `{name}`; expected a comma-separated list of \
+                         tracecontext, baggage, b3 and b3multi, or none"
                     ),
                 ));
             }
@@ -464,14 +488,32 @@ mod tests {
         assert_eq!(parse_propagators(Some("none")), Ok(Vec::new()));
         for (value, reason) in [
             ("tracecontext,none", "cannot be combined"),
-            ("tracecontext,b3", "no `b3` propagator"),
+            ("tracecontext,jaeger", "no `jaeger` propagator"),
             ("w3c", "unknown propagator `w3c`"),
             ("tracecontext,", "unknown propagator ``"),
         ] {
             let error = parse_propagators(Some(value)).unwrap_err();
             assert_eq!((error.variable, error.value.as_str()), (PROPAGATORS, value));
             assert!(error.reason.contains(reason), "{value}: {error}");
+            assert!(!error.reason.contains("  "), "one line: {error}");
         }
+    }
+
+    #[cfg(feature = "b3")]
+    #[test]
+    fn b3_and_b3multi_with_the_feature() {
+        use PropagatorName::{B3Multi, B3Single, TraceContext};
+        assert_eq!(
+            parse_propagators(Some("tracecontext,b3,b3multi")),
+            Ok(vec![TraceContext, B3Single, B3Multi])
+        );
+    }
+
+    #[cfg(not(feature = "b3"))]
+    #[test]
+    fn b3_without_the_feature_says_which_feature() {
+        let error = parse_propagators(Some("tracecontext,b3multi")).unwrap_err();
+        assert!(error.reason.contains("`b3` feature"), "{error}");
     }
 
     #[test]

@@ -17,6 +17,8 @@ use crate::export::{TerminalExporter, TraceStore};
 use crate::export_accounting::{CountedBatch, ExportCounters, counted_batch};
 use crate::guard::{InstallError, PipelineGuard};
 use crate::limits::Limits;
+#[cfg(feature = "b3")]
+use crate::propagation::B3Propagator;
 use crate::propagation::{BaggagePropagator, TraceContextPropagator};
 use crate::recorder::{self, Backend, Recorder, TracerSource};
 use crate::resource::ResourceEnv;
@@ -447,6 +449,10 @@ impl Pipeline {
                     match name {
                         PropagatorName::TraceContext => Box::new(TraceContextPropagator::new()),
                         PropagatorName::Baggage => Box::new(BaggagePropagator::new()),
+                        #[cfg(feature = "b3")]
+                        PropagatorName::B3Single => Box::new(B3Propagator::single_header()),
+                        #[cfg(feature = "b3")]
+                        PropagatorName::B3Multi => Box::new(B3Propagator::multiple_headers()),
                     }
                 })
                 .collect(),

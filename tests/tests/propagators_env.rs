@@ -26,13 +26,13 @@ fn outgoing_headers() -> HashMap<String, String> {
 fn the_global_propagator_is_the_one_otel_propagators_names() {
     set("SPANFLOW_EXPORT", "none");
 
-    set("OTEL_PROPAGATORS", "tracecontext,b3");
+    set("OTEL_PROPAGATORS", "tracecontext,jaeger");
     let error = refused(
         spanflow::pipeline!().install(),
         "OTEL_PROPAGATORS",
-        "tracecontext,b3",
+        "tracecontext,jaeger",
     );
-    assert!(error.reason.contains("`b3`"), "{error}");
+    assert!(error.reason.contains("`jaeger`"), "{error}");
 
     set("OTEL_PROPAGATORS", "baggage");
     let _pipeline = spanflow::pipeline!().install().expect("valid now");

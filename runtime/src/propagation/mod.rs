@@ -14,10 +14,14 @@ use opentelemetry::propagation::text_map_propagator::FieldIter;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{SpanContext, TraceContextExt, TraceState};
 
+#[cfg(feature = "b3")]
+mod b3;
 mod baggage;
 mod traceparent;
 mod tracestate;
 
+#[cfg(feature = "b3")]
+pub use b3::B3Propagator;
 pub use baggage::{BAGGAGE, BaggagePropagator, MAX_HEADER_BYTES};
 pub use traceparent::RANDOM_FLAG;
 
