@@ -174,21 +174,23 @@ fn span_count_limits_from_env() -> Result<opentelemetry_sdk::trace::SpanLimits, 
 }
 
 fn parse_count(variable: &'static str, value: &str) -> Result<u32, ConfigError> {
-    value.trim().parse().map_err(|_| {
-        ConfigError::new(
-            variable,
-            value,
-            "expected a whole number (0 keeps none; the default is 128)",
-        )
-    })
+    parse_whole(variable, value, "(0 keeps none; the default is 128)")
 }
 
 fn parse_length(variable: &'static str, value: &str) -> Result<usize, ConfigError> {
+    parse_whole(variable, value, "of characters (unset keeps values whole)")
+}
+
+fn parse_whole<T: std::str::FromStr>(
+    variable: &'static str,
+    value: &str,
+    meaning: &str,
+) -> Result<T, ConfigError> {
     value.trim().parse().map_err(|_| {
         ConfigError::new(
             variable,
             value,
-            "expected a whole number of characters (unset keeps values whole)",
+            format!("expected a whole number {meaning}"),
         )
     })
 }
