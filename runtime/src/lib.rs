@@ -77,7 +77,9 @@
 //! all of it the `Context` (an allocation, a thread-local stack, two atomic
 //! operations when it is dropped: ~60 ns) and the clock reads (~20 ns);
 //! the rest is spanflow's own work (~13 ns with every thread on one core)
-//! and moving each record between cores for the collector thread.
+//! and moving each record between cores for the collector thread. Under
+//! sustained load, with the collector draining beside the spans, a span
+//! costs more (~120 ns), for the same reason.
 //! A poll of a traced future costs what the least possible poll costs. A
 //! child of an unsampled parent costs about 3 ns; exporting a span over OTLP
 //! costs 0.5–0.8 µs of CPU in all; see `BENCHMARKS.md` in the repository.
