@@ -1,6 +1,8 @@
 //! W3C `traceparent` inject and extract: spanflow's propagator against the
 //! OpenTelemetry SDK's, for a `HashMap` carrier and an `http::HeaderMap`
-//! carrier (through opentelemetry-http's injector and extractor).
+//! carrier (through opentelemetry-http's injector and extractor). Then
+//! Zipkin B3 (`OTEL_PROPAGATORS=b3` / `b3multi`): spanflow's wrapper against
+//! the opentelemetry-propagator-b3 propagator it wraps.
 //!
 //! Run: `cargo bench -p spanflow-benches --bench propagation`
 
@@ -84,9 +86,56 @@ fn propagation(c: &mut Criterion) {
     group.finish();
 }
 
+fn b3(c: &mut Criterion) {
+    use opentelemetry_propagator_b3::{B3Encoding, Propagator};
+    use spanflow::propagation::B3Propagator;
+    let cx = traceparent_context();
+    let mut group = c.benchmark_group("b3");
+    let cases: [(&str, Box<dyn TextMapPropagator>, &str); 4] = [
+        (
+            "spanflow single",
+            Box::new(B3Propagator::single_header()),
+            "b3",
+        ),
+        (
+            "opentelemetry-propagator-b3 single",
+            Box::new(Propagator::with_encoding(B3Encoding::SingleHeader)),
+            "b3",
+        ),
+        (
+            "spanflow multi",
+            Box::new(B3Propagator::multiple_headers()),
+            "multi",
+        ),
+        (
+            "opentelemetry-propagator-b3 multi",
+            Box::new(Propagator::with_encoding(B3Encoding::MultipleHeader)),
+            "multi",
+        ),
+    ];
+    for (name, propagator, form) in cases {
+        // What each propagator writes for a sampled span is what it reads.
+        let mut incoming = HashMap::with_capacity(4);
+        propagator.inject_context(&cx, &mut incoming);
+        assert!(incoming.contains_key(if form == "b3" { "b3" } else { "x-b3-traceid" }));
+        let mut carrier = HashMap::with_capacity(4);
+        group.bench_function(format!("{name} inject HashMap"), |b| {
+            b.iter(|| {
+                carrier.clear();
+                propagator.inject_context(&cx, &mut carrier);
+                black_box(&carrier);
+            })
+        });
+        group.bench_function(format!("{name} extract HashMap"), |b| {
+            b.iter(|| black_box(propagator.extract_with_context(&Context::new(), &incoming)))
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = spanflow_benches::config();
-    targets = propagation
+    targets = propagation, b3
 }
 criterion_main!(benches);
