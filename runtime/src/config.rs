@@ -181,7 +181,7 @@ fn parse_length(variable: &'static str, value: &str) -> Result<usize, ConfigErro
     parse_whole(variable, value, "of characters (unset keeps values whole)")
 }
 
-fn parse_whole<T: std::str::FromStr>(
+pub(crate) fn parse_whole<T: std::str::FromStr>(
     variable: &'static str,
     value: &str,
     meaning: &str,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
 
-use crate::config::{ConfigError, signal_var, var};
+use crate::config::{ConfigError, parse_whole, signal_var, var};
 
 const HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
 const TRACES_HEADERS: &str = "OTEL_EXPORTER_OTLP_TRACES_HEADERS";
@@ -123,22 +123,11 @@ impl BatchOptions {
 }
 
 fn millis(variable: &'static str, value: &str) -> Result<Duration, ConfigError> {
-    value
-        .trim()
-        .parse::<u64>()
-        .map(Duration::from_millis)
-        .map_err(|_| ConfigError::new(variable, value, "expected a whole number of milliseconds"))
+    parse_whole(variable, value, "of milliseconds").map(Duration::from_millis)
 }
 
 fn count(variable: &'static str, value: &str) -> Result<usize, ConfigError> {
-    match value.trim().parse::<usize>() {
-        Ok(count) if count > 0 => Ok(count),
-        _ => Err(ConfigError::new(
-            variable,
-            value,
-            "expected a whole number above zero",
-        )),
-    }
+    parse_whole(variable, value, "above zero").map(std::num::NonZeroUsize::get)
 }
 
 /// `key1=value1,key2=value2`, values percent-encoded, as the specification
