@@ -54,6 +54,11 @@ thread_local! {
 struct LocalQueue {
     spans: Producer<Box<SpanRecord>>,
     spares: Consumer<Box<SpanRecord>>,
+    /// The box of the last span dropped because `spans` was full, kept for
+    /// the next span when no spare has come back: under overload the
+    /// collector returns none, and freeing each dropped span's box only to
+    /// allocate the next one made a dropped span cost two allocations.
+    rejected: Option<Box<SpanRecord>>,
     pushes: u32,
 }
 
@@ -158,7 +163,7 @@ impl Collector {
             .try_with(|cell| {
                 let mut slot = cell.try_borrow_mut().ok()?;
                 let queue = slot.get_or_insert_with(|| self.register());
-                queue.spares.pop().ok()
+                queue.spares.pop().ok().or_else(|| queue.rejected.take())
             })
             .ok()
             .flatten();
@@ -176,6 +181,7 @@ impl Collector {
     pub(crate) fn submit(&self, record: Box<SpanRecord>) {
         if self.shared.stopped.load(Ordering::Relaxed) {
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            keep_after_stop(record);
             return;
         }
         let mut record = Some(record);
@@ -197,9 +203,10 @@ impl Collector {
                         self.worker.unpark();
                     }
                 }
-                Err(PushError::Full(_)) => {
+                Err(PushError::Full(rejected)) => {
                     self.shared.dropped.fetch_add(1, Ordering::Relaxed);
                     self.worker.unpark();
+                    keep_rejected(queue, rejected);
                 }
             }
         });
@@ -220,6 +227,7 @@ impl Collector {
         LocalQueue {
             spans,
             spares,
+            rejected: None,
             pushes: 0,
         }
     }
@@ -438,6 +446,29 @@ impl Shared {
             last.on_end(data);
         }
     }
+}
+
+/// Keeps a dropped span's box for the next span (see
+/// `LocalQueue::rejected`), emptied as the collector empties the boxes it
+/// returns.
+#[cold]
+fn keep_rejected(queue: &mut LocalQueue, mut record: Box<SpanRecord>) {
+    record.clear();
+    queue.rejected = Some(record);
+}
+
+/// [`keep_rejected`] for a span ended after the collector stopped, when
+/// its thread has rings (a program that goes on after shutting its
+/// pipeline down keeps making spans, and each would allocate a box).
+#[cold]
+fn keep_after_stop(record: Box<SpanRecord>) {
+    let _ = LOCAL_QUEUE.try_with(|cell| {
+        if let Ok(mut slot) = cell.try_borrow_mut()
+            && let Some(queue) = slot.as_mut()
+        {
+            keep_rejected(queue, record);
+        }
+    });
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -58,7 +58,8 @@
 //!   `SdkTracerProvider` uses; so every span reaches one exporter. A full
 //!   ring drops spans and counts them ([`PipelineGuard::dropped_spans`]):
 //!   export never blocks the application and never grows memory without
-//!   bound.
+//!   bound, and a dropped span's box is reused by the next span, so
+//!   dropping costs less than exporting.
 //! * For OTLP/gRPC and OTLP/HTTP with protobuf, the processor is spanflow's
 //!   own (`spanflow::otlp`): it writes each span's protobuf bytes as the span
 //!   arrives, into the request being built, instead of queueing `SpanData`

@@ -170,8 +170,7 @@ impl SpanRecord {
     }
 
     /// Empties what a span added, as `take_span_data` does, for a record
-    /// whose contents were used in place.
-    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    /// whose contents were used in place (or dropped).
     pub(crate) fn clear(&mut self) {
         self.attributes.clear();
         self.extras = None;

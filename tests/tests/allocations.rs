@@ -110,17 +110,30 @@ fn one_allocation_per_span_and_bounded_memory_under_overload() {
     let live_before = LIVE_BYTES.load(Ordering::Relaxed);
     let mut peak = 0;
     let total = 200_000u64;
+    COUNTED.with(|counted| counted.set(true));
+    let allocations_before = ALLOCATIONS.load(Ordering::Relaxed);
     for i in 0..total {
         empty();
         if i % 1_000 == 0 {
             peak = peak.max(LIVE_BYTES.load(Ordering::Relaxed) - live_before);
         }
     }
+    let made = ALLOCATIONS.load(Ordering::Relaxed) - allocations_before;
+    COUNTED.with(|counted| counted.set(false));
     let dropped = pipeline.dropped_spans() - dropped_before;
-    eprintln!("stalled: {dropped} of {total} dropped, peak growth {peak} bytes");
+    eprintln!(
+        "stalled: {dropped} of {total} dropped, {made} allocations, peak growth {peak} bytes"
+    );
     assert!(
         dropped > total / 2,
         "only {dropped} of {total} dropped while stalled"
+    );
+    // A dropped span reuses the box of the one dropped before it: still one
+    // allocation per span (the `Context`'s), besides the boxes that filled
+    // the queue.
+    assert!(
+        made <= total + QUEUE as u64,
+        "{made} allocations for {total} spans while stalled: dropped spans allocate"
     );
     // Rings of boxed records (two per thread) plus the one span stuck in the
     // stalled exporter: a few hundred bytes per queue slot, whatever `total`.
@@ -137,5 +150,21 @@ fn one_allocation_per_span_and_bounded_memory_under_overload() {
         collected + dropped,
         total,
         "a span was neither exported nor counted"
+    );
+
+    // 3. After shutdown spans are dropped too, as cheaply, once the spare
+    //    boxes the collector returned (at most one queue's worth) are used.
+    pipeline.shutdown().unwrap();
+    let after_shutdown = 5 * QUEUE as u64;
+    COUNTED.with(|counted| counted.set(true));
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..after_shutdown {
+        empty();
+    }
+    let made = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    COUNTED.with(|counted| counted.set(false));
+    assert!(
+        made <= after_shutdown + 1,
+        "{made} allocations for {after_shutdown} spans after shutdown"
     );
 }
