@@ -202,26 +202,30 @@ impl<F: Future, H: OnReturn<F::Output>> Future for Traced<F, H> {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => {
                 *this.finished = true;
-                let end = poll_end.unwrap_or_else(clock::now);
+                // A span that records nothing (a context carried across a
+                // boundary, a dropped root) has no end to time.
                 if this.span.is_recording() {
+                    let end = poll_end.unwrap_or_else(clock::now);
                     if let Some(hook) = this.hook.take() {
                         hook.on_return(this.span, &output);
                     }
                     if clocks.enabled {
                         this.span.set_clocks(clocks.finish(end), end);
                     }
+                    this.span.end_at(end);
                 }
-                this.span.end_at(end);
                 Poll::Ready(output)
             }
             Err(payload) => {
                 *this.finished = true;
-                let end = poll_end.unwrap_or_else(clock::now);
-                this.span.record_panic(&*payload);
-                if clocks.enabled && this.span.is_recording() {
-                    this.span.set_clocks(clocks.finish(end), end);
+                if this.span.is_recording() {
+                    let end = poll_end.unwrap_or_else(clock::now);
+                    this.span.record_panic(&*payload);
+                    if clocks.enabled {
+                        this.span.set_clocks(clocks.finish(end), end);
+                    }
+                    this.span.end_at(end);
                 }
-                this.span.end_at(end);
                 resume_unwind(payload)
             }
         }
