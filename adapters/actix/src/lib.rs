@@ -23,7 +23,9 @@
 //! actors (the context crosses to their threads with the message).
 //!
 //! Spans: the send is a PRODUCER span `{Message} send` (for `send_traced`
-//! it lasts until the reply: the caller's wait); the handler is a CONSUMER
+//! it lasts until the reply: the caller's wait), named when it starts, so
+//! that [`SamplingRules`](spanflow::SamplingRules) can match the send that
+//! starts a trace by that name; the handler is a CONSUMER
 //! span `{Actor} handle {Message}` (or the name given with
 //! `#[traced_handler(name = "orders.place")]`), child of the send, with
 //! [`spanflow.mailbox_ns`](attributes::MAILBOX_NS).
@@ -63,6 +65,7 @@ mod actor_future;
 pub mod attributes;
 mod envelope;
 mod send;
+mod send_callsite;
 
 #[doc(hidden)]
 #[path = "private.rs"]

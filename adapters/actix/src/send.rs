@@ -9,6 +9,7 @@ use opentelemetry::trace::Status;
 use spanflow::Span;
 
 use crate::envelope::Traced;
+use crate::send_callsite::send_callsite;
 
 /// `send`, `do_send` and `try_send` that carry the caller's context (span
 /// and baggage) and the enqueue instant with the message; implemented for
@@ -122,11 +123,8 @@ where
     }
 }
 
-fn send_span<M>() -> (Span, Context) {
-    let mut span = Span::new(spanflow::callsite!("actix send", kind = producer));
-    if span.is_recording() {
-        span.update_name(format!("{} send", short_type_name::<M>()));
-    }
+fn send_span<M: 'static>() -> (Span, Context) {
+    let span = Span::new(send_callsite::<M>());
     let context = span.context().cloned().unwrap_or_else(Context::current);
     (span, context)
 }
