@@ -79,31 +79,56 @@ impl Span {
 
     /// Starts a span under an explicit parent with its name and first
     /// attributes known at its start, so that head-sampling rules
-    /// ([`SamplingRules`](crate::SamplingRules)) can match them: what the
-    /// HTTP server layers do with `{method} {route}` and `http.route`.
+    /// ([`SamplingRules`](crate::SamplingRules)) can match them (see
+    /// [`Span::with_parent_lazily_named`] to build them only when needed).
     pub fn with_parent_named(
         callsite: &'static CallSite,
         parent: impl crate::ParentContext,
         name: impl Into<Cow<'static, str>>,
         attributes: Vec<KeyValue>,
     ) -> Span {
-        let Some(recorder) = recorder::get() else {
-            return Span::none();
-        };
-        let name = name.into();
-        let parent = parent.into_parent_context();
-        let hints = Hints {
-            name: &name,
-            attributes: &attributes,
-        };
-        let mut span = start_in(recorder, callsite, None, &parent, false, true, Some(&hints));
-        if span.is_recording() {
-            span.update_name(name);
-            for attribute in attributes {
-                span.set_attribute(attribute);
-            }
-        }
-        span
+        start_named(callsite, &parent.into_parent_context(), true, || {
+            (name.into(), attributes)
+        })
+    }
+
+    /// [`Span::with_parent_named`] for a name and attributes that cost
+    /// something to build (a `format!`, an owned topic): `identify` runs
+    /// only when a sampling rule has to see them or the span records, so an
+    /// unsampled message or request builds nothing. What the HTTP server
+    /// layers (`{method} {route}`) and the Kafka consumer (`process
+    /// {topic}`, under the producer's context) use.
+    ///
+    /// ```
+    /// use opentelemetry::KeyValue;
+    ///
+    /// let topic = "orders";
+    /// let producer = opentelemetry::Context::new(); // extracted from the message
+    /// let span = spanflow::Span::with_parent_lazily_named(
+    ///     spanflow::callsite!("process", kind = consumer),
+    ///     producer,
+    ///     || {
+    ///         let name = format!("process {topic}");
+    ///         (name.into(), vec![KeyValue::new("messaging.destination.name", topic)])
+    ///     },
+    /// );
+    /// # drop(span);
+    /// ```
+    pub fn with_parent_lazily_named(
+        callsite: &'static CallSite,
+        parent: impl crate::ParentContext,
+        identify: impl FnOnce() -> (Cow<'static, str>, Vec<KeyValue>),
+    ) -> Span {
+        start_named(callsite, &parent.into_parent_context(), true, identify)
+    }
+
+    /// [`Span::with_parent_lazily_named`] under the current context, as
+    /// [`Span::new`]: what the Kafka producer's `send {topic}` uses.
+    pub fn lazily_named(
+        callsite: &'static CallSite,
+        identify: impl FnOnce() -> (Cow<'static, str>, Vec<KeyValue>),
+    ) -> Span {
+        start_named(callsite, &Context::current(), false, identify)
     }
 
     /// Starts a span for `callsite` under the current context (support API
@@ -470,6 +495,48 @@ fn start_current(
     Context::map_current(|current| {
         start_in(recorder, callsite, self_type, current, false, false, None)
     })
+}
+
+/// The named starts: `identify` gives the span's name and identifying
+/// attributes, built before the start only when sampling rules must see
+/// them, after it only when the span records. `explicit`: the parent was
+/// given, so an unsampled one is carried by the span (see `start_fast`).
+fn start_named(
+    callsite: &'static CallSite,
+    parent: &Context,
+    explicit: bool,
+    identify: impl FnOnce() -> (Cow<'static, str>, Vec<KeyValue>),
+) -> Span {
+    let Some(recorder) = recorder::get() else {
+        return Span::none();
+    };
+    let mut identify = Some(identify);
+    let early = if recorder.sampler.has_rules() {
+        identify.take().map(|identify| identify())
+    } else {
+        None
+    };
+    let hints = early
+        .as_ref()
+        .map(|(name, attributes)| Hints { name, attributes });
+    let mut span = start_in(
+        recorder,
+        callsite,
+        None,
+        parent,
+        false,
+        explicit,
+        hints.as_ref(),
+    );
+    if span.is_recording()
+        && let Some((name, attributes)) = early.or_else(|| identify.map(|identify| identify()))
+    {
+        span.update_name(name);
+        for attribute in attributes {
+            span.set_attribute(attribute);
+        }
+    }
+    span
 }
 
 #[inline]
