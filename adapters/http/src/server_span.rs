@@ -20,19 +20,22 @@ pub(crate) fn start_server_span(
 ) -> (Span, Context) {
     let parent =
         opentelemetry::global::get_text_map_propagator(|propagator| propagator.extract(headers));
-    let name = match &route {
-        Some(route) => format!("{method} {route}"),
-        None => method.to_owned(),
+    // Built only when a sampling rule must see it or the span records.
+    let identify = || {
+        let name = match &route {
+            Some(route) => format!("{method} {route}").into(),
+            None => method.into(),
+        };
+        let mut identity = vec![KeyValue::new(HTTP_REQUEST_METHOD, method)];
+        if let Some(route) = route {
+            identity.push(KeyValue::new(HTTP_ROUTE, route));
+        }
+        (name, identity)
     };
-    let mut identity = vec![KeyValue::new(HTTP_REQUEST_METHOD, method)];
-    if let Some(route) = route {
-        identity.push(KeyValue::new(HTTP_ROUTE, route));
-    }
-    let mut span = Span::with_parent_named(
+    let mut span = Span::with_parent_lazily_named(
         spanflow::callsite!("HTTP request", kind = server),
         parent,
-        name,
-        identity,
+        identify,
     );
     if span.is_recording() {
         record(&mut span);

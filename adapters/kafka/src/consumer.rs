@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry_semantic_conventions::attribute::{
-    MESSAGING_BATCH_MESSAGE_COUNT, MESSAGING_CONSUMER_GROUP_NAME, MESSAGING_DESTINATION_NAME,
+    MESSAGING_BATCH_MESSAGE_COUNT, MESSAGING_CONSUMER_GROUP_NAME,
     MESSAGING_DESTINATION_PARTITION_ID, MESSAGING_KAFKA_OFFSET, MESSAGING_MESSAGE_BODY_SIZE,
     MESSAGING_OPERATION_NAME, MESSAGING_OPERATION_TYPE,
 };
@@ -26,6 +26,7 @@ use spanflow::{Span, TracedExt};
 use crate::attributes::{CONSUMER_LAG, TIME_IN_TOPIC_MS, record_message_key};
 use crate::client_info::ClientInfo;
 use crate::headers::{AsBorrowedHeaders, extract_context};
+use crate::identity::identity;
 
 /// How a message's processing span relates to the span that produced it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -142,12 +143,14 @@ where
         M::Headers: AsBorrowedHeaders,
     {
         let producer = extract_context(message);
+        // Named at its start, so that sampling rules see `process {topic}`.
+        let callsite = spanflow::callsite!("process", kind = consumer);
+        let identify = || identity("process", message.topic());
         let mut span = match self.relation {
-            ProducerRelation::Parent => Span::with_parent(
-                spanflow::callsite!("process", kind = consumer),
-                producer.clone(),
-            ),
-            ProducerRelation::Link => Span::new(spanflow::callsite!("process", kind = consumer)),
+            ProducerRelation::Parent => {
+                Span::with_parent_lazily_named(callsite, producer.clone(), identify)
+            }
+            ProducerRelation::Link => Span::lazily_named(callsite, identify),
         };
         if !span.is_recording() {
             return span;
@@ -155,8 +158,6 @@ where
         if self.relation == ProducerRelation::Link {
             span.add_link(producer.span().span_context().clone());
         }
-        span.update_name(format!("process {}", message.topic()));
-        span.set_attribute(KeyValue::new(MESSAGING_OPERATION_NAME, "process"));
         span.set_attribute(KeyValue::new(MESSAGING_OPERATION_TYPE, "process"));
         self.record_message(&mut span, message);
         span
@@ -183,18 +184,23 @@ where
         M: Message,
         M::Headers: AsBorrowedHeaders,
     {
-        let mut span = Span::new(spanflow::callsite!("poll", kind = consumer));
+        let first_topic = messages.first().map(Message::topic);
+        let one_topic =
+            first_topic.filter(|&topic| messages.iter().all(|message| message.topic() == topic));
+        let mut span =
+            Span::lazily_named(
+                spanflow::callsite!("poll", kind = consumer),
+                || match one_topic {
+                    Some(topic) => identity("poll", topic),
+                    None => (
+                        "poll".into(),
+                        vec![KeyValue::new(MESSAGING_OPERATION_NAME, "poll")],
+                    ),
+                },
+            );
         if !span.is_recording() {
             return span;
         }
-        let first_topic = messages.first().map(Message::topic);
-        if let Some(topic) = first_topic
-            && messages.iter().all(|message| message.topic() == topic)
-        {
-            span.update_name(format!("poll {topic}"));
-            span.set_attribute(KeyValue::new(MESSAGING_DESTINATION_NAME, topic.to_owned()));
-        }
-        span.set_attribute(KeyValue::new(MESSAGING_OPERATION_NAME, "poll"));
         span.set_attribute(KeyValue::new(MESSAGING_OPERATION_TYPE, "receive"));
         span.set_attribute(KeyValue::new(
             MESSAGING_BATCH_MESSAGE_COUNT,
@@ -208,10 +214,6 @@ where
     }
 
     fn record_message<M: Message>(&self, span: &mut Span, message: &M) {
-        span.set_attribute(KeyValue::new(
-            MESSAGING_DESTINATION_NAME,
-            message.topic().to_owned(),
-        ));
         span.set_attribute(KeyValue::new(
             MESSAGING_DESTINATION_PARTITION_ID,
             message.partition().to_string(),

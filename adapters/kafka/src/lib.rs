@@ -11,6 +11,11 @@
 //!   span (or which links to it, [`ProducerRelation::Link`]); a batch is one
 //!   `poll` span linking every message. Consumer lag and time in topic are
 //!   recorded on each message's span.
+//! * Spans are named, with `messaging.operation.name` and
+//!   `messaging.destination.name`, when they start, so that
+//!   [`SamplingRules`](spanflow::SamplingRules) can match a send or a
+//!   message that starts a trace (`.name("process audit", Sampler::AlwaysOff)`);
+//!   an unsampled span builds neither name nor attributes.
 //! * [`HeaderInjector`] / [`HeaderExtractor`] are the carriers, for code
 //!   that produces or consumes by other means: every header is read as
 //!   bytes, so non-UTF-8 keys or values from the broker never panic (they
@@ -44,6 +49,7 @@ pub mod attributes;
 mod client_info;
 mod consumer;
 mod headers;
+mod identity;
 mod producer;
 
 pub use consumer::{ProducerRelation, TracedConsumer};

@@ -4,8 +4,8 @@
 use opentelemetry::KeyValue;
 use opentelemetry::trace::Status;
 use opentelemetry_semantic_conventions::attribute::{
-    ERROR_TYPE, MESSAGING_DESTINATION_NAME, MESSAGING_DESTINATION_PARTITION_ID,
-    MESSAGING_KAFKA_OFFSET, MESSAGING_OPERATION_NAME, MESSAGING_OPERATION_TYPE,
+    ERROR_TYPE, MESSAGING_DESTINATION_PARTITION_ID, MESSAGING_KAFKA_OFFSET,
+    MESSAGING_OPERATION_TYPE,
 };
 use rdkafka::ClientConfig;
 use rdkafka::client::{ClientContext, DefaultClientContext};
@@ -18,6 +18,7 @@ use spanflow::Span;
 use crate::attributes::record_message_key;
 use crate::client_info::ClientInfo;
 use crate::headers::inject_context;
+use crate::identity::identity;
 
 /// A `FutureProducer` whose sends are traced.
 ///
@@ -98,7 +99,10 @@ where
         P: ToBytes + ?Sized,
         T: Into<Timeout>,
     {
-        let mut span = Span::new(spanflow::callsite!("send", kind = producer));
+        // Named at its start, so that sampling rules see `send {topic}`.
+        let mut span = Span::lazily_named(spanflow::callsite!("send", kind = producer), || {
+            identity("send", record.topic)
+        });
         if span.is_recording() {
             self.record_send(&mut span, &record);
         }
@@ -128,13 +132,7 @@ where
         K: ToBytes + ?Sized,
         P: ToBytes + ?Sized,
     {
-        span.update_name(format!("send {}", record.topic));
-        span.set_attribute(KeyValue::new(MESSAGING_OPERATION_NAME, "send"));
         span.set_attribute(KeyValue::new(MESSAGING_OPERATION_TYPE, "send"));
-        span.set_attribute(KeyValue::new(
-            MESSAGING_DESTINATION_NAME,
-            record.topic.to_owned(),
-        ));
         if let Some(partition) = record.partition {
             span.set_attribute(KeyValue::new(
                 MESSAGING_DESTINATION_PARTITION_ID,
