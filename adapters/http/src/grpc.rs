@@ -1,5 +1,6 @@
 //! gRPC (tonic) client and server layers, with the RPC semantic conventions.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
@@ -118,17 +119,26 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        // Named when it starts (`package.Service/Method`), so that sampling
+        // rules can match the call that starts a trace.
+        let identify = || identity(&request);
         let mut span = match self.side {
             Side::Server => {
                 let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
                     propagator.extract(&Headers(request.headers()))
                 });
-                Span::with_parent(spanflow::callsite!("gRPC call", kind = server), parent)
+                Span::with_parent_lazily_named(
+                    spanflow::callsite!("gRPC call", kind = server),
+                    parent,
+                    identify,
+                )
             }
-            Side::Client => Span::new(spanflow::callsite!("gRPC call", kind = client)),
+            Side::Client => {
+                Span::lazily_named(spanflow::callsite!("gRPC call", kind = client), identify)
+            }
         };
         if span.is_recording() {
-            record_call(&mut span, &request, self.server.as_ref());
+            record_server(&mut span, self.server.as_ref());
         }
         let context = match self.side {
             Side::Client => span.outgoing_context(),
@@ -155,14 +165,22 @@ fn service_and_method(path: &str) -> Option<(&str, &str)> {
         .then_some((service, method))
 }
 
-fn record_call<B>(span: &mut Span, request: &Request<B>, server: Option<&(String, Option<u16>)>) {
-    span.set_attribute(KeyValue::new(RPC_SYSTEM_NAME, "grpc"));
+/// The call's span name, `package.Service/Method` (`_OTHER` for a path
+/// that is not one), with `rpc.system.name` and `rpc.method`.
+fn identity<B>(request: &Request<B>) -> (Cow<'static, str>, Vec<KeyValue>) {
     let full = match service_and_method(request.uri().path()) {
         Some((service, method)) => format!("{service}/{method}"),
         None => "_OTHER".to_owned(),
     };
-    span.update_name(full.clone());
-    span.set_attribute(KeyValue::new(RPC_METHOD, full));
+    let attributes = vec![
+        KeyValue::new(RPC_SYSTEM_NAME, "grpc"),
+        KeyValue::new(RPC_METHOD, full.clone()),
+    ];
+    (full.into(), attributes)
+}
+
+/// `server.address` and `server.port`, when the client layer was given them.
+fn record_server(span: &mut Span, server: Option<&(String, Option<u16>)>) {
     if let Some((host, port)) = server {
         span.set_attribute(KeyValue::new(SERVER_ADDRESS, host.clone()));
         if let Some(port) = port {

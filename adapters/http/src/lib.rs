@@ -14,7 +14,11 @@
 //! Context crosses the wire through OpenTelemetry's global propagator, which
 //! a spanflow pipeline sets to W3C Trace Context (spanflow's, to the letter)
 //! and W3C Baggage, so Java, Go and Python services join the same traces.
-//! Attributes follow the HTTP semantic conventions.
+//! Attributes follow the HTTP semantic conventions. Server spans start with
+//! their names (`{method} {route}`, gRPC's `package.Service/Method`) and
+//! identifying attributes, so that [`SamplingRules`](spanflow::SamplingRules)
+//! can match the requests that start traces; an unsampled request builds
+//! neither.
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
