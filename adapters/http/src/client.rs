@@ -87,7 +87,18 @@ where
     F: FnOnce(reqwest::Request) -> Fut,
     Fut: Future<Output = Result<reqwest::Response, E>>,
 {
-    let mut span = Span::new(spanflow::callsite!("HTTP client request", kind = client));
+    // Named when it starts, so that sampling rules can match a request that
+    // starts a trace.
+    let method = method_name(request.method());
+    let mut span = Span::lazily_named(
+        spanflow::callsite!("HTTP client request", kind = client),
+        || {
+            (
+                method.into(),
+                vec![KeyValue::new(HTTP_REQUEST_METHOD, method)],
+            )
+        },
+    );
     if span.is_recording() {
         record_request(&mut span, &request);
     }
@@ -108,9 +119,6 @@ where
 }
 
 fn record_request(span: &mut Span, request: &reqwest::Request) {
-    let method = method_name(request.method());
-    span.update_name(method);
-    span.set_attribute(KeyValue::new(HTTP_REQUEST_METHOD, method));
     let url = request.url();
     // Credentials never leave in telemetry.
     let mut shown = url.clone();

@@ -65,7 +65,10 @@ async fn a_rule_on_the_method_decides_the_calls_that_start_traces() {
             .expect("answered");
     }
     let mut other = spanflow::span!("other");
-    assert!(other.is_recording(), "the sampler keeps what no rule matches");
+    assert!(
+        other.is_recording(),
+        "the sampler keeps what no rule matches"
+    );
     other.end();
 
     pipeline.flush().unwrap();

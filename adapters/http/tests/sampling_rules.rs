@@ -1,11 +1,12 @@
 //! Head-sampling rules matching what the server layer knows at a
-//! request's start: `{method} {route}` and `http.route`.
+//! request's start: `{method} {route}` and `http.route`; and the client's
+//! `{method}` for a request that starts a trace.
 
 use axum::Router;
 use axum::routing::{get, post};
 use opentelemetry::trace::TraceContextExt;
 use spanflow::{Sampler, SamplingRules};
-use spanflow_http::TraceLayer;
+use spanflow_http::{RequestBuilderExt, TraceLayer};
 
 /// Whether the request's SERVER span is sampled, as the handler sees it.
 async fn sampled() -> &'static str {
@@ -28,14 +29,15 @@ async fn always_checkout_never_health_one_percent_of_the_rest() {
         .with_sampling_rules(
             SamplingRules::new()
                 .name("POST /checkout", Sampler::AlwaysOn)
-                .route("/health", Sampler::AlwaysOff),
+                .route("/health", Sampler::AlwaysOff)
+                .name("PUT", Sampler::AlwaysOn),
         )
         .install()
         .expect("the only pipeline of this binary");
     let app = Router::new()
         .route("/checkout", post(sampled))
         .route("/health", get(sampled))
-        .route("/items/{id}", get(sampled))
+        .route("/items/{id}", get(sampled).put(sampled))
         .layer(TraceLayer::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -69,4 +71,20 @@ async fn always_checkout_never_health_one_percent_of_the_rest() {
     let rest = count(reqwest::Method::GET, "/items/7").await;
     // 1% of 200 is 2; more than 12 has a probability below 1e-6.
     assert!(rest <= 12, "about 1%: {rest} of 200");
+
+    // A traced client outside any trace: its CLIENT span `PUT` starts the
+    // trace, the rule keeps it, and the server follows its parent.
+    let mut kept = 0;
+    for _ in 0..50 {
+        let body = client
+            .put(format!("http://{address}/items/7"))
+            .send_traced()
+            .await
+            .expect("the server answers")
+            .text()
+            .await
+            .expect("a body");
+        kept += usize::from(body == "sampled");
+    }
+    assert_eq!(kept, 50, "the rule on the client's name keeps every PUT");
 }
