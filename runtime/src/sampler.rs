@@ -70,8 +70,13 @@ impl Sampler {
 /// Head-sampling rules for new traces: the first rule that matches the
 /// root span decides, with its own sampler; a root no rule matches gets
 /// the pipeline's sampler. Rules see the span's name and the attributes it
-/// starts with (the HTTP server layers start theirs with
-/// `http.request.method` and `http.route`, named `{method} {route}`).
+/// starts with: a `#[trace]` fn's name; the HTTP server layers'
+/// `{method} {route}` with `http.request.method` and `http.route`, the HTTP
+/// client's `{method}`; gRPC's `package.Service/Method` with `rpc.method`;
+/// the Kafka adapter's `send {topic}`, `process {topic}` and `poll {topic}`
+/// with `messaging.operation.name` and `messaging.destination.name`; the
+/// actix adapter's `{Message} send`. Spans of your own get the same with
+/// [`Span::with_parent_lazily_named`](crate::Span::with_parent_lazily_named).
 ///
 /// Always `POST /checkout`, never `GET /health`, 1% of the rest:
 ///
