@@ -278,7 +278,7 @@ impl Span {
     /// Renames the span (an HTTP server span learns its route late, say).
     pub fn update_name(&mut self, name: impl Into<Cow<'static, str>>) {
         match &mut self.recording {
-            Some(Recording::Fast(record)) => record.extras().name = Some(name.into()),
+            Some(Recording::Fast(record)) => record.name = Some(name.into()),
             Some(Recording::Api) => {
                 let name = name.into();
                 self.api_span(|span| span.update_name(name));

@@ -101,6 +101,24 @@ fn one_allocation_per_span_and_bounded_memory_under_overload() {
         "{made} allocations for {spans} spans: more than one per span"
     );
 
+    //    A span named at run time, as the adapters' spans are, needs no
+    //    more (its name is kept in the record, not in an extra box).
+    COUNTED.with(|counted| counted.set(true));
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..spans {
+        let mut span = spanflow::Span::lazily_named(spanflow::callsite!("request"), || {
+            ("GET".into(), Vec::new())
+        });
+        span.end();
+    }
+    let made = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    COUNTED.with(|counted| counted.set(false));
+    pipeline.flush().unwrap();
+    assert!(
+        made <= spans,
+        "{made} allocations for {spans} named spans: more than one per span"
+    );
+
     // 2. Overload: the exporter stalls, the application keeps making spans.
     //    Memory stays bounded by the queue configuration and every span is
     //    either collected or counted as dropped.

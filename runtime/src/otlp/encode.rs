@@ -157,9 +157,7 @@ pub(crate) fn record_span(out: &mut Vec<u8>, record: &SpanRecord, anchor: WallAn
         span_id: record.span_id,
         trace_state: extras.map_or(&NO_TRACE_STATE, |extras| &extras.trace_state),
         parent_span_id: record.parent_span_id,
-        name: extras
-            .and_then(|extras| extras.name.as_deref())
-            .unwrap_or(callsite.name()),
+        name: record.name.as_deref().unwrap_or(callsite.name()),
         kind: &callsite.kind().to_otel(),
         start: unix_nanos(anchor.to_system_time(record.start)),
         end: unix_nanos(anchor.to_system_time(record.end)),

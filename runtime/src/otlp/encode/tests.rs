@@ -373,8 +373,8 @@ mod records {
             KeyValue::new("order.id", 7),
             KeyValue::new("note", "x".repeat(300)),
         ];
+        full.name = Some(Cow::Owned("GET /orders/{id}".into()));
         full.extras = Some(Box::new(Extras {
-            name: Some(Cow::Owned("GET /orders/{id}".into())),
             trace_state: "ot=th:8".parse().expect("valid"),
             events: vec![Event::new(
                 "retry",
