@@ -3,6 +3,7 @@
 use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
+use std::mem::ManuallyDrop;
 
 use opentelemetry::trace::{
     Event, Link, SpanBuilder, SpanContext, SpanId, Status, TraceContextExt, TraceFlags, TraceId,
@@ -42,7 +43,12 @@ pub struct Span {
 
 enum Recording {
     /// A recycled box (see `collector`): moving the span moves a pointer.
-    Fast(Box<SpanRecord>),
+    /// It leaves only through `Span::end_at` (to the collector) or
+    /// `Span::discard`, which take it out of the `ManuallyDrop`; so no drop
+    /// of a `Span` carries the record's drop glue, which grew out of line
+    /// with the record and cost every sampled span a call (callgrind: 9.5
+    /// instructions a span).
+    Fast(ManuallyDrop<Box<SpanRecord>>),
     Api,
 }
 
@@ -432,7 +438,8 @@ impl Span {
     /// Ends the span at a clock reading the caller already has.
     pub(crate) fn end_at(&mut self, now: clock::Ticks) {
         match self.recording.take() {
-            Some(Recording::Fast(mut record)) => {
+            Some(Recording::Fast(record)) => {
+                let mut record = ManuallyDrop::into_inner(record);
                 record.end = now;
                 if let Some(Recorder {
                     backend: Backend::Fast(collector),
@@ -453,11 +460,15 @@ impl Span {
 
     /// Drops the span without exporting it (a span opened speculatively).
     pub(crate) fn discard(mut self) {
-        if let Some(Recording::Api) = self.recording.take() {
+        match self.recording.take() {
+            Some(Recording::Fast(record)) => drop(ManuallyDrop::into_inner(record)),
             // An API span cannot be unrecorded; end it like any other.
-            if let Some(cx) = &self.context {
-                cx.span().end();
+            Some(Recording::Api) => {
+                if let Some(cx) = &self.context {
+                    cx.span().end();
+                }
             }
+            None => {}
         }
     }
 
@@ -641,7 +652,7 @@ fn start_fast(
         ));
         return Span {
             context: Some(context),
-            recording: Some(Recording::Fast(record)),
+            recording: Some(Recording::Fast(ManuallyDrop::new(record))),
         };
     }
 
@@ -686,7 +697,7 @@ fn start_fast(
     }
     Span {
         context: Some(context),
-        recording: Some(Recording::Fast(record)),
+        recording: Some(Recording::Fast(ManuallyDrop::new(record))),
     }
 }
 
