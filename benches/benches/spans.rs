@@ -241,6 +241,46 @@ fn unsampled(c: &mut Criterion) {
     group.finish();
 }
 
+/// A sampled span under a local parent whose trace carries a `tracestate`:
+/// the probability sampler's `ot=th` and another vendor's entry, as in
+/// every span of a ratio-sampled trace that came through a vendor's agent.
+fn under_tracestate(c: &mut Criterion) {
+    let anchors = anchors();
+    let parent = Context::new().with_remote_span_context(SpanContext::new(
+        // All-ones randomness: kept by any threshold, so spanflow's
+        // consistency check leaves the state as it is.
+        TraceId::from(u128::MAX),
+        opentelemetry::trace::SpanId::from(0x5eed_u64),
+        TraceFlags::SAMPLED,
+        false,
+        "ot=th:8,rojo=00f067aa0ba902b7"
+            .parse()
+            .expect("a valid tracestate"),
+    ));
+    let mut group = c.benchmark_group("sampled_span_under_tracestate");
+    bench_drained(
+        &mut group,
+        "spanflow #[trace]",
+        1,
+        || {
+            let _guard = parent.clone().attach();
+            spanflow_empty()
+        },
+        drain_spanflow,
+    );
+    bench_drained(
+        &mut group,
+        "otel sdk in_span",
+        1,
+        || {
+            let _guard = parent.clone().attach();
+            anchors.sdk_tracer.in_span("f", |_| {})
+        },
+        drain_sdk,
+    );
+    group.finish();
+}
+
 fn async_repolls(c: &mut Criterion) {
     let anchors = anchors();
     for polls in [10u32, 100] {
@@ -309,6 +349,6 @@ fn async_repolls(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = spanflow_benches::config();
-    targets = sampled_span, root_with_ten_children, unsampled, async_repolls
+    targets = sampled_span, root_with_ten_children, unsampled, under_tracestate, async_repolls
 }
 criterion_main!(benches);
