@@ -130,6 +130,7 @@ mod recorder;
 pub mod resource;
 mod sampler;
 mod shared_processor;
+mod shared_state;
 mod span;
 mod stream;
 pub mod tail;

@@ -2,6 +2,7 @@
 //! the SDK's `SpanData` on the collector thread.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use opentelemetry::trace::{
     Event, Link, SpanContext, SpanId, Status, TraceFlags, TraceId, TraceState,
@@ -39,7 +40,10 @@ pub(crate) struct SpanRecord {
     pub(crate) parent_is_remote: bool,
     pub(crate) cancelled: bool,
     pub(crate) clocks: Option<FutureClocks>,
-    pub(crate) status: Status,
+    /// The trace's `tracestate`, when it has one: shared between the
+    /// records of a thread's spans in the same trace (see `shared_state`),
+    /// where a copy per span was five allocations for a two-entry state.
+    pub(crate) trace_state: Option<Arc<TraceState>>,
     pub(crate) attributes: Vec<KeyValue>,
     /// A name given at run time (an HTTP route, a Kafka topic), replacing
     /// the call site's. Here rather than in the extras: every span of the
@@ -97,7 +101,8 @@ impl FutureClocks {
 
 #[derive(Debug, Default)]
 pub(crate) struct Extras {
-    pub(crate) trace_state: TraceState,
+    /// Set on failures, rarely otherwise.
+    pub(crate) status: Status,
     pub(crate) events: Vec<Event>,
     pub(crate) links: Vec<Link>,
     /// Attributes, events and links left out by the span limits.
@@ -120,7 +125,7 @@ impl SpanRecord {
             start: 0,
             end: 0,
             clocks: None,
-            status: Status::Unset,
+            trace_state: None,
             attributes: Vec::new(),
             name: None,
             extras: None,
@@ -178,16 +183,12 @@ impl SpanRecord {
         self.attributes.clear();
         self.name = None;
         self.extras = None;
-        self.status = Status::Unset;
+        self.trace_state = None;
         self.clocks = None;
     }
 
     pub(crate) fn span_context(&self) -> SpanContext {
-        let trace_state = self
-            .extras
-            .as_ref()
-            .map(|extras| extras.trace_state.clone())
-            .unwrap_or_default();
+        let trace_state = self.trace_state.as_deref().cloned().unwrap_or_default();
         SpanContext::new(self.trace_id, self.span_id, self.flags, false, trace_state)
     }
 
@@ -224,14 +225,22 @@ impl SpanRecord {
         if self.cancelled {
             attributes.push(KeyValue::new(attributes::CANCELLED, true));
         }
-        let span_context = self.span_context();
+        let trace_state = self
+            .trace_state
+            .take()
+            .map(|shared| Arc::try_unwrap(shared).unwrap_or_else(|shared| (*shared).clone()))
+            .unwrap_or_default();
+        let span_context =
+            SpanContext::new(self.trace_id, self.span_id, self.flags, false, trace_state);
         attributes.append(&mut self.attributes);
 
         let mut events = SpanEvents::default();
         let mut links = SpanLinks::default();
         let name = self.name.take().unwrap_or(Cow::Borrowed(callsite.name()));
         let mut dropped_attributes_count = 0;
+        let mut status = Status::Unset;
         if let Some(extras) = self.extras.take() {
+            status = extras.status;
             events.events = extras.events;
             events.dropped_count = extras.dropped_events;
             links.links = extras.links;
@@ -251,7 +260,7 @@ impl SpanRecord {
             dropped_attributes_count,
             events,
             links,
-            status: std::mem::replace(&mut self.status, Status::Unset),
+            status,
             instrumentation_scope: scope.clone(),
         }
     }
@@ -378,7 +387,8 @@ mod tests {
             busy_ticks: 3,
             polls: 4,
         });
-        record.status = Status::error("failed");
+        record.extras().status = Status::error("failed");
+        record.trace_state = Some(Arc::new("ot=th:8".parse().expect("valid")));
         record.attributes.push(KeyValue::new("k", 1));
         record.name = Some(Cow::Owned("GET /orders/{id}".into()));
         record
@@ -390,7 +400,7 @@ mod tests {
 
     fn assert_reset(record: &SpanRecord) {
         assert_eq!(record.clocks, None);
-        assert_eq!(record.status, Status::Unset);
+        assert_eq!(record.trace_state, None);
         assert!(record.attributes.is_empty());
         assert_eq!(record.name, None);
         assert!(record.extras.is_none());
@@ -402,6 +412,8 @@ mod tests {
         let mut converted = used();
         let data = converted.take_span_data(WallAnchor::new(), &scope);
         assert_eq!(data.name, "GET /orders/{id}");
+        assert_eq!(data.status, Status::error("failed"));
+        assert_eq!(data.span_context.trace_state().header(), "ot=th:8");
         assert!(
             data.attributes
                 .iter()

@@ -330,8 +330,12 @@ impl Span {
     /// Sets the status; an `Ok` status is final, as the specification asks.
     pub fn set_status(&mut self, status: Status) {
         match &mut self.recording {
-            Some(Recording::Fast(record)) if record.status != Status::Ok => record.status = status,
-            Some(Recording::Fast(_)) => {}
+            Some(Recording::Fast(record)) => {
+                let extras = record.extras();
+                if extras.status != Status::Ok {
+                    extras.status = status;
+                }
+            }
             Some(Recording::Api) => self.api_span(|span| span.set_status(status)),
             None => {}
         }
@@ -641,7 +645,7 @@ fn start_fast(
         record.parent_is_remote = parent.is_remote();
         copy_baggage(recorder, parent_cx, &mut record);
         if *trace_state != TraceState::NONE {
-            record.extras().trace_state = trace_state.clone();
+            record.trace_state = Some(crate::shared_state::shared(trace_state));
         }
         let context = parent_cx.with_remote_span_context(SpanContext::new(
             parent.trace_id(),
@@ -679,7 +683,7 @@ fn start_fast(
     let mut record = new_record(collector, callsite, trace_id, span_id, flags);
     if trace_state != TraceState::NONE {
         // The probability threshold (`ot=th`), for downstream and collectors.
-        record.extras().trace_state = trace_state.clone();
+        record.trace_state = Some(crate::shared_state::shared(&trace_state));
     }
     let context = parent_cx.with_remote_span_context(SpanContext::new(
         trace_id,

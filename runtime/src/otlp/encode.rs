@@ -155,7 +155,7 @@ pub(crate) fn record_span(out: &mut Vec<u8>, record: &SpanRecord, anchor: WallAn
     let parts = SpanParts {
         trace_id: record.trace_id,
         span_id: record.span_id,
-        trace_state: extras.map_or(&NO_TRACE_STATE, |extras| &extras.trace_state),
+        trace_state: record.trace_state.as_deref().unwrap_or(&NO_TRACE_STATE),
         parent_span_id: record.parent_span_id,
         name: record.name.as_deref().unwrap_or(callsite.name()),
         kind: &callsite.kind().to_otel(),
@@ -166,7 +166,7 @@ pub(crate) fn record_span(out: &mut Vec<u8>, record: &SpanRecord, anchor: WallAn
         dropped_events: extras.map_or(0, |extras| extras.dropped_events),
         links: extras.map_or(&[], |extras| &extras.links),
         dropped_links: extras.map_or(0, |extras| extras.dropped_links),
-        status: &record.status,
+        status: extras.map_or(&Status::Unset, |extras| &extras.status),
         flags: record.flags,
         parent_is_remote: record.parent_is_remote,
     };

@@ -368,14 +368,14 @@ mod records {
             busy_ticks: u64::MAX,
             polls: 3,
         });
-        full.status = Status::error("declined");
+        full.trace_state = Some(std::sync::Arc::new("ot=th:8".parse().expect("valid")));
         full.attributes = vec![
             KeyValue::new("order.id", 7),
             KeyValue::new("note", "x".repeat(300)),
         ];
         full.name = Some(Cow::Owned("GET /orders/{id}".into()));
         full.extras = Some(Box::new(Extras {
-            trace_state: "ot=th:8".parse().expect("valid"),
+            status: Status::error("declined"),
             events: vec![Event::new(
                 "retry",
                 SystemTime::now(),
@@ -396,7 +396,7 @@ mod records {
         let mut early = record(&FIXED);
         early.start = 0;
         early.end = 1;
-        early.status = Status::Ok;
+        early.extras().status = Status::Ok;
         assert_same_bytes(early);
     }
 }
