@@ -109,6 +109,13 @@ fn fastrace_root_with_children() {
     }
 }
 
+/// A span with three attributes: an integer, a static string and a
+/// borrowed one (copied into the span).
+#[spanflow::trace(fields(order.id = id, tenant = "acme", region = region))]
+fn spanflow_fields(id: i64, region: &str) {
+    black_box((id, region));
+}
+
 #[spanflow::trace]
 async fn spanflow_async(polls: u32) {
     Repoll::new(polls).await;
@@ -241,6 +248,39 @@ fn unsampled(c: &mut Criterion) {
     group.finish();
 }
 
+/// A sampled span given three attributes, as instrumented code gives them.
+fn with_attributes(c: &mut Criterion) {
+    let anchors = anchors();
+    let region = String::from("eu-west-1");
+    let mut group = c.benchmark_group("sampled_span_with_3_attributes");
+    bench_drained(
+        &mut group,
+        "spanflow #[trace(fields(...))]",
+        1,
+        || spanflow_fields(black_box(7), &region),
+        drain_spanflow,
+    );
+    bench_drained(
+        &mut group,
+        "otel sdk span builder, made current",
+        1,
+        || {
+            let span = anchors
+                .sdk_tracer
+                .span_builder("f")
+                .with_attributes([
+                    opentelemetry::KeyValue::new("order.id", black_box(7_i64)),
+                    opentelemetry::KeyValue::new("tenant", "acme"),
+                    opentelemetry::KeyValue::new("region", region.clone()),
+                ])
+                .start(&anchors.sdk_tracer);
+            let _current = Context::current_with_span(span).attach();
+        },
+        drain_sdk,
+    );
+    group.finish();
+}
+
 /// A sampled span under a local parent whose trace carries a `tracestate`:
 /// the probability sampler's `ot=th` and another vendor's entry, as in
 /// every span of a ratio-sampled trace that came through a vendor's agent.
@@ -349,6 +389,6 @@ fn async_repolls(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = spanflow_benches::config();
-    targets = sampled_span, root_with_ten_children, unsampled, under_tracestate, async_repolls
+    targets = sampled_span, root_with_ten_children, unsampled, with_attributes, under_tracestate, async_repolls
 }
 criterion_main!(benches);

@@ -2,7 +2,7 @@
 //! `valgrind --tool=callgrind target/release/examples/profile_spans sync`.
 //!
 //! `profile_spans MODE [COUNT] [SPANS_BETWEEN_FLUSHES]`; MODE is `sync`,
-//! `async`, `unsampled`, `least` (`spanflow_benches::least`), `least-busy`
+//! `fields` (three attributes), `async`, `unsampled`, `least` (`spanflow_benches::least`), `least-busy`
 //! (the same with another thread busy), `inject`, `extract` or
 //! `extract-headers`.
 
@@ -11,6 +11,11 @@ use spanflow_benches::{Discard, Repoll, run};
 
 #[spanflow::trace]
 fn empty() {}
+
+#[spanflow::trace(fields(order.id = id, tenant = "acme", region = region))]
+fn with_fields(id: i64, region: &str) {
+    std::hint::black_box((id, region));
+}
 
 #[spanflow::trace]
 async fn polled() {
@@ -101,6 +106,7 @@ fn main() {
         for _ in 0..500 {
             match mode.as_str() {
                 "async" => run(polled()),
+                "fields" => with_fields(7, "eu-west-1"),
                 "least" | "least-busy" => spanflow_benches::least::in_span("f", || {}),
                 _ => empty(),
             }
