@@ -147,6 +147,10 @@ fn record_when_recording(options: &Options, item: &ItemFn) -> TokenStream {
         let key = &field.key;
         let expr = &field.value;
         let value = match field.format {
+            // A string literal stays a `&'static str`: no copy per span.
+            None if is_str_literal(expr) => {
+                quote_spanned!(expr.span()=> ::spanflow::__private::static_str(#expr))
+            }
             None => quote_spanned!(expr.span()=> ::spanflow::__private::typed_value(&(#expr))),
             Some(Format::Display) => {
                 quote_spanned!(expr.span()=> ::spanflow::__private::display_value(&(#expr)))
@@ -174,6 +178,15 @@ fn record_when_recording(options: &Options, item: &ItemFn) -> TokenStream {
         if __spanflow_span.is_recording() {
             #(#records)*
         }
+    }
+}
+
+fn is_str_literal(expr: &Expr) -> bool {
+    match expr {
+        Expr::Lit(literal) => matches!(literal.lit, syn::Lit::Str(_)),
+        Expr::Paren(inner) => is_str_literal(&inner.expr),
+        Expr::Group(inner) => is_str_literal(&inner.expr),
+        _ => false,
     }
 }
 

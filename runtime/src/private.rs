@@ -48,6 +48,13 @@ pub fn field(span: &mut Span, key: &'static str, value: Value) {
     span.set_attribute(KeyValue::new(key, value));
 }
 
+/// A string literal field value (`fields(key = "literal")`), kept static
+/// instead of copied into each span.
+#[inline]
+pub fn static_str(value: &'static str) -> Value {
+    Value::String(value.into())
+}
+
 /// A typed field value (`fields(key = expr)`).
 #[inline]
 pub fn typed_value<T: AttributeValue + ?Sized>(value: &T) -> Value {

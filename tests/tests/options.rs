@@ -95,6 +95,7 @@ struct Cart {
     cart.prices = cart.items.clone(),
     "user.id" = %cart.user,
     debug = ?cart.items,
+    component = "billing",
 ))]
 fn typed_fields(cart: &Cart) -> TraceId {
     current_trace_id()
@@ -119,6 +120,7 @@ fn fields_are_typed_values() {
     );
     assert_eq!(attribute(span, "user.id"), Some(&Value::from("u-7")));
     assert_eq!(attribute(span, "debug"), Some(&Value::from("[2, 4]")));
+    assert_eq!(attribute(span, "component"), Some(&Value::from("billing")));
 }
 
 #[test]
