@@ -38,15 +38,37 @@ pub(crate) fn nanos_between(earlier: Ticks, later: Ticks) -> u64 {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct WallAnchor {
     system: SystemTime,
+    /// `system` in nanoseconds since the Unix epoch (0 before it).
+    unix_nanos: u64,
     ticks: Ticks,
 }
 
 impl WallAnchor {
     /// Also calibrates the clock, so that no span pays for it.
     pub(crate) fn new() -> Self {
+        let ticks = now();
+        let system = SystemTime::now();
         WallAnchor {
-            ticks: now(),
-            system: SystemTime::now(),
+            ticks,
+            system,
+            unix_nanos: system
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |since| {
+                    u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
+                }),
+        }
+    }
+
+    /// `ticks` in nanoseconds since the Unix epoch, as OTLP carries times:
+    /// what `to_system_time` gives, without a `SystemTime` in between (two
+    /// per span on the collector thread; 0 before the epoch).
+    pub(crate) fn to_unix_nanos(self, ticks: Ticks) -> u64 {
+        if ticks >= self.ticks {
+            self.unix_nanos
+                .saturating_add(nanos_between(self.ticks, ticks))
+        } else {
+            self.unix_nanos
+                .saturating_sub(nanos_between(ticks, self.ticks))
         }
     }
 
@@ -57,5 +79,28 @@ impl WallAnchor {
             let before = Duration::from_nanos(nanos_between(ticks, self.ticks));
             self.system.checked_sub(before).unwrap_or(self.system)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_nanos_agree_with_the_system_time_before_and_after_the_anchor() {
+        let anchor = WallAnchor::new();
+        let unix = |time: SystemTime| {
+            time.duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |since| since.as_nanos() as u64)
+        };
+        let later = now() + 1_000_000;
+        let earlier = anchor.ticks.saturating_sub(1_000_000);
+        for ticks in [anchor.ticks, later, earlier] {
+            assert_eq!(
+                anchor.to_unix_nanos(ticks),
+                unix(anchor.to_system_time(ticks))
+            );
+        }
+        assert!(anchor.to_unix_nanos(later) > anchor.to_unix_nanos(earlier));
     }
 }
