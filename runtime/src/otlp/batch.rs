@@ -65,6 +65,11 @@ struct Building {
     resource: Vec<u8>,
     resource_schema_url: String,
     scopes: Vec<ScopeSpans>,
+    /// Where the collector's records go in `scopes`: they all share one
+    /// scope, and comparing `InstrumentationScope`s (OpenTelemetry's `==`
+    /// sorts their attributes) was a tenth of the collector's work per span.
+    /// Found again after `take`, which may drop scopes.
+    records_scope: Option<usize>,
     spans: usize,
     bytes: usize,
 }
@@ -141,9 +146,10 @@ impl SpanProcessor for OtlpProcessor {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
     fn on_end(&self, span: SpanData) {
-        self.shared.add(&span.instrumentation_scope, |spans| {
-            encode::span(spans, &span)
-        });
+        self.shared
+            .add(&span.instrumentation_scope, false, |spans| {
+                encode::span(spans, &span)
+            });
         // Dropped here, outside the lock, on the thread that made it.
         drop(span);
     }
@@ -176,8 +182,9 @@ impl SpanProcessor for OtlpProcessor {
 
 impl RecordSink for OtlpProcessor {
     fn on_record(&self, record: &mut SpanRecord, anchor: WallAnchor, scope: &InstrumentationScope) {
-        self.shared
-            .add(scope, |spans| encode::record_span(spans, record, anchor));
+        self.shared.add(scope, true, |spans| {
+            encode::record_span(spans, record, anchor)
+        });
         record.clear();
     }
 }
@@ -222,8 +229,33 @@ impl SpanProcessor for SharedOtlp {
 impl Building {
     /// Appends one span of `scope`, which `write` encodes.
     fn add(&mut self, scope: &InstrumentationScope, write: impl FnOnce(&mut Vec<u8>)) {
+        let index = self.scope_index(scope);
+        self.write(index, write);
+    }
+
+    /// [`Building::add`] for the collector's records, whose scope is always
+    /// the same.
+    fn add_record(&mut self, scope: &InstrumentationScope, write: impl FnOnce(&mut Vec<u8>)) {
+        let index = match self.records_scope {
+            Some(index) => {
+                debug_assert!(
+                    self.scopes[index].scope == *scope,
+                    "one collector, one scope"
+                );
+                index
+            }
+            None => {
+                let index = self.scope_index(scope);
+                self.records_scope = Some(index);
+                index
+            }
+        };
+        self.write(index, write);
+    }
+
+    fn scope_index(&mut self, scope: &InstrumentationScope) -> usize {
         // Usually one scope (spanflow's), a few with OpenTelemetry API spans.
-        let index = match self.scopes.iter().position(|known| known.scope == *scope) {
+        match self.scopes.iter().position(|known| known.scope == *scope) {
             Some(index) => index,
             None => {
                 let mut encoded_scope = Vec::new();
@@ -235,7 +267,10 @@ impl Building {
                 });
                 self.scopes.len() - 1
             }
-        };
+        }
+    }
+
+    fn write(&mut self, index: usize, write: impl FnOnce(&mut Vec<u8>)) {
         let spans = &mut self.scopes[index].spans;
         let before = spans.len();
         write(spans);
@@ -267,6 +302,7 @@ impl Building {
             scope.spans.clear();
             used
         });
+        self.records_scope = None;
         self.spans = 0;
         self.bytes = 0;
         batch
@@ -275,11 +311,20 @@ impl Building {
 
 impl Shared {
     /// Counts and encodes one span; a full batch goes to the queue.
-    fn add(&self, scope: &InstrumentationScope, write: impl FnOnce(&mut Vec<u8>)) {
+    fn add(
+        &self,
+        scope: &InstrumentationScope,
+        from_collector: bool,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) {
         self.counters.offer(1);
         let full = {
             let mut building = lock(&self.building);
-            building.add(scope, write);
+            if from_collector {
+                building.add_record(scope, write);
+            } else {
+                building.add(scope, write);
+            }
             let full = building.spans >= self.options.max_export_batch_size
                 || building.bytes >= MAX_REQUEST_BYTES;
             full.then(|| building.take())
