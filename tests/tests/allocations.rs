@@ -63,6 +63,16 @@ impl SpanExporter for Stallable {
 #[trace]
 fn empty() {}
 
+/// The allocations this thread makes while `work` runs.
+fn allocations_of(work: impl FnOnce()) -> u64 {
+    COUNTED.with(|counted| counted.set(true));
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    work();
+    let made = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    COUNTED.with(|counted| counted.set(false));
+    made
+}
+
 const QUEUE: usize = 1024;
 
 #[test]
@@ -87,13 +97,7 @@ fn one_allocation_per_span_and_bounded_memory_under_overload() {
     // 1. Allocations on this thread per sampled span, amortised: the only
     //    one left is the Arc inside opentelemetry::Context.
     let spans = QUEUE as u64 / 2;
-    COUNTED.with(|counted| counted.set(true));
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    for _ in 0..spans {
-        empty();
-    }
-    let made = ALLOCATIONS.load(Ordering::Relaxed) - before;
-    COUNTED.with(|counted| counted.set(false));
+    let made = allocations_of(|| (0..spans).for_each(|_| empty()));
     eprintln!("{made} allocations for {spans} spans");
     pipeline.flush().unwrap();
     assert!(
@@ -121,13 +125,7 @@ fn one_allocation_per_span_and_bounded_memory_under_overload() {
         ));
         let _parent = parent.attach();
         empty();
-        COUNTED.with(|counted| counted.set(true));
-        let before = ALLOCATIONS.load(Ordering::Relaxed);
-        for _ in 0..spans {
-            empty();
-        }
-        let made = ALLOCATIONS.load(Ordering::Relaxed) - before;
-        COUNTED.with(|counted| counted.set(false));
+        let made = allocations_of(|| (0..spans).for_each(|_| empty()));
         pipeline.flush().unwrap();
         assert!(
             made <= 4 * spans,
@@ -138,16 +136,14 @@ fn one_allocation_per_span_and_bounded_memory_under_overload() {
 
     //    A span named at run time, as the adapters' spans are, needs no
     //    more (its name is kept in the record, not in an extra box).
-    COUNTED.with(|counted| counted.set(true));
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    for _ in 0..spans {
-        let mut span = spanflow::Span::lazily_named(spanflow::callsite!("request"), || {
-            ("GET".into(), Vec::new())
-        });
-        span.end();
-    }
-    let made = ALLOCATIONS.load(Ordering::Relaxed) - before;
-    COUNTED.with(|counted| counted.set(false));
+    let made = allocations_of(|| {
+        for _ in 0..spans {
+            let mut span = spanflow::Span::lazily_named(spanflow::callsite!("request"), || {
+                ("GET".into(), Vec::new())
+            });
+            span.end();
+        }
+    });
     pipeline.flush().unwrap();
     assert!(
         made <= spans,
@@ -163,16 +159,14 @@ fn one_allocation_per_span_and_bounded_memory_under_overload() {
     let live_before = LIVE_BYTES.load(Ordering::Relaxed);
     let mut peak = 0;
     let total = 200_000u64;
-    COUNTED.with(|counted| counted.set(true));
-    let allocations_before = ALLOCATIONS.load(Ordering::Relaxed);
-    for i in 0..total {
-        empty();
-        if i % 1_000 == 0 {
-            peak = peak.max(LIVE_BYTES.load(Ordering::Relaxed) - live_before);
+    let made = allocations_of(|| {
+        for i in 0..total {
+            empty();
+            if i % 1_000 == 0 {
+                peak = peak.max(LIVE_BYTES.load(Ordering::Relaxed) - live_before);
+            }
         }
-    }
-    let made = ALLOCATIONS.load(Ordering::Relaxed) - allocations_before;
-    COUNTED.with(|counted| counted.set(false));
+    });
     let dropped = pipeline.dropped_spans() - dropped_before;
     eprintln!(
         "stalled: {dropped} of {total} dropped, {made} allocations, peak growth {peak} bytes"
@@ -209,13 +203,7 @@ fn one_allocation_per_span_and_bounded_memory_under_overload() {
     //    boxes the collector returned (at most one queue's worth) are used.
     pipeline.shutdown().unwrap();
     let after_shutdown = 5 * QUEUE as u64;
-    COUNTED.with(|counted| counted.set(true));
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    for _ in 0..after_shutdown {
-        empty();
-    }
-    let made = ALLOCATIONS.load(Ordering::Relaxed) - before;
-    COUNTED.with(|counted| counted.set(false));
+    let made = allocations_of(|| (0..after_shutdown).for_each(|_| empty()));
     assert!(
         made <= after_shutdown + 1,
         "{made} allocations for {after_shutdown} spans after shutdown"
