@@ -298,6 +298,18 @@ fn under_tracestate(c: &mut Criterion) {
             .expect("a valid tracestate"),
     ));
     let mut group = c.benchmark_group("sampled_span_under_tracestate");
+    group.bench_function(
+        "spanflow #[trace], a root a ratio sampler keeps (writes ot=th)",
+        |b| {
+            // Ratio 1: every root kept, each starting the trace's state with its
+            // threshold, as the roots a ratio sampler keeps do.
+            anchors.spanflow.set_sampler(spanflow::Sampler::ratio(1.0));
+            b.iter_custom(|iters| {
+                spanflow_benches::time_with_drains(iters, 1, spanflow_empty, drain_spanflow)
+            });
+            anchors.spanflow.set_sampler(spanflow::Sampler::AlwaysOn);
+        },
+    );
     bench_drained(
         &mut group,
         "spanflow #[trace]",
