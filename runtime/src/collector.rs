@@ -162,7 +162,10 @@ impl Collector {
         let spare = LOCAL_QUEUE
             .try_with(|cell| {
                 let mut slot = cell.try_borrow_mut().ok()?;
-                let queue = slot.get_or_insert_with(|| self.register());
+                if slot.is_none() {
+                    *slot = Some(self.register()?);
+                }
+                let queue = slot.as_mut()?;
                 queue.spares.pop().ok().or_else(|| queue.rejected.take())
             })
             .ok()
@@ -189,7 +192,15 @@ impl Collector {
             let Ok(mut slot) = cell.try_borrow_mut() else {
                 return;
             };
-            let queue = slot.get_or_insert_with(|| self.register());
+            if slot.is_none() {
+                let Some(queue) = self.register() else {
+                    return;
+                };
+                *slot = Some(queue);
+            }
+            let Some(queue) = slot.as_mut() else {
+                return;
+            };
             let Some(to_push) = record.take() else {
                 return;
             };
@@ -215,8 +226,14 @@ impl Collector {
         }
     }
 
+    /// This thread's rings, made on its first span; `None` once the
+    /// collector has stopped, which would never drain them (a thread that
+    /// starts making spans after shutdown then allocates each span's box).
     #[cold]
-    fn register(&self) -> LocalQueue {
+    fn register(&self) -> Option<LocalQueue> {
+        if self.shared.stopped.load(Ordering::Relaxed) {
+            return None;
+        }
         let (spans, spans_consumer) = RingBuffer::new(self.shared.queue_capacity);
         let (spares_producer, spares) =
             RingBuffer::new(self.shared.queue_capacity.min(SPARES_KEPT));
@@ -224,12 +241,12 @@ impl Collector {
             spans: spans_consumer,
             spares: spares_producer,
         });
-        LocalQueue {
+        Some(LocalQueue {
             spans,
             spares,
             rejected: None,
             pushes: 0,
-        }
+        })
     }
 
     #[cold]

@@ -208,4 +208,15 @@ fn one_allocation_per_span_and_bounded_memory_under_overload() {
         made <= after_shutdown + 1,
         "{made} allocations for {after_shutdown} spans after shutdown"
     );
+    //    A thread whose first span comes after shutdown gets no rings (two
+    //    of `QUEUE` slots, 16 KB, which the stopped collector would keep).
+    let live_before = LIVE_BYTES.load(Ordering::Relaxed);
+    std::thread::spawn(|| (0..100).for_each(|_| empty()))
+        .join()
+        .unwrap();
+    let kept = LIVE_BYTES.load(Ordering::Relaxed) - live_before;
+    assert!(
+        kept < 4096,
+        "a thread that made spans after shutdown left {kept} bytes behind"
+    );
 }
