@@ -6,7 +6,7 @@ use std::task::{Context as TaskContext, Poll};
 
 use crate::carrier::Headers;
 use http::{Request, Response};
-use opentelemetry::KeyValue;
+use opentelemetry::{KeyValue, Value};
 use opentelemetry_semantic_conventions::attribute::{
     NETWORK_PROTOCOL_VERSION, SERVER_ADDRESS, SERVER_PORT, URL_PATH, URL_SCHEME,
     USER_AGENT_ORIGINAL,
@@ -96,10 +96,14 @@ where
 /// The attributes beyond method and route (set at the start).
 fn record_request<B>(span: &mut Span, request: &Request<B>) {
     span.set_attribute(KeyValue::new(URL_PATH, request.uri().path().to_owned()));
-    span.set_attribute(KeyValue::new(
-        URL_SCHEME,
-        request.uri().scheme_str().unwrap_or("http").to_owned(),
-    ));
+    // A server sees origin-form targets, without a scheme: "http" then,
+    // static like the usual schemes, not copied per request.
+    let scheme = match request.uri().scheme_str() {
+        None | Some("http") => Value::from("http"),
+        Some("https") => Value::from("https"),
+        Some(other) => Value::from(other.to_owned()),
+    };
+    span.set_attribute(KeyValue::new(URL_SCHEME, scheme));
     span.set_attribute(KeyValue::new(
         NETWORK_PROTOCOL_VERSION,
         protocol_version(request.version()),

@@ -131,6 +131,10 @@ async fn two_hops_make_one_trace_with_the_right_parents() {
         Some(&Value::from("/users/7"))
     );
     assert_eq!(
+        support::attribute(server_b, "url.scheme"),
+        Some(&Value::from("http"))
+    );
+    assert_eq!(
         support::attribute(client_a, "url.full"),
         Some(&Value::from(format!(
             "http://{}/users/7",
