@@ -34,11 +34,19 @@ pub(crate) fn nanos_between(earlier: Ticks, later: Ticks) -> u64 {
     }
 }
 
+/// `time` in nanoseconds since the Unix epoch, as OTLP carries times (0
+/// before the epoch).
+pub(crate) fn unix_nanos(time: SystemTime) -> u64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos() as u64)
+}
+
 /// A pairing of the monotonic clock with the wall clock.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct WallAnchor {
     system: SystemTime,
     /// `system` in nanoseconds since the Unix epoch (0 before it).
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))] // read by the OTLP encoder
     unix_nanos: u64,
     ticks: Ticks,
 }
@@ -51,17 +59,14 @@ impl WallAnchor {
         WallAnchor {
             ticks,
             system,
-            unix_nanos: system
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |since| {
-                    u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
-                }),
+            unix_nanos: unix_nanos(system),
         }
     }
 
     /// `ticks` in nanoseconds since the Unix epoch, as OTLP carries times:
     /// what `to_system_time` gives, without a `SystemTime` in between (two
     /// per span on the collector thread; 0 before the epoch).
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
     pub(crate) fn to_unix_nanos(self, ticks: Ticks) -> u64 {
         if ticks >= self.ticks {
             self.unix_nanos
@@ -89,16 +94,12 @@ mod tests {
     #[test]
     fn unix_nanos_agree_with_the_system_time_before_and_after_the_anchor() {
         let anchor = WallAnchor::new();
-        let unix = |time: SystemTime| {
-            time.duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |since| since.as_nanos() as u64)
-        };
         let later = now() + 1_000_000;
         let earlier = anchor.ticks.saturating_sub(1_000_000);
         for ticks in [anchor.ticks, later, earlier] {
             assert_eq!(
                 anchor.to_unix_nanos(ticks),
-                unix(anchor.to_system_time(ticks))
+                unix_nanos(anchor.to_system_time(ticks))
             );
         }
         assert!(anchor.to_unix_nanos(later) > anchor.to_unix_nanos(earlier));

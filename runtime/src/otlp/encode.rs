@@ -11,8 +11,6 @@
 //! `resource.proto`; the tests decode the bytes with opentelemetry-proto's
 //! own types and compare them with its own conversion of the same spans.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use opentelemetry::trace::{
     Event, Link, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
 };
@@ -22,7 +20,7 @@ use opentelemetry_sdk::trace::SpanData;
 use prost::encoding::{WireType, encode_varint, encoded_len_varint};
 
 use crate::attributes as attrs;
-use crate::clock::WallAnchor;
+use crate::clock::{WallAnchor, unix_nanos};
 use crate::record::{SpanRecord, saturate};
 
 /// `SpanFlags.SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK`
@@ -439,11 +437,6 @@ fn flags(trace_flags: TraceFlags, remote: bool) -> u32 {
         flags |= IS_REMOTE;
     }
     flags
-}
-
-fn unix_nanos(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_nanos() as u64)
 }
 
 #[cfg(test)]
