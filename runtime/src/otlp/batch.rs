@@ -146,10 +146,11 @@ impl SpanProcessor for OtlpProcessor {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
     fn on_end(&self, span: SpanData) {
-        self.shared
-            .add(&span.instrumentation_scope, false, |spans| {
+        self.shared.add(|building| {
+            building.add(&span.instrumentation_scope, |spans| {
                 encode::span(spans, &span)
-            });
+            })
+        });
         // Dropped here, outside the lock, on the thread that made it.
         drop(span);
     }
@@ -182,8 +183,8 @@ impl SpanProcessor for OtlpProcessor {
 
 impl RecordSink for OtlpProcessor {
     fn on_record(&self, record: &mut SpanRecord, anchor: WallAnchor, scope: &InstrumentationScope) {
-        self.shared.add(scope, true, |spans| {
-            encode::record_span(spans, record, anchor)
+        self.shared.add(|building| {
+            building.add_record(scope, |spans| encode::record_span(spans, record, anchor))
         });
         record.clear();
     }
@@ -310,21 +311,13 @@ impl Building {
 }
 
 impl Shared {
-    /// Counts and encodes one span; a full batch goes to the queue.
-    fn add(
-        &self,
-        scope: &InstrumentationScope,
-        from_collector: bool,
-        write: impl FnOnce(&mut Vec<u8>),
-    ) {
+    /// Counts one span, which `add` puts into the request being built; a
+    /// full batch goes to the queue.
+    fn add(&self, add: impl FnOnce(&mut Building)) {
         self.counters.offer(1);
         let full = {
             let mut building = lock(&self.building);
-            if from_collector {
-                building.add_record(scope, write);
-            } else {
-                building.add(scope, write);
-            }
+            add(&mut building);
             let full = building.spans >= self.options.max_export_batch_size
                 || building.bytes >= MAX_REQUEST_BYTES;
             full.then(|| building.take())
