@@ -162,10 +162,7 @@ impl Collector {
         let spare = LOCAL_QUEUE
             .try_with(|cell| {
                 let mut slot = cell.try_borrow_mut().ok()?;
-                if slot.is_none() {
-                    *slot = Some(self.register()?);
-                }
-                let queue = slot.as_mut()?;
+                let queue = self.registered(&mut slot)?;
                 queue.spares.pop().ok().or_else(|| queue.rejected.take())
             })
             .ok()
@@ -192,13 +189,7 @@ impl Collector {
             let Ok(mut slot) = cell.try_borrow_mut() else {
                 return;
             };
-            if slot.is_none() {
-                let Some(queue) = self.register() else {
-                    return;
-                };
-                *slot = Some(queue);
-            }
-            let Some(queue) = slot.as_mut() else {
+            let Some(queue) = self.registered(&mut slot) else {
                 return;
             };
             let Some(to_push) = record.take() else {
@@ -224,6 +215,15 @@ impl Collector {
         if let Some(record) = record {
             self.submit_orphan(record);
         }
+    }
+
+    /// This thread's rings, registering them on its first span.
+    #[inline]
+    fn registered<'a>(&self, slot: &'a mut Option<LocalQueue>) -> Option<&'a mut LocalQueue> {
+        if slot.is_none() {
+            *slot = Some(self.register()?);
+        }
+        slot.as_mut()
     }
 
     /// This thread's rings, made on its first span; `None` once the
