@@ -2,9 +2,10 @@
 //! `valgrind --tool=callgrind target/release/examples/profile_spans sync`.
 //!
 //! `profile_spans MODE [COUNT] [SPANS_BETWEEN_FLUSHES]`; MODE is `sync`,
-//! `fields` (three attributes), `async`, `unsampled`, `least` (`spanflow_benches::least`), `least-busy`
-//! (the same with another thread busy), `inject`, `extract` or
-//! `extract-headers`.
+//! `fields` (three attributes), `tree` (a root and ten children: the child
+//! path; times are per span), `async`, `unsampled`, `least`
+//! (`spanflow_benches::least`), `least-tree`, `least-busy` (`least` with
+//! another thread busy), `inject`, `extract` or `extract-headers`.
 
 use opentelemetry::trace::TraceContextExt;
 use spanflow_benches::{Discard, Repoll, run};
@@ -15,6 +16,22 @@ fn empty() {}
 #[spanflow::trace(fields(order.id = id, tenant = "acme", region = region))]
 fn with_fields(id: i64, region: &str) {
     std::hint::black_box((id, region));
+}
+
+/// A root with ten children: the child path, as `root_with_10_children`.
+#[spanflow::trace]
+fn tree() {
+    for _ in 0..10 {
+        empty();
+    }
+}
+
+fn least_tree() {
+    spanflow_benches::least::in_span("root", || {
+        for _ in 0..10 {
+            spanflow_benches::least::in_span("child", || {});
+        }
+    });
 }
 
 #[spanflow::trace]
@@ -99,15 +116,19 @@ fn main() {
             }
         });
     }
+    let spans_per_call = if mode.ends_with("tree") { 11 } else { 1 };
+    let calls_per_chunk = 500 / spans_per_call;
     let mut timed = std::time::Duration::ZERO;
     let chunks_per_flush = (flush_every / 500).max(1);
     for chunk in 0..count / 500 {
         let started = std::time::Instant::now();
-        for _ in 0..500 {
+        for _ in 0..calls_per_chunk {
             match mode.as_str() {
                 "async" => run(polled()),
                 "fields" => with_fields(7, "eu-west-1"),
                 "least" | "least-busy" => spanflow_benches::least::in_span("f", || {}),
+                "tree" => tree(),
+                "least-tree" => least_tree(),
                 _ => empty(),
             }
         }
@@ -119,6 +140,6 @@ fn main() {
     eprintln!(
         "dropped {}; {:.1} ns a span in the loop, flushes excluded",
         pipeline.dropped_spans(),
-        timed.as_nanos() as f64 / count as f64
+        timed.as_nanos() as f64 / (count / 500 * calls_per_chunk * spans_per_call) as f64
     );
 }
