@@ -1,7 +1,8 @@
 //! spanflow against its anchors, side by side in one run: the OpenTelemetry
 //! SDK (`tracer.in_span`, batch processor), tracing + tracing-opentelemetry
 //! into the same SDK pipeline, fastrace, and the least a span can do under
-//! the same rules (`spanflow_benches::least`). Every exporter discards;
+//! the same rules (`spanflow_benches::least`), also with its record handed
+//! to another thread (`least::handed_off`). Every exporter discards;
 //! export queues are drained outside the timed region.
 //!
 //! Run: `cargo bench -p spanflow-benches --bench spans`
@@ -164,11 +165,24 @@ fn sampled_span(c: &mut Criterion) {
         fastrace::flush,
     );
     group.bench_function(LEAST, |b| b.iter(|| least::in_span("f", || {})));
+    bench_drained(
+        &mut group,
+        LEAST_HANDED_OFF,
+        1,
+        || least::handed_off::in_span("f", || {}),
+        drain_least_handed_off,
+    );
     group.finish();
 }
 
 /// The row of `spanflow_benches::least`.
 const LEAST: &str = "least possible (Context + clocks + thread-local record)";
+/// The row of `spanflow_benches::least::handed_off`.
+const LEAST_HANDED_OFF: &str = "least + hand-off (record read on another thread)";
+
+fn drain_least_handed_off() {
+    least::handed_off::drain();
+}
 
 fn root_with_ten_children(c: &mut Criterion) {
     let anchors = anchors();
@@ -216,6 +230,19 @@ fn root_with_ten_children(c: &mut Criterion) {
             })
         })
     });
+    bench_drained(
+        &mut group,
+        LEAST_HANDED_OFF,
+        11,
+        || {
+            least::handed_off::in_span("root", || {
+                for _ in 0..10 {
+                    least::handed_off::in_span("child", || {});
+                }
+            })
+        },
+        drain_least_handed_off,
+    );
     group.finish();
 }
 

@@ -8,8 +8,10 @@
 //! Nothing else: no sampler, no call-site metadata, no panic handling, no
 //! hand-off of records to another thread, no export (the buffer is reset
 //! when full, at no cost). A span path that makes one request one trace
-//! cannot be cheaper than this on the same machine; the distance between
-//! this row and spanflow's is what spanflow's own choices cost.
+//! cannot be cheaper than this on the same machine. The distance between
+//! this row and spanflow's is what spanflow's own choices cost, together
+//! with handing records to a background thread; [`handed_off`] is this
+//! span with a minimal hand-off, to tell the two apart.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -172,6 +174,113 @@ impl<F: Future + Unpin> Future for Traced<F> {
     }
 }
 
+/// The least span that also hands its record to another thread, which the
+/// performance issue's design asks for ("batches handed to a background
+/// thread"): the same span, its record then pushed by value onto the
+/// thread's own ring (rtrb, 80-byte slots written in turn), which a reader
+/// thread empties at each [`drain`](handed_off::drain), reading every
+/// record. No boxes to recycle, no sampler, no names, no conversion: a
+/// minimal hand-off, to show what moving records between threads costs on
+/// the day's host beside the spans that do it. Its ring holds twice the
+/// spans between two drains of the benches; a ring many times larger, whose
+/// slots have left the reader's caches before they are written again, costs
+/// less per span and megabytes per thread (BENCHMARKS.md).
+pub mod handed_off {
+    use std::cell::RefCell;
+    use std::hint::black_box;
+    use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+    use std::sync::{Mutex, OnceLock, PoisonError};
+
+    use rtrb::{Consumer, Producer, RingBuffer};
+
+    use super::{Record, now, start};
+
+    /// Slots per thread: twice the spans between two drains of the benches.
+    const CAPACITY: usize = 2 * crate::SPANS_PER_DRAIN as usize;
+
+    thread_local! {
+        static RING: RefCell<Option<Producer<Record>>> = const { RefCell::new(None) };
+    }
+
+    struct Reader {
+        rings: Mutex<Vec<Consumer<Record>>>,
+        requests: Mutex<SyncSender<SyncSender<u64>>>,
+    }
+
+    fn reader() -> &'static Reader {
+        static READER: OnceLock<Reader> = OnceLock::new();
+        READER.get_or_init(|| {
+            let (requests, incoming) = sync_channel(1);
+            std::thread::spawn(move || read_on_request(incoming));
+            Reader {
+                rings: Mutex::new(Vec::new()),
+                requests: Mutex::new(requests),
+            }
+        })
+    }
+
+    fn read_on_request(incoming: Receiver<SyncSender<u64>>) {
+        for reply in incoming {
+            let mut read = 0;
+            let mut rings = reader()
+                .rings
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            for ring in rings.iter_mut() {
+                while let Ok(record) = ring.pop() {
+                    black_box(&record);
+                    read += 1;
+                }
+            }
+            let _ = reply.send(read);
+        }
+    }
+
+    fn push(record: Record) {
+        RING.with(|ring| {
+            let mut ring = ring.borrow_mut();
+            let producer = ring.get_or_insert_with(|| {
+                let (producer, consumer) = RingBuffer::new(CAPACITY);
+                reader()
+                    .rings
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(consumer);
+                producer
+            });
+            // A full ring (no drain) drops the record, as a recorder would.
+            let _ = producer.push(record);
+        });
+    }
+
+    /// Runs `body` inside a new span, current while it runs; its record
+    /// goes to the reader thread.
+    pub fn in_span<R>(name: &'static str, body: impl FnOnce() -> R) -> R {
+        let (mut record, context) = start(name);
+        let guard = context.attach();
+        let output = black_box(body());
+        drop(guard);
+        record.end = now();
+        push(record);
+        output
+    }
+
+    /// Has the reader thread read every record pushed so far; returns how
+    /// many it read.
+    pub fn drain() -> u64 {
+        let (reply, replied) = sync_channel(1);
+        let sent = reader()
+            .requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .send(reply);
+        match sent {
+            Ok(()) => replied.recv().unwrap_or(0),
+            Err(_) => 0,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +307,20 @@ mod tests {
         assert_eq!(child.parent_span_id, root.span_id);
         assert_eq!(child.trace_id, root.trace_id);
         assert!(root.start <= child.start && child.end <= root.end);
+    }
+
+    #[test]
+    fn handed_off_records_nest_and_reach_the_reader_thread() {
+        handed_off::drain();
+        let (root, child) = handed_off::in_span("root", || {
+            let current = || Context::map_current(|cx| cx.span().span_context().clone());
+            (current(), handed_off::in_span("child", current))
+        });
+        assert!(root.is_valid() && root.is_sampled());
+        assert_eq!(child.trace_id(), root.trace_id());
+        assert_ne!(child.span_id(), root.span_id());
+        assert_eq!(handed_off::drain(), 2);
+        assert_eq!(handed_off::drain(), 0);
     }
 
     #[test]
