@@ -111,12 +111,22 @@ fn start(name: &'static str) -> (Record, Context) {
 
 /// Runs `body` inside a new span, current while it runs.
 pub fn in_span<R>(name: &'static str, body: impl FnOnce() -> R) -> R {
+    in_span_keeping(name, body, push)
+}
+
+/// [`in_span`], its finished record given to `keep`.
+#[inline(always)]
+fn in_span_keeping<R>(
+    name: &'static str,
+    body: impl FnOnce() -> R,
+    keep: impl FnOnce(Record),
+) -> R {
     let (mut record, context) = start(name);
     let guard = context.attach();
     let output = black_box(body());
     drop(guard);
     record.end = now();
-    push(record);
+    keep(record);
     output
 }
 
@@ -193,7 +203,7 @@ pub mod handed_off {
 
     use rtrb::{Consumer, Producer, RingBuffer};
 
-    use super::{Record, now, start};
+    use super::{Record, in_span_keeping};
 
     /// Slots per thread: twice the spans between two drains of the benches.
     const CAPACITY: usize = 2 * crate::SPANS_PER_DRAIN as usize;
@@ -256,13 +266,7 @@ pub mod handed_off {
     /// Runs `body` inside a new span, current while it runs; its record
     /// goes to the reader thread.
     pub fn in_span<R>(name: &'static str, body: impl FnOnce() -> R) -> R {
-        let (mut record, context) = start(name);
-        let guard = context.attach();
-        let output = black_box(body());
-        drop(guard);
-        record.end = now();
-        push(record);
-        output
+        in_span_keeping(name, body, push)
     }
 
     /// Has the reader thread read every record pushed so far; returns how
