@@ -9,7 +9,7 @@ use opentelemetry_sdk::trace::InMemorySpanExporter;
 use rdkafka::message::Message;
 use rdkafka::producer::FutureRecord;
 use spanflow::{Sampler, SamplingRules};
-use support::{fresh_topic, next_message, plain_producer, traced_consumer, traced_producer};
+use support::{fresh_topic, names, next_message, plain_producer, traced_consumer, traced_producer};
 
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -63,12 +63,8 @@ async fn rules_on_send_process_and_poll_names_decide_the_traces_they_start() {
     }
 
     pipeline.flush().expect("flushed");
-    let mut names: Vec<String> = exporter
-        .get_finished_spans()
-        .expect("in-memory exporter")
-        .into_iter()
-        .map(|span| span.name.into_owned())
-        .collect();
+    let spans = exporter.get_finished_spans().expect("in-memory exporter");
+    let mut names = names(&spans);
     names.sort();
     assert_eq!(
         names,
