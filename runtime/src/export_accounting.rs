@@ -1,23 +1,15 @@
 //! What happened to the spans handed to the pipeline's batch exports:
 //! exported, failed, or still queued / dropped by the batch queue.
 //!
-//! opentelemetry_sdk's `BatchSpanProcessor` drops spans when its queue is
-//! full (an exporter down for long enough) and keeps the count private; a
-//! failed export is only logged. spanflow counts the spans it offers to
-//! each batch processor and what each export returned, so that the loss is
-//! visible: after a flush, nothing is queued and `offered − exported −
-//! failed` is what the queue dropped.
+//! A batch queue drops spans when it is full (an exporter down for long
+//! enough), and an export can fail; opentelemetry_sdk's `BatchSpanProcessor`
+//! keeps the one count private and only logs the other. spanflow's batch
+//! exports count the spans offered to them and what each export returned,
+//! so that the loss is visible: after a flush, nothing is queued and
+//! `offered − exported − failed` is what the queue dropped.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
-
-use opentelemetry::Context;
-use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{
-    BatchSpanProcessor, Span as SdkSpan, SpanData, SpanExporter, SpanProcessor,
-};
 
 /// The pipeline's export counts (see [`PipelineGuard::export_stats`](crate::PipelineGuard::export_stats)).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -112,79 +104,5 @@ impl ExportCounters {
                 }
             })
             .build();
-    }
-}
-
-/// A batch processor over `exporter`, counted in `counters`.
-pub(crate) fn counted_batch(
-    exporter: impl SpanExporter + 'static,
-    counters: &Arc<ExportCounters>,
-) -> CountedBatch {
-    let exporter = CountingExporter {
-        inner: exporter,
-        counters: Arc::clone(counters),
-    };
-    CountedBatch {
-        inner: BatchSpanProcessor::builder(exporter).build(),
-        counters: Arc::clone(counters),
-    }
-}
-
-#[derive(Debug)]
-pub(crate) struct CountedBatch {
-    inner: BatchSpanProcessor,
-    counters: Arc<ExportCounters>,
-}
-
-impl SpanProcessor for CountedBatch {
-    fn on_start(&self, span: &mut SdkSpan, cx: &Context) {
-        self.inner.on_start(span, cx);
-    }
-
-    fn on_end(&self, span: SpanData) {
-        self.counters.offer(1);
-        self.inner.on_end(span);
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
-    }
-}
-
-#[derive(Debug)]
-struct CountingExporter<E> {
-    inner: E,
-    counters: Arc<ExportCounters>,
-}
-
-impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let spans = batch.len() as u64;
-        let outcome = self.inner.export(batch).await;
-        match &outcome {
-            Ok(()) => self.counters.exported(spans),
-            Err(error) => self.counters.failed(spans, error),
-        }
-        outcome
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
     }
 }

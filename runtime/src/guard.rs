@@ -22,7 +22,8 @@ pub enum InstallError {
     Config(ConfigError),
     /// The exporter could not be set up (a file could not be opened, ...).
     Exporter(String),
-    /// The collector thread could not be started.
+    /// A thread of the pipeline (the collector, an export) could not be
+    /// started.
     Thread(std::io::Error),
 }
 
@@ -37,7 +38,10 @@ impl fmt::Display for InstallError {
                 write!(f, "could not set up the span exporter: {error}")
             }
             InstallError::Thread(error) => {
-                write!(f, "could not start the spanflow collector thread: {error}")
+                write!(
+                    f,
+                    "could not start a spanflow thread (the collector or an export): {error}"
+                )
             }
         }
     }

@@ -11,10 +11,11 @@ use opentelemetry_sdk::trace::{
     SdkTracerProvider, SimpleSpanProcessor, SpanExporter, SpanProcessor,
 };
 
+use crate::batch::{BatchOptions, ExporterBatch};
 use crate::collector::{Collector, CollectorSettings, RecordSink};
 use crate::config::{self, ConfigError, EmbeddedExport, PropagatorName, SamplerSetting};
 use crate::export::{TerminalExporter, TraceStore};
-use crate::export_accounting::{CountedBatch, ExportCounters, counted_batch};
+use crate::export_accounting::ExportCounters;
 use crate::guard::{InstallError, PipelineGuard};
 use crate::limits::Limits;
 #[cfg(feature = "b3")]
@@ -83,6 +84,9 @@ pub const DEFAULT_EMBEDDED_STORE_SPANS: usize = 10_000;
 #[must_use = "a pipeline does nothing until installed"]
 pub struct Pipeline {
     processors: Vec<Box<dyn SpanProcessor>>,
+    /// The first error of a builder method that cannot fail itself,
+    /// returned by `install`.
+    deferred_error: Option<InstallError>,
     /// The OTLP processor's record input, when OTLP is the export.
     direct: Option<Arc<dyn RecordSink>>,
     tail: Option<TailSamplerBuilder>,
@@ -131,6 +135,7 @@ impl Pipeline {
     pub fn new() -> Self {
         Pipeline {
             processors: Vec::new(),
+            deferred_error: None,
             direct: None,
             tail: None,
             rules: SamplingRules::new(),
@@ -167,10 +172,27 @@ impl Pipeline {
     }
 
     /// Exports spans in batches from a background thread (for production);
-    /// `OTEL_BSP_*` set the batch sizes and delays.
-    pub fn with_batch_exporter(self, exporter: impl SpanExporter + 'static) -> Self {
-        let processor = counted_batch(exporter, &self.export_counters);
-        self.with_span_processor(processor)
+    /// `OTEL_BSP_*` set the batch sizes and delays, and an invalid value is
+    /// an [`InstallError::Config`] from [`install`](Self::install).
+    ///
+    /// The batching is spanflow's, in place of the SDK's
+    /// `BatchSpanProcessor` (same settings, less copying; see
+    /// `BENCHMARKS.md`), and its outcome is counted in
+    /// [`PipelineGuard::export_stats`].
+    pub fn with_batch_exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
+        let started = BatchOptions::from_env()
+            .map_err(InstallError::Config)
+            .and_then(|options| {
+                ExporterBatch::start(exporter, options, &self.export_counters)
+                    .map_err(InstallError::Thread)
+            });
+        match started {
+            Ok(processor) => self.with_span_processor(processor),
+            Err(error) => {
+                self.deferred_error.get_or_insert(error);
+                self
+            }
+        }
     }
 
     /// Exports over OTLP to `target` (overriding the
@@ -371,6 +393,9 @@ impl Pipeline {
                 export: self.export_counters,
                 shutdown_timeout: self.shutdown_timeout,
             });
+        }
+        if let Some(error) = self.deferred_error.take() {
+            return Err(error);
         }
         let sampler = match self.sampler {
             Some(setting) => setting,
@@ -638,7 +663,7 @@ impl Pipeline {
             ))),
             EmbeddedExport::JsonFile(path) => {
                 let processor = json_file_processor(&path, &self.export_counters)?;
-                self.processors.push(Box::new(processor))
+                self.processors.push(processor)
             }
             EmbeddedExport::Memory | EmbeddedExport::None => {}
         }
@@ -650,7 +675,7 @@ impl Pipeline {
 fn json_file_processor(
     path: &std::path::Path,
     counters: &Arc<ExportCounters>,
-) -> Result<CountedBatch, InstallError> {
+) -> Result<Box<dyn SpanProcessor>, InstallError> {
     let file = crate::export::OtlpJsonFile::create(path).map_err(|error| {
         InstallError::Config(ConfigError::new(
             config::SPANFLOW_EXPORT,
@@ -658,14 +683,18 @@ fn json_file_processor(
             format!("cannot create the file: {error}"),
         ))
     })?;
-    Ok(counted_batch(file, counters))
+    let options = BatchOptions::from_env()?;
+    match ExporterBatch::start(file, options, counters) {
+        Ok(processor) => Ok(Box::new(processor)),
+        Err(error) => Err(InstallError::Thread(error)),
+    }
 }
 
 #[cfg(not(feature = "json-file"))]
 fn json_file_processor(
     path: &std::path::Path,
     _counters: &Arc<ExportCounters>,
-) -> Result<CountedBatch, InstallError> {
+) -> Result<Box<dyn SpanProcessor>, InstallError> {
     Err(InstallError::Config(ConfigError::new(
         config::SPANFLOW_EXPORT,
         format!("json:{}", path.display()),

@@ -73,6 +73,17 @@ fn bad_values_name_the_variable_and_good_ones_apply() {
     unset("OTEL_EXPORTER_OTLP_PROTOCOL");
     unset("OTEL_EXPORTER_OTLP_ENDPOINT");
 
+    // The same settings batch an exporter given in code.
+    set("OTEL_BSP_SCHEDULE_DELAY", "soon");
+    refused(
+        spanflow::pipeline!()
+            .with_batch_exporter(opentelemetry_sdk::trace::InMemorySpanExporter::default())
+            .install(),
+        "OTEL_BSP_SCHEDULE_DELAY",
+        "soon",
+    );
+    unset("OTEL_BSP_SCHEDULE_DELAY");
+
     // Failed installs installed nothing; now a valid configuration applies.
     let pipeline = spanflow::pipeline!().install().expect("valid now");
     assert!(!traced(), "always_off from the environment");

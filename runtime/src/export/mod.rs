@@ -13,7 +13,7 @@
 mod json_file;
 mod store;
 mod terminal;
-mod trace;
+pub(crate) mod trace;
 mod tree;
 
 #[cfg(feature = "json-file")]

@@ -15,10 +15,9 @@
 //! most `max_queue_size`; a batch that does not fit is dropped and shows in
 //! [`ExportStats::unaccounted`](crate::ExportStats::unaccounted).
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -30,9 +29,10 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
 use super::OtlpTarget;
 use super::encode::{self, ScopeBody};
-use super::options::{BatchOptions, RequestOptions};
+use super::options::RequestOptions;
 use super::retry::Retry;
 use super::transport::Transport;
+use crate::batch::{BatchOptions, Next, Queue, lock};
 use crate::clock::WallAnchor;
 use crate::collector::RecordSink;
 use crate::export_accounting::ExportCounters;
@@ -52,8 +52,7 @@ type SenderThread = (JoinHandle<()>, mpsc::Receiver<Result<(), String>>);
 
 struct Shared {
     building: Mutex<Building>,
-    jobs: Mutex<Jobs>,
-    jobs_changed: Condvar,
+    queue: Queue<Batch>,
     counters: Arc<ExportCounters>,
     options: BatchOptions,
     retry: Retry,
@@ -86,19 +85,6 @@ struct Batch {
     spans: usize,
 }
 
-#[derive(Default)]
-struct Jobs {
-    queue: VecDeque<Job>,
-    queued_spans: usize,
-    stopping: bool,
-}
-
-enum Job {
-    Send(Batch),
-    /// Answered once every job before it is done.
-    Flush(mpsc::Sender<()>),
-}
-
 impl OtlpProcessor {
     /// Starts the sender thread, which sets up the client.
     pub(crate) fn start(
@@ -109,8 +95,7 @@ impl OtlpProcessor {
     ) -> Result<Self, String> {
         let shared = Arc::new(Shared {
             building: Mutex::new(Building::default()),
-            jobs: Mutex::new(Jobs::default()),
-            jobs_changed: Condvar::new(),
+            queue: Queue::new(options.max_queue_size),
             counters: Arc::clone(counters),
             options,
             retry: target.retry,
@@ -161,8 +146,7 @@ impl SpanProcessor for OtlpProcessor {
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         let flushed = self.shared.flush();
-        lock(&self.shared.jobs).stopping = true;
-        self.shared.jobs_changed.notify_all();
+        self.shared.queue.stop();
         if let Some((sender, ended)) = lock(&self.sender).take() {
             // The sender finishes its current request (bounded by the
             // request timeout) before it sees `stopping`.
@@ -328,85 +312,42 @@ impl Shared {
     }
 
     fn enqueue(&self, batch: Batch) {
-        let mut jobs = lock(&self.jobs);
-        if jobs.stopping || jobs.queued_spans + batch.spans > self.options.max_queue_size {
-            // Counted: offered, never exported nor failed.
-            return;
-        }
-        jobs.queued_spans += batch.spans;
-        jobs.queue.push_back(Job::Send(batch));
-        drop(jobs);
-        self.jobs_changed.notify_all();
+        let spans = batch.spans;
+        // A batch that does not fit is dropped: offered, never exported.
+        let _ = self.queue.push(batch, spans);
+    }
+
+    /// The request being built, if it holds any span.
+    fn take_partial(&self) -> Option<Batch> {
+        let mut building = lock(&self.building);
+        (building.spans > 0).then(|| building.take())
     }
 
     /// Sends what is being built and waits until everything queued before
     /// has been answered.
     fn flush(&self) -> OTelSdkResult {
-        let partial = {
-            let mut building = lock(&self.building);
-            (building.spans > 0).then(|| building.take())
-        };
-        let (done, finished) = mpsc::channel();
-        {
-            let mut jobs = lock(&self.jobs);
-            if jobs.stopping {
-                return Ok(());
-            }
-            if let Some(batch) = partial {
-                // A flush never drops: the queue may go one batch over.
-                jobs.queued_spans += batch.spans;
-                jobs.queue.push_back(Job::Send(batch));
-            }
-            jobs.queue.push_back(Job::Flush(done));
-        }
-        self.jobs_changed.notify_all();
-        match finished.recv_timeout(self.options.export_timeout) {
-            Ok(()) => Ok(()),
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                Err(OTelSdkError::Timeout(self.options.export_timeout))
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => Err(OTelSdkError::AlreadyShutdown),
-        }
+        let partial = self.take_partial().map(|batch| {
+            let spans = batch.spans;
+            (batch, spans)
+        });
+        self.queue.flush(partial, self.options.export_timeout)
     }
 
     /// The sender thread: sends queued requests in order, and what is being
     /// built once it has waited `schedule_delay`.
     fn run(&self, mut transport: Transport) {
-        let mut next_cut = Instant::now() + self.options.schedule_delay;
+        let mut due = Instant::now() + self.options.schedule_delay;
         loop {
-            let job = {
-                let mut jobs = lock(&self.jobs);
-                loop {
-                    if let Some(job) = jobs.queue.pop_front() {
-                        if let Job::Send(batch) = &job {
-                            jobs.queued_spans -= batch.spans;
-                        }
-                        break Some(job);
-                    }
-                    if jobs.stopping {
-                        return;
-                    }
-                    let Some(waited) = self.wait_until(jobs, next_cut) else {
-                        break None;
-                    };
-                    jobs = waited;
-                }
-            };
-            match job {
-                Some(Job::Send(batch)) => self.send(&mut transport, batch),
-                Some(Job::Flush(done)) => {
-                    let _ = done.send(());
-                }
-                None => {
-                    next_cut = Instant::now() + self.options.schedule_delay;
-                    let partial = {
-                        let mut building = lock(&self.building);
-                        (building.spans > 0).then(|| building.take())
-                    };
-                    if let Some(batch) = partial {
+            match self.queue.next(due) {
+                Next::Export(batch) => self.send(&mut transport, batch),
+                Next::Flush(flushed) => flushed.answer(),
+                Next::Due => {
+                    due = Instant::now() + self.options.schedule_delay;
+                    if let Some(batch) = self.take_partial() {
                         self.send(&mut transport, batch);
                     }
                 }
+                Next::Stopped => return,
             }
         }
     }
@@ -440,7 +381,7 @@ impl Shared {
                     let wait = error
                         .retry_after
                         .unwrap_or_else(|| self.retry.backoff(attempt, fastrand::f64()));
-                    if !self.wait_unless_stopping(wait) {
+                    if !self.queue.wait_unless_stopping(wait) {
                         break error;
                     }
                     self.counters.retried(spans);
@@ -457,39 +398,6 @@ impl Shared {
         self.counters
             .failed(spans, &format!("{}{attempts}", error.message));
     }
-
-    /// Waits `wait`, or less if the processor is shutting down; says
-    /// whether it waited it all.
-    fn wait_unless_stopping(&self, wait: Duration) -> bool {
-        let deadline = Instant::now() + wait;
-        let mut jobs = lock(&self.jobs);
-        while !jobs.stopping {
-            match self.wait_until(jobs, deadline) {
-                Some(waited) => jobs = waited,
-                None => return true,
-            }
-        }
-        false
-    }
-
-    /// Waits for a change to the jobs, at most until `deadline`; `None`
-    /// once it has passed.
-    fn wait_until<'a>(
-        &self,
-        jobs: MutexGuard<'a, Jobs>,
-        deadline: Instant,
-    ) -> Option<MutexGuard<'a, Jobs>> {
-        let left = deadline.checked_duration_since(Instant::now())?;
-        if left.is_zero() {
-            return None;
-        }
-        Some(
-            self.jobs_changed
-                .wait_timeout(jobs, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0,
-        )
-    }
 }
 
 impl fmt::Debug for OtlpProcessor {
@@ -502,13 +410,8 @@ impl fmt::Debug for OtlpProcessor {
 
 impl Drop for OtlpProcessor {
     fn drop(&mut self) {
-        lock(&self.shared.jobs).stopping = true;
-        self.shared.jobs_changed.notify_all();
+        self.shared.queue.stop();
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -170,7 +170,7 @@ impl OtlpTarget {
     /// The target the environment names, if any.
     pub(crate) fn from_env() -> Result<Option<Self>, ConfigError> {
         // Read now so that a bad value is an installation error.
-        options::BatchOptions::from_env()?;
+        crate::batch::BatchOptions::from_env()?;
         options::RequestOptions::from_env()?;
         tls::TlsSettings::from_env()?;
         let protocol = protocol_from_env()?;
@@ -259,7 +259,7 @@ pub(crate) fn processor(
         )
         .into());
     }
-    let batch = options::BatchOptions::from_env()?;
+    let batch = crate::batch::BatchOptions::from_env()?;
     let processor = Arc::new(batch::OtlpProcessor::start(
         target, request, batch, counters,
     )?);

@@ -13,8 +13,9 @@ use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks, SpanProcessor};
 use spanflow_otlp_receiver::{Behaviour, OtlpReceiver};
 
 use super::OtlpProcessor;
+use crate::batch::BatchOptions;
 use crate::export_accounting::ExportCounters;
-use crate::otlp::options::{BatchOptions, Compression, RequestOptions};
+use crate::otlp::options::{Compression, RequestOptions};
 use crate::otlp::{OtlpProtocol, OtlpTarget, Retry};
 
 fn span(index: u64, scope: &str) -> SpanData {

@@ -1,0 +1,15 @@
+//! Batching spans for export: the `OTEL_BSP_*` settings, the queue between
+//! the threads that end spans and an export thread, and the processor that
+//! exports batches to any OpenTelemetry `SpanExporter`. spanflow's OTLP
+//! processor (`crate::otlp`) shares the settings and the queue.
+
+mod exporter;
+mod options;
+mod queue;
+
+pub(crate) use exporter::ExporterBatch;
+pub(crate) use options::BatchOptions;
+#[cfg(feature = "otlp")]
+pub(crate) use options::millis;
+#[cfg(feature = "otlp")]
+pub(crate) use queue::{Next, Queue, lock};

@@ -1,0 +1,242 @@
+//! The queue between the threads that hand spans to a batch export and the
+//! one thread that exports them: batches leave in order, a flush is
+//! answered once every batch before it is done, and the queue holds at most
+//! `max_queue_size` spans; a full batch that does not fit is dropped (its
+//! spans were counted as offered, and show as unaccounted).
+
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, mpsc};
+use std::time::{Duration, Instant};
+
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+
+pub(crate) struct Queue<B> {
+    jobs: Mutex<Jobs<B>>,
+    changed: Condvar,
+    max_spans: usize,
+}
+
+struct Jobs<B> {
+    queue: VecDeque<Job<B>>,
+    queued_spans: usize,
+    stopping: bool,
+}
+
+enum Job<B> {
+    Export { batch: B, spans: usize },
+    Flush(mpsc::Sender<()>),
+}
+
+/// What the export thread does next.
+pub(crate) enum Next<B> {
+    /// Export this batch.
+    Export(B),
+    /// A flush, whose batches before it are done: answer it (once what the
+    /// exporter itself buffers is flushed, if anything).
+    Flush(Flushed),
+    /// The deadline passed with nothing queued: export what is being built.
+    Due,
+    /// Shutting down, and nothing is left in the queue.
+    Stopped,
+}
+
+/// A flush waiting for its answer.
+pub(crate) struct Flushed(mpsc::Sender<()>);
+
+impl Flushed {
+    pub(crate) fn answer(self) {
+        // The flush may have stopped waiting (timed out); nothing to tell.
+        let _ = self.0.send(());
+    }
+}
+
+impl<B> Queue<B> {
+    pub(crate) fn new(max_spans: usize) -> Self {
+        Queue {
+            jobs: Mutex::new(Jobs {
+                queue: VecDeque::new(),
+                queued_spans: 0,
+                stopping: false,
+            }),
+            changed: Condvar::new(),
+            max_spans,
+        }
+    }
+
+    /// Queues a full batch of `spans` spans; hands it back when it does not
+    /// fit or the export has stopped (its spans are lost: offered, never
+    /// exported).
+    pub(crate) fn push(&self, batch: B, spans: usize) -> Result<(), B> {
+        let mut jobs = self.lock();
+        if jobs.stopping || jobs.queued_spans + spans > self.max_spans {
+            return Err(batch);
+        }
+        jobs.queued_spans += spans;
+        jobs.queue.push_back(Job::Export { batch, spans });
+        drop(jobs);
+        self.changed.notify_all();
+        Ok(())
+    }
+
+    /// Queues `partial`, the batch being built (a flush never drops: the
+    /// queue may go one batch over), and waits, at most `timeout`, until
+    /// the export thread has done everything queued before.
+    pub(crate) fn flush(&self, partial: Option<(B, usize)>, timeout: Duration) -> OTelSdkResult {
+        let (done, finished) = mpsc::channel();
+        {
+            let mut jobs = self.lock();
+            if jobs.stopping {
+                return Ok(());
+            }
+            if let Some((batch, spans)) = partial {
+                jobs.queued_spans += spans;
+                jobs.queue.push_back(Job::Export { batch, spans });
+            }
+            jobs.queue.push_back(Job::Flush(done));
+        }
+        self.changed.notify_all();
+        match finished.recv_timeout(timeout) {
+            Ok(()) => Ok(()),
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(OTelSdkError::Timeout(timeout)),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(OTelSdkError::AlreadyShutdown),
+        }
+    }
+
+    /// Tells the export thread to end once the queue is empty, and the
+    /// retries it is waiting on to give up.
+    pub(crate) fn stop(&self) {
+        self.lock().stopping = true;
+        self.changed.notify_all();
+    }
+
+    /// For the export thread: the next job, waiting for one at most until
+    /// `deadline`.
+    pub(crate) fn next(&self, deadline: Instant) -> Next<B> {
+        let mut jobs = self.lock();
+        loop {
+            match jobs.queue.pop_front() {
+                Some(Job::Export { batch, spans }) => {
+                    jobs.queued_spans -= spans;
+                    return Next::Export(batch);
+                }
+                Some(Job::Flush(done)) => return Next::Flush(Flushed(done)),
+                None if jobs.stopping => return Next::Stopped,
+                None => match self.wait_until(jobs, deadline) {
+                    Some(waited) => jobs = waited,
+                    None => return Next::Due,
+                },
+            }
+        }
+    }
+
+    /// Waits `wait`, or less if the export is stopping; says whether it
+    /// waited it all.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    pub(crate) fn wait_unless_stopping(&self, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        let mut jobs = self.lock();
+        while !jobs.stopping {
+            match self.wait_until(jobs, deadline) {
+                Some(waited) => jobs = waited,
+                None => return true,
+            }
+        }
+        false
+    }
+
+    /// Waits for a change to the jobs, at most until `deadline`; `None`
+    /// once it has passed.
+    fn wait_until<'a>(
+        &self,
+        jobs: MutexGuard<'a, Jobs<B>>,
+        deadline: Instant,
+    ) -> Option<MutexGuard<'a, Jobs<B>>> {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        if left.is_zero() {
+            return None;
+        }
+        Some(
+            self.changed
+                .wait_timeout(jobs, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0,
+        )
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Jobs<B>> {
+        lock(&self.jobs)
+    }
+}
+
+/// Locks, taking over a lock whose holder panicked: the data behind these
+/// locks stays consistent between statements.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn batches_leave_in_order_and_a_full_queue_hands_the_batch_back() {
+        let queue = Queue::new(10);
+        assert!(queue.push("a", 6).is_ok());
+        assert_eq!(
+            queue.push("b", 6),
+            Err("b"),
+            "6 + 6 spans over a bound of 10"
+        );
+        assert!(queue.push("c", 4).is_ok());
+        let deadline = Instant::now();
+        assert!(matches!(queue.next(deadline), Next::Export("a")));
+        assert!(queue.push("d", 6).is_ok(), "room again once `a` left");
+        assert!(matches!(queue.next(deadline), Next::Export("c")));
+        assert!(matches!(queue.next(deadline), Next::Export("d")));
+        assert!(matches!(queue.next(deadline), Next::Due));
+        queue.stop();
+        assert_eq!(queue.push("e", 1), Err("e"), "stopped");
+        assert!(matches!(queue.next(deadline), Next::Stopped));
+    }
+
+    #[test]
+    fn a_flush_queues_its_partial_batch_even_over_the_bound_and_waits_for_it() {
+        let queue = Arc::new(Queue::new(4));
+        assert!(queue.push("full", 4).is_ok());
+        let exporter = {
+            let queue = Arc::clone(&queue);
+            std::thread::spawn(move || {
+                let far = Instant::now() + Duration::from_secs(30);
+                let mut exported = Vec::new();
+                loop {
+                    match queue.next(far) {
+                        Next::Export(batch) => exported.push(batch),
+                        Next::Flush(flushed) => {
+                            flushed.answer();
+                            return exported;
+                        }
+                        Next::Due | Next::Stopped => return exported,
+                    }
+                }
+            })
+        };
+        queue
+            .flush(Some(("partial", 3)), Duration::from_secs(30))
+            .expect("answered");
+        assert_eq!(exporter.join().unwrap(), ["full", "partial"]);
+    }
+
+    #[test]
+    fn an_unanswered_flush_times_out_and_a_stopped_queue_flushes_nothing() {
+        let queue: Queue<()> = Queue::new(4);
+        let timeout = Duration::from_millis(20);
+        assert!(matches!(
+            queue.flush(None, timeout),
+            Err(OTelSdkError::Timeout(_))
+        ));
+        queue.stop();
+        assert!(queue.flush(None, timeout).is_ok());
+    }
+}
