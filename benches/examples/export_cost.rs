@@ -6,7 +6,9 @@
 //! Run: `cargo run --release -p spanflow-benches --example export_cost -- grpc 500000`
 //! (or `http/protobuf`, `http/json`; or `sdk-http/protobuf` / `sdk-http/json`,
 //! the anchors: the same spans
-//! through the SDK's `BatchSpanProcessor` and opentelemetry-otlp's exporter).
+//! through the SDK's `BatchSpanProcessor` and opentelemetry-otlp's exporter;
+//! or `batch-http/protobuf` / `batch-http/json`: opentelemetry-otlp's
+//! exporter given to `with_batch_exporter`, batched by spanflow).
 //!
 //! CPU time comes from `/proc/self/task/*/stat` (clock ticks of 10 ms), so
 //! the run is long enough for the ticks not to matter. The pipeline is
@@ -16,9 +18,21 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::trace::BatchSpanProcessor;
 
 use spanflow::otlp::{OtlpProtocol, OtlpTarget};
 use spanflow_otlp_receiver::{OtlpReceiver, RECEIVER_THREAD};
+
+/// Which processor and exporter the spans go through.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Through {
+    /// spanflow's OTLP processor.
+    Spanflow,
+    /// The SDK's `BatchSpanProcessor` and opentelemetry-otlp's exporter.
+    SdkBatch,
+    /// opentelemetry-otlp's exporter, batched by `with_batch_exporter`.
+    BatchExporter,
+}
 
 #[spanflow::trace(kind = server, fields(order.id = 7))]
 fn handle() {
@@ -30,12 +44,14 @@ fn step() {}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let (protocol, through_sdk) = match args.next().as_deref() {
-        Some("http/protobuf") => (OtlpProtocol::HttpProtobuf, false),
-        Some("http/json") => (OtlpProtocol::HttpJson, false),
-        Some("sdk-http/protobuf") => (OtlpProtocol::HttpProtobuf, true),
-        Some("sdk-http/json") => (OtlpProtocol::HttpJson, true),
-        _ => (OtlpProtocol::Grpc, false),
+    let (protocol, through) = match args.next().as_deref() {
+        Some("http/protobuf") => (OtlpProtocol::HttpProtobuf, Through::Spanflow),
+        Some("http/json") => (OtlpProtocol::HttpJson, Through::Spanflow),
+        Some("sdk-http/protobuf") => (OtlpProtocol::HttpProtobuf, Through::SdkBatch),
+        Some("sdk-http/json") => (OtlpProtocol::HttpJson, Through::SdkBatch),
+        Some("batch-http/protobuf") => (OtlpProtocol::HttpProtobuf, Through::BatchExporter),
+        Some("batch-http/json") => (OtlpProtocol::HttpJson, Through::BatchExporter),
+        _ => (OtlpProtocol::Grpc, Through::Spanflow),
     };
     let spans: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(500_000);
     let receiver = OtlpReceiver::start()?;
@@ -44,7 +60,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => receiver.http_endpoint(),
     };
     let target = OtlpTarget::new(&endpoint, protocol)?;
-    let pipeline = if through_sdk {
+    let pipeline = if through != Through::Spanflow {
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_http()
             .with_protocol(match protocol {
@@ -53,9 +69,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
             .with_endpoint(target.url)
             .build()?;
-        spanflow::pipeline!()
-            .with_batch_exporter(exporter)
-            .install()?
+        if through == Through::SdkBatch {
+            spanflow::pipeline!()
+                .with_span_processor(BatchSpanProcessor::builder(exporter).build())
+                .install()?
+        } else {
+            spanflow::pipeline!()
+                .with_batch_exporter(exporter)
+                .install()?
+        }
     } else {
         spanflow::pipeline!().with_otlp(target).install()?
     };
@@ -86,7 +108,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut total_ticks = 0;
     println!(
         "protocol {protocol:?}{}, {exported} spans exported in {wall:.2?}, {} dropped",
-        if through_sdk { " through the SDK" } else { "" },
+        match through {
+            Through::Spanflow => "",
+            Through::SdkBatch => " through the SDK's batch processor and opentelemetry-otlp",
+            Through::BatchExporter => " through with_batch_exporter(opentelemetry-otlp)",
+        },
         pipeline.dropped_spans()
     );
     let mut names: Vec<&String> = after.keys().collect();
