@@ -364,6 +364,9 @@ fn register_metrics(shared: &Arc<Shared>) {
 
 impl Shared {
     fn run(&self) {
+        // Exporters run here (`with_simple_exporter`, the embedded
+        // default): what they do is not traced into their own export.
+        let _suppressed = opentelemetry::Context::enter_telemetry_suppressed_scope();
         let mut queues: Vec<ThreadRings> = Vec::new();
         let mut reported_drops = false;
         loop {

@@ -77,6 +77,11 @@
 //! * A span whose parent is unsampled, or with nothing installed, costs a
 //!   thread-local read and changes nothing; a root dropped by the sampler
 //!   still propagates its context, marked unsampled.
+//! * Inside OpenTelemetry's suppressed scope
+//!   (`Context::enter_telemetry_suppressed_scope`, which spanflow's export
+//!   threads enter, as the SDK's do) no span is recorded, as with the SDK's
+//!   tracer: an exporter that calls instrumented code does not trace its
+//!   own exports.
 //!
 //! On a 2-core VM a sampled span costs 100–110 ns on the application
 //! thread (the SDK: about 300 ns; fastrace: about 105 ns). The least a span

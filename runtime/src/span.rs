@@ -592,6 +592,12 @@ fn start_fast(
             recorder.sampler.decide(trace_id, trace_state)
         }
     };
+    if parent_cx.is_telemetry_suppressed() {
+        // An exporter at work (OpenTelemetry's suppressed scope, which
+        // export threads enter): its own calls are not traced, as the SDK's
+        // tracer does not trace them either.
+        return Span::none();
+    }
     let parent_span = parent_cx.span();
     let parent = parent_span.span_context();
     if !root && parent.is_valid() {

@@ -336,6 +336,9 @@ impl Shared {
     /// The sender thread: sends queued requests in order, and what is being
     /// built once it has waited `schedule_delay`.
     fn run(&self, mut transport: Transport) {
+        // As the SDK's batch thread: the HTTP client's own calls are not
+        // traced into the export.
+        let _suppressed = Context::enter_telemetry_suppressed_scope();
         let mut due = Instant::now() + self.options.schedule_delay;
         loop {
             match self.queue.next(due) {
