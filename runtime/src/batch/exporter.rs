@@ -25,7 +25,7 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 
 use super::options::BatchOptions;
-use super::queue::{Next, Queue, lock};
+use super::queue::{Next, Queue, join_within, lock};
 use crate::export_accounting::ExportCounters;
 
 /// A span processor exporting batches of spans to `E` from its own thread.
@@ -105,12 +105,7 @@ impl<E: SpanExporter + 'static> SpanProcessor for ExporterBatch<E> {
             // The thread ends after the export in progress and the
             // exporter's own shutdown.
             let left = timeout.saturating_sub(started.elapsed());
-            match ended.recv_timeout(left) {
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    let _ = thread.join();
-                }
-                _ => return Err(OTelSdkError::Timeout(timeout)),
-            }
+            join_within(thread, &ended, left).map_err(|_| OTelSdkError::Timeout(timeout))?;
         }
         flushed
     }

@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, mpsc};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -165,6 +166,23 @@ impl<B> Queue<B> {
 
     fn lock(&self) -> MutexGuard<'_, Jobs<B>> {
         lock(&self.jobs)
+    }
+}
+
+/// Waits, at most `timeout`, for an export thread to end, which `ended`
+/// tells by disconnecting (the thread owns the sending half and sends
+/// nothing more); then joins it.
+pub(crate) fn join_within<T>(
+    thread: JoinHandle<()>,
+    ended: &mpsc::Receiver<T>,
+    timeout: Duration,
+) -> OTelSdkResult {
+    match ended.recv_timeout(timeout) {
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            let _ = thread.join();
+            Ok(())
+        }
+        _ => Err(OTelSdkError::Timeout(timeout)),
     }
 }
 

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
 use super::OtlpTarget;
@@ -32,7 +32,7 @@ use super::encode::{self, ScopeBody};
 use super::options::RequestOptions;
 use super::retry::Retry;
 use super::transport::Transport;
-use crate::batch::{BatchOptions, Next, Queue, lock};
+use crate::batch::{BatchOptions, Next, Queue, join_within, lock};
 use crate::clock::WallAnchor;
 use crate::collector::RecordSink;
 use crate::export_accounting::ExportCounters;
@@ -150,12 +150,7 @@ impl SpanProcessor for OtlpProcessor {
         if let Some((sender, ended)) = lock(&self.sender).take() {
             // The sender finishes its current request (bounded by the
             // request timeout) before it sees `stopping`.
-            match ended.recv_timeout(timeout) {
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    let _ = sender.join();
-                }
-                _ => return Err(OTelSdkError::Timeout(timeout)),
-            }
+            join_within(sender, &ended, timeout)?;
         }
         flushed
     }
