@@ -9,9 +9,8 @@
 //! of them copying `SpanData`, and the collector ~190 to send it. Here a
 //! span moves into the batch being built, under a lock taken once a span,
 //! and a full batch is copied out at once and queued for the export thread
-//! as one value. And what
-//! each export returned is counted ([`ExportStats`](crate::ExportStats)),
-//! which the SDK's processor keeps to its log.
+//! as one value. What each export returned is counted
+//! ([`ExportStats`](crate::ExportStats)); the SDK's processor only logs it.
 
 use std::fmt;
 use std::io;
