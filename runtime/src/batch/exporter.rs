@@ -14,6 +14,7 @@
 
 use std::fmt;
 use std::io;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -26,6 +27,9 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use super::options::BatchOptions;
 use super::queue::{Next, Queue, join_within, lock};
 use crate::export_accounting::ExportCounters;
+
+/// Spans the batch being built has room for before it first grows.
+const INITIAL_CAPACITY: usize = 512;
 
 /// A span processor exporting batches of spans to `E` from its own thread.
 pub(crate) struct ExporterBatch<E> {
@@ -51,7 +55,11 @@ impl<E: SpanExporter + 'static> ExporterBatch<E> {
         counters: &Arc<ExportCounters>,
     ) -> io::Result<Self> {
         let shared = Arc::new(Shared {
-            building: Mutex::new(Vec::with_capacity(options.max_export_batch_size)),
+            // Grown on demand, and kept: a large batch size from the
+            // environment does not allocate its whole batch up front.
+            building: Mutex::new(Vec::with_capacity(
+                options.max_export_batch_size.min(INITIAL_CAPACITY),
+            )),
             queue: Queue::new(options.max_queue_size),
             exporter: Mutex::new(exporter),
             counters: Arc::clone(counters),
@@ -141,7 +149,7 @@ impl<E: SpanExporter> Shared<E> {
             match self.queue.next(due) {
                 Next::Export(batch) => self.export(batch),
                 Next::Flush(flushed) => {
-                    let _ = lock(&self.exporter).force_flush();
+                    self.flush_exporter();
                     flushed.answer();
                 }
                 Next::Due => {
@@ -156,13 +164,26 @@ impl<E: SpanExporter> Shared<E> {
         let _ = lock(&self.exporter).shutdown();
     }
 
+    /// Exports one batch and counts the outcome. An exporter that panics
+    /// fails that batch only: the thread goes on with the next, where its
+    /// end would leave every later flush waiting for its timeout.
     fn export(&self, batch: Vec<SpanData>) {
         let spans = batch.len() as u64;
-        let outcome = futures_executor::block_on(lock(&self.exporter).export(batch));
+        let exporter = lock(&self.exporter);
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+            futures_executor::block_on(exporter.export(batch))
+        }));
         match outcome {
-            Ok(()) => self.counters.exported(spans),
-            Err(error) => self.counters.failed(spans, &error),
+            Ok(Ok(())) => self.counters.exported(spans),
+            Ok(Err(error)) => self.counters.failed(spans, &error),
+            Err(_) => self.counters.failed(spans, &"the exporter panicked"),
         }
+    }
+
+    /// The exporter's own flush, a panic in it taken as a failed flush.
+    fn flush_exporter(&self) {
+        let exporter = lock(&self.exporter);
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| exporter.force_flush()));
     }
 }
 

@@ -25,6 +25,8 @@ struct Recording {
     /// Exports begun so far.
     entered: Arc<(Mutex<usize>, Condvar)>,
     failing: Arc<Mutex<bool>>,
+    /// Exports left that panic.
+    panics: Arc<AtomicUsize>,
     flushes: Arc<AtomicUsize>,
     shutdowns: Arc<AtomicUsize>,
     service: Arc<Mutex<Option<String>>>,
@@ -66,6 +68,15 @@ impl SpanExporter for Recording {
             .map(|span| u64::from_be_bytes(span.span_context.span_id().to_bytes()))
             .collect();
         self.batches.lock().unwrap().push(ids);
+        if self
+            .panics
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok()
+        {
+            panic!("an exporter bug");
+        }
         if *self.failing.lock().unwrap() {
             return Err(OTelSdkError::InternalFailure("the backend is down".into()));
         }
@@ -187,6 +198,32 @@ fn failed_exports_are_counted_as_failed() {
         .force_flush()
         .expect("a flush waits; it does not fail with the exports");
     assert_eq!(counters.snapshot(), stats(3, 0, 3));
+}
+
+#[test]
+fn an_exporter_that_panics_fails_that_batch_and_the_next_ones_export() {
+    let exporter = Recording::default();
+    exporter.panics.store(1, Ordering::SeqCst);
+    let (processor, counters) = start(&exporter, options(2, 100, Duration::from_secs(60)));
+    end_spans(&processor, 1..=5);
+    processor
+        .force_flush()
+        .expect("answered, not left to time out");
+    assert_eq!(exporter.batches(), [vec![1, 2], vec![3, 4], vec![5]]);
+    assert_eq!(counters.snapshot(), stats(5, 3, 2));
+}
+
+#[test]
+fn a_large_batch_size_is_not_allocated_up_front() {
+    let exporter = Recording::default();
+    let (processor, _) = start(
+        &exporter,
+        options(1_000_000, 2_000_000, Duration::from_secs(60)),
+    );
+    assert!(processor.shared.building.lock().unwrap().capacity() <= 512);
+    end_spans(&processor, 1..=3);
+    processor.force_flush().expect("flushed");
+    assert_eq!(exporter.batches(), [vec![1, 2, 3]]);
 }
 
 #[test]
