@@ -90,6 +90,7 @@ struct Shared {
     dropped: AtomicU64,
     collected: AtomicU64,
     stopped: AtomicBool,
+    reported_panic: AtomicBool,
     control: Mutex<Control>,
     control_changed: Condvar,
 }
@@ -139,6 +140,7 @@ impl Collector {
             dropped: AtomicU64::new(0),
             collected: AtomicU64::new(0),
             stopped: AtomicBool::new(false),
+            reported_panic: AtomicBool::new(false),
             control: Mutex::new(Control::default()),
             control_changed: Condvar::new(),
         });
@@ -385,8 +387,10 @@ impl Shared {
 
             if shutdown {
                 for processor in &self.processors {
-                    let _ = processor.force_flush();
-                    let _ = processor.shutdown();
+                    self.surviving(|| {
+                        let _ = processor.force_flush();
+                        let _ = processor.shutdown();
+                    });
                 }
                 let mut control = lock(&self.control);
                 control.finished = true;
@@ -399,7 +403,9 @@ impl Shared {
             };
             if flushed {
                 for processor in &self.processors {
-                    let _ = processor.force_flush();
+                    self.surviving(|| {
+                        let _ = processor.force_flush();
+                    });
                 }
                 let mut control = lock(&self.control);
                 control.flush_done = control.flush_done.max(flush_target);
@@ -436,7 +442,7 @@ impl Shared {
             let abandoned = rings.spans.is_abandoned();
             while let Ok(mut record) = rings.spans.pop() {
                 exported += 1;
-                self.export(&mut record);
+                self.surviving(|| self.export(&mut record));
                 // A full spare ring (or a finished thread) frees the box.
                 let _ = rings.spares.push(record);
             }
@@ -445,12 +451,26 @@ impl Shared {
         let orphans = std::mem::take(&mut *lock(&self.orphans));
         exported += orphans.len() as u64;
         for mut record in orphans {
-            self.export(&mut record);
+            self.surviving(|| self.export(&mut record));
         }
         // Once per drain: the counter shares a cache line with the flag
         // every span's hand-off reads, and a write per span took that line
         // from the threads making spans (BENCHMARKS.md).
         self.collected.fetch_add(exported, Ordering::Relaxed);
+    }
+
+    /// Runs a call into the span processors (and so the exporters) so that
+    /// one that panics loses the span it was given, not the pipeline: a
+    /// collector thread ended by a panic would drain nothing more, and every
+    /// flush would wait out its timeout.
+    fn surviving(&self, work: impl FnOnce()) {
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).is_err();
+        if panicked && !self.reported_panic.swap(true, Ordering::Relaxed) {
+            eprintln!(
+                "spanflow: a span processor or exporter panicked on the collector thread; the \
+                 span it was given is lost and export goes on (reported once)"
+            );
+        }
     }
 
     fn export(&self, record: &mut SpanRecord) {
