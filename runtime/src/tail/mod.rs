@@ -504,7 +504,13 @@ fn start_ticker(shared: Weak<Shared>, wait: Duration) {
             loop {
                 std::thread::sleep(period);
                 match shared.upgrade() {
-                    Some(shared) => shared.tick(),
+                    // A next processor that panics (an exporter bug) loses
+                    // the traces it was given; the ticker goes on deciding.
+                    Some(shared) => {
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            shared.tick();
+                        }));
+                    }
                     None => return,
                 }
             }
