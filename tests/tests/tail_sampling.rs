@@ -6,6 +6,8 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
+mod faulty;
+
 use opentelemetry::trace::{
     Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
 };
@@ -563,34 +565,6 @@ fn spanflow_shared(queue: &std::sync::Arc<BoundedQueue>) -> impl SpanProcessor +
     Shared(std::sync::Arc::clone(queue))
 }
 
-/// Panics on the first span handed on; keeps the trace ids of the others.
-#[derive(Clone, Debug, Default)]
-struct PanicsOnce(std::sync::Arc<std::sync::Mutex<Option<Vec<TraceId>>>>);
-
-impl SpanProcessor for PanicsOnce {
-    fn on_start(&self, _: &mut opentelemetry_sdk::trace::Span, _: &opentelemetry::Context) {}
-
-    fn on_end(&self, span: SpanData) {
-        let mut seen = self.0.lock().unwrap();
-        match seen.as_mut() {
-            Some(traces) => traces.push(span.span_context.trace_id()),
-            None => {
-                *seen = Some(Vec::new());
-                drop(seen);
-                panic!("a processor bug");
-            }
-        }
-    }
-
-    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
-        Ok(())
-    }
-
-    fn shutdown_with_timeout(&self, _: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
-        Ok(())
-    }
-}
-
 /// Waits (at most 10 s) until `done` holds; the behaviour under test is
 /// the sampler's own timer, so there is no flush to wait on instead.
 fn within_seconds(done: impl Fn() -> bool) -> bool {
@@ -606,21 +580,21 @@ fn within_seconds(done: impl Fn() -> bool) -> bool {
 
 #[test]
 fn the_ticker_goes_on_deciding_after_the_next_processor_panics() {
-    let next = PanicsOnce::default();
+    let next = faulty::PanicsOnce::default();
     let sampler = TailSampler::builder(Policy::probability(1.0))
         .with_straggler_wait(Duration::from_millis(20))
         .build(next.clone());
 
     sampler.on_end(span(1, 1, None, Duration::from_millis(1)));
     assert!(
-        within_seconds(|| next.0.lock().unwrap().is_some()),
+        within_seconds(|| next.panicked()),
         "the ticker handed trace 1 on (and the processor panicked)"
     );
     // No span arrives after this one: only the ticker can decide it.
     sampler.on_end(span(2, 1, None, Duration::from_millis(1)));
     assert!(
-        within_seconds(|| next.0.lock().unwrap().as_deref() == Some(&[TraceId::from(2)])),
+        within_seconds(|| next.trace_ids() == [TraceId::from(2)]),
         "trace 2 handed on by the ticker: {:?}",
-        next.0.lock().unwrap()
+        next.trace_ids()
     );
 }
