@@ -180,13 +180,7 @@ impl Pipeline {
     /// `BENCHMARKS.md`), and its outcome is counted in
     /// [`PipelineGuard::export_stats`].
     pub fn with_batch_exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
-        let started = BatchOptions::from_env()
-            .map_err(InstallError::Config)
-            .and_then(|options| {
-                ExporterBatch::start(exporter, options, &self.export_counters)
-                    .map_err(InstallError::Thread)
-            });
-        match started {
+        match batched(exporter, &self.export_counters) {
             Ok(processor) => self.with_span_processor(processor),
             Err(error) => {
                 self.deferred_error.get_or_insert(error);
@@ -671,6 +665,15 @@ impl Pipeline {
     }
 }
 
+/// `exporter` behind spanflow's batching, with the `OTEL_BSP_*` settings.
+fn batched<E: SpanExporter + 'static>(
+    exporter: E,
+    counters: &Arc<ExportCounters>,
+) -> Result<ExporterBatch<E>, InstallError> {
+    let options = BatchOptions::from_env()?;
+    ExporterBatch::start(exporter, options, counters).map_err(InstallError::Thread)
+}
+
 #[cfg(feature = "json-file")]
 fn json_file_processor(
     path: &std::path::Path,
@@ -683,11 +686,7 @@ fn json_file_processor(
             format!("cannot create the file: {error}"),
         ))
     })?;
-    let options = BatchOptions::from_env()?;
-    match ExporterBatch::start(file, options, counters) {
-        Ok(processor) => Ok(Box::new(processor)),
-        Err(error) => Err(InstallError::Thread(error)),
-    }
+    Ok(Box::new(batched(file, counters)?))
 }
 
 #[cfg(not(feature = "json-file"))]
