@@ -10,9 +10,11 @@
 //! that ends it, and dropped where it was made. `#[trace]` spans come from
 //! spanflow's collector thread, as `SpanData` or (when this processor is
 //! the only export) as the records themselves ([`RecordSink`]); spans of
-//! the OpenTelemetry API come from the threads that end them. Memory is bounded the same way: the request
-//! being built holds at most `max_export_batch_size` spans, the queue at
-//! most `max_queue_size`; a batch that does not fit is dropped and shows in
+//! the OpenTelemetry API come from the threads that end them. Memory is
+//! bounded the same way: the request being built holds at most
+//! `max_export_batch_size` spans, the queue (`crate::batch`'s, which other
+//! exporters' batching shares) at most `max_queue_size`; a batch that does
+//! not fit is dropped and shows in
 //! [`ExportStats::unaccounted`](crate::ExportStats::unaccounted).
 
 use std::fmt;
