@@ -178,7 +178,10 @@ impl Pipeline {
     /// The batching is spanflow's, in place of the SDK's
     /// `BatchSpanProcessor` (same settings, less copying; see
     /// `BENCHMARKS.md`), and its outcome is counted in
-    /// [`PipelineGuard::export_stats`].
+    /// [`PipelineGuard::export_stats`]. As under the SDK's processor, the
+    /// export thread drives each `export` future with a plain `block_on`:
+    /// an exporter whose futures need an async runtime's context must bring
+    /// its own; spanflow's OTLP export (`with_otlp`) needs none.
     pub fn with_batch_exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
         match batched(exporter, &self.export_counters) {
             Ok(processor) => self.with_span_processor(processor),
