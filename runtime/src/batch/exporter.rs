@@ -25,7 +25,7 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 
 use super::options::BatchOptions;
-use super::queue::{Next, Queue, join_within, lock};
+use super::queue::{Queue, SpanCount, join_within, lock};
 use crate::export_accounting::ExportCounters;
 
 /// Spans the batch being built has room for before it first grows.
@@ -92,9 +92,8 @@ impl<E: SpanExporter + 'static> SpanProcessor for ExporterBatch<E> {
                 .then(|| take(&mut building))
         };
         if let Some(batch) = full {
-            let spans = batch.len();
             // A batch that does not fit is dropped here, outside the locks.
-            let _ = self.shared.queue.push(batch, spans);
+            let _ = self.shared.queue.push(batch);
         }
     }
 
@@ -124,14 +123,9 @@ impl<E: SpanExporter + 'static> SpanProcessor for ExporterBatch<E> {
 
 impl<E: SpanExporter> Shared<E> {
     /// The batch being built, if it holds any span.
-    fn take_partial(&self) -> Option<(Vec<SpanData>, usize)> {
+    fn take_partial(&self) -> Option<Vec<SpanData>> {
         let mut building = lock(&self.building);
-        if building.is_empty() {
-            return None;
-        }
-        let batch = take(&mut building);
-        let spans = batch.len();
-        Some((batch, spans))
+        (!building.is_empty()).then(|| take(&mut building))
     }
 
     fn flush(&self, timeout: Duration) -> OTelSdkResult {
@@ -144,23 +138,12 @@ impl<E: SpanExporter> Shared<E> {
         // As the SDK's batch thread does: what the exporter does itself (an
         // instrumented HTTP client) is not traced into its own export.
         let _suppressed = Context::enter_telemetry_suppressed_scope();
-        let mut due = Instant::now() + self.options.schedule_delay;
-        loop {
-            match self.queue.next(due) {
-                Next::Export(batch) => self.export(batch),
-                Next::Flush(flushed) => {
-                    self.flush_exporter();
-                    flushed.answer();
-                }
-                Next::Due => {
-                    due = Instant::now() + self.options.schedule_delay;
-                    if let Some((batch, _)) = self.take_partial() {
-                        self.export(batch);
-                    }
-                }
-                Next::Stopped => break,
-            }
-        }
+        self.queue.serve(
+            self.options.schedule_delay,
+            || self.take_partial(),
+            |batch| self.export(batch),
+            || self.flush_exporter(),
+        );
         let _ = lock(&self.exporter).shutdown();
     }
 
@@ -198,6 +181,12 @@ impl<E: SpanExporter> Shared<E> {
 /// cost more than one bulk copy into it.
 fn take(building: &mut Vec<SpanData>) -> Vec<SpanData> {
     building.split_off(0)
+}
+
+impl SpanCount for Vec<SpanData> {
+    fn span_count(&self) -> usize {
+        self.len()
+    }
 }
 
 impl<E> fmt::Debug for ExporterBatch<E> {

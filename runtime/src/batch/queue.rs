@@ -11,6 +11,12 @@ use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 
+/// A batch as the queue sees it: the spans it holds count against the
+/// queue's bound.
+pub(crate) trait SpanCount {
+    fn span_count(&self) -> usize;
+}
+
 pub(crate) struct Queue<B> {
     jobs: Mutex<Jobs<B>>,
     changed: Condvar,
@@ -29,7 +35,7 @@ enum Job<B> {
 }
 
 /// What the export thread does next.
-pub(crate) enum Next<B> {
+enum Next<B> {
     /// Export this batch.
     Export(B),
     /// A flush, whose batches before it are done: answer it (once what the
@@ -42,16 +48,16 @@ pub(crate) enum Next<B> {
 }
 
 /// A flush waiting for its answer.
-pub(crate) struct Flushed(mpsc::Sender<()>);
+struct Flushed(mpsc::Sender<()>);
 
 impl Flushed {
-    pub(crate) fn answer(self) {
+    fn answer(self) {
         // The flush may have stopped waiting (timed out); nothing to tell.
         let _ = self.0.send(());
     }
 }
 
-impl<B> Queue<B> {
+impl<B: SpanCount> Queue<B> {
     pub(crate) fn new(max_spans: usize) -> Self {
         Queue {
             jobs: Mutex::new(Jobs {
@@ -64,10 +70,10 @@ impl<B> Queue<B> {
         }
     }
 
-    /// Queues a full batch of `spans` spans; hands it back when it does not
-    /// fit or the export has stopped (its spans are lost: offered, never
-    /// exported).
-    pub(crate) fn push(&self, batch: B, spans: usize) -> Result<(), B> {
+    /// Queues a full batch; hands it back when it does not fit or the
+    /// export has stopped (its spans are lost: offered, never exported).
+    pub(crate) fn push(&self, batch: B) -> Result<(), B> {
+        let spans = batch.span_count();
         let mut jobs = self.lock();
         if jobs.stopping || jobs.queued_spans + spans > self.max_spans {
             return Err(batch);
@@ -82,14 +88,15 @@ impl<B> Queue<B> {
     /// Queues `partial`, the batch being built (a flush never drops: the
     /// queue may go one batch over), and waits, at most `timeout`, until
     /// the export thread has done everything queued before.
-    pub(crate) fn flush(&self, partial: Option<(B, usize)>, timeout: Duration) -> OTelSdkResult {
+    pub(crate) fn flush(&self, partial: Option<B>, timeout: Duration) -> OTelSdkResult {
         let (done, finished) = mpsc::channel();
         {
             let mut jobs = self.lock();
             if jobs.stopping {
                 return Ok(());
             }
-            if let Some((batch, spans)) = partial {
+            if let Some(batch) = partial {
+                let spans = batch.span_count();
                 jobs.queued_spans += spans;
                 jobs.queue.push_back(Job::Export { batch, spans });
             }
@@ -110,9 +117,38 @@ impl<B> Queue<B> {
         self.changed.notify_all();
     }
 
-    /// For the export thread: the next job, waiting for one at most until
-    /// `deadline`.
-    pub(crate) fn next(&self, deadline: Instant) -> Next<B> {
+    /// The export thread's loop, until the queue is stopped and empty:
+    /// `export`s queued batches in order, and what `take_partial` gives
+    /// once `schedule_delay` passed with nothing queued; `before_answer`
+    /// runs before a flush is answered (the exporter's own flush).
+    pub(crate) fn serve(
+        &self,
+        schedule_delay: Duration,
+        mut take_partial: impl FnMut() -> Option<B>,
+        mut export: impl FnMut(B),
+        mut before_answer: impl FnMut(),
+    ) {
+        let mut due = Instant::now() + schedule_delay;
+        loop {
+            match self.next(due) {
+                Next::Export(batch) => export(batch),
+                Next::Flush(flushed) => {
+                    before_answer();
+                    flushed.answer();
+                }
+                Next::Due => {
+                    due = Instant::now() + schedule_delay;
+                    if let Some(batch) = take_partial() {
+                        export(batch);
+                    }
+                }
+                Next::Stopped => return,
+            }
+        }
+    }
+
+    /// The next job, waiting for one at most until `deadline`.
+    fn next(&self, deadline: Instant) -> Next<B> {
         let mut jobs = self.lock();
         loop {
             match jobs.queue.pop_front() {
@@ -198,31 +234,40 @@ mod tests {
 
     use super::*;
 
+    /// A named batch of so many spans.
+    type Named = (&'static str, usize);
+
+    impl SpanCount for Named {
+        fn span_count(&self) -> usize {
+            self.1
+        }
+    }
+
     #[test]
     fn batches_leave_in_order_and_a_full_queue_hands_the_batch_back() {
         let queue = Queue::new(10);
-        assert!(queue.push("a", 6).is_ok());
+        assert!(queue.push(("a", 6)).is_ok());
         assert_eq!(
-            queue.push("b", 6),
-            Err("b"),
+            queue.push(("b", 6)),
+            Err(("b", 6)),
             "6 + 6 spans over a bound of 10"
         );
-        assert!(queue.push("c", 4).is_ok());
+        assert!(queue.push(("c", 4)).is_ok());
         let deadline = Instant::now();
-        assert!(matches!(queue.next(deadline), Next::Export("a")));
-        assert!(queue.push("d", 6).is_ok(), "room again once `a` left");
-        assert!(matches!(queue.next(deadline), Next::Export("c")));
-        assert!(matches!(queue.next(deadline), Next::Export("d")));
+        assert!(matches!(queue.next(deadline), Next::Export(("a", _))));
+        assert!(queue.push(("d", 6)).is_ok(), "room again once `a` left");
+        assert!(matches!(queue.next(deadline), Next::Export(("c", _))));
+        assert!(matches!(queue.next(deadline), Next::Export(("d", _))));
         assert!(matches!(queue.next(deadline), Next::Due));
         queue.stop();
-        assert_eq!(queue.push("e", 1), Err("e"), "stopped");
+        assert_eq!(queue.push(("e", 1)), Err(("e", 1)), "stopped");
         assert!(matches!(queue.next(deadline), Next::Stopped));
     }
 
     #[test]
     fn a_flush_queues_its_partial_batch_even_over_the_bound_and_waits_for_it() {
         let queue = Arc::new(Queue::new(4));
-        assert!(queue.push("full", 4).is_ok());
+        assert!(queue.push(("full", 4)).is_ok());
         let exporter = {
             let queue = Arc::clone(&queue);
             std::thread::spawn(move || {
@@ -230,7 +275,7 @@ mod tests {
                 let mut exported = Vec::new();
                 loop {
                     match queue.next(far) {
-                        Next::Export(batch) => exported.push(batch),
+                        Next::Export((name, _)) => exported.push(name),
                         Next::Flush(flushed) => {
                             flushed.answer();
                             return exported;
@@ -248,7 +293,7 @@ mod tests {
 
     #[test]
     fn an_unanswered_flush_times_out_and_a_stopped_queue_flushes_nothing() {
-        let queue: Queue<()> = Queue::new(4);
+        let queue: Queue<Named> = Queue::new(4);
         let timeout = Duration::from_millis(20);
         assert!(matches!(
             queue.flush(None, timeout),

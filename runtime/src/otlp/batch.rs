@@ -21,7 +21,7 @@ use std::fmt;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use opentelemetry::{Context, InstrumentationScope};
@@ -34,7 +34,7 @@ use super::encode::{self, ScopeBody};
 use super::options::RequestOptions;
 use super::retry::Retry;
 use super::transport::Transport;
-use crate::batch::{BatchOptions, Next, Queue, join_within, lock};
+use crate::batch::{BatchOptions, Queue, SpanCount, join_within, lock};
 use crate::clock::WallAnchor;
 use crate::collector::RecordSink;
 use crate::export_accounting::ExportCounters;
@@ -85,6 +85,12 @@ struct ScopeSpans {
 struct Batch {
     body: Bytes,
     spans: usize,
+}
+
+impl SpanCount for Batch {
+    fn span_count(&self) -> usize {
+        self.spans
+    }
 }
 
 impl OtlpProcessor {
@@ -304,14 +310,9 @@ impl Shared {
             full.then(|| building.take())
         };
         if let Some(batch) = full {
-            self.enqueue(batch);
+            // A batch that does not fit is dropped: offered, never exported.
+            let _ = self.queue.push(batch);
         }
-    }
-
-    fn enqueue(&self, batch: Batch) {
-        let spans = batch.spans;
-        // A batch that does not fit is dropped: offered, never exported.
-        let _ = self.queue.push(batch, spans);
     }
 
     /// The request being built, if it holds any span.
@@ -323,11 +324,8 @@ impl Shared {
     /// Sends what is being built and waits until everything queued before
     /// has been answered.
     fn flush(&self) -> OTelSdkResult {
-        let partial = self.take_partial().map(|batch| {
-            let spans = batch.spans;
-            (batch, spans)
-        });
-        self.queue.flush(partial, self.options.export_timeout)
+        self.queue
+            .flush(self.take_partial(), self.options.export_timeout)
     }
 
     /// The sender thread: sends queued requests in order, and what is being
@@ -336,20 +334,12 @@ impl Shared {
         // As the SDK's batch thread: the HTTP client's own calls are not
         // traced into the export.
         let _suppressed = Context::enter_telemetry_suppressed_scope();
-        let mut due = Instant::now() + self.options.schedule_delay;
-        loop {
-            match self.queue.next(due) {
-                Next::Export(batch) => self.send(&mut transport, batch),
-                Next::Flush(flushed) => flushed.answer(),
-                Next::Due => {
-                    due = Instant::now() + self.options.schedule_delay;
-                    if let Some(batch) = self.take_partial() {
-                        self.send(&mut transport, batch);
-                    }
-                }
-                Next::Stopped => return,
-            }
-        }
+        self.queue.serve(
+            self.options.schedule_delay,
+            || self.take_partial(),
+            |batch| self.send(&mut transport, batch),
+            || {},
+        );
     }
 
     /// Sends one batch, retrying transient failures as `retry` says; a
