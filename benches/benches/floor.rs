@@ -55,6 +55,9 @@ fn floor(c: &mut Criterion) {
     group.bench_function("carrier lookups: HashMap (OpenTelemetry's impl)", |b| {
         b.iter(|| lookups(black_box(&map)))
     });
+    group.bench_function("carrier lookups: HashMap (spanflow's StringMap)", |b| {
+        b.iter(|| lookups(&spanflow::propagation::StringMap(black_box(&map))))
+    });
     group.bench_function("carrier lookups: HeaderMap (spanflow-http)", |b| {
         b.iter(|| lookups(&spanflow_http::Headers(black_box(&headers))))
     });

@@ -14,6 +14,7 @@ use http::HeaderMap;
 use opentelemetry::Context;
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+use spanflow::propagation::StringMap;
 use spanflow_benches::{TRACEPARENT, traceparent_context};
 use spanflow_http::{Headers, HeadersMut};
 
@@ -82,6 +83,14 @@ fn propagation(c: &mut Criterion) {
     group.bench_function(
         "spanflow extract_span_context HeaderMap (spanflow-http carrier)",
         |b| b.iter(|| black_box(spanflow.extract_span_context(&Headers(&headers)))),
+    );
+    // spanflow's HashMap carrier: no lowercase copy of each key looked up.
+    group.bench_function("spanflow extract HashMap (StringMap carrier)", |b| {
+        b.iter(|| black_box(spanflow.extract_with_context(&Context::new(), &StringMap(&map))))
+    });
+    group.bench_function(
+        "spanflow extract_span_context HashMap (StringMap carrier)",
+        |b| b.iter(|| black_box(spanflow.extract_span_context(&StringMap(&map)))),
     );
     group.finish();
 }

@@ -17,12 +17,14 @@ use opentelemetry::trace::{SpanContext, TraceContextExt, TraceState};
 #[cfg(feature = "b3")]
 mod b3;
 mod baggage;
+mod map;
 mod traceparent;
 mod tracestate;
 
 #[cfg(feature = "b3")]
 pub use b3::B3Propagator;
 pub use baggage::{BAGGAGE, BaggagePropagator, MAX_HEADER_BYTES};
+pub use map::StringMap;
 pub use traceparent::RANDOM_FLAG;
 
 /// The `traceparent` header name.
