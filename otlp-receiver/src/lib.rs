@@ -60,7 +60,8 @@ pub enum Behaviour {
     /// Answer every request with an error (HTTP 503, gRPC UNAVAILABLE),
     /// keeping nothing.
     Fail = 1,
-    /// Take the request and never answer, like a collector that hung.
+    /// Take the request and never answer, like a collector that hung
+    /// ([`OtlpReceiver::held_requests`] counts them).
     Stall = 2,
     /// Answer success and keep only a count of spans (for soak runs, where
     /// keeping everything would grow the receiver, not the process tested).
@@ -92,6 +93,7 @@ pub struct OtlpReceiver {
     received: Log,
     mode: Mode,
     counted: Counted,
+    held: Counted,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -148,30 +150,34 @@ impl OtlpReceiver {
         let received: Log = Arc::default();
         let mode: Mode = Arc::default();
         let counted: Counted = Arc::default();
+        let held: Counted = Arc::default();
         let (stop, stopped) = oneshot::channel::<()>();
 
         let grpc_service = TraceServiceServer::new(GrpcService(
             Arc::clone(&received),
             Arc::clone(&mode),
             Arc::clone(&counted),
+            Arc::clone(&held),
         ))
         .accept_compressed(CompressionEncoding::Gzip);
         let http_log = Arc::clone(&received);
         let http_mode = Arc::clone(&mode);
         let http_counted = Arc::clone(&counted);
+        let http_held = Arc::clone(&held);
         let http_app = Router::new().route(
             "/v1/traces",
             post(move |headers: HeaderMap, body: Bytes| {
                 let log = Arc::clone(&http_log);
                 let mode = Arc::clone(&http_mode);
                 let counted = Arc::clone(&http_counted);
+                let held = Arc::clone(&http_held);
                 async move {
                     match behaviour(&mode) {
                         Behaviour::Accept | Behaviour::Count | Behaviour::Reject => {
                             receive_http(&log, &mode, &counted, &headers, &body).into_response()
                         }
                         Behaviour::Fail => StatusCode::SERVICE_UNAVAILABLE.into_response(),
-                        Behaviour::Stall => std::future::pending().await,
+                        Behaviour::Stall => hold(&held).await,
                     }
                 }
             }),
@@ -208,6 +214,7 @@ impl OtlpReceiver {
             received,
             mode,
             counted,
+            held,
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -221,6 +228,12 @@ impl OtlpReceiver {
     /// Spans received while counting ([`Behaviour::Count`]).
     pub fn counted_spans(&self) -> u64 {
         self.counted.load(Ordering::Relaxed)
+    }
+
+    /// Requests taken and never answered ([`Behaviour::Stall`]) so far:
+    /// how many a client had in flight at once.
+    pub fn held_requests(&self) -> u64 {
+        self.held.load(Ordering::Relaxed)
     }
 
     /// The gRPC and HTTP addresses, for [`OtlpReceiver::start_at`].
@@ -301,7 +314,13 @@ pub fn int_attribute(attributes: &[KeyValue], key: &str) -> Option<i64> {
         })
 }
 
-struct GrpcService(Log, Mode, Counted);
+struct GrpcService(Log, Mode, Counted, Counted);
+
+/// Counts a request in `held`, then never answers it.
+async fn hold<T>(held: &Counted) -> T {
+    held.fetch_add(1, Ordering::Relaxed);
+    std::future::pending().await
+}
 
 #[tonic::async_trait]
 impl TraceService for GrpcService {
@@ -312,7 +331,7 @@ impl TraceService for GrpcService {
         match behaviour(&self.1) {
             Behaviour::Accept | Behaviour::Count => {}
             Behaviour::Fail => return Err(tonic::Status::unavailable("failing on purpose")),
-            Behaviour::Stall => std::future::pending().await,
+            Behaviour::Stall => hold(&self.3).await,
             Behaviour::Reject => {
                 return Ok(tonic::Response::new(rejecting(request.get_ref())));
             }

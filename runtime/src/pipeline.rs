@@ -181,7 +181,10 @@ impl Pipeline {
     /// [`PipelineGuard::export_stats`]. As under the SDK's processor, the
     /// export thread drives each `export` future with a plain `block_on`:
     /// an exporter whose futures need an async runtime's context must bring
-    /// its own; spanflow's OTLP export (`with_otlp`) needs none.
+    /// its own; spanflow's OTLP export (`with_otlp`) needs none. Batches
+    /// go to the exporter one at a time, whatever
+    /// `OTEL_BSP_MAX_CONCURRENT_EXPORTS` says: the `SpanExporter` contract
+    /// forbids concurrent `export` calls.
     pub fn with_batch_exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
         match batched(exporter, &self.export_counters) {
             Ok(processor) => self.with_span_processor(processor),
@@ -194,7 +197,10 @@ impl Pipeline {
 
     /// Exports over OTLP to `target` (overriding the
     /// `OTEL_EXPORTER_OTLP_*` variables), in batches, besides any exporter
-    /// given in code; `OTEL_BSP_*` set the batch sizes and delays.
+    /// given in code; `OTEL_BSP_*` set the batch sizes and delays, and
+    /// `OTEL_BSP_MAX_CONCURRENT_EXPORTS` how many requests are sent side by
+    /// side (one by default; more for a receiver far away, where each
+    /// request waits a round trip).
     ///
     /// ```no_run
     /// use spanflow::otlp::{OtlpProtocol, OtlpTarget};

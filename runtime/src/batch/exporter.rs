@@ -139,7 +139,7 @@ impl<E: SpanExporter> Shared<E> {
         // instrumented HTTP client) is not traced into its own export.
         let _suppressed = Context::enter_telemetry_suppressed_scope();
         self.queue.serve(
-            self.options.schedule_delay,
+            Some(self.options.schedule_delay),
             || self.take_partial(),
             |batch| self.export(batch),
             || self.flush_exporter(),

@@ -9,8 +9,6 @@ const SCHEDULE_DELAY: &str = "OTEL_BSP_SCHEDULE_DELAY";
 const EXPORT_TIMEOUT: &str = "OTEL_BSP_EXPORT_TIMEOUT";
 const MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
 const MAX_EXPORT_BATCH_SIZE: &str = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE";
-/// Validated, then unused: spanflow's batch exports send one batch at a
-/// time, in order.
 const MAX_CONCURRENT_EXPORTS: &str = "OTEL_BSP_MAX_CONCURRENT_EXPORTS";
 
 /// How spans are batched (the `OTEL_BSP_*` variables, with the
@@ -26,6 +24,11 @@ pub(crate) struct BatchOptions {
     pub(crate) max_queue_size: usize,
     /// Spans per export, at most.
     pub(crate) max_export_batch_size: usize,
+    /// Exports in progress at once, at most: spanflow's OTLP export sends
+    /// that many requests side by side. An OpenTelemetry `SpanExporter` is
+    /// given one batch at a time whatever this says: its contract forbids
+    /// concurrent `export` calls.
+    pub(crate) max_concurrent_exports: usize,
 }
 
 impl Default for BatchOptions {
@@ -35,6 +38,7 @@ impl Default for BatchOptions {
             export_timeout: Duration::from_millis(30_000),
             max_queue_size: 2_048,
             max_export_batch_size: 512,
+            max_concurrent_exports: 1,
         }
     }
 }
@@ -55,7 +59,7 @@ impl BatchOptions {
             options.max_export_batch_size = count(MAX_EXPORT_BATCH_SIZE, &value)?;
         }
         if let Some(value) = var(MAX_CONCURRENT_EXPORTS) {
-            count(MAX_CONCURRENT_EXPORTS, &value)?;
+            options.max_concurrent_exports = count(MAX_CONCURRENT_EXPORTS, &value)?;
         }
         // As the specification says: a batch never exceeds the queue.
         options.max_export_batch_size = options.max_export_batch_size.min(options.max_queue_size);

@@ -1,8 +1,9 @@
 //! The queue between the threads that hand spans to a batch export and the
-//! one thread that exports them: batches leave in order, a flush is
-//! answered once every batch before it is done, and the queue holds at most
-//! `max_queue_size` spans; a full batch that does not fit is dropped (its
-//! spans were counted as offered, and show as unaccounted).
+//! threads that export them: batches leave in order (with one export thread
+//! they are also done in order), a flush is answered once every batch
+//! before it is done, and the queue holds at most `max_queue_size` spans; a
+//! full batch that does not fit is dropped (its spans were counted as
+//! offered, and show as unaccounted).
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, mpsc};
@@ -26,6 +27,9 @@ pub(crate) struct Queue<B> {
 struct Jobs<B> {
     queue: VecDeque<Job<B>>,
     queued_spans: usize,
+    /// Batches taken by export threads and not done yet: a flush at the
+    /// front of the queue waits for them.
+    exporting: usize,
     stopping: bool,
 }
 
@@ -41,7 +45,8 @@ enum Next<B> {
     /// A flush, whose batches before it are done: answer it (once what the
     /// exporter itself buffers is flushed, if anything).
     Flush(Flushed),
-    /// The deadline passed with nothing queued: export what is being built.
+    /// The deadline passed with nothing queued: export what is being built
+    /// (counted as exporting until the export thread says it is done).
     Due,
     /// Shutting down, and nothing is left in the queue.
     Stopped,
@@ -63,6 +68,7 @@ impl<B: SpanCount> Queue<B> {
             jobs: Mutex::new(Jobs {
                 queue: VecDeque::new(),
                 queued_spans: 0,
+                exporting: 0,
                 stopping: false,
             }),
             changed: Condvar::new(),
@@ -87,7 +93,7 @@ impl<B: SpanCount> Queue<B> {
 
     /// Queues `partial`, the batch being built (a flush never drops: the
     /// queue may go one batch over), and waits, at most `timeout`, until
-    /// the export thread has done everything queued before.
+    /// the export threads have done everything queued before.
     pub(crate) fn flush(&self, partial: Option<B>, timeout: Duration) -> OTelSdkResult {
         let (done, finished) = mpsc::channel();
         {
@@ -110,34 +116,39 @@ impl<B: SpanCount> Queue<B> {
         }
     }
 
-    /// Tells the export thread to end once the queue is empty, and the
-    /// retries it is waiting on to give up.
+    /// Tells the export threads to end once the queue is empty, and the
+    /// retries they are waiting on to give up.
     pub(crate) fn stop(&self) {
         self.lock().stopping = true;
         self.changed.notify_all();
     }
 
-    /// The export thread's loop, until the queue is stopped and empty:
-    /// `export`s queued batches in order, and what `take_partial` gives
-    /// once `schedule_delay` passed with nothing queued; `before_answer`
-    /// runs before a flush is answered (the exporter's own flush).
+    /// An export thread's loop, until the queue is stopped and empty:
+    /// `export`s queued batches in order, and, on the thread given a
+    /// `schedule_delay` (one of them), what `take_partial` gives once that
+    /// delay passed with nothing queued; `before_answer` runs before a
+    /// flush is answered (the exporter's own flush).
     pub(crate) fn serve(
         &self,
-        schedule_delay: Duration,
+        schedule_delay: Option<Duration>,
         mut take_partial: impl FnMut() -> Option<B>,
         mut export: impl FnMut(B),
         mut before_answer: impl FnMut(),
     ) {
-        let mut due = Instant::now() + schedule_delay;
+        let mut due = schedule_delay.map(|delay| Instant::now() + delay);
         loop {
             match self.next(due) {
-                Next::Export(batch) => export(batch),
+                Next::Export(batch) => {
+                    let _done = Exporting(self);
+                    export(batch);
+                }
                 Next::Flush(flushed) => {
                     before_answer();
                     flushed.answer();
                 }
                 Next::Due => {
-                    due = Instant::now() + schedule_delay;
+                    let _done = Exporting(self);
+                    due = schedule_delay.map(|delay| Instant::now() + delay);
                     if let Some(batch) = take_partial() {
                         export(batch);
                     }
@@ -147,22 +158,55 @@ impl<B: SpanCount> Queue<B> {
         }
     }
 
-    /// The next job, waiting for one at most until `deadline`.
-    fn next(&self, deadline: Instant) -> Next<B> {
+    /// The next job, waiting for one at most until `deadline` (without one,
+    /// until there is a job). A flush is taken once no batch before it is
+    /// still exporting.
+    fn next(&self, deadline: Option<Instant>) -> Next<B> {
         let mut jobs = self.lock();
         loop {
-            match jobs.queue.pop_front() {
-                Some(Job::Export { batch, spans }) => {
-                    jobs.queued_spans -= spans;
-                    return Next::Export(batch);
+            let flush_waits =
+                jobs.exporting > 0 && matches!(jobs.queue.front(), Some(Job::Flush(_)));
+            if !flush_waits {
+                match jobs.queue.pop_front() {
+                    Some(Job::Export { batch, spans }) => {
+                        jobs.queued_spans -= spans;
+                        jobs.exporting += 1;
+                        return Next::Export(batch);
+                    }
+                    Some(Job::Flush(done)) => return Next::Flush(Flushed(done)),
+                    None if jobs.stopping => return Next::Stopped,
+                    None => {}
                 }
-                Some(Job::Flush(done)) => return Next::Flush(Flushed(done)),
-                None if jobs.stopping => return Next::Stopped,
-                None => match self.wait_until(jobs, deadline) {
-                    Some(waited) => jobs = waited,
-                    None => return Next::Due,
-                },
             }
+            // Nothing to take yet: an empty queue, or a flush waiting for
+            // exports on other threads.
+            jobs = match deadline {
+                None => self
+                    .changed
+                    .wait(jobs)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => match self.wait_until(jobs, deadline) {
+                    Some(waited) => waited,
+                    None => {
+                        // Counted before the batch being built is taken, so
+                        // that a flush queued meanwhile waits for it.
+                        self.lock().exporting += 1;
+                        return Next::Due;
+                    }
+                },
+            };
+        }
+    }
+
+    /// An export thread is done with a batch (also when its export
+    /// panicked).
+    fn done_exporting(&self) {
+        let mut jobs = self.lock();
+        jobs.exporting -= 1;
+        let idle = jobs.exporting == 0;
+        drop(jobs);
+        if idle {
+            self.changed.notify_all();
         }
     }
 
@@ -202,6 +246,15 @@ impl<B: SpanCount> Queue<B> {
 
     fn lock(&self) -> MutexGuard<'_, Jobs<B>> {
         lock(&self.jobs)
+    }
+}
+
+/// A batch being exported: done when dropped.
+struct Exporting<'a, B: SpanCount>(&'a Queue<B>);
+
+impl<B: SpanCount> Drop for Exporting<'_, B> {
+    fn drop(&mut self) {
+        self.0.done_exporting();
     }
 }
 
@@ -253,7 +306,7 @@ mod tests {
             "6 + 6 spans over a bound of 10"
         );
         assert!(queue.push(("c", 4)).is_ok());
-        let deadline = Instant::now();
+        let deadline = Some(Instant::now());
         assert!(matches!(queue.next(deadline), Next::Export(("a", _))));
         assert!(queue.push(("d", 6)).is_ok(), "room again once `a` left");
         assert!(matches!(queue.next(deadline), Next::Export(("c", _))));
@@ -271,11 +324,14 @@ mod tests {
         let exporter = {
             let queue = Arc::clone(&queue);
             std::thread::spawn(move || {
-                let far = Instant::now() + Duration::from_secs(30);
+                let far = Some(Instant::now() + Duration::from_secs(30));
                 let mut exported = Vec::new();
                 loop {
                     match queue.next(far) {
-                        Next::Export((name, _)) => exported.push(name),
+                        Next::Export((name, _)) => {
+                            exported.push(name);
+                            queue.done_exporting();
+                        }
                         Next::Flush(flushed) => {
                             flushed.answer();
                             return exported;
@@ -289,6 +345,61 @@ mod tests {
             .flush(Some(("partial", 3)), Duration::from_secs(30))
             .expect("answered");
         assert_eq!(exporter.join().unwrap(), ["full", "partial"]);
+    }
+
+    #[test]
+    fn with_two_export_threads_a_flush_waits_for_the_batch_the_other_is_exporting() {
+        let queue = Arc::new(Queue::new(10));
+        assert!(queue.push(("slow", 1)).is_ok());
+        let (taken, slow_taken) = mpsc::channel();
+        let (release, released) = mpsc::channel::<()>();
+        let (exported, in_order) = mpsc::channel();
+        let slow_thread = {
+            let queue = Arc::clone(&queue);
+            let exported = exported.clone();
+            std::thread::spawn(move || {
+                let Next::Export((name, _)) = queue.next(None) else {
+                    panic!("the queued batch");
+                };
+                taken.send(()).unwrap();
+                released.recv().unwrap();
+                exported.send(name).unwrap();
+                queue.done_exporting();
+            })
+        };
+        slow_taken.recv().unwrap();
+        let flush = {
+            let queue = Arc::clone(&queue);
+            std::thread::spawn(move || queue.flush(Some(("partial", 1)), Duration::from_secs(30)))
+        };
+        let other_thread = {
+            let queue = Arc::clone(&queue);
+            std::thread::spawn(move || {
+                loop {
+                    match queue.next(None) {
+                        Next::Export((name, _)) => {
+                            exported.send(name).unwrap();
+                            queue.done_exporting();
+                        }
+                        Next::Flush(flushed) => {
+                            exported.send("flush answered").unwrap();
+                            flushed.answer();
+                            return;
+                        }
+                        Next::Due | Next::Stopped => panic!("no deadline, not stopped"),
+                    }
+                }
+            })
+        };
+        // The other thread exports the partial batch queued behind `slow`,
+        // then holds the flush until `slow` is done.
+        assert_eq!(in_order.recv().unwrap(), "partial");
+        release.send(()).unwrap();
+        flush.join().unwrap().expect("answered");
+        slow_thread.join().unwrap();
+        other_thread.join().unwrap();
+        let rest: Vec<_> = in_order.try_iter().collect();
+        assert_eq!(rest, ["slow", "flush answered"]);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! spanflow's OTLP span processor: each span is encoded as it ends, into
-//! the request being built; full requests queue for one sender thread.
+//! the request being built; full requests queue for the sender threads.
 //!
 //! It takes the place of the SDK's `BatchSpanProcessor` + opentelemetry-otlp
 //! pair for every OTLP protocol (JSON bodies are made from the protobuf
@@ -7,7 +7,10 @@
 //! (`OTEL_BSP_*`, `OTEL_EXPORTER_OTLP_*`). The SDK pair moves every span
 //! through a channel, then converts the batch to opentelemetry-proto's
 //! structs and encodes those; here a span is written once, on the thread
-//! that ends it, and dropped where it was made. `#[trace]` spans come from
+//! that ends it, and dropped where it was made. Requests are sent by
+//! `OTEL_BSP_MAX_CONCURRENT_EXPORTS` sender threads (one by default), so
+//! that a receiver far away does not hold the export to one request per
+//! round trip. `#[trace]` spans come from
 //! spanflow's collector thread, as `SpanData` or (when this processor is
 //! the only export) as the records themselves ([`RecordSink`]); spans of
 //! the OpenTelemetry API come from the threads that end them. Memory is
@@ -49,7 +52,8 @@ pub(crate) struct OtlpProcessor {
     sender: Mutex<Option<SenderThread>>,
 }
 
-/// The sender thread, and the channel that disconnects when it ends.
+/// The first sender thread (which ends after the others), and the channel
+/// that disconnects when it ends.
 type SenderThread = (JoinHandle<()>, mpsc::Receiver<Result<(), String>>);
 
 struct Shared {
@@ -94,7 +98,8 @@ impl SpanCount for Batch {
 }
 
 impl OtlpProcessor {
-    /// Starts the sender thread, which sets up the client.
+    /// Starts the sender threads; the first sets up the client and starts
+    /// the others.
     pub(crate) fn start(
         target: &OtlpTarget,
         request: RequestOptions,
@@ -115,16 +120,27 @@ impl OtlpProcessor {
         let worker = Arc::clone(&shared);
         let sender = thread::Builder::new()
             .name("spanflow-otlp".into())
-            .spawn(move || match Transport::connect(&target, request) {
-                Ok(transport) => {
-                    let _ = ready.send(Ok(()));
-                    worker.run(transport);
-                }
-                Err(error) => {
-                    let _ = ready.send(Err(error));
+            .spawn(move || {
+                let started = Transport::connect(&target, request).and_then(|transport| {
+                    let others = worker.start_other_senders(&transport)?;
+                    Ok((transport, others))
+                });
+                match started {
+                    Ok((transport, others)) => {
+                        let _ = ready.send(Ok(()));
+                        let schedule_delay = worker.options.schedule_delay;
+                        worker.run(transport, Some(schedule_delay));
+                        // The client (a clone in each) goes last, here.
+                        for other in others {
+                            let _ = other.join();
+                        }
+                    }
+                    Err(error) => {
+                        let _ = ready.send(Err(error));
+                    }
                 }
             })
-            .map_err(|error| format!("could not start the OTLP sender thread: {error}"))?;
+            .map_err(sender_thread_error)?;
         connected
             .recv()
             .unwrap_or_else(|_| Err("the OTLP sender thread ended".into()))?;
@@ -328,14 +344,41 @@ impl Shared {
             .flush(self.take_partial(), self.options.export_timeout)
     }
 
-    /// The sender thread: sends queued requests in order, and what is being
-    /// built once it has waited `schedule_delay`.
-    fn run(&self, mut transport: Transport) {
+    /// The sender threads after the first, each with a clone of its
+    /// client; stopped and joined again if one cannot start.
+    fn start_other_senders(
+        self: &Arc<Self>,
+        transport: &Transport,
+    ) -> Result<Vec<JoinHandle<()>>, String> {
+        let mut others = Vec::with_capacity(self.options.max_concurrent_exports - 1);
+        for _ in 1..self.options.max_concurrent_exports {
+            let worker = Arc::clone(self);
+            let transport = transport.clone();
+            let started = thread::Builder::new()
+                .name("spanflow-otlp".into())
+                .spawn(move || worker.run(transport, None));
+            match started {
+                Ok(other) => others.push(other),
+                Err(error) => {
+                    self.queue.stop();
+                    for other in others {
+                        let _ = other.join();
+                    }
+                    return Err(sender_thread_error(error));
+                }
+            }
+        }
+        Ok(others)
+    }
+
+    /// A sender thread: sends queued requests, and, on the thread given a
+    /// `schedule_delay`, what is being built once it has waited that long.
+    fn run(&self, mut transport: Transport, schedule_delay: Option<Duration>) {
         // As the SDK's batch thread: the HTTP client's own calls are not
         // traced into the export.
         let _suppressed = Context::enter_telemetry_suppressed_scope();
         self.queue.serve(
-            self.options.schedule_delay,
+            schedule_delay,
             || self.take_partial(),
             |batch| self.send(&mut transport, batch),
             || {},
@@ -388,6 +431,10 @@ impl Shared {
         self.counters
             .failed(spans, &format!("{}{attempts}", error.message));
     }
+}
+
+fn sender_thread_error(error: std::io::Error) -> String {
+    format!("could not start an OTLP sender thread: {error}")
 }
 
 impl fmt::Debug for OtlpProcessor {

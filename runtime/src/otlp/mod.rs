@@ -6,7 +6,9 @@
 //! `encode` for why); OTLP/HTTP with JSON bodies is made from that request
 //! when it is sent. It honours `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`,
 //! `_TIMEOUT`, `_COMPRESSION` (`gzip` or `none`) and `_INSECURE` (for a gRPC
-//! endpoint given as `host:port`), and the `OTEL_BSP_*` batch settings.
+//! endpoint given as `host:port`), and the `OTEL_BSP_*` batch settings
+//! (`OTEL_BSP_MAX_CONCURRENT_EXPORTS` sender threads send requests side by
+//! side).
 //! `https://` endpoints need the `tls` feature (see `tls` for the
 //! certificates).
 

@@ -1,11 +1,13 @@
 //! Sending encoded `ExportTraceServiceRequest`s: OTLP/HTTP with reqwest's
 //! blocking client (protobuf bodies, or JSON made from them), OTLP/gRPC with
-//! tonic. Both live on the exporter's sender thread, which creates and drops
+//! tonic. Both live on the exporter's sender threads, which create and drop
 //! them: reqwest's blocking client and a Tokio runtime both panic when
 //! dropped inside an async context, which the thread that installs the
-//! pipeline often is.
+//! pipeline often is. Clones share one client (and connection pool), so
+//! that sender threads can send side by side.
 
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes};
@@ -31,6 +33,7 @@ pub(crate) struct Accepted {
     pub(crate) rejected: u64,
 }
 
+#[derive(Clone)]
 pub(crate) enum Transport {
     Http {
         client: reqwest::blocking::Client,
@@ -41,8 +44,10 @@ pub(crate) enum Transport {
     Grpc(Box<GrpcTransport>),
 }
 
+#[derive(Clone)]
 pub(crate) struct GrpcTransport {
-    runtime: tokio::runtime::Runtime,
+    /// Shared by the sender threads; each drives its own requests on it.
+    runtime: Arc<tokio::runtime::Runtime>,
     client: tonic::client::Grpc<tonic::transport::Channel>,
     options: RequestOptions,
 }
@@ -81,7 +86,7 @@ impl Transport {
                     client = client.send_compressed(tonic::codec::CompressionEncoding::Gzip);
                 }
                 Ok(Transport::Grpc(Box::new(GrpcTransport {
-                    runtime,
+                    runtime: Arc::new(runtime),
                     client,
                     options,
                 })))

@@ -106,6 +106,7 @@ fn options(batch: usize, queue: usize, delay: Duration) -> BatchOptions {
         export_timeout: Duration::from_secs(30),
         max_queue_size: queue,
         max_export_batch_size: batch,
+        max_concurrent_exports: 1,
     }
 }
 

@@ -178,6 +178,7 @@ fn a_stalled_receiver_costs_queued_batches_not_memory_or_time() {
             max_queue_size: 30,
             export_timeout: Duration::from_millis(300),
             schedule_delay: Duration::from_secs(3600),
+            max_concurrent_exports: 1,
         };
         let timeout = Duration::from_millis(200);
         let (processor, counters) = processor(&receiver, protocol, batch, timeout, Retry::none());
@@ -217,6 +218,44 @@ fn a_stalled_receiver_costs_queued_batches_not_memory_or_time() {
         let started = Instant::now();
         processor.shutdown().expect("shut down");
         assert!(started.elapsed() < Duration::from_secs(2));
+    }
+}
+
+#[test]
+fn max_concurrent_exports_sends_that_many_requests_side_by_side() {
+    for protocol in PROTOCOLS {
+        let receiver = OtlpReceiver::start().expect("receiver");
+        let batch = BatchOptions {
+            max_export_batch_size: 1,
+            schedule_delay: Duration::from_secs(3600),
+            max_concurrent_exports: 3,
+            ..BatchOptions::default()
+        };
+        // Longer than the wait below: one sender would hold one request
+        // all that time.
+        let timeout = Duration::from_secs(60);
+        let (processor, counters) = processor(&receiver, protocol, batch, timeout, Retry::none());
+        receiver.set_behaviour(Behaviour::Stall);
+        for index in 0..5 {
+            processor.on_end(span(index, "spanflow"));
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while receiver.held_requests() < 3 {
+            assert!(
+                Instant::now() < deadline,
+                "{protocol:?}: {} requests side by side",
+                receiver.held_requests()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(receiver.held_requests(), 3, "{protocol:?}: at most three");
+        // The receiver's end fails the three held requests, and the two
+        // batches behind them find nobody; the flush waits for all five.
+        drop(receiver);
+        processor.force_flush().expect("flushed");
+        let stats = counters.snapshot();
+        assert_eq!((stats.exported, stats.failed), (0, 5), "{protocol:?}");
+        processor.shutdown().expect("shut down");
     }
 }
 
