@@ -49,7 +49,68 @@ pub struct Received {
     pub headers: Vec<(String, String)>,
 }
 
-type Log = Arc<Mutex<Vec<Received>>>;
+/// What the endpoints share with the handle.
+#[derive(Default)]
+struct State {
+    received: Mutex<Vec<Received>>,
+    /// A [`Behaviour`].
+    mode: AtomicU8,
+    /// Spans received while counting.
+    counted: AtomicU64,
+    /// Requests taken and never answered.
+    held: AtomicU64,
+    /// How long each request waits before it is handled, in microseconds.
+    answer_delay_us: AtomicU64,
+}
+
+impl State {
+    fn behaviour(&self) -> Behaviour {
+        match self.mode.load(Ordering::Relaxed) {
+            1 => Behaviour::Fail,
+            2 => Behaviour::Stall,
+            3 => Behaviour::Count,
+            4 => Behaviour::Reject,
+            _ => Behaviour::Accept,
+        }
+    }
+
+    /// Waits the answer delay, then says how to answer; a stalled request
+    /// is counted and never answered.
+    async fn answer(&self) -> Behaviour {
+        let delay = self.answer_delay_us.load(Ordering::Relaxed);
+        if delay > 0 {
+            tokio::time::sleep(std::time::Duration::from_micros(delay)).await;
+        }
+        match self.behaviour() {
+            Behaviour::Stall => {
+                self.held.fetch_add(1, Ordering::Relaxed);
+                std::future::pending().await
+            }
+            behaviour => behaviour,
+        }
+    }
+
+    fn record(
+        &self,
+        protocol: &'static str,
+        request: ExportTraceServiceRequest,
+        headers: Vec<(String, String)>,
+    ) {
+        if self.behaviour() == Behaviour::Count {
+            self.counted
+                .fetch_add(span_count(&request) as u64, Ordering::Relaxed);
+            return;
+        }
+        self.received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Received {
+                protocol,
+                request,
+                headers,
+            });
+    }
+}
 
 /// How the receiver answers, for fault tests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,29 +132,13 @@ pub enum Behaviour {
     Reject = 4,
 }
 
-type Mode = Arc<AtomicU8>;
-type Counted = Arc<AtomicU64>;
-
-fn behaviour(mode: &Mode) -> Behaviour {
-    match mode.load(Ordering::Relaxed) {
-        1 => Behaviour::Fail,
-        2 => Behaviour::Stall,
-        3 => Behaviour::Count,
-        4 => Behaviour::Reject,
-        _ => Behaviour::Accept,
-    }
-}
-
 /// A running receiver; stops when dropped.
 pub struct OtlpReceiver {
     /// `http` or `https`.
     scheme: &'static str,
     grpc: SocketAddr,
     http: SocketAddr,
-    received: Log,
-    mode: Mode,
-    counted: Counted,
-    held: Counted,
+    state: Arc<State>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -147,37 +192,20 @@ impl OtlpReceiver {
         let grpc_listener = runtime.block_on(tokio::net::TcpListener::bind(grpc))?;
         let http_listener = runtime.block_on(tokio::net::TcpListener::bind(http))?;
         let (grpc, http) = (grpc_listener.local_addr()?, http_listener.local_addr()?);
-        let received: Log = Arc::default();
-        let mode: Mode = Arc::default();
-        let counted: Counted = Arc::default();
-        let held: Counted = Arc::default();
+        let state = Arc::new(State::default());
         let (stop, stopped) = oneshot::channel::<()>();
 
-        let grpc_service = TraceServiceServer::new(GrpcService(
-            Arc::clone(&received),
-            Arc::clone(&mode),
-            Arc::clone(&counted),
-            Arc::clone(&held),
-        ))
-        .accept_compressed(CompressionEncoding::Gzip);
-        let http_log = Arc::clone(&received);
-        let http_mode = Arc::clone(&mode);
-        let http_counted = Arc::clone(&counted);
-        let http_held = Arc::clone(&held);
+        let grpc_service = TraceServiceServer::new(GrpcService(Arc::clone(&state)))
+            .accept_compressed(CompressionEncoding::Gzip);
+        let http_state = Arc::clone(&state);
         let http_app = Router::new().route(
             "/v1/traces",
             post(move |headers: HeaderMap, body: Bytes| {
-                let log = Arc::clone(&http_log);
-                let mode = Arc::clone(&http_mode);
-                let counted = Arc::clone(&http_counted);
-                let held = Arc::clone(&http_held);
+                let state = Arc::clone(&http_state);
                 async move {
-                    match behaviour(&mode) {
-                        Behaviour::Accept | Behaviour::Count | Behaviour::Reject => {
-                            receive_http(&log, &mode, &counted, &headers, &body).into_response()
-                        }
+                    match state.answer().await {
                         Behaviour::Fail => StatusCode::SERVICE_UNAVAILABLE.into_response(),
-                        Behaviour::Stall => hold(&held).await,
+                        _ => receive_http(&state, &headers, &body).into_response(),
                     }
                 }
             }),
@@ -211,10 +239,7 @@ impl OtlpReceiver {
             scheme: if tls.is_some() { "https" } else { "http" },
             grpc,
             http,
-            received,
-            mode,
-            counted,
-            held,
+            state,
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -222,18 +247,25 @@ impl OtlpReceiver {
 
     /// Changes how requests are answered from now on.
     pub fn set_behaviour(&self, behaviour: Behaviour) {
-        self.mode.store(behaviour as u8, Ordering::Relaxed);
+        self.state.mode.store(behaviour as u8, Ordering::Relaxed);
+    }
+
+    /// Makes every request from now on wait `delay` before it is handled,
+    /// like a receiver a network round trip away.
+    pub fn set_answer_delay(&self, delay: std::time::Duration) {
+        let micros = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
+        self.state.answer_delay_us.store(micros, Ordering::Relaxed);
     }
 
     /// Spans received while counting ([`Behaviour::Count`]).
     pub fn counted_spans(&self) -> u64 {
-        self.counted.load(Ordering::Relaxed)
+        self.state.counted.load(Ordering::Relaxed)
     }
 
     /// Requests taken and never answered ([`Behaviour::Stall`]) so far:
     /// how many a client had in flight at once.
     pub fn held_requests(&self) -> u64 {
-        self.held.load(Ordering::Relaxed)
+        self.state.held.load(Ordering::Relaxed)
     }
 
     /// The gRPC and HTTP addresses, for [`OtlpReceiver::start_at`].
@@ -255,7 +287,8 @@ impl OtlpReceiver {
 
     /// Every request received so far.
     pub fn received(&self) -> Vec<Received> {
-        self.received
+        self.state
+            .received
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
@@ -314,13 +347,7 @@ pub fn int_attribute(attributes: &[KeyValue], key: &str) -> Option<i64> {
         })
 }
 
-struct GrpcService(Log, Mode, Counted, Counted);
-
-/// Counts a request in `held`, then never answers it.
-async fn hold<T>(held: &Counted) -> T {
-    held.fetch_add(1, Ordering::Relaxed);
-    std::future::pending().await
-}
+struct GrpcService(Arc<State>);
 
 #[tonic::async_trait]
 impl TraceService for GrpcService {
@@ -328,23 +355,15 @@ impl TraceService for GrpcService {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        match behaviour(&self.1) {
-            Behaviour::Accept | Behaviour::Count => {}
+        match self.0.answer().await {
             Behaviour::Fail => return Err(tonic::Status::unavailable("failing on purpose")),
-            Behaviour::Stall => hold(&self.3).await,
             Behaviour::Reject => {
                 return Ok(tonic::Response::new(rejecting(request.get_ref())));
             }
+            Behaviour::Accept | Behaviour::Count | Behaviour::Stall => {}
         }
         let headers = header_list(&request.metadata().clone().into_headers());
-        record(
-            &self.0,
-            &self.1,
-            &self.2,
-            "grpc",
-            request.into_inner(),
-            headers,
-        );
+        self.0.record("grpc", request.into_inner(), headers);
         Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }
 }
@@ -369,9 +388,7 @@ fn span_count(request: &ExportTraceServiceRequest) -> usize {
 }
 
 fn receive_http(
-    log: &Log,
-    mode: &Mode,
-    counted: &Counted,
+    state: &State,
     headers: &HeaderMap,
     body: &[u8],
 ) -> (StatusCode, [(header::HeaderName, &'static str); 1], Vec<u8>) {
@@ -405,13 +422,10 @@ fn receive_http(
     match decoded {
         Ok(request) => {
             // Answered in the request's own encoding, partial success too.
-            let response = if behaviour(mode) == Behaviour::Reject {
+            let response = if state.behaviour() == Behaviour::Reject {
                 rejecting(&request)
             } else {
-                record(
-                    log,
-                    mode,
-                    counted,
+                state.record(
                     if json { "http/json" } else { "http/protobuf" },
                     request,
                     header_list(headers),
@@ -439,27 +453,6 @@ fn receive_http(
             error.into_bytes(),
         ),
     }
-}
-
-fn record(
-    log: &Log,
-    mode: &Mode,
-    counted: &Counted,
-    protocol: &'static str,
-    request: ExportTraceServiceRequest,
-    headers: Vec<(String, String)>,
-) {
-    if behaviour(mode) == Behaviour::Count {
-        counted.fetch_add(span_count(&request) as u64, Ordering::Relaxed);
-        return;
-    }
-    log.lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(Received {
-            protocol,
-            request,
-            headers,
-        });
 }
 
 fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
