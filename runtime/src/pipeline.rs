@@ -179,9 +179,12 @@ impl Pipeline {
     /// `BatchSpanProcessor` (same settings, less copying; see
     /// `BENCHMARKS.md`), and its outcome is counted in
     /// [`PipelineGuard::export_stats`]. As under the SDK's processor, the
-    /// export thread drives each `export` future with a plain `block_on`:
-    /// an exporter whose futures need an async runtime's context must bring
-    /// its own; spanflow's OTLP export (`with_otlp`) needs none. Batches
+    /// export thread drives each `export` future itself, without an async
+    /// runtime: an exporter whose futures need a runtime's context must
+    /// bring its own; spanflow's OTLP export (`with_otlp`) needs none.
+    /// Unlike the SDK's processor, it gives up on an export still pending
+    /// after `OTEL_BSP_EXPORT_TIMEOUT` (30 s): the future is dropped, the
+    /// batch counted failed, and the next batch goes on. Batches
     /// go to the exporter one at a time, whatever
     /// `OTEL_BSP_MAX_CONCURRENT_EXPORTS` says: the `SpanExporter` contract
     /// forbids concurrent `export` calls.

@@ -24,6 +24,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 
+use super::block_within::block_within;
 use super::options::BatchOptions;
 use super::queue::{Queue, SpanCount, join_within, lock};
 use crate::export_accounting::ExportCounters;
@@ -147,18 +148,25 @@ impl<E: SpanExporter> Shared<E> {
         let _ = lock(&self.exporter).shutdown();
     }
 
-    /// Exports one batch and counts the outcome. An exporter that panics
-    /// fails that batch only: the thread goes on with the next, where its
-    /// end would leave every later flush waiting for its timeout.
+    /// Exports one batch and counts the outcome. An exporter that panics,
+    /// or whose export is still pending after `export_timeout` (then
+    /// dropped, which cancels it), fails that batch only: the thread goes
+    /// on with the next, where its end (or an endless wait) would leave
+    /// every later batch waiting.
     fn export(&self, batch: Vec<SpanData>) {
         let spans = batch.len() as u64;
+        let timeout = self.options.export_timeout;
         let exporter = lock(&self.exporter);
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-            futures_executor::block_on(exporter.export(batch))
+            block_within(exporter.export(batch), timeout)
         }));
         match outcome {
-            Ok(Ok(())) => self.counters.exported(spans),
-            Ok(Err(error)) => self.counters.failed(spans, &error),
+            Ok(Some(Ok(()))) => self.counters.exported(spans),
+            Ok(Some(Err(error))) => self.counters.failed(spans, &error),
+            Ok(None) => self.counters.failed(
+                spans,
+                &format!("the export was not done within {timeout:?} (OTEL_BSP_EXPORT_TIMEOUT)"),
+            ),
             Err(_) => self.counters.failed(spans, &"the exporter panicked"),
         }
     }

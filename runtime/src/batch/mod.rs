@@ -3,6 +3,7 @@
 //! exports batches to any OpenTelemetry `SpanExporter`. spanflow's OTLP
 //! processor (`crate::otlp`) shares the settings and the queue.
 
+mod block_within;
 mod exporter;
 mod options;
 mod queue;

@@ -17,7 +17,10 @@ const MAX_CONCURRENT_EXPORTS: &str = "OTEL_BSP_MAX_CONCURRENT_EXPORTS";
 pub(crate) struct BatchOptions {
     /// The longest a span waits for its batch to fill.
     pub(crate) schedule_delay: Duration,
-    /// The longest a flush waits for the exports it started.
+    /// The longest a flush waits for the exports it started, and the
+    /// longest an exporter given in code may take for one export (a future
+    /// still pending then is dropped, and its batch counted failed). OTLP
+    /// requests have their own timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`).
     pub(crate) export_timeout: Duration,
     /// Spans waiting for the export thread, at most; more are dropped
     /// (counted).

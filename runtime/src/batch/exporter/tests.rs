@@ -27,6 +27,8 @@ struct Recording {
     failing: Arc<Mutex<bool>>,
     /// Exports left that panic.
     panics: Arc<AtomicUsize>,
+    /// Exports left that stay pending forever.
+    stuck: Arc<AtomicUsize>,
     flushes: Arc<AtomicUsize>,
     shutdowns: Arc<AtomicUsize>,
     service: Arc<Mutex<Option<String>>>,
@@ -57,6 +59,9 @@ impl SpanExporter for Recording {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         *self.entered.0.lock().unwrap() += 1;
         self.entered.1.notify_all();
+        if take_one(&self.stuck) {
+            std::future::pending::<()>().await;
+        }
         let (held, released) = &*self.held;
         let mut waiting = held.lock().unwrap();
         while *waiting {
@@ -68,13 +73,7 @@ impl SpanExporter for Recording {
             .map(|span| u64::from_be_bytes(span.span_context.span_id().to_bytes()))
             .collect();
         self.batches.lock().unwrap().push(ids);
-        if self
-            .panics
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
-                left.checked_sub(1)
-            })
-            .is_ok()
-        {
+        if take_one(&self.panics) {
             panic!("an exporter bug");
         }
         if *self.failing.lock().unwrap() {
@@ -98,6 +97,14 @@ impl SpanExporter for Recording {
             .get(&opentelemetry::Key::from_static_str("service.name"))
             .map(|name| name.to_string());
     }
+}
+
+/// Counts one off `left`, if any is left.
+fn take_one(left: &AtomicUsize) -> bool {
+    left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+        left.checked_sub(1)
+    })
+    .is_ok()
 }
 
 fn options(batch: usize, queue: usize, delay: Duration) -> BatchOptions {
@@ -212,6 +219,23 @@ fn an_exporter_that_panics_fails_that_batch_and_the_next_ones_export() {
         .expect("answered, not left to time out");
     assert_eq!(exporter.batches(), [vec![1, 2], vec![3, 4], vec![5]]);
     assert_eq!(counters.snapshot(), stats(5, 3, 2));
+}
+
+#[test]
+fn an_export_still_pending_at_the_export_timeout_fails_that_batch_and_the_next_ones_export() {
+    let exporter = Recording::default();
+    exporter.stuck.store(1, Ordering::SeqCst);
+    let options = BatchOptions {
+        export_timeout: Duration::from_millis(100),
+        ..options(2, 100, Duration::from_secs(60))
+    };
+    let (processor, counters) = start(&exporter, options);
+    end_spans(&processor, 1..=4);
+    // The second export begins once the first is given up.
+    exporter.wait_for_exports(2);
+    processor.force_flush().expect("flushed");
+    assert_eq!(exporter.batches(), [vec![3, 4]]);
+    assert_eq!(counters.snapshot(), stats(4, 2, 2));
 }
 
 #[test]
