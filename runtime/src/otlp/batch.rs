@@ -140,7 +140,7 @@ impl OtlpProcessor {
                     }
                 }
             })
-            .map_err(sender_thread_error)?;
+            .map_err(|error| format!("could not start the OTLP sender thread: {error}"))?;
         connected
             .recv()
             .unwrap_or_else(|_| Err("the OTLP sender thread ended".into()))?;
@@ -350,7 +350,7 @@ impl Shared {
         self: &Arc<Self>,
         transport: &Transport,
     ) -> Result<Vec<JoinHandle<()>>, String> {
-        let mut others = Vec::with_capacity(self.options.max_concurrent_exports - 1);
+        let mut others = Vec::with_capacity(self.options.max_concurrent_exports.saturating_sub(1));
         for _ in 1..self.options.max_concurrent_exports {
             let worker = Arc::clone(self);
             let transport = transport.clone();
@@ -364,7 +364,11 @@ impl Shared {
                     for other in others {
                         let _ = other.join();
                     }
-                    return Err(sender_thread_error(error));
+                    return Err(format!(
+                        "could not start {} OTLP sender threads \
+                         (OTEL_BSP_MAX_CONCURRENT_EXPORTS): {error}",
+                        self.options.max_concurrent_exports
+                    ));
                 }
             }
         }
@@ -431,10 +435,6 @@ impl Shared {
         self.counters
             .failed(spans, &format!("{}{attempts}", error.message));
     }
-}
-
-fn sender_thread_error(error: std::io::Error) -> String {
-    format!("could not start an OTLP sender thread: {error}")
 }
 
 impl fmt::Debug for OtlpProcessor {
