@@ -2,8 +2,8 @@
 //! round trip away, by `OTEL_BSP_MAX_CONCURRENT_EXPORTS`: with one sender
 //! each request waits for the answer to the one before.
 //!
-//! Run: `cargo run --release -p spanflow-benches --example export_latency -- SENDERS [DELAY_MS] [SPANS]`
-//! (OTLP/HTTP with protobuf bodies, 512 spans a request; the receiver on
+//! Run: `cargo run --release -p spanflow-benches --example export_latency -- SENDERS [DELAY_MS] [SPANS] [grpc]`
+//! (OTLP/HTTP with protobuf bodies, or OTLP/gRPC; 512 spans a request; the receiver on
 //! 127.0.0.1 waits `DELAY_MS`, 20 by default, before it handles each
 //! request; 200,000 spans by default). The queue holds every span, so
 //! none is dropped there; the time runs until a flush returns with all of
@@ -22,6 +22,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let senders: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(1);
     let delay_ms: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(20);
     let spans: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(200_000);
+    let protocol = match args.next().as_deref() {
+        Some("grpc") => OtlpProtocol::Grpc,
+        _ => OtlpProtocol::HttpProtobuf,
+    };
     // SAFETY: no other thread runs yet; the receiver starts below.
     unsafe {
         std::env::set_var("OTEL_BSP_MAX_CONCURRENT_EXPORTS", senders.to_string());
@@ -30,7 +34,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let receiver = OtlpReceiver::start()?;
     receiver.set_behaviour(Behaviour::Count);
     receiver.set_answer_delay(Duration::from_millis(delay_ms));
-    let target = OtlpTarget::new(&receiver.http_endpoint(), OtlpProtocol::HttpProtobuf)?;
+    let endpoint = match protocol {
+        OtlpProtocol::Grpc => receiver.grpc_endpoint(),
+        _ => receiver.http_endpoint(),
+    };
+    let target = OtlpTarget::new(&endpoint, protocol)?;
     let pipeline = spanflow::pipeline!().with_otlp(target).install()?;
 
     let started = Instant::now();
@@ -49,7 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let stats = pipeline.export_stats();
     println!(
-        "{senders} sender(s), answers after {delay_ms} ms: {} of {spans} spans exported in {elapsed:.2?}, \
+        "{protocol:?}, {senders} sender(s), answers after {delay_ms} ms: {} of {spans} spans exported in {elapsed:.2?}, \
          {:.0} spans/s ({} failed, {} dropped at the rings, {} received)",
         stats.exported,
         stats.exported as f64 / elapsed.as_secs_f64(),

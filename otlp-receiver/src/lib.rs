@@ -226,7 +226,10 @@ impl OtlpReceiver {
             .spawn(move || {
                 runtime.block_on(async move {
                     let grpc = grpc_server.add_service(grpc_service).serve_with_incoming(
-                        tonic::transport::server::TcpIncoming::from(grpc_listener),
+                        // As collectors do: without it, Nagle's algorithm holds a
+                        // response's later frames for the client's delayed ACK.
+                        tonic::transport::server::TcpIncoming::from(grpc_listener)
+                            .with_nodelay(Some(true)),
                     );
                     tokio::select! {
                         _ = grpc => {}
