@@ -67,13 +67,17 @@
 //!   opentelemetry-proto's structs, which cost two to three times as much
 //!   CPU. When it is the only export, the collector hands it records and no
 //!   `SpanData` is made at all (a tail sampler needs `SpanData`, and gets it).
+//!   `OTEL_BSP_MAX_CONCURRENT_EXPORTS` sender threads send the requests side
+//!   by side, for receivers a round trip away.
 //! * Any other `SpanExporter` given to
 //!   [`Pipeline::with_batch_exporter`] is batched by spanflow too, with the
 //!   same `OTEL_BSP_*` settings as the SDK's batch processor: each span
 //!   moves once into the batch being built, and whole batches go to one
 //!   export thread, where the SDK's processor sends every span through a
 //!   channel (a third fewer instructions off the application thread per
-//!   span, with an exporter that discards; see `BENCHMARKS.md`).
+//!   span, with an exporter that discards; see `BENCHMARKS.md`). An export
+//!   still pending after `OTEL_BSP_EXPORT_TIMEOUT` is given up, where the
+//!   SDK's processor waits for it forever.
 //! * A span whose parent is unsampled, or with nothing installed, costs a
 //!   thread-local read and changes nothing; a root dropped by the sampler
 //!   still propagates its context, marked unsampled.
