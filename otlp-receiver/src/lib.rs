@@ -271,6 +271,19 @@ impl OtlpReceiver {
         self.state.held.load(Ordering::Relaxed)
     }
 
+    /// Waits until `count` requests are held, at most until `deadline`;
+    /// returns how many are held then (more than `count` only if more came
+    /// meanwhile).
+    pub fn wait_for_held_requests(&self, count: u64, deadline: std::time::Instant) -> u64 {
+        loop {
+            let held = self.held_requests();
+            if held >= count || std::time::Instant::now() >= deadline {
+                return held;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
     /// The gRPC and HTTP addresses, for [`OtlpReceiver::start_at`].
     pub fn addresses(&self) -> (SocketAddr, SocketAddr) {
         (self.grpc, self.http)

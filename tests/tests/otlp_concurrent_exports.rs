@@ -37,15 +37,11 @@ fn two_requests_wait_on_a_stalled_receiver_side_by_side_then_all_arrive() {
         request();
     }
     let deadline = started + Duration::from_millis(REQUEST_TIMEOUT_MS * 3 / 4);
-    while receiver.held_requests() < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "{} requests waiting side by side",
-            receiver.held_requests()
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    assert_eq!(receiver.held_requests(), 2, "at most two at once");
+    assert_eq!(
+        receiver.wait_for_held_requests(2, deadline),
+        2,
+        "two requests waiting side by side, no more"
+    );
 
     // The held requests time out and are retried; everything arrives.
     receiver.set_behaviour(Behaviour::Accept);

@@ -240,15 +240,11 @@ fn max_concurrent_exports_sends_that_many_requests_side_by_side() {
             processor.on_end(span(index, "spanflow"));
         }
         let deadline = Instant::now() + Duration::from_secs(20);
-        while receiver.held_requests() < 3 {
-            assert!(
-                Instant::now() < deadline,
-                "{protocol:?}: {} requests side by side",
-                receiver.held_requests()
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        assert_eq!(receiver.held_requests(), 3, "{protocol:?}: at most three");
+        assert_eq!(
+            receiver.wait_for_held_requests(3, deadline),
+            3,
+            "{protocol:?}: three requests side by side, no more"
+        );
         // The receiver's end fails the three held requests, and the two
         // batches behind them find nobody; the flush waits for all five.
         drop(receiver);
