@@ -59,6 +59,8 @@ struct State {
     counted: AtomicU64,
     /// Requests taken and never answered.
     held: AtomicU64,
+    /// Requests that reached an endpoint, however they were answered.
+    requests: AtomicU64,
     /// How long each request waits before it is handled, in microseconds.
     answer_delay_us: AtomicU64,
 }
@@ -77,6 +79,7 @@ impl State {
     /// Waits the answer delay, then says how to answer; a stalled request
     /// is counted and never answered.
     async fn answer(&self) -> Behaviour {
+        self.requests.fetch_add(1, Ordering::Relaxed);
         let delay = self.answer_delay_us.load(Ordering::Relaxed);
         if delay > 0 {
             tokio::time::sleep(std::time::Duration::from_micros(delay)).await;
@@ -109,6 +112,17 @@ impl State {
                 request,
                 headers,
             });
+    }
+}
+
+/// Polls `counter` until it reaches `count` or `deadline` passes.
+fn wait_for(counter: &AtomicU64, count: u64, deadline: std::time::Instant) -> u64 {
+    loop {
+        let seen = counter.load(Ordering::Relaxed);
+        if seen >= count || std::time::Instant::now() >= deadline {
+            return seen;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
 
@@ -275,13 +289,19 @@ impl OtlpReceiver {
     /// returns how many are held then (more than `count` only if more came
     /// meanwhile).
     pub fn wait_for_held_requests(&self, count: u64, deadline: std::time::Instant) -> u64 {
-        loop {
-            let held = self.held_requests();
-            if held >= count || std::time::Instant::now() >= deadline {
-                return held;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+        wait_for(&self.state.held, count, deadline)
+    }
+
+    /// Requests that reached an endpoint so far, however they were
+    /// answered (retries included).
+    pub fn requests(&self) -> u64 {
+        self.state.requests.load(Ordering::Relaxed)
+    }
+
+    /// Waits until `count` requests have reached an endpoint, at most until
+    /// `deadline`; returns how many have then.
+    pub fn wait_for_requests(&self, count: u64, deadline: std::time::Instant) -> u64 {
+        wait_for(&self.state.requests, count, deadline)
     }
 
     /// The gRPC and HTTP addresses, for [`OtlpReceiver::start_at`].

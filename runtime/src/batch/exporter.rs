@@ -17,16 +17,16 @@ use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use opentelemetry::Context;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 
 use super::block_within::block_within;
 use super::options::BatchOptions;
-use super::queue::{Queue, SpanCount, join_within, lock};
+use super::queue::{Queue, SpanCount, lock};
 use crate::export_accounting::ExportCounters;
 
 /// Spans the batch being built has room for before it first grows.
@@ -103,18 +103,14 @@ impl<E: SpanExporter + 'static> SpanProcessor for ExporterBatch<E> {
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        let started = Instant::now();
-        let flushed = self
-            .shared
-            .flush(self.shared.options.export_timeout.min(timeout));
-        self.shared.queue.stop();
-        if let Some((thread, ended)) = lock(&self.worker).take() {
-            // The thread ends after the export in progress and the
-            // exporter's own shutdown.
-            let left = timeout.saturating_sub(started.elapsed());
-            join_within(thread, &ended, left).map_err(|_| OTelSdkError::Timeout(timeout))?;
-        }
-        flushed
+        // The thread ends after the export in progress and the exporter's
+        // own shutdown.
+        self.shared.queue.shut_down(
+            |within| self.shared.flush(within),
+            lock(&self.worker).take(),
+            self.shared.options.export_timeout,
+            timeout,
+        )
     }
 
     fn set_resource(&mut self, resource: &Resource) {

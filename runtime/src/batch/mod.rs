@@ -13,4 +13,4 @@ pub(crate) use options::BatchOptions;
 #[cfg(feature = "otlp")]
 pub(crate) use options::millis;
 #[cfg(feature = "otlp")]
-pub(crate) use queue::{Queue, SpanCount, join_within, lock};
+pub(crate) use queue::{Queue, SpanCount, lock};

@@ -19,8 +19,9 @@ pub(crate) struct BatchOptions {
     pub(crate) schedule_delay: Duration,
     /// The longest a flush waits for the exports it started, and the
     /// longest an exporter given in code may take for one export (a future
-    /// still pending then is dropped, and its batch counted failed). OTLP
-    /// requests have their own timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`).
+    /// still pending then is dropped, and its batch counted failed). An
+    /// OTLP export, retries included, takes at most this or the request
+    /// timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`), whichever is shorter.
     pub(crate) export_timeout: Duration,
     /// Spans waiting for the export thread, at most; more are dropped
     /// (counted).

@@ -116,6 +116,28 @@ impl<B: SpanCount> Queue<B> {
         }
     }
 
+    /// Shuts the export down within `timeout`: `flush` is given nine
+    /// tenths of it (at most `export_timeout`), then the queue stops, which
+    /// ends every retry waiting at once, and the export thread (`worker`,
+    /// as for [`join_within`]) is joined in what is left. A flush given all
+    /// of it, when it timed out, left no time to see the thread end.
+    pub(crate) fn shut_down<T>(
+        &self,
+        flush: impl FnOnce(Duration) -> OTelSdkResult,
+        worker: Option<(JoinHandle<()>, mpsc::Receiver<T>)>,
+        export_timeout: Duration,
+        timeout: Duration,
+    ) -> OTelSdkResult {
+        let started = Instant::now();
+        let flushed = flush(export_timeout.min(timeout - timeout / 10));
+        self.stop();
+        if let Some((thread, ended)) = worker {
+            let left = timeout.saturating_sub(started.elapsed());
+            join_within(thread, &ended, left).map_err(|_| OTelSdkError::Timeout(timeout))?;
+        }
+        flushed
+    }
+
     /// Tells the export threads to end once the queue is empty, and the
     /// retries they are waiting on to give up.
     pub(crate) fn stop(&self) {
@@ -261,7 +283,7 @@ impl<B: SpanCount> Drop for Exporting<'_, B> {
 /// Waits, at most `timeout`, for an export thread to end, which `ended`
 /// tells by disconnecting (the thread owns the sending half and sends
 /// nothing more); then joins it.
-pub(crate) fn join_within<T>(
+fn join_within<T>(
     thread: JoinHandle<()>,
     ended: &mpsc::Receiver<T>,
     timeout: Duration,

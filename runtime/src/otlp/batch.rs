@@ -24,7 +24,7 @@ use std::fmt;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use opentelemetry::{Context, InstrumentationScope};
@@ -37,7 +37,7 @@ use super::encode::{self, ScopeBody};
 use super::options::RequestOptions;
 use super::retry::Retry;
 use super::transport::Transport;
-use crate::batch::{BatchOptions, Queue, SpanCount, join_within, lock};
+use crate::batch::{BatchOptions, Queue, SpanCount, lock};
 use crate::clock::WallAnchor;
 use crate::collector::RecordSink;
 use crate::export_accounting::ExportCounters;
@@ -165,18 +165,18 @@ impl SpanProcessor for OtlpProcessor {
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.shared.flush()
+        self.shared.flush(self.shared.options.export_timeout)
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        let flushed = self.shared.flush();
-        self.shared.queue.stop();
-        if let Some((sender, ended)) = lock(&self.sender).take() {
-            // The sender finishes its current request (bounded by the
-            // request timeout) before it sees `stopping`.
-            join_within(sender, &ended, timeout)?;
-        }
-        flushed
+        // The senders finish their current requests (bounded by the
+        // export's time) before they see the queue stopped.
+        self.shared.queue.shut_down(
+            |within| self.shared.flush(within),
+            lock(&self.sender).take(),
+            self.shared.options.export_timeout,
+            timeout,
+        )
     }
 
     fn set_resource(&mut self, resource: &Resource) {
@@ -337,11 +337,10 @@ impl Shared {
         (building.spans > 0).then(|| building.take())
     }
 
-    /// Sends what is being built and waits until everything queued before
-    /// has been answered.
-    fn flush(&self) -> OTelSdkResult {
-        self.queue
-            .flush(self.take_partial(), self.options.export_timeout)
+    /// Sends what is being built and waits, at most `timeout`, until
+    /// everything queued before has been answered.
+    fn flush(&self, timeout: Duration) -> OTelSdkResult {
+        self.queue.flush(self.take_partial(), timeout)
     }
 
     /// The sender threads after the first, each with a clone of its
@@ -389,11 +388,10 @@ impl Shared {
         );
     }
 
-    /// Sends one batch, retrying transient failures as `retry` says; a
-    /// shutdown ends the waiting.
+    /// Sends one batch, retrying transient failures as `retry` says, all
+    /// within the export's time; a shutdown ends the waiting.
     fn send(&self, transport: &mut Transport, batch: Batch) {
         let spans = batch.spans as u64;
-        let mut attempt = 1;
         let body = match transport.prepare(batch.body) {
             Ok(body) => body,
             Err(error) => {
@@ -401,8 +399,19 @@ impl Shared {
                 return;
             }
         };
+        // As OpenTelemetry's OTLP exporters for Go, Java and Rust do, the
+        // request timeout bounds the whole export, its retries and the
+        // waits between them included, and `OTEL_BSP_EXPORT_TIMEOUT` bounds
+        // it too. With retries bounded only by their count, a receiver that
+        // never answers held a sender ~5 request timeouts per batch.
+        let budget = transport.timeout().min(self.options.export_timeout);
+        let deadline = Instant::now().checked_add(budget);
+        let time_left =
+            || deadline.map_or(budget, |end| end.saturating_duration_since(Instant::now()));
+        let mut attempt = 1;
+        let mut out_of_time = false;
         let error = loop {
-            match transport.send(&body) {
+            match transport.send(&body, time_left()) {
                 Ok(accepted) => {
                     let rejected = accepted.rejected.min(spans);
                     self.counters.exported(spans - rejected);
@@ -418,6 +427,10 @@ impl Shared {
                     let wait = error
                         .retry_after
                         .unwrap_or_else(|| self.retry.backoff(attempt, fastrand::f64()));
+                    if wait >= time_left() {
+                        out_of_time = true;
+                        break error;
+                    }
                     if !self.queue.wait_unless_stopping(wait) {
                         break error;
                     }
@@ -427,13 +440,17 @@ impl Shared {
                 Err(error) => break error,
             }
         };
-        let attempts = if attempt > 1 {
-            format!(" after {attempt} attempts")
-        } else {
-            String::new()
-        };
-        self.counters
-            .failed(spans, &format!("{}{attempts}", error.message));
+        let mut message = error.message;
+        if attempt > 1 {
+            message.push_str(&format!(" after {attempt} attempts"));
+        }
+        if out_of_time {
+            message.push_str(&format!(
+                "; no time left for another attempt within the export's {budget:?} \
+                 (OTEL_EXPORTER_OTLP_TIMEOUT, OTEL_BSP_EXPORT_TIMEOUT)"
+            ));
+        }
+        self.counters.failed(spans, &message);
     }
 }
 

@@ -27,7 +27,9 @@ pub(crate) enum Compression {
 pub(crate) struct RequestOptions {
     /// Extra headers (gRPC metadata), e.g. a vendor's API key.
     pub(crate) headers: Vec<(String, String)>,
-    /// How long one request may take.
+    /// How long one export may take, its retries and the waits between
+    /// them included (`OTEL_EXPORTER_OTLP_TIMEOUT`, "the maximum time the
+    /// OTLP exporter will wait for each batch export").
     pub(crate) timeout: Duration,
     pub(crate) compression: Compression,
 }

@@ -10,9 +10,14 @@ use std::time::Duration;
 /// 429, 502, 503 and 504; gRPC `UNAVAILABLE`, `CANCELLED`,
 /// `DEADLINE_EXCEEDED`, `ABORTED`, `OUT_OF_RANGE` and `DATA_LOSS`; a
 /// connection that could not be made or a request without an answer in
-/// time. A receiver's `Retry-After` is honoured (up to 30 s). While a batch
-/// is retried, later ones wait in the bounded queue, and what does not fit
-/// is dropped and counted.
+/// time. A receiver's `Retry-After` is honoured (up to 30 s). Every attempt
+/// of a batch, and the waits between them, fit in the export's time: the
+/// request timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`, 10 s) or
+/// `OTEL_BSP_EXPORT_TIMEOUT` (30 s), whichever is shorter, as in
+/// OpenTelemetry's exporters for Go, Java and Rust; a retry whose wait
+/// would end past it is not made, and the batch is counted failed. While a
+/// batch is retried, later ones wait in the bounded queue (or go through
+/// the other senders), and what does not fit is dropped and counted.
 ///
 /// ```
 /// use std::time::Duration;
@@ -37,7 +42,8 @@ pub struct Retry {
 
 impl Default for Retry {
     /// 5 attempts, waiting about 1, 1.5, 2.25 and 3.4 s (±20%, so that
-    /// many processes do not retry in step), as OpenTelemetry Java does.
+    /// many processes do not retry in step), as OpenTelemetry Java does;
+    /// against a receiver that fails at once they fit in the default 10 s.
     fn default() -> Self {
         Retry {
             max_attempts: 5,

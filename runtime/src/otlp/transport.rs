@@ -133,23 +133,32 @@ impl Transport {
         }
     }
 
+    /// The request timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`).
+    pub(crate) fn timeout(&self) -> Duration {
+        match self {
+            Transport::Http { options, .. } => options.timeout,
+            Transport::Grpc(grpc) => grpc.options.timeout,
+        }
+    }
+
     /// Sends one body from [`Transport::prepare`], blocking until the
-    /// receiver answers or the timeout passes.
-    pub(crate) fn send(&mut self, body: &Bytes) -> Result<Accepted, SendError> {
+    /// receiver answers or `timeout` passes (what is left of the export's
+    /// time: at most the request timeout).
+    pub(crate) fn send(&mut self, body: &Bytes, timeout: Duration) -> Result<Accepted, SendError> {
         match self {
             Transport::Http {
                 client,
                 url,
                 options,
                 encoding,
-            } => send_http(client, url, options, body, *encoding),
+            } => send_http(client, url, options, body, *encoding, timeout),
             Transport::Grpc(grpc) => {
                 let GrpcTransport {
                     runtime,
                     client,
                     options,
                 } = &mut **grpc;
-                runtime.block_on(send_grpc(client, options, body))
+                runtime.block_on(send_grpc(client, options, body, timeout))
             }
         }
     }
@@ -181,6 +190,7 @@ fn send_http(
     options: &RequestOptions,
     body: &Bytes,
     encoding: Body,
+    timeout: Duration,
 ) -> Result<Accepted, SendError> {
     let content_type = match encoding {
         Body::Protobuf => "application/x-protobuf",
@@ -188,6 +198,7 @@ fn send_http(
     };
     let mut request = client
         .post(url)
+        .timeout(timeout)
         .header(http::header::CONTENT_TYPE, content_type);
     for (key, value) in &options.headers {
         request = request.header(key.as_str(), value.as_str());
@@ -235,9 +246,10 @@ async fn send_grpc(
     client: &mut tonic::client::Grpc<tonic::transport::Channel>,
     options: &RequestOptions,
     body: &Bytes,
+    timeout: Duration,
 ) -> Result<Accepted, SendError> {
     let mut request = tonic::Request::new(body.clone());
-    request.set_timeout(options.timeout);
+    request.set_timeout(timeout);
     for (key, value) in &options.headers {
         let key = MetadataKey::from_bytes(key.as_bytes())
             .map_err(|error| SendError::permanent(error.to_string()))?;
@@ -261,9 +273,9 @@ async fn send_grpc(
     };
     // The channel's timeout covers a request once sent; this also bounds
     // waiting for a connection.
-    let response = tokio::time::timeout(options.timeout, send)
+    let response = tokio::time::timeout(timeout, send)
         .await
-        .map_err(|_| SendError::transient(format!("no answer within {:?}", options.timeout)))??;
+        .map_err(|_| SendError::transient(format!("no answer within {timeout:?}")))??;
     Ok(accepted(response.into_inner()))
 }
 

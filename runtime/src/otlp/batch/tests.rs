@@ -287,7 +287,7 @@ fn transient_failures_are_retried_until_the_receiver_is_back() {
 }
 
 #[test]
-fn retries_stop_after_max_attempts_and_at_shutdown() {
+fn retries_stop_after_max_attempts() {
     for protocol in PROTOCOLS {
         let receiver = OtlpReceiver::start().expect("receiver");
         let (processor, counters) = retrying(&receiver, protocol, 3, Duration::from_millis(10));
@@ -300,28 +300,111 @@ fn retries_stop_after_max_attempts_and_at_shutdown() {
             (1, 2),
             "{protocol:?}: three attempts"
         );
-
-        // A retry waiting for minutes ends with the shutdown.
-        let (processor, counters) = retrying(&receiver, protocol, 10, Duration::from_secs(600));
-        processor.on_end(span(1, "spanflow"));
-        let _ = processor.force_flush();
-        let started = Instant::now();
-        // The flush inside gives up after the export timeout and says so.
-        let outcome = processor.shutdown();
-        assert!(
-            matches!(outcome, Err(OTelSdkError::Timeout(_))),
-            "{protocol:?}: {outcome:?}"
-        );
-        assert!(started.elapsed() < Duration::from_secs(5), "{protocol:?}");
-        assert_eq!(
-            counters.snapshot().failed,
-            1,
-            "{protocol:?}: counted as failed"
-        );
+        assert_eq!(receiver.requests(), 3, "{protocol:?}");
+        processor.shutdown().expect("shut down");
     }
 }
 
-/// A processor retrying `attempts` times, `backoff` apart.
+#[test]
+fn a_shutdown_ends_a_retry_waiting_and_counts_its_batch_failed() {
+    for protocol in PROTOCOLS {
+        let receiver = OtlpReceiver::start().expect("receiver");
+        receiver.set_behaviour(Behaviour::Fail);
+        let (processor, counters) = retrying(&receiver, protocol, 10, Duration::from_secs(5));
+        processor.on_end(span(0, "spanflow"));
+        // Sent by the flush inside the shutdown; its first attempt fails and
+        // the sender waits 4-6 s before the next.
+        let started = Instant::now();
+        let outcome = processor.shutdown_with_timeout(Duration::from_secs(1));
+        assert!(
+            matches!(outcome, Err(OTelSdkError::Timeout(_))),
+            "{protocol:?}: the flush gives up at the shutdown's timeout: {outcome:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{protocol:?}: the wait was cut"
+        );
+        let stats = counters.snapshot();
+        assert_eq!((stats.failed, stats.retried), (1, 0), "{protocol:?}");
+        assert_eq!(receiver.requests(), 1, "{protocol:?}");
+    }
+}
+
+#[test]
+fn retries_end_when_the_next_would_not_fit_in_the_export_time() {
+    for protocol in PROTOCOLS {
+        let receiver = OtlpReceiver::start().expect("receiver");
+        receiver.set_behaviour(Behaviour::Fail);
+        let retry = Retry {
+            max_attempts: 100,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_millis(200),
+        };
+        let batch = BatchOptions {
+            export_timeout: Duration::from_secs(30),
+            ..BatchOptions::default()
+        };
+        // The request timeout is the export's time: 100 attempts 200 ms
+        // apart would take 20 s.
+        let export_time = Duration::from_secs(1);
+        let (processor, counters) = processor(&receiver, protocol, batch, export_time, retry);
+        let started = Instant::now();
+        processor.on_end(span(0, "spanflow"));
+        processor.force_flush().expect("flushed");
+        let elapsed = started.elapsed();
+        assert!(
+            elapsed < Duration::from_secs(3),
+            "{protocol:?}: {elapsed:?}"
+        );
+        let stats = counters.snapshot();
+        assert_eq!(stats.failed, 1, "{protocol:?}");
+        // Waits of 160-240 ms in one second, less the requests' own time.
+        assert!((2..=6).contains(&stats.retried), "{protocol:?}: {stats:?}");
+        assert_eq!(receiver.requests(), stats.retried + 1, "{protocol:?}");
+        processor.shutdown().expect("shut down");
+    }
+}
+
+#[test]
+fn a_stalled_request_ends_at_the_export_timeout_not_the_request_timeout() {
+    for protocol in PROTOCOLS {
+        let receiver = OtlpReceiver::start().expect("receiver");
+        receiver.set_behaviour(Behaviour::Stall);
+        let batch = BatchOptions {
+            export_timeout: Duration::from_millis(500),
+            ..BatchOptions::default()
+        };
+        let (processor, counters) = processor(
+            &receiver,
+            protocol,
+            batch,
+            Duration::from_secs(20),
+            Retry::default(),
+        );
+        let started = Instant::now();
+        processor.on_end(span(0, "spanflow"));
+        // The flush waits as long as the request may take; it may see the
+        // request end or give up at the same moment.
+        let _ = processor.force_flush();
+        let deadline = started + Duration::from_secs(10);
+        while counters.snapshot().failed == 0 {
+            assert!(Instant::now() < deadline, "{protocol:?}: still waiting");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let elapsed = started.elapsed();
+        assert!(
+            elapsed < Duration::from_secs(3),
+            "{protocol:?}: {elapsed:?}"
+        );
+        let stats = counters.snapshot();
+        assert_eq!((stats.failed, stats.retried), (1, 0), "{protocol:?}");
+        assert_eq!(receiver.held_requests(), 1, "{protocol:?}: one attempt");
+        processor.shutdown().expect("shut down");
+    }
+}
+
+/// A processor retrying `attempts` times, `backoff` apart, in an export
+/// time of 10 s (the request timeout).
 fn retrying(
     receiver: &OtlpReceiver,
     protocol: OtlpProtocol,
@@ -333,17 +416,13 @@ fn retrying(
         initial_backoff: backoff,
         max_backoff: backoff,
     };
-    // A flush waits out short backoffs and gives up soon on long ones.
-    let export_timeout = if backoff < Duration::from_secs(1) {
-        Duration::from_secs(30)
-    } else {
-        Duration::from_millis(100)
-    };
-    let batch = BatchOptions {
-        export_timeout,
-        ..BatchOptions::default()
-    };
-    processor(receiver, protocol, batch, Duration::from_secs(10), retry)
+    processor(
+        receiver,
+        protocol,
+        BatchOptions::default(),
+        Duration::from_secs(10),
+        retry,
+    )
 }
 
 /// `https://` receivers: trusted through a CA given in code, refused when
