@@ -6,7 +6,8 @@
 //! `encode` for why); OTLP/HTTP with JSON bodies is made from that request
 //! when it is sent. It honours `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`,
 //! `_TIMEOUT`, `_COMPRESSION` (`gzip` or `none`) and `_INSECURE` (for a gRPC
-//! endpoint given as `host:port`), and the `OTEL_BSP_*` batch settings
+//! endpoint given as `host:port`), or what [`OtlpTarget`]'s `with_*`
+//! methods give in their place, and the `OTEL_BSP_*` batch settings
 //! (`OTEL_BSP_MAX_CONCURRENT_EXPORTS` sender threads send requests side by
 //! side).
 //! `https://` endpoints need the `tls` feature (see `tls` for the
@@ -27,6 +28,7 @@ mod retry;
 mod tls;
 mod transport;
 
+pub use options::Compression;
 pub use retry::Retry;
 
 /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the base URL of every signal.
@@ -85,6 +87,8 @@ pub struct OtlpTarget {
     pub retry: Retry,
     /// For `https://` URLs; see [`OtlpTarget::with_ca_certificate`].
     tls: tls::TlsSettings,
+    /// Headers, timeout and compression given in code.
+    request: options::RequestOverrides,
 }
 
 impl OtlpTarget {
@@ -113,6 +117,7 @@ impl OtlpTarget {
             protocol,
             retry: Retry::default(),
             tls: tls::TlsSettings::default(),
+            request: options::RequestOverrides::default(),
         })
     }
 
@@ -120,6 +125,45 @@ impl OtlpTarget {
     /// retry).
     pub fn with_retry(mut self, retry: Retry) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// Sends this header (gRPC metadata) with every request: a vendor's API
+    /// key, a tenant. Added to those of `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`;
+    /// one of the same name (compared without case) is replaced. A name
+    /// that is not an HTTP token, or a value with anything but visible ASCII
+    /// characters, makes [`install`](crate::Pipeline::install) fail with a
+    /// [`ConfigError`] naming this method.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spanflow::otlp::{Compression, OtlpProtocol, OtlpTarget};
+    ///
+    /// let key = std::env::var("VENDOR_API_KEY").unwrap_or_default();
+    /// let target = OtlpTarget::new("https://otlp.vendor.example", OtlpProtocol::HttpProtobuf)?
+    ///     .with_header("x-api-key", key)
+    ///     .with_timeout(Duration::from_secs(5))
+    ///     .with_compression(Compression::Gzip);
+    /// # Ok::<(), spanflow::ConfigError>(())
+    /// ```
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.request.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The longest one export may take, its retries and the waits between
+    /// them included; overrides `OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT` (10 s
+    /// by default). `OTEL_BSP_EXPORT_TIMEOUT` bounds it too. Zero makes
+    /// [`install`](crate::Pipeline::install) fail.
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.request.timeout = Some(timeout);
+        self
+    }
+
+    /// Compresses request bodies so; overrides
+    /// `OTEL_EXPORTER_OTLP_(TRACES_)COMPRESSION` (none by default).
+    pub fn with_compression(mut self, compression: Compression) -> Self {
+        self.request.compression = Some(compression);
         self
     }
 
@@ -248,8 +292,8 @@ pub(crate) fn processor(
     target: &OtlpTarget,
     counters: &Arc<ExportCounters>,
 ) -> Result<OtlpExport, InstallFailure> {
-    let request = options::RequestOptions::from_env()?;
     // Settings given in code win over the environment's, one by one.
+    let request = options::RequestOptions::from_env()?.overridden_by(&target.request)?;
     let mut target = target.clone();
     target.tls = std::mem::take(&mut target.tls).or(tls::TlsSettings::from_env()?);
     let target = &target;

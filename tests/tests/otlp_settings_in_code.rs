@@ -1,0 +1,62 @@
+//! OTLP request settings given in code (`OtlpTarget::with_header`,
+//! `with_timeout`, `with_compression`) win over the environment's, one by
+//! one: headers of other names and unset settings still come from it.
+
+mod otlp;
+
+use std::time::{Duration, Instant};
+
+use spanflow::otlp::{Compression, OtlpProtocol, OtlpTarget};
+use spanflow_otlp_receiver::{Behaviour, OtlpReceiver};
+
+#[spanflow::trace]
+fn request() {}
+
+#[test]
+fn headers_timeout_and_compression_from_code_win_over_the_environment() {
+    otlp::set_env(
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "x-tenant=from-env,x-region=eu",
+    );
+    otlp::set_env("OTEL_EXPORTER_OTLP_COMPRESSION", "none");
+    // A stalled request would hold the export a minute by this.
+    otlp::set_env("OTEL_EXPORTER_OTLP_TIMEOUT", "60000");
+    let receiver = OtlpReceiver::start().expect("receiver on 127.0.0.1");
+    let target = OtlpTarget::new(&receiver.http_endpoint(), OtlpProtocol::HttpProtobuf)
+        .expect("loopback URL")
+        .with_header("X-Tenant", "from-code")
+        .with_header("x-api-key", "key one")
+        .with_compression(Compression::Gzip)
+        .with_timeout(Duration::from_millis(300));
+    let pipeline = spanflow::pipeline!()
+        .with_service_name("settings-in-code")
+        .with_otlp(target)
+        .install()
+        .expect("OTLP given in code");
+
+    request();
+    pipeline.flush().expect("exported");
+    otlp::assert_every_request_had_header(&receiver, "x-tenant", "from-code");
+    otlp::assert_every_request_had_header(&receiver, "x-region", "eu");
+    otlp::assert_every_request_had_header(&receiver, "x-api-key", "key one");
+    otlp::assert_every_request_had_header(&receiver, "content-encoding", "gzip");
+    assert_eq!(receiver.spans().len(), 1);
+
+    // The export's time is the code's 300 ms, not the environment's 60 s:
+    // the stalled request fails then, too soon for a retry.
+    receiver.set_behaviour(Behaviour::Stall);
+    let started = Instant::now();
+    request();
+    pipeline
+        .flush_within(Duration::from_secs(30))
+        .expect("the flush sees the request fail");
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    let stats = pipeline.export_stats();
+    assert_eq!(
+        (stats.offered, stats.exported, stats.failed, stats.retried),
+        (2, 1, 1, 0)
+    );
+    assert_eq!(receiver.held_requests(), 1);
+    pipeline.shutdown().expect("shut down");
+}
