@@ -167,6 +167,7 @@ pub mod __private;
 
 pub use spanflow_macros::trace;
 
+pub use crate::batch::BatchOptions;
 pub use crate::callsite::CallSite;
 pub use crate::config::{ConfigError, EmbeddedExport};
 pub use crate::context::{LinkTarget, ParentContext, current_context, in_context, with_context};

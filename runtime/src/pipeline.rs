@@ -7,11 +7,9 @@ use std::time::Duration;
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry::{KeyValue, Value, global};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{
-    SdkTracerProvider, SimpleSpanProcessor, SpanExporter, SpanProcessor,
-};
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter, SpanProcessor};
 
-use crate::batch::{BatchOptions, ExporterBatch};
+use crate::batch::BatchOptions;
 use crate::collector::{Collector, CollectorSettings, RecordSink};
 use crate::config::{self, ConfigError, EmbeddedExport, PropagatorName, SamplerSetting};
 use crate::export::{TerminalExporter, TraceStore};
@@ -26,6 +24,10 @@ use crate::resource::ResourceEnv;
 use crate::sampler::{RootSampler, Sampler, SamplingRules, SdkSampler};
 use crate::shared_processor::SharedProcessor;
 use crate::tail::{FanOut, TailSamplerBuilder};
+
+mod exports;
+
+use exports::Export;
 
 /// Per-thread ring capacity, in spans, unless configured: room for a burst
 /// of spans made faster than the collector drains them (128 KiB of slots
@@ -83,10 +85,9 @@ pub const DEFAULT_EMBEDDED_STORE_SPANS: usize = 10_000;
 /// ```
 #[must_use = "a pipeline does nothing until installed"]
 pub struct Pipeline {
-    processors: Vec<Box<dyn SpanProcessor>>,
-    /// The first error of a builder method that cannot fail itself,
-    /// returned by `install`.
-    deferred_error: Option<InstallError>,
+    processors: Vec<Export>,
+    /// Given in code, in place of `OTEL_BSP_*`.
+    batch_options: Option<BatchOptions>,
     /// The OTLP processor's record input, when OTLP is the export.
     direct: Option<Arc<dyn RecordSink>>,
     tail: Option<TailSamplerBuilder>,
@@ -135,7 +136,7 @@ impl Pipeline {
     pub fn new() -> Self {
         Pipeline {
             processors: Vec::new(),
-            deferred_error: None,
+            batch_options: None,
             direct: None,
             tail: None,
             rules: SamplingRules::new(),
@@ -162,18 +163,21 @@ impl Pipeline {
     /// Adds an OpenTelemetry SDK span processor (replacing the embedded
     /// default).
     pub fn with_span_processor(mut self, processor: impl SpanProcessor + 'static) -> Self {
-        self.processors.push(Box::new(processor));
+        self.processors.push(Export::Ready(Box::new(processor)));
         self
     }
 
     /// Exports each span as it ends (for tests and demos).
-    pub fn with_simple_exporter(self, exporter: impl SpanExporter + 'static) -> Self {
-        self.with_span_processor(SimpleSpanProcessor::new(exporter))
+    pub fn with_simple_exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
+        self.processors.push(Export::simple(exporter));
+        self
     }
 
     /// Exports spans in batches from a background thread (for production);
-    /// `OTEL_BSP_*` set the batch sizes and delays, and an invalid value is
-    /// an [`InstallError::Config`] from [`install`](Self::install).
+    /// `OTEL_BSP_*` set the batch sizes and delays (or
+    /// [`with_batch_options`](Self::with_batch_options) in code), and an
+    /// invalid value is an [`InstallError::Config`] from
+    /// [`install`](Self::install), which starts the thread.
     ///
     /// The batching is spanflow's, in place of the SDK's
     /// `BatchSpanProcessor` (same settings, less copying; see
@@ -189,18 +193,26 @@ impl Pipeline {
     /// `OTEL_BSP_MAX_CONCURRENT_EXPORTS` says: the `SpanExporter` contract
     /// forbids concurrent `export` calls.
     pub fn with_batch_exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
-        match batched(exporter, &self.export_counters) {
-            Ok(processor) => self.with_span_processor(processor),
-            Err(error) => {
-                self.deferred_error.get_or_insert(error);
-                self
-            }
-        }
+        self.processors.push(Export::batched(exporter));
+        self
+    }
+
+    /// Batches every batch export of this pipeline (OTLP, the JSON file,
+    /// [`with_batch_exporter`](Self::with_batch_exporter)) so, instead of
+    /// reading the `OTEL_BSP_*` variables; start from
+    /// [`BatchOptions::from_env`] to keep the environment's values for what
+    /// is not set. A count of zero makes [`install`](Self::install) fail
+    /// with an [`InstallError::Config`] naming the field.
+    pub fn with_batch_options(mut self, options: BatchOptions) -> Self {
+        self.batch_options = Some(options);
+        self
     }
 
     /// Exports over OTLP to `target` (overriding the
     /// `OTEL_EXPORTER_OTLP_*` variables), in batches, besides any exporter
-    /// given in code; `OTEL_BSP_*` set the batch sizes and delays, and
+    /// given in code; `OTEL_BSP_*` (or
+    /// [`with_batch_options`](Self::with_batch_options)) set the batch
+    /// sizes and delays, and
     /// `OTEL_BSP_MAX_CONCURRENT_EXPORTS` how many requests are sent side by
     /// side (one by default; more for a receiver far away, where each
     /// request waits a round trip).
@@ -400,9 +412,6 @@ impl Pipeline {
                 shutdown_timeout: self.shutdown_timeout,
             });
         }
-        if let Some(error) = self.deferred_error.take() {
-            return Err(error);
-        }
         let sampler = match self.sampler {
             Some(setting) => setting,
             None => config::sampler_from_env()?.unwrap_or_default(),
@@ -411,22 +420,25 @@ impl Pipeline {
         let limits = config::limits_from_env()?;
         let resource = self.build_resource();
         let store = self.add_exports()?;
+        let mut exports = Vec::with_capacity(self.processors.len());
+        for export in std::mem::take(&mut self.processors) {
+            exports.push(export.start(|| self.batch_options(), &self.export_counters)?);
+        }
 
         ExportCounters::register_metrics(&self.export_counters);
         let tail = self.tail.take().map(|builder| {
-            let exports: Box<dyn SpanProcessor> = if self.processors.len() == 1 {
-                self.processors.remove(0)
+            let fanned: Box<dyn SpanProcessor> = if exports.len() == 1 {
+                exports.remove(0)
             } else {
-                Box::new(FanOut(std::mem::take(&mut self.processors)))
+                Box::new(FanOut(std::mem::take(&mut exports)))
             };
-            let sampler = builder.build_boxed(exports);
+            let sampler = builder.build_boxed(fanned);
             let stats = sampler.stats();
-            self.processors.push(Box::new(sampler));
+            exports.push(Box::new(sampler));
             stats
         });
 
-        let processors: Vec<Arc<dyn SpanProcessor>> = self
-            .processors
+        let processors: Vec<Arc<dyn SpanProcessor>> = exports
             .into_iter()
             .map(|mut processor| {
                 processor.set_resource(&resource);
@@ -496,6 +508,15 @@ impl Pipeline {
             export: self.export_counters,
             shutdown_timeout: self.shutdown_timeout,
         })
+    }
+
+    /// The batch options given in code, checked, or the `OTEL_BSP_*`
+    /// variables'.
+    fn batch_options(&self) -> Result<BatchOptions, ConfigError> {
+        match self.batch_options {
+            Some(options) => options.validated(),
+            None => BatchOptions::from_env(),
+        }
     }
 
     /// Code's name and version win; then the environment (read by the SDK's
@@ -618,14 +639,15 @@ impl Pipeline {
             },
             (None, false) => return Ok(false),
         };
+        let batch = self.batch_options()?;
         let export =
-            crate::otlp::processor(&target, &self.export_counters).map_err(
-                |failure| match failure {
+            crate::otlp::processor(&target, batch, &self.export_counters).map_err(|failure| {
+                match failure {
                     crate::otlp::InstallFailure::Config(error) => InstallError::Config(error),
                     crate::otlp::InstallFailure::Exporter(error) => InstallError::Exporter(error),
-                },
-            )?;
-        self.processors.push(export.processor);
+                }
+            })?;
+        self.processors.push(Export::Ready(export.processor));
         self.direct = export.direct;
         Ok(true)
     }
@@ -658,59 +680,22 @@ impl Pipeline {
             None => EmbeddedExport::from_env()?.unwrap_or(EmbeddedExport::Terminal),
         };
         let store = TraceStore::new(self.store_spans);
-        self.processors
-            .push(Box::new(SimpleSpanProcessor::new(store.exporter())));
+        self.processors.push(Export::simple(store.exporter()));
         match export {
-            EmbeddedExport::Terminal => self.processors.push(Box::new(SimpleSpanProcessor::new(
-                TerminalExporter::stdout(),
-            ))),
-            EmbeddedExport::Stderr => self.processors.push(Box::new(SimpleSpanProcessor::new(
-                TerminalExporter::stderr(),
-            ))),
+            EmbeddedExport::Terminal => self
+                .processors
+                .push(Export::simple(TerminalExporter::stdout())),
+            EmbeddedExport::Stderr => self
+                .processors
+                .push(Export::simple(TerminalExporter::stderr())),
             EmbeddedExport::JsonFile(path) => {
-                let processor = json_file_processor(&path, &self.export_counters)?;
-                self.processors.push(processor)
+                let file = exports::json_file(&path, self.batch_options()?, &self.export_counters)?;
+                self.processors.push(Export::Ready(file));
             }
             EmbeddedExport::Memory | EmbeddedExport::None => {}
         }
         Ok(store)
     }
-}
-
-/// `exporter` behind spanflow's batching, with the `OTEL_BSP_*` settings.
-fn batched<E: SpanExporter + 'static>(
-    exporter: E,
-    counters: &Arc<ExportCounters>,
-) -> Result<ExporterBatch<E>, InstallError> {
-    let options = BatchOptions::from_env()?;
-    ExporterBatch::start(exporter, options, counters).map_err(InstallError::Thread)
-}
-
-#[cfg(feature = "json-file")]
-fn json_file_processor(
-    path: &std::path::Path,
-    counters: &Arc<ExportCounters>,
-) -> Result<Box<dyn SpanProcessor>, InstallError> {
-    let file = crate::export::OtlpJsonFile::create(path).map_err(|error| {
-        InstallError::Config(ConfigError::new(
-            config::SPANFLOW_EXPORT,
-            format!("json:{}", path.display()),
-            format!("cannot create the file: {error}"),
-        ))
-    })?;
-    Ok(Box::new(batched(file, counters)?))
-}
-
-#[cfg(not(feature = "json-file"))]
-fn json_file_processor(
-    path: &std::path::Path,
-    _counters: &Arc<ExportCounters>,
-) -> Result<Box<dyn SpanProcessor>, InstallError> {
-    Err(InstallError::Config(ConfigError::new(
-        config::SPANFLOW_EXPORT,
-        format!("json:{}", path.display()),
-        "spanflow was built without its `json-file` feature",
-    )))
 }
 
 /// Sends `#[trace]` spans through the OpenTelemetry API of `provider`

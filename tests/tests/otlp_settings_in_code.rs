@@ -1,11 +1,14 @@
 //! OTLP request settings given in code (`OtlpTarget::with_header`,
 //! `with_timeout`, `with_compression`) win over the environment's, one by
 //! one: headers of other names and unset settings still come from it.
+//! Batch options given in code (`Pipeline::with_batch_options`) size the
+//! requests.
 
 mod otlp;
 
 use std::time::{Duration, Instant};
 
+use spanflow::BatchOptions;
 use spanflow::otlp::{Compression, OtlpProtocol, OtlpTarget};
 use spanflow_otlp_receiver::{Behaviour, OtlpReceiver};
 
@@ -31,16 +34,36 @@ fn headers_timeout_and_compression_from_code_win_over_the_environment() {
     let pipeline = spanflow::pipeline!()
         .with_service_name("settings-in-code")
         .with_otlp(target)
+        .with_batch_options(
+            BatchOptions::from_env()
+                .expect("no OTEL_BSP_* set")
+                .with_max_export_batch_size(2)
+                .with_schedule_delay(Duration::from_secs(600)),
+        )
         .install()
         .expect("OTLP given in code");
 
-    request();
+    for _ in 0..3 {
+        request();
+    }
     pipeline.flush().expect("exported");
+    let sizes: Vec<usize> = receiver
+        .received()
+        .iter()
+        .map(|received| {
+            received.request.resource_spans[0]
+                .scope_spans
+                .iter()
+                .map(|scope| scope.spans.len())
+                .sum()
+        })
+        .collect();
+    assert_eq!(sizes, [2, 1], "a full batch of 2, then the flush");
     otlp::assert_every_request_had_header(&receiver, "x-tenant", "from-code");
     otlp::assert_every_request_had_header(&receiver, "x-region", "eu");
     otlp::assert_every_request_had_header(&receiver, "x-api-key", "key one");
     otlp::assert_every_request_had_header(&receiver, "content-encoding", "gzip");
-    assert_eq!(receiver.spans().len(), 1);
+    assert_eq!(receiver.spans().len(), 3);
 
     // The export's time is the code's 300 ms, not the environment's 60 s:
     // the stalled request fails then, too soon for a retry.
@@ -55,7 +78,7 @@ fn headers_timeout_and_compression_from_code_win_over_the_environment() {
     let stats = pipeline.export_stats();
     assert_eq!(
         (stats.offered, stats.exported, stats.failed, stats.retried),
-        (2, 1, 1, 0)
+        (4, 3, 1, 0)
     );
     assert_eq!(receiver.held_requests(), 1);
     pipeline.shutdown().expect("shut down");

@@ -9,7 +9,7 @@ mod options;
 mod queue;
 
 pub(crate) use exporter::ExporterBatch;
-pub(crate) use options::BatchOptions;
+pub use options::BatchOptions;
 #[cfg(feature = "otlp")]
 pub(crate) use options::millis;
 #[cfg(feature = "otlp")]

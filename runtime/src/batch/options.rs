@@ -1,5 +1,5 @@
-//! How spans are batched for export, from the standard `OTEL_BSP_*`
-//! environment variables.
+//! How spans are batched for export: the standard `OTEL_BSP_*`
+//! environment variables, or the same settings given in code.
 
 use std::time::Duration;
 
@@ -11,28 +11,51 @@ const MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
 const MAX_EXPORT_BATCH_SIZE: &str = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE";
 const MAX_CONCURRENT_EXPORTS: &str = "OTEL_BSP_MAX_CONCURRENT_EXPORTS";
 
-/// How spans are batched (the `OTEL_BSP_*` variables, with the
-/// specification's defaults).
+/// How spans are batched for export: spanflow's OTLP export, the embedded
+/// default's JSON file and every exporter given to
+/// [`Pipeline::with_batch_exporter`](crate::Pipeline::with_batch_exporter).
+///
+/// A pipeline reads them from the standard `OTEL_BSP_*` variables unless
+/// [`Pipeline::with_batch_options`](crate::Pipeline::with_batch_options)
+/// gives them; to change some and keep the environment's others, start
+/// from [`BatchOptions::from_env`]. [`Default`] gives the specification's
+/// defaults.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let options = spanflow::BatchOptions::from_env()?
+///     .with_max_queue_size(8_192)
+///     .with_schedule_delay(Duration::from_secs(1));
+/// let _pipeline = spanflow::pipeline!().with_batch_options(options);
+/// # Ok::<(), spanflow::ConfigError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct BatchOptions {
-    /// The longest a span waits for its batch to fill.
-    pub(crate) schedule_delay: Duration,
+#[non_exhaustive]
+pub struct BatchOptions {
+    /// The longest a span waits for its batch to fill
+    /// (`OTEL_BSP_SCHEDULE_DELAY`, 5 s).
+    pub schedule_delay: Duration,
     /// The longest a flush waits for the exports it started, and the
-    /// longest an exporter given in code may take for one export (a future
-    /// still pending then is dropped, and its batch counted failed). An
-    /// OTLP export, retries included, takes at most this or the request
-    /// timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`), whichever is shorter.
-    pub(crate) export_timeout: Duration,
-    /// Spans waiting for the export thread, at most; more are dropped
-    /// (counted).
-    pub(crate) max_queue_size: usize,
-    /// Spans per export, at most.
-    pub(crate) max_export_batch_size: usize,
-    /// Exports in progress at once, at most: spanflow's OTLP export sends
-    /// that many requests side by side. An OpenTelemetry `SpanExporter` is
-    /// given one batch at a time whatever this says: its contract forbids
-    /// concurrent `export` calls.
-    pub(crate) max_concurrent_exports: usize,
+    /// longest one export may take (`OTEL_BSP_EXPORT_TIMEOUT`, 30 s): an
+    /// exporter given in code whose export future is still pending then is
+    /// dropped, and its batch counted failed; an OTLP export, retries
+    /// included, takes at most this or its request timeout
+    /// (`OTEL_EXPORTER_OTLP_TIMEOUT`), whichever is shorter.
+    pub export_timeout: Duration,
+    /// Spans waiting for export, at most (`OTEL_BSP_MAX_QUEUE_SIZE`,
+    /// 2,048); a batch that does not fit is dropped and counted in
+    /// [`ExportStats::unaccounted`](crate::ExportStats::unaccounted).
+    pub max_queue_size: usize,
+    /// Spans per export, at most (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, 512);
+    /// never more than `max_queue_size`.
+    pub max_export_batch_size: usize,
+    /// Exports in progress at once, at most
+    /// (`OTEL_BSP_MAX_CONCURRENT_EXPORTS`, 1): spanflow's OTLP export sends
+    /// that many requests side by side, for a receiver a round trip away.
+    /// An OpenTelemetry `SpanExporter` is given one batch at a time
+    /// whatever this says: its contract forbids concurrent `export` calls.
+    pub max_concurrent_exports: usize,
 }
 
 impl Default for BatchOptions {
@@ -48,7 +71,11 @@ impl Default for BatchOptions {
 }
 
 impl BatchOptions {
-    pub(crate) fn from_env() -> Result<Self, ConfigError> {
+    /// The specification's defaults, overridden by each `OTEL_BSP_*`
+    /// variable that is set; a value that is not a whole number (of
+    /// milliseconds for the two durations; above zero for the three
+    /// counts) is an error naming the variable.
+    pub fn from_env() -> Result<Self, ConfigError> {
         let mut options = BatchOptions::default();
         if let Some(value) = var(SCHEDULE_DELAY) {
             options.schedule_delay = millis(SCHEDULE_DELAY, &value)?;
@@ -65,9 +92,66 @@ impl BatchOptions {
         if let Some(value) = var(MAX_CONCURRENT_EXPORTS) {
             options.max_concurrent_exports = count(MAX_CONCURRENT_EXPORTS, &value)?;
         }
-        // As the specification says: a batch never exceeds the queue.
-        options.max_export_batch_size = options.max_export_batch_size.min(options.max_queue_size);
-        Ok(options)
+        Ok(options.bounded())
+    }
+
+    /// These options with another [`schedule_delay`](Self::schedule_delay).
+    pub fn with_schedule_delay(mut self, delay: Duration) -> Self {
+        self.schedule_delay = delay;
+        self
+    }
+
+    /// These options with another [`export_timeout`](Self::export_timeout).
+    pub fn with_export_timeout(mut self, timeout: Duration) -> Self {
+        self.export_timeout = timeout;
+        self
+    }
+
+    /// These options with another [`max_queue_size`](Self::max_queue_size).
+    pub fn with_max_queue_size(mut self, spans: usize) -> Self {
+        self.max_queue_size = spans;
+        self
+    }
+
+    /// These options with another
+    /// [`max_export_batch_size`](Self::max_export_batch_size).
+    pub fn with_max_export_batch_size(mut self, spans: usize) -> Self {
+        self.max_export_batch_size = spans;
+        self
+    }
+
+    /// These options with another
+    /// [`max_concurrent_exports`](Self::max_concurrent_exports).
+    pub fn with_max_concurrent_exports(mut self, exports: usize) -> Self {
+        self.max_concurrent_exports = exports;
+        self
+    }
+
+    /// Options given in code, checked as the variables are: a count of zero
+    /// would batch nothing, so it is an error naming the field.
+    pub(crate) fn validated(self) -> Result<Self, ConfigError> {
+        for (field, value) in [
+            ("BatchOptions::max_queue_size", self.max_queue_size),
+            (
+                "BatchOptions::max_export_batch_size",
+                self.max_export_batch_size,
+            ),
+            (
+                "BatchOptions::max_concurrent_exports",
+                self.max_concurrent_exports,
+            ),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::new(field, "0", "must be above zero"));
+            }
+        }
+        Ok(self.bounded())
+    }
+
+    /// As the specification says: a batch never exceeds the queue.
+    fn bounded(mut self) -> Self {
+        self.max_export_batch_size = self.max_export_batch_size.min(self.max_queue_size);
+        self
     }
 }
 
@@ -94,5 +178,20 @@ mod tests {
         assert!(millis(SCHEDULE_DELAY, "1.5s").is_err());
         assert!(count(MAX_QUEUE_SIZE, "0").is_err());
         assert_eq!(count(MAX_QUEUE_SIZE, "64").unwrap(), 64);
+    }
+
+    #[test]
+    fn options_in_code_refuse_zero_counts_and_keep_batches_within_the_queue() {
+        let error = BatchOptions::default()
+            .with_max_concurrent_exports(0)
+            .validated()
+            .unwrap_err();
+        assert_eq!(error.variable, "BatchOptions::max_concurrent_exports");
+        let options = BatchOptions::default()
+            .with_max_queue_size(100)
+            .with_max_export_batch_size(512)
+            .validated()
+            .unwrap();
+        assert_eq!(options.max_export_batch_size, 100);
     }
 }

@@ -216,7 +216,6 @@ impl OtlpTarget {
     /// The target the environment names, if any.
     pub(crate) fn from_env() -> Result<Option<Self>, ConfigError> {
         // Read now so that a bad value is an installation error.
-        crate::batch::BatchOptions::from_env()?;
         options::RequestOptions::from_env()?;
         tls::TlsSettings::from_env()?;
         let protocol = protocol_from_env()?;
@@ -290,6 +289,7 @@ pub(crate) struct OtlpExport {
 /// The span processor exporting to `target`, counted in `counters`.
 pub(crate) fn processor(
     target: &OtlpTarget,
+    batch: crate::batch::BatchOptions,
     counters: &Arc<ExportCounters>,
 ) -> Result<OtlpExport, InstallFailure> {
     // Settings given in code win over the environment's, one by one.
@@ -305,7 +305,6 @@ pub(crate) fn processor(
         )
         .into());
     }
-    let batch = crate::batch::BatchOptions::from_env()?;
     let processor = Arc::new(batch::OtlpProcessor::start(
         target, request, batch, counters,
     )?);
@@ -357,7 +356,9 @@ mod tests {
         ] {
             let target = OtlpTarget::new("https://collector.example:4318", protocol).unwrap();
             let counters = Arc::new(ExportCounters::default());
-            let Err(InstallFailure::Exporter(error)) = processor(&target, &counters) else {
+            let Err(InstallFailure::Exporter(error)) =
+                processor(&target, crate::BatchOptions::default(), &counters)
+            else {
                 panic!("{protocol:?}: an https target was accepted without TLS");
             };
             assert!(error.contains("`tls` feature"), "{protocol:?}: {error}");

@@ -1,0 +1,64 @@
+//! `Pipeline::with_batch_options` batches as the code says, in place of the
+//! `OTEL_BSP_*` variables, whichever builder method comes first; a count
+//! of zero is refused at install, naming the field. One test, so that it
+//! alone changes this process's environment.
+
+mod env;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use spanflow::{BatchOptions, InstallError};
+
+/// Keeps the size of each batch.
+#[derive(Clone, Debug, Default)]
+struct BatchSizes(Arc<Mutex<Vec<usize>>>);
+
+impl SpanExporter for BatchSizes {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.0.lock().unwrap().push(batch.len());
+        Ok(())
+    }
+}
+
+#[spanflow::trace]
+fn request() {}
+
+#[test]
+fn batch_options_in_code_replace_the_environments() {
+    env::set("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4");
+    // Not read: the options in code replace every OTEL_BSP_* variable.
+    env::set("OTEL_BSP_SCHEDULE_DELAY", "soon");
+
+    let zero_queue = BatchOptions::default().with_max_queue_size(0);
+    match spanflow::pipeline!()
+        .with_batch_exporter(BatchSizes::default())
+        .with_batch_options(zero_queue)
+        .install()
+    {
+        Err(InstallError::Config(error)) => {
+            assert_eq!(error.variable, "BatchOptions::max_queue_size", "{error}");
+        }
+        other => panic!("a zero queue was accepted: {other:?}"),
+    }
+
+    let sizes = BatchSizes::default();
+    let options = BatchOptions::default()
+        .with_max_export_batch_size(3)
+        // Long enough that only full batches and the flush export.
+        .with_schedule_delay(Duration::from_secs(600));
+    let pipeline = spanflow::pipeline!()
+        .with_batch_exporter(sizes.clone())
+        .with_batch_options(options)
+        .install()
+        .expect("valid configuration");
+    for _ in 0..10 {
+        request();
+    }
+    pipeline.flush().expect("flushed");
+    assert_eq!(*sizes.0.lock().unwrap(), [3, 3, 3, 1]);
+    let stats = pipeline.export_stats();
+    assert_eq!((stats.offered, stats.exported, stats.failed), (10, 10, 0));
+}
