@@ -28,6 +28,7 @@ use prost::Message;
 use std::io::Read;
 use tokio::sync::oneshot;
 use tonic::codec::CompressionEncoding;
+use tonic_types::{ErrorDetails, StatusExt};
 
 mod tls;
 
@@ -72,6 +73,7 @@ impl State {
             2 => Behaviour::Stall,
             3 => Behaviour::Count,
             4 => Behaviour::Reject,
+            5 => Behaviour::Throttle,
             _ => Behaviour::Accept,
         }
     }
@@ -144,7 +146,14 @@ pub enum Behaviour {
     /// Answer success with every span rejected (an OTLP partial success),
     /// keeping nothing.
     Reject = 4,
+    /// Ask the client to come back later, keeping nothing: HTTP 429 with
+    /// `Retry-After: 1`, gRPC `RESOURCE_EXHAUSTED` with a `RetryInfo` of
+    /// [`THROTTLE_DELAY`].
+    Throttle = 5,
 }
+
+/// The wait a throttling gRPC endpoint asks for ([`Behaviour::Throttle`]).
+pub const THROTTLE_DELAY: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// A running receiver; stops when dropped.
 pub struct OtlpReceiver {
@@ -219,6 +228,10 @@ impl OtlpReceiver {
                 async move {
                     match state.answer().await {
                         Behaviour::Fail => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+                        Behaviour::Throttle => {
+                            (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "1")])
+                                .into_response()
+                        }
                         _ => receive_http(&state, &headers, &body).into_response(),
                     }
                 }
@@ -393,6 +406,13 @@ impl TraceService for GrpcService {
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         match self.0.answer().await {
             Behaviour::Fail => return Err(tonic::Status::unavailable("failing on purpose")),
+            Behaviour::Throttle => {
+                return Err(tonic::Status::with_error_details(
+                    tonic::Code::ResourceExhausted,
+                    "throttling on purpose",
+                    ErrorDetails::with_retry_info(Some(THROTTLE_DELAY)),
+                ));
+            }
             Behaviour::Reject => {
                 return Ok(tonic::Response::new(rejecting(request.get_ref())));
             }

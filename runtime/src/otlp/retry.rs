@@ -8,9 +8,12 @@ use std::time::Duration;
 ///
 /// Only failures the OTLP specification calls transient are retried: HTTP
 /// 429, 502, 503 and 504; gRPC `UNAVAILABLE`, `CANCELLED`,
-/// `DEADLINE_EXCEEDED`, `ABORTED`, `OUT_OF_RANGE` and `DATA_LOSS`; a
+/// `DEADLINE_EXCEEDED`, `ABORTED`, `OUT_OF_RANGE` and `DATA_LOSS`, and
+/// `RESOURCE_EXHAUSTED` when the receiver says when to try again; a
 /// connection that could not be made or a request without an answer in
-/// time. A receiver's `Retry-After` is honoured (up to 30 s). Every attempt
+/// time. The wait a receiver asks for is honoured (up to 30 s) in place of
+/// the backoff: HTTP's `Retry-After` (seconds or a date), gRPC's
+/// `RetryInfo`. Every attempt
 /// of a batch, and the waits between them, fit in the export's time: the
 /// request timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`, 10 s) or
 /// `OTEL_BSP_EXPORT_TIMEOUT` (30 s), whichever is shorter, as in
@@ -108,9 +111,9 @@ pub(crate) fn transient_http_status(status: u16) -> bool {
     matches!(status, 429 | 502 | 503 | 504)
 }
 
-/// The gRPC codes the OTLP specification lists as retryable
-/// (`RESOURCE_EXHAUSTED` only with retry information, which is not read
-/// here, so it is not).
+/// The gRPC codes the OTLP specification lists as retryable whatever the
+/// receiver adds (`RESOURCE_EXHAUSTED` is, too, when it carries a
+/// `RetryInfo`: see the transport).
 pub(crate) fn transient_grpc_code(code: tonic::Code) -> bool {
     use tonic::Code;
     matches!(

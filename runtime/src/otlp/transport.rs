@@ -8,7 +8,7 @@
 
 use std::io::Write;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::{BufMut, Bytes};
 use flate2::write::GzEncoder;
@@ -19,6 +19,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use prost::Message;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::{MetadataKey, MetadataValue};
+use tonic_types::StatusExt;
 
 use super::options::{Compression, RequestOptions};
 use super::retry::{MAX_RETRY_AFTER, SendError, transient_grpc_code, transient_http_status};
@@ -220,8 +221,7 @@ fn send_http(
     let retry_after = response
         .headers()
         .get(http::header::RETRY_AFTER)
-        .and_then(|value| value.to_str().ok()?.trim().parse::<u64>().ok())
-        .map(|seconds| Duration::from_secs(seconds).min(MAX_RETRY_AFTER));
+        .and_then(|value| retry_after(value.to_str().ok()?, SystemTime::now()));
     let body = response
         .bytes()
         .map_err(|error| SendError::transient(error.to_string()))?;
@@ -265,11 +265,7 @@ async fn send_grpc(
         client
             .unary(request, PathAndQuery::from_static(EXPORT_PATH), RawCodec)
             .await
-            .map_err(|status| SendError {
-                message: format!("gRPC {:?}: {}", status.code(), status.message()),
-                transient: transient_grpc_code(status.code()),
-                retry_after: None,
-            })
+            .map_err(|status| grpc_error(&status))
     };
     // The channel's timeout covers a request once sent; this also bounds
     // waiting for a connection.
@@ -277,6 +273,37 @@ async fn send_grpc(
         .await
         .map_err(|_| SendError::transient(format!("no answer within {timeout:?}")))??;
     Ok(accepted(response.into_inner()))
+}
+
+/// A gRPC failure, with the delay the receiver asked for in a `RetryInfo`
+/// detail, which also makes `RESOURCE_EXHAUSTED` worth retrying: the
+/// specification's "recovery is possible" signal.
+fn grpc_error(status: &tonic::Status) -> SendError {
+    let retry_after = status
+        .get_details_retry_info()
+        .and_then(|info| info.retry_delay)
+        .map(|delay| delay.min(MAX_RETRY_AFTER));
+    let code = status.code();
+    SendError {
+        message: format!("gRPC {code:?}: {}", status.message()),
+        transient: transient_grpc_code(code)
+            || (code == tonic::Code::ResourceExhausted && retry_after.is_some()),
+        retry_after,
+    }
+}
+
+/// An HTTP `Retry-After`, in seconds or as an HTTP date, at most
+/// [`MAX_RETRY_AFTER`]; a date already past asks for no wait.
+fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    let delay = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => httpdate::parse_http_date(value)
+            .ok()?
+            .duration_since(now)
+            .unwrap_or_default(),
+    };
+    Some(delay.min(MAX_RETRY_AFTER))
 }
 
 fn accepted(response: ExportTraceServiceResponse) -> Accepted {
@@ -337,5 +364,49 @@ impl Decoder for ResponseDecoder {
         ExportTraceServiceResponse::decode(src)
             .map(Some)
             .map_err(|error| tonic::Status::internal(error.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tonic_types::ErrorDetails;
+
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates_capped() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        assert_eq!(retry_after(" 2 ", now), Some(Duration::from_secs(2)));
+        // 21 Oct 2015 07:28:00 GMT is `now`; 07:28:10 is 10 s later.
+        let later = "Wed, 21 Oct 2015 07:28:10 GMT";
+        assert_eq!(retry_after(later, now), Some(Duration::from_secs(10)));
+        let past = "Wed, 21 Oct 2015 07:27:00 GMT";
+        assert_eq!(retry_after(past, now), Some(Duration::ZERO));
+        assert_eq!(retry_after("3600", now), Some(MAX_RETRY_AFTER));
+        assert_eq!(retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn a_grpc_retry_info_sets_the_wait_and_makes_resource_exhausted_transient() {
+        let throttled = tonic::Status::with_error_details(
+            tonic::Code::ResourceExhausted,
+            "slow down",
+            ErrorDetails::with_retry_info(Some(Duration::from_millis(1_500))),
+        );
+        let error = grpc_error(&throttled);
+        assert!(error.transient);
+        assert_eq!(error.retry_after, Some(Duration::from_millis(1_500)));
+
+        let exhausted = grpc_error(&tonic::Status::resource_exhausted("no hint"));
+        assert!(!exhausted.transient, "no sign that a retry can succeed");
+        assert_eq!(exhausted.retry_after, None);
+
+        let unavailable = grpc_error(&tonic::Status::with_error_details(
+            tonic::Code::Unavailable,
+            "restarting",
+            ErrorDetails::with_retry_info(Some(Duration::from_secs(600))),
+        ));
+        assert!(unavailable.transient);
+        assert_eq!(unavailable.retry_after, Some(MAX_RETRY_AFTER));
     }
 }

@@ -10,7 +10,7 @@ use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, Tr
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks, SpanProcessor};
-use spanflow_otlp_receiver::{Behaviour, OtlpReceiver};
+use spanflow_otlp_receiver::{Behaviour, OtlpReceiver, THROTTLE_DELAY};
 
 use super::OtlpProcessor;
 use crate::batch::BatchOptions;
@@ -282,6 +282,46 @@ fn transient_failures_are_retried_until_the_receiver_is_back() {
         assert_eq!((stats.exported, stats.failed), (3, 0), "{protocol:?}");
         assert!(stats.retried >= 9, "{protocol:?}: {stats:?}");
         assert_eq!(receiver.spans().len(), 3, "{protocol:?}: once each");
+        processor.shutdown().expect("shut down");
+    }
+}
+
+#[test]
+fn a_throttled_export_waits_as_long_as_the_receiver_asks_then_goes_through() {
+    for protocol in PROTOCOLS {
+        let receiver = OtlpReceiver::start().expect("receiver");
+        // HTTP 429 with Retry-After: 1 s; gRPC RESOURCE_EXHAUSTED, which
+        // only its RetryInfo makes worth retrying, asking for 300 ms.
+        let asked = match protocol {
+            OtlpProtocol::Grpc => THROTTLE_DELAY,
+            _ => Duration::from_secs(1),
+        };
+        receiver.set_behaviour(Behaviour::Throttle);
+        // Far shorter than what the receiver asks.
+        let (processor, counters) = retrying(&receiver, protocol, 5, Duration::from_millis(10));
+        let started = Instant::now();
+        processor.on_end(span(0, "spanflow"));
+        let flushing = std::thread::spawn(move || {
+            let flushed = processor.force_flush();
+            (processor, flushed)
+        });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        assert_eq!(receiver.wait_for_requests(1, deadline), 1, "{protocol:?}");
+        receiver.set_behaviour(Behaviour::Accept);
+        let (processor, flushed) = flushing.join().expect("flushing thread");
+        flushed.expect("flushed once retried");
+        let waited = started.elapsed();
+        assert!(
+            waited >= asked * 4 / 5,
+            "{protocol:?}: retried after {waited:?}"
+        );
+        let stats = counters.snapshot();
+        assert_eq!(
+            (stats.exported, stats.failed, stats.retried),
+            (1, 0, 1),
+            "{protocol:?}"
+        );
+        assert_eq!(receiver.requests(), 2, "{protocol:?}");
         processor.shutdown().expect("shut down");
     }
 }
