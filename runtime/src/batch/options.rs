@@ -37,7 +37,8 @@ pub struct BatchOptions {
     /// (`OTEL_BSP_SCHEDULE_DELAY`, 5 s).
     pub schedule_delay: Duration,
     /// The longest a flush waits for the exports it started, and the
-    /// longest one export may take (`OTEL_BSP_EXPORT_TIMEOUT`, 30 s): an
+    /// longest one export may take (`OTEL_BSP_EXPORT_TIMEOUT`, 30 s; zero
+    /// means no limit): an
     /// exporter given in code whose export future is still pending then is
     /// dropped, and its batch counted failed; an OTLP export, retries
     /// included, takes at most this or its request timeout
@@ -81,7 +82,7 @@ impl BatchOptions {
             options.schedule_delay = millis(SCHEDULE_DELAY, &value)?;
         }
         if let Some(value) = var(EXPORT_TIMEOUT) {
-            options.export_timeout = millis(EXPORT_TIMEOUT, &value)?;
+            options.export_timeout = timeout_setting(millis(EXPORT_TIMEOUT, &value)?);
         }
         if let Some(value) = var(MAX_QUEUE_SIZE) {
             options.max_queue_size = count(MAX_QUEUE_SIZE, &value)?;
@@ -128,7 +129,8 @@ impl BatchOptions {
     }
 
     /// Options given in code, checked as the variables are: a count of zero
-    /// would batch nothing, so it is an error naming the field.
+    /// would batch nothing, so it is an error naming the field; a zero
+    /// export timeout means no limit.
     pub(crate) fn validated(self) -> Result<Self, ConfigError> {
         for (field, value) in [
             ("BatchOptions::max_queue_size", self.max_queue_size),
@@ -145,13 +147,32 @@ impl BatchOptions {
                 return Err(ConfigError::new(field, "0", "must be above zero"));
             }
         }
-        Ok(self.bounded())
+        Ok(BatchOptions {
+            export_timeout: timeout_setting(self.export_timeout),
+            ..self.bounded()
+        })
     }
 
     /// As the specification says: a batch never exceeds the queue.
     fn bounded(mut self) -> Self {
         self.max_export_batch_size = self.max_export_batch_size.min(self.max_queue_size);
         self
+    }
+}
+
+/// The longest timeout spanflow hands to a clock or a protocol: "no
+/// limit", which a timeout of zero means (as OpenTelemetry's configuration
+/// schema, Go's batch processor and Java's OTLP exporter read it), and what
+/// a longer one becomes. gRPC cannot encode a timeout over ~11,400 years
+/// (tonic panics), and adding `Duration::MAX` to an `Instant` overflows.
+pub(crate) const NO_LIMIT: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
+/// A timeout as given: zero and anything over [`NO_LIMIT`] mean no limit.
+pub(crate) fn timeout_setting(timeout: Duration) -> Duration {
+    if timeout.is_zero() {
+        NO_LIMIT
+    } else {
+        timeout.min(NO_LIMIT)
     }
 }
 
@@ -193,5 +214,22 @@ mod tests {
             .validated()
             .unwrap();
         assert_eq!(options.max_export_batch_size, 100);
+    }
+
+    #[test]
+    fn a_zero_or_endless_export_timeout_means_no_limit() {
+        assert_eq!(timeout_setting(Duration::ZERO), NO_LIMIT);
+        assert_eq!(timeout_setting(Duration::MAX), NO_LIMIT);
+        assert_eq!(
+            timeout_setting(Duration::from_secs(3)),
+            Duration::from_secs(3)
+        );
+        let options = BatchOptions::default()
+            .with_export_timeout(Duration::ZERO)
+            .validated()
+            .unwrap();
+        assert_eq!(options.export_timeout, NO_LIMIT);
+        // A clock can take it.
+        assert!(std::time::Instant::now().checked_add(NO_LIMIT).is_some());
     }
 }

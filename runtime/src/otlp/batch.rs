@@ -21,6 +21,7 @@
 //! [`ExportStats::unaccounted`](crate::ExportStats::unaccounted).
 
 use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -37,7 +38,7 @@ use super::encode::{self, ScopeBody};
 use super::options::RequestOptions;
 use super::retry::Retry;
 use super::transport::Transport;
-use crate::batch::{BatchOptions, Queue, SpanCount, lock};
+use crate::batch::{BatchOptions, NO_LIMIT, Queue, SpanCount, lock};
 use crate::clock::WallAnchor;
 use crate::collector::RecordSink;
 use crate::export_accounting::ExportCounters;
@@ -383,7 +384,17 @@ impl Shared {
         self.queue.serve(
             schedule_delay,
             || self.take_partial(),
-            |batch| self.send(&mut transport, batch),
+            |batch| {
+                let spans = batch.spans as u64;
+                // A panic in a client library loses this batch, not the
+                // sender: a sender that ended left every later flush
+                // waiting.
+                let sent =
+                    panic::catch_unwind(AssertUnwindSafe(|| self.send(&mut transport, batch)));
+                if sent.is_err() {
+                    self.counters.failed(spans, &"the OTLP sender panicked");
+                }
+            },
             || {},
         );
     }
@@ -404,7 +415,10 @@ impl Shared {
         // waits between them included, and `OTEL_BSP_EXPORT_TIMEOUT` bounds
         // it too. With retries bounded only by their count, a receiver that
         // never answers held a sender ~5 request timeouts per batch.
-        let budget = transport.timeout().min(self.options.export_timeout);
+        let budget = transport
+            .timeout()
+            .min(self.options.export_timeout)
+            .min(NO_LIMIT);
         let deadline = Instant::now().checked_add(budget);
         let time_left =
             || deadline.map_or(budget, |end| end.saturating_duration_since(Instant::now()));

@@ -153,8 +153,8 @@ impl OtlpTarget {
 
     /// The longest one export may take, its retries and the waits between
     /// them included; overrides `OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT` (10 s
-    /// by default). `OTEL_BSP_EXPORT_TIMEOUT` bounds it too. Zero makes
-    /// [`install`](crate::Pipeline::install) fail.
+    /// by default). `OTEL_BSP_EXPORT_TIMEOUT` bounds it too. Zero means no
+    /// limit, as it does for the variable.
     pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.request.timeout = Some(timeout);
         self

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
 
-use crate::batch::millis;
+use crate::batch::{millis, timeout_setting};
 use crate::config::{ConfigError, signal_var};
 
 const HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
@@ -52,7 +52,6 @@ impl fmt::Debug for RequestOverrides {
 
 /// What a header given in code is named in errors.
 const HEADER_IN_CODE: &str = "OtlpTarget::with_header";
-const TIMEOUT_IN_CODE: &str = "OtlpTarget::with_timeout";
 /// What a valid header is, for errors.
 const VALID_HEADER: &str =
     "a name of letters, digits and !#$%&'*+-.^_`|~, a value of visible ASCII characters";
@@ -64,7 +63,8 @@ pub(crate) struct RequestOptions {
     pub(crate) headers: Vec<(String, String)>,
     /// How long one export may take, its retries and the waits between
     /// them included (`OTEL_EXPORTER_OTLP_TIMEOUT`, "the maximum time the
-    /// OTLP exporter will wait for each batch export").
+    /// OTLP exporter will wait for each batch export"; zero means no
+    /// limit).
     pub(crate) timeout: Duration,
     pub(crate) compression: Compression,
 }
@@ -78,7 +78,7 @@ impl RequestOptions {
             None => Vec::new(),
         };
         let timeout = match signal_var(TRACES_TIMEOUT, TIMEOUT) {
-            Some((variable, value)) => millis(variable, &value)?,
+            Some((variable, value)) => timeout_setting(millis(variable, &value)?),
             None => Duration::from_secs(10),
         };
         let compression = match signal_var(TRACES_COMPRESSION, COMPRESSION) {
@@ -123,14 +123,7 @@ impl RequestOptions {
             self.headers.push((name, value.clone()));
         }
         if let Some(timeout) = code.timeout {
-            if timeout.is_zero() {
-                return Err(ConfigError::new(
-                    TIMEOUT_IN_CODE,
-                    "0s",
-                    "every request would time out at once; give the time one export may take",
-                ));
-            }
-            self.timeout = timeout;
+            self.timeout = timeout_setting(timeout);
         }
         if let Some(compression) = code.compression {
             self.compression = compression;
@@ -260,7 +253,7 @@ mod tests {
     }
 
     #[test]
-    fn headers_or_a_timeout_in_code_that_cannot_work_name_the_method() {
+    fn headers_in_code_that_cannot_be_sent_name_the_method() {
         let bad_name = RequestOverrides {
             headers: vec![("x tenant".into(), "blue".into())],
             ..RequestOverrides::default()
@@ -277,17 +270,23 @@ mod tests {
         let error = from_env_values().overridden_by(&bad_value).unwrap_err();
         assert_eq!(error.value, "api-key");
         assert!(!error.to_string().contains("secret"), "{error}");
-        let zero = RequestOverrides {
-            timeout: Some(Duration::ZERO),
-            ..RequestOverrides::default()
-        };
-        let error = from_env_values().overridden_by(&zero).unwrap_err();
-        assert_eq!(error.variable, TIMEOUT_IN_CODE);
         let debug = format!("{:?}", bad_value);
         assert!(
             !debug.contains("secret") && debug.contains("api-key"),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn a_zero_or_endless_timeout_in_code_means_no_limit() {
+        for timeout in [Duration::ZERO, Duration::MAX] {
+            let code = RequestOverrides {
+                timeout: Some(timeout),
+                ..RequestOverrides::default()
+            };
+            let options = from_env_values().overridden_by(&code).unwrap();
+            assert_eq!(options.timeout, crate::batch::NO_LIMIT, "{timeout:?}");
+        }
     }
 
     #[test]

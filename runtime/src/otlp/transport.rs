@@ -24,6 +24,7 @@ use tonic_types::StatusExt;
 use super::options::{Compression, RequestOptions};
 use super::retry::{MAX_RETRY_AFTER, SendError, transient_grpc_code, transient_http_status};
 use super::{OtlpProtocol, OtlpTarget};
+use crate::batch::NO_LIMIT;
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
@@ -70,8 +71,8 @@ impl Transport {
                     let _entered = runtime.enter();
                     let endpoint = tonic::transport::Endpoint::from_shared(target.url.clone())
                         .map_err(|error| format!("OTLP/gRPC endpoint {}: {error}", target.url))?
-                        .timeout(options.timeout)
-                        .connect_timeout(options.timeout);
+                        .timeout(options.timeout.min(NO_LIMIT))
+                        .connect_timeout(options.timeout.min(NO_LIMIT));
                     #[cfg(feature = "tls")]
                     let endpoint = if target.is_https() {
                         endpoint
@@ -93,7 +94,8 @@ impl Transport {
                 })))
             }
             OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
-                let builder = reqwest::blocking::Client::builder().timeout(options.timeout);
+                let builder =
+                    reqwest::blocking::Client::builder().timeout(options.timeout.min(NO_LIMIT));
                 #[cfg(feature = "tls")]
                 let builder = target.tls.apply_to_reqwest(builder)?;
                 let client = builder

@@ -327,6 +327,24 @@ fn a_throttled_export_waits_as_long_as_the_receiver_asks_then_goes_through() {
 }
 
 #[test]
+fn timeouts_too_long_for_a_clock_or_grpc_mean_no_limit() {
+    for protocol in PROTOCOLS {
+        let receiver = OtlpReceiver::start().expect("receiver");
+        let batch = BatchOptions {
+            export_timeout: Duration::MAX,
+            ..BatchOptions::default()
+        };
+        let (processor, counters) =
+            processor(&receiver, protocol, batch, Duration::MAX, Retry::none());
+        processor.on_end(span(0, "spanflow"));
+        processor.force_flush().expect("flushed");
+        let stats = counters.snapshot();
+        assert_eq!((stats.exported, stats.failed), (1, 0), "{protocol:?}");
+        processor.shutdown().expect("shut down");
+    }
+}
+
+#[test]
 fn retries_stop_after_max_attempts() {
     for protocol in PROTOCOLS {
         let receiver = OtlpReceiver::start().expect("receiver");
