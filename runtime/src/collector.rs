@@ -37,6 +37,7 @@ use rtrb::{Consumer, Producer, PushError, RingBuffer};
 use crate::callsite::CallSite;
 use crate::clock::WallAnchor;
 use crate::record::SpanRecord;
+use crate::timeout::deadline_after;
 
 /// How often a producer checks how full its ring is and wakes the collector
 /// early (a check reads the consumer's cache line, so not every push).
@@ -273,7 +274,7 @@ impl Collector {
 
     /// Drains every ring into the processors and flushes them.
     pub(crate) fn flush(&self, timeout: Duration) -> Result<(), TimedOut> {
-        let deadline = StdInstant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let mut control = lock(&self.shared.control);
         if control.finished {
             return Ok(());
@@ -298,7 +299,7 @@ impl Collector {
 
     /// Drains, flushes and shuts the processors down; later spans are dropped.
     pub(crate) fn shutdown(&self, timeout: Duration) -> Result<(), TimedOut> {
-        let deadline = StdInstant::now() + timeout;
+        let deadline = deadline_after(timeout);
         {
             let mut control = lock(&self.shared.control);
             control.shutdown = true;

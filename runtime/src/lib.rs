@@ -159,6 +159,7 @@ mod span;
 mod stream;
 pub mod tail;
 mod task;
+mod timeout;
 mod value;
 
 #[doc(hidden)]

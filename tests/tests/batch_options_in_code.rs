@@ -1,7 +1,8 @@
 //! `Pipeline::with_batch_options` batches as the code says, in place of the
 //! `OTEL_BSP_*` variables, whichever builder method comes first; a count
-//! of zero is refused at install, naming the field. One test, so that it
-//! alone changes this process's environment.
+//! of zero is refused at install, naming the field; durations too long for
+//! a clock mean no limit. One test, so that it alone changes this
+//! process's environment.
 
 mod env;
 
@@ -47,18 +48,22 @@ fn batch_options_in_code_replace_the_environments() {
     let sizes = BatchSizes::default();
     let options = BatchOptions::default()
         .with_max_export_batch_size(3)
-        // Long enough that only full batches and the flush export.
-        .with_schedule_delay(Duration::from_secs(600));
+        // Only full batches and the flush export; an endless delay, like
+        // the endless timeouts below, means no limit (it overflowed the
+        // clock before).
+        .with_schedule_delay(Duration::MAX);
     let pipeline = spanflow::pipeline!()
         .with_batch_exporter(sizes.clone())
         .with_batch_options(options)
+        .with_shutdown_timeout(Duration::MAX)
         .install()
         .expect("valid configuration");
     for _ in 0..10 {
         request();
     }
-    pipeline.flush().expect("flushed");
+    pipeline.flush_within(Duration::MAX).expect("flushed");
     assert_eq!(*sizes.0.lock().unwrap(), [3, 3, 3, 1]);
     let stats = pipeline.export_stats();
     assert_eq!((stats.offered, stats.exported, stats.failed), (10, 10, 0));
+    pipeline.shutdown().expect("shut down");
 }

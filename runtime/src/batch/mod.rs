@@ -11,6 +11,6 @@ mod queue;
 pub(crate) use exporter::ExporterBatch;
 pub use options::BatchOptions;
 #[cfg(feature = "otlp")]
-pub(crate) use options::{NO_LIMIT, millis, timeout_setting};
+pub(crate) use options::millis;
 #[cfg(feature = "otlp")]
 pub(crate) use queue::{Queue, SpanCount, lock};

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::config::{ConfigError, parse_whole, var};
+use crate::timeout::timeout_setting;
 
 const SCHEDULE_DELAY: &str = "OTEL_BSP_SCHEDULE_DELAY";
 const EXPORT_TIMEOUT: &str = "OTEL_BSP_EXPORT_TIMEOUT";
@@ -160,22 +161,6 @@ impl BatchOptions {
     }
 }
 
-/// The longest timeout spanflow hands to a clock or a protocol: "no
-/// limit", which a timeout of zero means (as OpenTelemetry's configuration
-/// schema, Go's batch processor and Java's OTLP exporter read it), and what
-/// a longer one becomes. gRPC cannot encode a timeout over ~11,400 years
-/// (tonic panics), and adding `Duration::MAX` to an `Instant` overflows.
-pub(crate) const NO_LIMIT: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
-
-/// A timeout as given: zero and anything over [`NO_LIMIT`] mean no limit.
-pub(crate) fn timeout_setting(timeout: Duration) -> Duration {
-    if timeout.is_zero() {
-        NO_LIMIT
-    } else {
-        timeout.min(NO_LIMIT)
-    }
-}
-
 /// A duration given in whole milliseconds, as the specification's
 /// variables give them.
 pub(crate) fn millis(variable: &'static str, value: &str) -> Result<Duration, ConfigError> {
@@ -189,6 +174,7 @@ fn count(variable: &'static str, value: &str) -> Result<usize, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::timeout::NO_LIMIT;
 
     #[test]
     fn numbers_must_be_whole_and_counts_above_zero() {
@@ -229,7 +215,5 @@ mod tests {
             .validated()
             .unwrap();
         assert_eq!(options.export_timeout, NO_LIMIT);
-        // A clock can take it.
-        assert!(std::time::Instant::now().checked_add(NO_LIMIT).is_some());
     }
 }

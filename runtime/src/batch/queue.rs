@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 
+use crate::timeout::deadline_after;
+
 /// A batch as the queue sees it: the spans it holds count against the
 /// queue's bound.
 pub(crate) trait SpanCount {
@@ -157,7 +159,7 @@ impl<B: SpanCount> Queue<B> {
         mut export: impl FnMut(B),
         mut before_answer: impl FnMut(),
     ) {
-        let mut due = schedule_delay.map(|delay| Instant::now() + delay);
+        let mut due = schedule_delay.map(deadline_after);
         loop {
             match self.next(due) {
                 Next::Export(batch) => {
@@ -170,7 +172,7 @@ impl<B: SpanCount> Queue<B> {
                 }
                 Next::Due => {
                     let _done = Exporting(self);
-                    due = schedule_delay.map(|delay| Instant::now() + delay);
+                    due = schedule_delay.map(deadline_after);
                     if let Some(batch) = take_partial() {
                         export(batch);
                     }
@@ -236,7 +238,7 @@ impl<B: SpanCount> Queue<B> {
     /// waited it all.
     #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
     pub(crate) fn wait_unless_stopping(&self, wait: Duration) -> bool {
-        let deadline = Instant::now() + wait;
+        let deadline = deadline_after(wait);
         let mut jobs = self.lock();
         while !jobs.stopping {
             match self.wait_until(jobs, deadline) {

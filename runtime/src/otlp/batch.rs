@@ -38,11 +38,12 @@ use super::encode::{self, ScopeBody};
 use super::options::RequestOptions;
 use super::retry::Retry;
 use super::transport::Transport;
-use crate::batch::{BatchOptions, NO_LIMIT, Queue, SpanCount, lock};
+use crate::batch::{BatchOptions, Queue, SpanCount, lock};
 use crate::clock::WallAnchor;
 use crate::collector::RecordSink;
 use crate::export_accounting::ExportCounters;
 use crate::record::SpanRecord;
+use crate::timeout::NO_LIMIT;
 
 /// Requests above this size are cut early: receivers commonly refuse
 /// messages over 4 MiB (gRPC's default limit).

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
 
-use crate::batch::{millis, timeout_setting};
+use crate::batch::millis;
 use crate::config::{ConfigError, signal_var};
+use crate::timeout::timeout_setting;
 
 const HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
 const TRACES_HEADERS: &str = "OTEL_EXPORTER_OTLP_TRACES_HEADERS";
@@ -285,7 +286,7 @@ mod tests {
                 ..RequestOverrides::default()
             };
             let options = from_env_values().overridden_by(&code).unwrap();
-            assert_eq!(options.timeout, crate::batch::NO_LIMIT, "{timeout:?}");
+            assert_eq!(options.timeout, crate::timeout::NO_LIMIT, "{timeout:?}");
         }
     }
 

@@ -24,7 +24,7 @@ use tonic_types::StatusExt;
 use super::options::{Compression, RequestOptions};
 use super::retry::{MAX_RETRY_AFTER, SendError, transient_grpc_code, transient_http_status};
 use super::{OtlpProtocol, OtlpTarget};
-use crate::batch::NO_LIMIT;
+use crate::timeout::NO_LIMIT;
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
