@@ -64,6 +64,8 @@ pub use stats::{TailStats, TailStatsHandle};
 pub(crate) use fan_out::FanOut;
 use stats::Counters;
 
+use crate::timeout::NO_LIMIT;
+
 /// Spans a flush hands on before flushing the next processor (half the
 /// SDK's default batch queue).
 const FLUSH_CHUNK: usize = 1024;
@@ -93,9 +95,11 @@ pub struct TailSamplerBuilder {
 
 impl TailSamplerBuilder {
     /// How long after a local root span ends the trace stays open for
-    /// spans that end later (default 250 ms). Zero decides at once.
+    /// spans that end later (default 250 ms). Zero decides at once; a wait
+    /// too long for the clock leaves the decision to the trace deadline, a
+    /// flush or the memory bound.
     pub fn with_straggler_wait(mut self, wait: Duration) -> Self {
-        self.straggler_wait = wait;
+        self.straggler_wait = wait.min(NO_LIMIT);
         self
     }
 
