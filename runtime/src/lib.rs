@@ -177,7 +177,8 @@ pub use crate::future::{Traced, TracedExt};
 pub use crate::guard::{FlushTimeout, InstallError, PipelineGuard};
 pub use crate::pipeline::{
     DEFAULT_COLLECT_INTERVAL, DEFAULT_EMBEDDED_STORE_SPANS, DEFAULT_QUEUE_CAPACITY,
-    DEFAULT_SHUTDOWN_TIMEOUT, Pipeline, install_global_tracer_provider, install_tracer_provider,
+    DEFAULT_SHUTDOWN_TIMEOUT, MAX_QUEUE_CAPACITY, Pipeline, install_global_tracer_provider,
+    install_tracer_provider,
 };
 pub use crate::resource::ResourceEnv;
 pub use crate::sampler::{Sampler, SamplingRules};

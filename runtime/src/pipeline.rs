@@ -33,6 +33,10 @@ use exports::Export;
 /// of spans made faster than the collector drains them (128 KiB of slots
 /// per thread; the records themselves exist only while spans wait).
 pub const DEFAULT_QUEUE_CAPACITY: usize = 16_384;
+/// The largest per-thread ring [`Pipeline::with_queue_capacity`] accepts:
+/// a thread's ring slots are allocated when it first records (8 bytes
+/// each, so 128 MiB a thread at this size).
+pub const MAX_QUEUE_CAPACITY: usize = 1 << 24;
 /// How often the collector drains the rings, unless configured.
 pub const DEFAULT_COLLECT_INTERVAL: Duration = Duration::from_millis(20);
 /// How long dropping a [`PipelineGuard`] waits for the export to finish.
@@ -335,6 +339,8 @@ impl Pipeline {
 
     /// Spans each thread may hold before the collector drains them; past it,
     /// spans are dropped and counted ([`PipelineGuard::dropped_spans`]).
+    /// More than [`MAX_QUEUE_CAPACITY`] makes [`install`](Self::install)
+    /// fail.
     pub fn with_queue_capacity(mut self, spans: usize) -> Self {
         self.queue_capacity = spans.max(2);
         self
@@ -411,6 +417,16 @@ impl Pipeline {
                 export: self.export_counters,
                 shutdown_timeout: self.shutdown_timeout,
             });
+        }
+        if self.queue_capacity > MAX_QUEUE_CAPACITY {
+            return Err(InstallError::Config(ConfigError::new(
+                "Pipeline::with_queue_capacity",
+                self.queue_capacity.to_string(),
+                format!(
+                    "at most {MAX_QUEUE_CAPACITY} spans a thread: each thread's ring is allocated \
+                     when it first records, 8 bytes a span"
+                ),
+            )));
         }
         let sampler = match self.sampler {
             Some(setting) => setting,

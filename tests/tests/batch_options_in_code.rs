@@ -1,8 +1,8 @@
 //! `Pipeline::with_batch_options` batches as the code says, in place of the
 //! `OTEL_BSP_*` variables, whichever builder method comes first; a count
-//! of zero is refused at install, naming the field; durations too long for
-//! a clock mean no limit. One test, so that it alone changes this
-//! process's environment.
+//! of zero (or a per-thread ring too large to allocate) is refused at
+//! install, naming the field; durations too long for a clock mean no
+//! limit. One test, so that it alone changes this process's environment.
 
 mod env;
 
@@ -44,6 +44,14 @@ fn batch_options_in_code_replace_the_environments() {
         }
         other => panic!("a zero queue was accepted: {other:?}"),
     }
+    // A per-thread ring too large to allocate is refused the same way.
+    env::refused(
+        spanflow::pipeline!()
+            .with_queue_capacity(usize::MAX)
+            .install(),
+        "Pipeline::with_queue_capacity",
+        &usize::MAX.to_string(),
+    );
 
     let sizes = BatchSizes::default();
     let options = BatchOptions::default()

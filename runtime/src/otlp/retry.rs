@@ -72,7 +72,9 @@ impl Retry {
         let exponent = i32::try_from(attempt.saturating_sub(1)).unwrap_or(i32::MAX);
         let base = self.initial_backoff.as_secs_f64() * 1.5_f64.powi(exponent);
         let capped = base.min(self.max_backoff.as_secs_f64());
-        Duration::from_secs_f64(capped * (0.8 + 0.4 * jitter))
+        // Beyond what a `Duration` holds, the wait is longer than any
+        // export's time: the retry is not made.
+        Duration::try_from_secs_f64(capped * (0.8 + 0.4 * jitter)).unwrap_or(Duration::MAX)
     }
 }
 
@@ -141,6 +143,12 @@ mod tests {
         assert_eq!(retry.backoff(1, 0.0), Duration::from_millis(800));
         assert!(retry.backoff(1, 0.999) < Duration::from_millis(1200));
         assert_eq!(Retry::none().backoff(1, 0.5), Duration::ZERO);
+        let endless = Retry {
+            max_attempts: 3,
+            initial_backoff: Duration::MAX,
+            max_backoff: Duration::MAX,
+        };
+        assert_eq!(endless.backoff(2, 0.999), Duration::MAX);
     }
 
     #[test]
