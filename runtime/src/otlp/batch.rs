@@ -43,7 +43,7 @@ use crate::clock::WallAnchor;
 use crate::collector::RecordSink;
 use crate::export_accounting::ExportCounters;
 use crate::record::SpanRecord;
-use crate::timeout::NO_LIMIT;
+use crate::timeout::deadline_after;
 
 /// Requests above this size are cut early: receivers commonly refuse
 /// messages over 4 MiB (gRPC's default limit).
@@ -416,13 +416,9 @@ impl Shared {
         // waits between them included, and `OTEL_BSP_EXPORT_TIMEOUT` bounds
         // it too. With retries bounded only by their count, a receiver that
         // never answers held a sender ~5 request timeouts per batch.
-        let budget = transport
-            .timeout()
-            .min(self.options.export_timeout)
-            .min(NO_LIMIT);
-        let deadline = Instant::now().checked_add(budget);
-        let time_left =
-            || deadline.map_or(budget, |end| end.saturating_duration_since(Instant::now()));
+        let budget = transport.timeout().min(self.options.export_timeout);
+        let deadline = deadline_after(budget);
+        let time_left = || deadline.saturating_duration_since(Instant::now());
         let mut attempt = 1;
         let mut out_of_time = false;
         let error = loop {
