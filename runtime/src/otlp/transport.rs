@@ -28,6 +28,13 @@ use crate::timeout::NO_LIMIT;
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
+/// What the OTLP specification asks exporters to send as `User-Agent`:
+/// the exporter, its language and its version (a header given through
+/// `OTEL_EXPORTER_OTLP_HEADERS` or in code replaces it over HTTP; tonic
+/// adds its own name after it over gRPC).
+const USER_AGENT: &str =
+    concat!("spanflow-OTLP-Exporter-Rust/", env!("CARGO_PKG_VERSION"));
+
 /// What the receiver made of a request.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Accepted {
@@ -70,6 +77,7 @@ impl Transport {
                 let channel = {
                     let _entered = runtime.enter();
                     let endpoint = tonic::transport::Endpoint::from_shared(target.url.clone())
+                        .and_then(|endpoint| endpoint.user_agent(USER_AGENT))
                         .map_err(|error| format!("OTLP/gRPC endpoint {}: {error}", target.url))?
                         .timeout(options.timeout.min(NO_LIMIT))
                         .connect_timeout(options.timeout.min(NO_LIMIT));
@@ -94,8 +102,9 @@ impl Transport {
                 })))
             }
             OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
-                let builder =
-                    reqwest::blocking::Client::builder().timeout(options.timeout.min(NO_LIMIT));
+                let builder = reqwest::blocking::Client::builder()
+                    .timeout(options.timeout.min(NO_LIMIT))
+                    .user_agent(USER_AGENT);
                 #[cfg(feature = "tls")]
                 let builder = target.tls.apply_to_reqwest(builder)?;
                 let client = builder

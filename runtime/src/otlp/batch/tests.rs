@@ -133,6 +133,18 @@ fn full_batches_and_flushes_reach_the_receiver_grouped_by_scope() {
                 .headers
                 .contains(&("x-tenant".to_owned(), "blue".to_owned()))
         }));
+        // As the OTLP specification asks: exporter, language, version.
+        let agent = concat!("spanflow-OTLP-Exporter-Rust/", env!("CARGO_PKG_VERSION"));
+        assert!(
+            received.iter().all(|request| {
+                request
+                    .headers
+                    .iter()
+                    .any(|(name, value)| name == "user-agent" && value.starts_with(agent))
+            }),
+            "{protocol:?}: {:?}",
+            received[0].headers
+        );
         let stats = counters.snapshot();
         assert_eq!((stats.offered, stats.exported, stats.failed), (25, 25, 0));
         processor.shutdown().expect("shut down");
