@@ -1,6 +1,7 @@
 //! OTLP request settings given in code (`OtlpTarget::with_header`,
-//! `with_timeout`, `with_compression`) win over the environment's, one by
-//! one: headers of other names and unset settings still come from it.
+//! `with_timeout`, `with_compression`, on the target
+//! `OtlpTarget::from_env` reads) win over the environment's, one by one:
+//! headers of other names and unset settings still come from it.
 //! Batch options given in code (`Pipeline::with_batch_options`) size the
 //! requests.
 
@@ -25,8 +26,13 @@ fn headers_timeout_and_compression_from_code_win_over_the_environment() {
     // A stalled request would hold the export a minute by this.
     otlp::set_env("OTEL_EXPORTER_OTLP_TIMEOUT", "60000");
     let receiver = OtlpReceiver::start().expect("receiver on 127.0.0.1");
-    let target = OtlpTarget::new(&receiver.http_endpoint(), OtlpProtocol::HttpProtobuf)
-        .expect("loopback URL")
+    otlp::set_env("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.http_endpoint());
+    // The environment's endpoint, with settings added in code.
+    let target = OtlpTarget::from_env()
+        .expect("valid OTLP variables")
+        .expect("an endpoint is set");
+    assert_eq!(target.protocol, OtlpProtocol::HttpProtobuf);
+    let target = target
         .with_header("X-Tenant", "from-code")
         .with_header("x-api-key", "key one")
         .with_compression(Compression::Gzip)

@@ -198,10 +198,21 @@ impl OtlpTarget {
         self.url.trim_start().starts_with("https:")
     }
 
-    /// The target the environment names, or the specification's default
-    /// endpoint (`http://localhost:4318` for OTLP/HTTP, `:4317` for gRPC)
-    /// in the protocol it names: for `OTEL_TRACES_EXPORTER=otlp`.
-    pub(crate) fn from_env_or_default() -> Result<Self, ConfigError> {
+    /// The target the environment names ([`OtlpTarget::from_env`]), or the
+    /// specification's default endpoint (`http://localhost:4318` for
+    /// OTLP/HTTP, `:4317` for gRPC) in the protocol it names, as
+    /// `OTEL_TRACES_EXPORTER=otlp` uses. For settings in code on top of the
+    /// environment's endpoint:
+    ///
+    /// ```no_run
+    /// use spanflow::otlp::OtlpTarget;
+    ///
+    /// let key = std::env::var("VENDOR_API_KEY").unwrap_or_default();
+    /// let target = OtlpTarget::from_env_or_default()?.with_header("x-api-key", key);
+    /// let _tracing = spanflow::pipeline!().with_otlp(target).install()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_env_or_default() -> Result<Self, ConfigError> {
         if let Some(target) = OtlpTarget::from_env()? {
             return Ok(target);
         }
@@ -213,8 +224,13 @@ impl OtlpTarget {
         OtlpTarget::resolve(ENDPOINT, endpoint, protocol, true)
     }
 
-    /// The target the environment names, if any.
-    pub(crate) fn from_env() -> Result<Option<Self>, ConfigError> {
+    /// The target `OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT` names, if either is
+    /// set, in the protocol `OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL` names
+    /// (and `_INSECURE` for a gRPC endpoint without a scheme). The request
+    /// settings (headers, timeout, compression, certificates) are read at
+    /// install, where those given in code win; a bad value of any of them
+    /// is an error now already, naming the variable.
+    pub fn from_env() -> Result<Option<Self>, ConfigError> {
         // Read now so that a bad value is an installation error.
         options::RequestOptions::from_env()?;
         tls::TlsSettings::from_env()?;

@@ -32,8 +32,7 @@ const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/
 /// the exporter, its language and its version (a header given through
 /// `OTEL_EXPORTER_OTLP_HEADERS` or in code replaces it over HTTP; tonic
 /// adds its own name after it over gRPC).
-const USER_AGENT: &str =
-    concat!("spanflow-OTLP-Exporter-Rust/", env!("CARGO_PKG_VERSION"));
+const USER_AGENT: &str = concat!("spanflow-OTLP-Exporter-Rust/", env!("CARGO_PKG_VERSION"));
 
 /// What the receiver made of a request.
 #[derive(Debug, Default, PartialEq, Eq)]
