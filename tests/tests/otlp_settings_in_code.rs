@@ -36,7 +36,7 @@ fn headers_timeout_and_compression_from_code_win_over_the_environment() {
         .with_header("X-Tenant", "from-code")
         .with_header("x-api-key", "key one")
         .with_compression(Compression::Gzip)
-        .with_timeout(Duration::from_millis(300));
+        .with_timeout(Duration::from_secs(1));
     let pipeline = spanflow::pipeline!()
         .with_service_name("settings-in-code")
         .with_otlp(target)
@@ -71,8 +71,8 @@ fn headers_timeout_and_compression_from_code_win_over_the_environment() {
     otlp::assert_every_request_had_header(&receiver, "content-encoding", "gzip");
     assert_eq!(receiver.spans().len(), 3);
 
-    // The export's time is the code's 300 ms, not the environment's 60 s:
-    // the stalled request fails then, too soon for a retry.
+    // The export's time is the code's second, not the environment's
+    // minute: the stalled request fails then, too soon for a retry.
     receiver.set_behaviour(Behaviour::Stall);
     let started = Instant::now();
     request();

@@ -430,7 +430,13 @@ fn retries_end_when_the_next_would_not_fit_in_the_export_time() {
         assert_eq!(stats.failed, 1, "{protocol:?}");
         // Waits of 160-240 ms in one second, less the requests' own time.
         assert!((2..=6).contains(&stats.retried), "{protocol:?}: {stats:?}");
-        assert_eq!(receiver.requests(), stats.retried + 1, "{protocol:?}");
+        // The last attempt may get a few ms and end before it reaches the
+        // receiver.
+        let requests = receiver.requests();
+        assert!(
+            (stats.retried..=stats.retried + 1).contains(&requests),
+            "{protocol:?}: {requests} requests, {stats:?}"
+        );
         processor.shutdown().expect("shut down");
     }
 }
@@ -440,8 +446,10 @@ fn a_stalled_request_ends_at_the_export_timeout_not_the_request_timeout() {
     for protocol in PROTOCOLS {
         let receiver = OtlpReceiver::start().expect("receiver");
         receiver.set_behaviour(Behaviour::Stall);
+        // Long enough for the request to reach the receiver on a busy
+        // machine, far shorter than the request timeout.
         let batch = BatchOptions {
-            export_timeout: Duration::from_millis(500),
+            export_timeout: Duration::from_secs(1),
             ..BatchOptions::default()
         };
         let (processor, counters) = processor(
@@ -463,7 +471,7 @@ fn a_stalled_request_ends_at_the_export_timeout_not_the_request_timeout() {
         }
         let elapsed = started.elapsed();
         assert!(
-            elapsed < Duration::from_secs(3),
+            elapsed < Duration::from_secs(5),
             "{protocol:?}: {elapsed:?}"
         );
         let stats = counters.snapshot();
