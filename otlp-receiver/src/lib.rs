@@ -64,6 +64,8 @@ struct State {
     requests: AtomicU64,
     /// How long each request waits before it is handled, in microseconds.
     answer_delay_us: AtomicU64,
+    /// Bytes of [`Behaviour::Flood`] answers handed to connections.
+    flooded: AtomicU64,
 }
 
 impl State {
@@ -74,6 +76,7 @@ impl State {
             3 => Behaviour::Count,
             4 => Behaviour::Reject,
             5 => Behaviour::Throttle,
+            6 => Behaviour::Flood,
             _ => Behaviour::Accept,
         }
     }
@@ -150,7 +153,19 @@ pub enum Behaviour {
     /// `Retry-After: 1`, gRPC `RESOURCE_EXHAUSTED` with a `RetryInfo` of
     /// [`THROTTLE_DELAY`].
     Throttle = 5,
+    /// Keep the request and answer OTLP/HTTP success with a body of
+    /// [`FLOOD_BYTES`] made as the client reads it, like an endpoint that
+    /// is not a collector ([`OtlpReceiver::flooded_bytes`] counts what left).
+    /// gRPC answers as [`Behaviour::Accept`]: tonic already caps a message
+    /// at 4 MiB.
+    Flood = 6,
 }
+
+/// The length of a [`Behaviour::Flood`] answer.
+pub const FLOOD_BYTES: u64 = 1 << 30;
+
+/// One piece of a [`Behaviour::Flood`] answer.
+static FLOOD_CHUNK: [u8; 64 * 1024] = [0; 64 * 1024];
 
 /// The wait a throttling gRPC endpoint asks for ([`Behaviour::Throttle`]).
 pub const THROTTLE_DELAY: std::time::Duration = std::time::Duration::from_millis(300);
@@ -232,6 +247,10 @@ impl OtlpReceiver {
                             (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "1")])
                                 .into_response()
                         }
+                        Behaviour::Flood => {
+                            let (status, content_type, _) = receive_http(&state, &headers, &body);
+                            (status, content_type, flood(state)).into_response()
+                        }
                         _ => receive_http(&state, &headers, &body).into_response(),
                     }
                 }
@@ -290,6 +309,12 @@ impl OtlpReceiver {
     /// Spans received while counting ([`Behaviour::Count`]).
     pub fn counted_spans(&self) -> u64 {
         self.state.counted.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of [`Behaviour::Flood`] answers handed to connections so far:
+    /// what a client read, plus what the sockets' buffers hold.
+    pub fn flooded_bytes(&self) -> u64 {
+        self.state.flooded.load(Ordering::Relaxed)
     }
 
     /// Requests taken and never answered ([`Behaviour::Stall`]) so far:
@@ -416,12 +441,24 @@ impl TraceService for GrpcService {
             Behaviour::Reject => {
                 return Ok(tonic::Response::new(rejecting(request.get_ref())));
             }
-            Behaviour::Accept | Behaviour::Count | Behaviour::Stall => {}
+            Behaviour::Accept | Behaviour::Count | Behaviour::Stall | Behaviour::Flood => {}
         }
         let headers = header_list(&request.metadata().clone().into_headers());
         self.0.record("grpc", request.into_inner(), headers);
         Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }
+}
+
+/// A [`Behaviour::Flood`] answer's body, made as the connection takes it
+/// (so a client that stops reading stops it), counted as it goes.
+fn flood(state: Arc<State>) -> axum::body::Body {
+    let chunks = FLOOD_BYTES / FLOOD_CHUNK.len() as u64;
+    axum::body::Body::from_stream(futures::stream::iter((0..chunks).map(move |_| {
+        state
+            .flooded
+            .fetch_add(FLOOD_CHUNK.len() as u64, Ordering::Relaxed);
+        Ok::<_, std::convert::Infallible>(Bytes::from_static(&FLOOD_CHUNK))
+    })))
 }
 
 /// A partial success that rejects every span of `request`.

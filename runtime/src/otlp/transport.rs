@@ -6,7 +6,7 @@
 //! pipeline often is. Clones share one client (and connection pool), so
 //! that sender threads can send side by side.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -27,6 +27,12 @@ use super::{OtlpProtocol, OtlpTarget};
 use crate::timeout::NO_LIMIT;
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+/// The most of an OTLP/HTTP answer read, as tonic caps a gRPC message: a
+/// collector's answer is a few bytes, and an endpoint that is not one (a
+/// proxy's error page, a misconfigured URL) must not make the exporter
+/// buffer without bound. An answer cut short still has its status.
+const MAX_ANSWER_BYTES: u64 = 4 * 1024 * 1024;
 
 /// What the OTLP specification asks exporters to send as `User-Agent`:
 /// the exporter, its language and its version (a header given through
@@ -232,8 +238,10 @@ fn send_http(
         .headers()
         .get(http::header::RETRY_AFTER)
         .and_then(|value| retry_after(value.to_str().ok()?, SystemTime::now()));
-    let body = response
-        .bytes()
+    let mut body = Vec::new();
+    response
+        .take(MAX_ANSWER_BYTES)
+        .read_to_end(&mut body)
         .map_err(|error| SendError::transient(error.to_string()))?;
     if !status.is_success() {
         let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
@@ -246,7 +254,7 @@ fn send_http(
     // An answer that does not parse still means success; only a partial
     // success's count is read from it.
     let response = match encoding {
-        Body::Protobuf => ExportTraceServiceResponse::decode(body).unwrap_or_default(),
+        Body::Protobuf => ExportTraceServiceResponse::decode(body.as_slice()).unwrap_or_default(),
         Body::Json => serde_json::from_slice(&body).unwrap_or_default(),
     };
     Ok(accepted(response))

@@ -182,6 +182,31 @@ fn a_partial_success_counts_the_rejected_spans_as_failed() {
 }
 
 #[test]
+fn an_endless_http_answer_is_read_only_so_far_and_its_status_counts() {
+    for protocol in [OtlpProtocol::HttpProtobuf, OtlpProtocol::HttpJson] {
+        let receiver = OtlpReceiver::start().expect("receiver");
+        receiver.set_behaviour(Behaviour::Flood);
+        let (processor, counters) = processor(
+            &receiver,
+            protocol,
+            BatchOptions::default(),
+            Duration::from_secs(10),
+            Retry::none(),
+        );
+        processor.on_end(span(0, "spanflow"));
+        processor.force_flush().expect("flushed");
+        let stats = counters.snapshot();
+        assert_eq!((stats.exported, stats.failed), (1, 0), "{protocol:?}");
+        assert_eq!(receiver.spans().len(), 1, "{protocol:?}");
+        // The 4 MiB read, and what the sockets' buffers held when the
+        // client let the connection go.
+        let flooded = receiver.flooded_bytes();
+        assert!(flooded < 64 << 20, "{protocol:?}: {flooded} bytes taken");
+        processor.shutdown().expect("shut down");
+    }
+}
+
+#[test]
 fn a_stalled_receiver_costs_queued_batches_not_memory_or_time() {
     for protocol in PROTOCOLS {
         let receiver = OtlpReceiver::start().expect("receiver");
