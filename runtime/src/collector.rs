@@ -36,6 +36,7 @@ use rtrb::{Consumer, Producer, PushError, RingBuffer};
 
 use crate::callsite::CallSite;
 use crate::clock::WallAnchor;
+use crate::diagnostics::{self, Level};
 use crate::record::SpanRecord;
 use crate::timeout::deadline_after;
 
@@ -427,11 +428,14 @@ impl Shared {
         if dropped == 0 {
             return false;
         }
-        eprintln!(
-            "spanflow: {dropped} spans dropped: a thread made spans faster than they could be \
-             exported, and its queue ({} spans) was full; the count goes on in \
-             PipelineGuard::dropped_spans (reported once)",
-            self.queue_capacity
+        diagnostics::say(
+            Level::Warn,
+            format_args!(
+                "{dropped} spans dropped: a thread made spans faster than they could be \
+                 exported, and its queue ({} spans) was full; the count goes on in \
+                 PipelineGuard::dropped_spans (reported once)",
+                self.queue_capacity
+            ),
         );
         true
     }
@@ -467,9 +471,12 @@ impl Shared {
     fn surviving(&self, work: impl FnOnce()) {
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).is_err();
         if panicked && !self.reported_panic.swap(true, Ordering::Relaxed) {
-            eprintln!(
-                "spanflow: a span processor or exporter panicked on the collector thread; the \
-                 span it was given is lost and export goes on (reported once)"
+            diagnostics::say(
+                Level::Error,
+                format_args!(
+                    "a span processor or exporter panicked on the collector thread; the span \
+                     it was given is lost and export goes on (reported once)"
+                ),
             );
         }
     }

@@ -40,6 +40,11 @@ pub const ATTRIBUTE_VALUE_LENGTH_LIMIT: &str = "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMI
 pub const TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
 /// `OTEL_TRACES_SAMPLER_ARG`
 pub const TRACES_SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
+/// `OTEL_LOG_LEVEL`: how much spanflow says about itself on standard
+/// error (spans dropped at a full queue: `warn`; spans lost to a failed
+/// export or a panicking processor: `error`): `none`, `error`, `warn`,
+/// `info` (the default) or `debug`.
+pub const LOG_LEVEL: &str = "OTEL_LOG_LEVEL";
 /// `SPANFLOW_EXPORT`: where the embedded default sends finished traces when
 /// no exporter is given in code and no OTLP endpoint is set.
 pub const SPANFLOW_EXPORT: &str = "SPANFLOW_EXPORT";

@@ -11,6 +11,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use crate::diagnostics::{self, Level};
+
 /// The pipeline's export counts (see [`PipelineGuard::export_stats`](crate::PipelineGuard::export_stats)).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -74,9 +76,12 @@ impl ExportCounters {
     pub(crate) fn failed(&self, spans: u64, error: &dyn std::fmt::Display) {
         self.failed.fetch_add(spans, Ordering::Relaxed);
         if !self.reported.swap(true, Ordering::Relaxed) {
-            eprintln!(
-                "spanflow: an export of {spans} spans failed ({error}); spans are lost until the \
-                 exporter recovers (counted in PipelineGuard::export_stats; reported once)"
+            diagnostics::say(
+                Level::Error,
+                format_args!(
+                    "an export of {spans} spans failed ({error}); spans are lost until the \
+                     exporter recovers (counted in PipelineGuard::export_stats; reported once)"
+                ),
             );
         }
     }

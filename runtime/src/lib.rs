@@ -137,6 +137,7 @@ mod collector;
 pub mod config;
 mod context;
 pub mod current;
+mod diagnostics;
 pub mod export;
 mod export_accounting;
 mod future;

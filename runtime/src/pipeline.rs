@@ -12,6 +12,7 @@ use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter, SpanProcessor};
 use crate::batch::BatchOptions;
 use crate::collector::{Collector, CollectorSettings, RecordSink};
 use crate::config::{self, ConfigError, EmbeddedExport, PropagatorName, SamplerSetting};
+use crate::diagnostics;
 use crate::export::{TerminalExporter, TraceStore};
 use crate::export_accounting::ExportCounters;
 use crate::guard::{InstallError, PipelineGuard};
@@ -434,6 +435,7 @@ impl Pipeline {
         };
         let propagators = config::propagators_from_env()?;
         let limits = config::limits_from_env()?;
+        diagnostics::set_level(diagnostics::level_from_env()?);
         let resource = self.build_resource();
         let store = self.add_exports()?;
         let mut exports = Vec::with_capacity(self.processors.len());
