@@ -64,10 +64,18 @@ struct LocalQueue {
     pushes: u32,
 }
 
+/// Root spans a drain holds back to export last (see `Shared::drain`):
+/// a drain interval's worth at a few thousand traces a second; past that
+/// they go out in the order read, which only a trace drawn as it ends
+/// would notice.
+const ROOTS_HELD: usize = 64;
+
 /// The collector's ends of one thread's rings.
 struct ThreadRings {
     spans: Consumer<Box<SpanRecord>>,
     spares: Producer<Box<SpanRecord>>,
+    /// Its thread was gone when the last drain began.
+    abandoned: bool,
 }
 
 pub(crate) struct Collector {
@@ -244,6 +252,7 @@ impl Collector {
         lock(&self.shared.new_queues).push(ThreadRings {
             spans: spans_consumer,
             spares: spares_producer,
+            abandoned: false,
         });
         Some(LocalQueue {
             spans,
@@ -372,6 +381,7 @@ impl Shared {
         // default): what they do is not traced into their own export.
         let _suppressed = opentelemetry::Context::enter_telemetry_suppressed_scope();
         let mut queues: Vec<ThreadRings> = Vec::new();
+        let mut roots: Vec<(usize, Box<SpanRecord>)> = Vec::new();
         let mut reported_drops = false;
         loop {
             let (flush_target, shutdown) = {
@@ -382,7 +392,7 @@ impl Shared {
                 self.stopped.store(true, Ordering::Relaxed);
             }
             queues.append(&mut lock(&self.new_queues));
-            self.drain(&mut queues);
+            self.drain(&mut queues, &mut roots);
             if !reported_drops {
                 reported_drops = self.report_first_drops();
             }
@@ -440,24 +450,43 @@ impl Shared {
         true
     }
 
-    fn drain(&self, queues: &mut Vec<ThreadRings>) {
+    /// Exports what every ring holds, root spans last: threads' rings are
+    /// drained one after the other, so a root read from the first ring
+    /// would otherwise reach the exporters before spans of its trace that
+    /// ended on other threads in the same interval (services in one process
+    /// calling each other over HTTP), and an exporter that takes a root's
+    /// end as its trace's end (the terminal tree) would draw the trace
+    /// without them. `roots` is kept between drains, so that holding them
+    /// back allocates nothing, and holds at most [`ROOTS_HELD`]: a held
+    /// root has left its thread's ring, which the thread may fill again
+    /// while an exporter stalls, so each held root is a record beyond the
+    /// queue's bound.
+    fn drain(&self, queues: &mut Vec<ThreadRings>, roots: &mut Vec<(usize, Box<SpanRecord>)>) {
         let mut exported = 0_u64;
-        queues.retain_mut(|rings| {
+        for (index, rings) in queues.iter_mut().enumerate() {
             // Read before draining: a ring abandoned now has nothing left after.
-            let abandoned = rings.spans.is_abandoned();
+            rings.abandoned = rings.spans.is_abandoned();
             while let Ok(mut record) = rings.spans.pop() {
                 exported += 1;
+                if record.is_root() && roots.len() < ROOTS_HELD {
+                    roots.push((index, record));
+                    continue;
+                }
                 self.surviving(|| self.export(&mut record));
                 // A full spare ring (or a finished thread) frees the box.
                 let _ = rings.spares.push(record);
             }
-            !abandoned
-        });
+        }
         let orphans = std::mem::take(&mut *lock(&self.orphans));
         exported += orphans.len() as u64;
         for mut record in orphans {
             self.surviving(|| self.export(&mut record));
         }
+        for (index, mut record) in roots.drain(..) {
+            self.surviving(|| self.export(&mut record));
+            let _ = queues[index].spares.push(record);
+        }
+        queues.retain(|rings| !rings.abandoned);
         // Once per drain: the counter shares a cache line with the flag
         // every span's hand-off reads, and a write per span took that line
         // from the threads making spans (BENCHMARKS.md).

@@ -112,6 +112,11 @@ pub(crate) struct Extras {
 }
 
 impl SpanRecord {
+    /// The first span of its trace: no parent here or elsewhere.
+    pub(crate) fn is_root(&self) -> bool {
+        self.parent_span_id == SpanId::INVALID
+    }
+
     /// A record to be filled in; see `collector::acquire`.
     pub(crate) fn blank(callsite: &'static CallSite) -> Self {
         SpanRecord {
