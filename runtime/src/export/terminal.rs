@@ -3,7 +3,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io::Write;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
+use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
 use opentelemetry::trace::TraceId;
@@ -22,13 +23,19 @@ pub const DEFAULT_PENDING_SPANS: usize = 10_000;
 /// A trace is complete when its root span (one without a parent) ends. A
 /// process that serves requests from other processes never sees the root:
 /// there, a trace is printed once the span with the remote parent has ended
-/// and no span of the trace has arrived for a quiet period (one second;
-/// checked whenever spans arrive). Services in one process calling each
-/// other over HTTP are then drawn as one tree, not one per hop. Spans wait
-/// in a bounded buffer; when it is full, the oldest waiting trace is printed
-/// as it is. A flush or shutdown prints every waiting trace.
+/// and no span of the trace has arrived for a quiet period (one second,
+/// watched by a thread started for the first such trace). Services in one
+/// process calling each other over HTTP are then drawn as one tree, not one
+/// per hop. Spans wait in a bounded buffer; when it is full, the oldest
+/// waiting trace is printed as it is. A flush or shutdown prints every
+/// waiting trace.
 pub struct TerminalExporter {
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
+    /// Prints traces whose quiet period has passed, so that a server's last
+    /// request is drawn without waiting for the next one; `None` if the
+    /// thread could not be started (then they are printed when spans
+    /// arrive).
+    watcher: OnceLock<Option<Thread>>,
 }
 
 /// How long a trace whose local root had a remote parent waits for more
@@ -41,6 +48,9 @@ struct Pending {
     remote_root_ended: bool,
 }
 
+/// How often the watcher looks for traces whose quiet period has passed.
+const WATCH_EVERY: Duration = Duration::from_millis(250);
+
 struct State {
     out: Box<dyn Write + Send>,
     style: TreeStyle,
@@ -48,6 +58,10 @@ struct State {
     order: VecDeque<TraceId>,
     pending_spans: usize,
     max_pending: usize,
+    /// A trace is waiting out its quiet period.
+    quiet_waiting: bool,
+    /// Shut down: the watcher stops.
+    closed: bool,
 }
 
 impl TerminalExporter {
@@ -67,14 +81,17 @@ impl TerminalExporter {
     /// Prints to any writer.
     pub fn to_writer(out: Box<dyn Write + Send>, style: TreeStyle) -> Self {
         TerminalExporter {
-            state: Mutex::new(State {
+            state: Arc::new(Mutex::new(State {
                 out,
                 style,
                 pending: HashMap::new(),
                 order: VecDeque::new(),
                 pending_spans: 0,
                 max_pending: DEFAULT_PENDING_SPANS,
-            }),
+                quiet_waiting: false,
+                closed: false,
+            })),
+            watcher: OnceLock::new(),
         }
     }
 
@@ -86,8 +103,41 @@ impl TerminalExporter {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
+
+    /// Starts the watcher, once.
+    fn watch(&self) {
+        self.watcher.get_or_init(|| {
+            let state = Arc::downgrade(&self.state);
+            thread::Builder::new()
+                .name("spanflow-terminal".into())
+                .spawn(move || watch(&state))
+                .ok()
+                .map(|handle| handle.thread().clone())
+        });
+    }
+}
+
+/// The watcher's loop: ends when the exporter is dropped or shut down.
+fn watch(state: &Weak<Mutex<State>>) {
+    loop {
+        thread::park_timeout(WATCH_EVERY);
+        let Some(state) = state.upgrade() else {
+            return;
+        };
+        let mut state = lock(&state);
+        if state.closed {
+            return;
+        }
+        // A failed write has no caller to go to here; the next export's
+        // write fails the same way and reports it.
+        let _ = state.print_quiet(Instant::now());
+    }
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl State {
@@ -109,6 +159,7 @@ impl State {
             pending.spans.push(span);
             pending.last_arrival = now;
             pending.remote_root_ended |= remote_root;
+            self.quiet_waiting |= remote_root;
             self.pending_spans += 1;
             if root && !complete.contains(&trace_id) {
                 complete.push(trace_id);
@@ -116,6 +167,22 @@ impl State {
         }
         for trace_id in complete {
             self.print(trace_id)?;
+        }
+        self.print_quiet(now)?;
+        while self.pending_spans > self.max_pending {
+            let Some(oldest) = self.order.front().copied() else {
+                break;
+            };
+            self.print(oldest)?;
+        }
+        Ok(())
+    }
+
+    /// Prints the traces whose local root had a remote parent and which
+    /// have been quiet for [`QUIET_PERIOD`].
+    fn print_quiet(&mut self, now: Instant) -> std::io::Result<()> {
+        if !self.quiet_waiting {
+            return Ok(());
         }
         let quiet: Vec<TraceId> = self
             .pending
@@ -128,12 +195,7 @@ impl State {
         for trace_id in quiet {
             self.print(trace_id)?;
         }
-        while self.pending_spans > self.max_pending {
-            let Some(oldest) = self.order.front().copied() else {
-                break;
-            };
-            self.print(oldest)?;
-        }
+        self.quiet_waiting = self.pending.values().any(|p| p.remote_root_ended);
         Ok(())
     }
 
@@ -163,7 +225,15 @@ fn failure(error: std::io::Error) -> OTelSdkError {
 
 impl SpanExporter for TerminalExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        self.lock().add(batch).map_err(failure)
+        let waiting = {
+            let mut state = self.lock();
+            state.add(batch).map_err(failure)?;
+            state.quiet_waiting && !state.closed
+        };
+        if waiting {
+            self.watch();
+        }
+        Ok(())
     }
 
     fn force_flush(&self) -> OTelSdkResult {
@@ -171,7 +241,18 @@ impl SpanExporter for TerminalExporter {
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        self.lock().print_all().map_err(failure)
+        let mut state = self.lock();
+        state.closed = true;
+        state.print_all().map_err(failure)
+    }
+}
+
+impl Drop for TerminalExporter {
+    fn drop(&mut self) {
+        // The watcher then finds the state gone at once, not a tick later.
+        if let Some(Some(watcher)) = self.watcher.get() {
+            watcher.unpark();
+        }
     }
 }
 
@@ -220,6 +301,29 @@ mod tests {
         let drawn = printed();
         assert_eq!(drawn.matches("Trace:").count(), 1, "{drawn}");
         assert!(drawn.contains("GET /users/{id}"), "{drawn}");
+    }
+
+    #[test]
+    fn a_quiet_hop_is_printed_without_waiting_for_more_spans() {
+        let out = Shared::default();
+        let exporter = TerminalExporter::to_writer(Box::new(out.clone()), TreeStyle::PLAIN);
+        let printed = || String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let mut hop = timed(1, 3, 2, 2, 8, "GET /users/{id}");
+        hop.parent_span_is_remote = true;
+        let exported = Instant::now();
+        futures_executor_block_on(exporter.export(vec![hop])).unwrap();
+        assert_eq!(printed(), "", "more of the trace may come");
+        // Nothing more is exported: the watcher prints it.
+        let deadline = exported + QUIET_PERIOD * 10;
+        while printed().is_empty() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
+        }
+        let waited = exported.elapsed();
+        assert!(printed().contains("GET /users/{id}"), "{}", printed());
+        assert!(waited >= QUIET_PERIOD, "printed after {waited:?}");
+        exporter
+            .shutdown_with_timeout(Duration::from_secs(1))
+            .unwrap();
     }
 
     #[test]
