@@ -55,7 +55,10 @@
 //!   collector cannot drain as fast as it comes. A collector thread drains
 //!   the rings, turns records into `SpanData` and hands them to the SDK span
 //!   processors given to the [`Pipeline`], the same processors the installed
-//!   `SdkTracerProvider` uses; so every span reaches one exporter. A full
+//!   `SdkTracerProvider` uses; so every span reaches one exporter. Of the
+//!   spans a drain finds, roots go last, so that an exporter that takes a
+//!   root's end for its trace's end has what other threads ended of the
+//!   trace meanwhile. A full
 //!   ring drops spans and counts them ([`PipelineGuard::dropped_spans`]):
 //!   export never blocks the application and never grows memory without
 //!   bound, and a dropped span's box is reused by the next span, so
