@@ -1,7 +1,9 @@
 //! spanflow for HTTP: every request continues the caller's trace.
 //!
 //! * Servers: [`TraceLayer`], a tower layer for axum, hyper and tonic
-//!   (feature `tower`; `axum` adds the route from `MatchedPath`).
+//!   (feature `tower`; `axum` adds the route from `MatchedPath`). The span
+//!   lasts until the response body has been sent ([`TracedBody`]), so a
+//!   streamed response is timed whole and its work nests under it.
 //! * Clients: [`TracingMiddleware`] for `reqwest-middleware`, and
 //!   [`RequestBuilderExt::send_traced`] for plain `reqwest` (feature
 //!   `reqwest`).
@@ -55,6 +57,8 @@ mod client;
 #[cfg(feature = "grpc")]
 mod grpc;
 #[cfg(feature = "tower")]
+mod response_body;
+#[cfg(feature = "tower")]
 mod server;
 #[cfg(any(feature = "tower", feature = "actix-web"))]
 mod server_span;
@@ -66,5 +70,7 @@ pub use carrier::{Headers, HeadersMut};
 pub use client::{RequestBuilderExt, TracingMiddleware};
 #[cfg(feature = "grpc")]
 pub use grpc::{GrpcBody, GrpcClientLayer, GrpcFuture, GrpcServerLayer, GrpcService};
+#[cfg(feature = "tower")]
+pub use response_body::TracedBody;
 #[cfg(feature = "tower")]
 pub use server::{ResponseFuture, TraceLayer, TraceService};

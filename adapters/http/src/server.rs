@@ -17,6 +17,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::attributes::{method_name, protocol_version, record_failure, record_response_status};
+use crate::response_body::TracedBody;
 use crate::server_span::start_server_span;
 
 /// A tower [`Layer`] that gives every request a SERVER span.
@@ -27,8 +28,10 @@ use crate::server_span::start_server_span;
 /// request proceeds normally. The span is named `{method} {route}` when the
 /// route is known (axum's `MatchedPath`, with the `axum` feature), `{method}`
 /// otherwise, carries the HTTP semantic-convention attributes, and is current
-/// on every poll of the response future. Status Error on 5xx responses and on
-/// service errors.
+/// on every poll of the response future and of the response body. It ends
+/// when the body has been sent (see [`TracedBody`]), so a streamed response
+/// is timed whole. Status Error on 5xx responses, on service errors and on
+/// body errors.
 ///
 /// ```
 /// use axum::{Router, routing::get};
@@ -66,8 +69,9 @@ pub struct TraceService<S> {
 impl<S, B, ResponseBody> Service<Request<B>> for TraceService<S>
 where
     S: Service<Request<B>, Response = Response<ResponseBody>>,
+    ResponseBody: http_body::Body,
 {
-    type Response = S::Response;
+    type Response = Response<TracedBody<ResponseBody>>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 
@@ -88,7 +92,7 @@ where
         let inner = spanflow::with_context(&context, || self.inner.call(request));
         ResponseFuture {
             inner: spanflow::in_context(context, inner),
-            span,
+            span: Some(span),
         }
     }
 }
@@ -142,32 +146,38 @@ fn matched_route<B>(_request: &Request<B>) -> Option<String> {
 }
 
 pin_project! {
-    /// The response future: the span is current on every poll and ends with
-    /// the response (or with the future, if it is dropped first).
+    /// The response future: the span is current on every poll, and goes on
+    /// in the response's body (it ends with the future if the future is
+    /// dropped first, or fails).
     pub struct ResponseFuture<F> {
         #[pin]
         inner: Traced<F>,
-        span: Span,
+        span: Option<Span>,
     }
 }
 
 impl<F, ResponseBody, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<Response<ResponseBody>, E>>,
+    ResponseBody: http_body::Body,
 {
-    type Output = F::Output;
+    type Output = Result<Response<TracedBody<ResponseBody>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let output = std::task::ready!(this.inner.poll(cx));
-        match &output {
+        let mut span = this.span.take().unwrap_or_else(Span::none);
+        Poll::Ready(match output {
             Ok(response) => {
                 let status = response.status();
-                record_response_status(this.span, status.as_u16(), status.canonical_reason());
+                record_response_status(&mut span, status.as_u16(), status.canonical_reason());
+                Ok(response.map(|body| TracedBody::new(body, span)))
             }
-            Err(_) => record_failure(this.span, std::any::type_name::<E>()),
-        }
-        this.span.end();
-        Poll::Ready(output)
+            Err(error) => {
+                record_failure(&mut span, std::any::type_name::<E>());
+                span.end();
+                Err(error)
+            }
+        })
     }
 }
