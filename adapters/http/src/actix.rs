@@ -3,6 +3,7 @@
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 
+use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::HeaderMap;
 use opentelemetry::KeyValue;
@@ -10,13 +11,16 @@ use opentelemetry::propagation::Extractor;
 use opentelemetry_semantic_conventions::attribute::{URL_PATH, URL_SCHEME, USER_AGENT_ORIGINAL};
 use spanflow::Span;
 
+use crate::actix_body::ActixTracedBody;
 use crate::attributes::record_response_status;
 use crate::server_span::start_server_span;
 
 /// An actix-web middleware giving every request a SERVER span that continues
 /// the caller's trace, as [`TraceLayer`](crate::TraceLayer) does for tower:
 /// named `{method} {route}` (the resource pattern), HTTP semantic-convention
-/// attributes, current on every poll of the handler, status Error on 5xx.
+/// attributes, current on every poll of the handler and of the response
+/// body, status Error on 5xx. The span lasts until the body has been sent
+/// ([`ActixTracedBody`]), so a streamed response is timed whole.
 ///
 /// ```
 /// use actix_web::{App, web};
@@ -40,9 +44,9 @@ impl ActixTrace {
 impl<S, B> Transform<S, ServiceRequest> for ActixTrace
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    B: 'static,
+    B: MessageBody + 'static,
 {
-    type Response = ServiceResponse<B>;
+    type Response = ServiceResponse<ActixTracedBody<B>>;
     type Error = actix_web::Error;
     type Transform = ActixTraceService<S>;
     type InitError = ();
@@ -64,9 +68,9 @@ type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 impl<S, B> Service<ServiceRequest> for ActixTraceService<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    B: 'static,
+    B: MessageBody + 'static,
 {
-    type Response = ServiceResponse<B>;
+    type Response = ServiceResponse<ActixTracedBody<B>>;
     type Error = actix_web::Error;
     type Future = LocalFuture<Result<Self::Response, Self::Error>>;
 
@@ -88,8 +92,13 @@ where
                 Err(error) => error.as_response_error().status_code(),
             };
             record_response_status(&mut span, status.as_u16(), status.canonical_reason());
-            span.end();
-            outcome
+            match outcome {
+                Ok(response) => Ok(response.map_body(|_, body| ActixTracedBody::new(body, span))),
+                Err(error) => {
+                    span.end();
+                    Err(error)
+                }
+            }
         })
     }
 }

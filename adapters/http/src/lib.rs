@@ -9,7 +9,9 @@
 //!   `reqwest`).
 //! * gRPC: [`GrpcServerLayer`] and [`GrpcClientLayer`] for tonic, over the
 //!   call's metadata, with the RPC conventions (feature `grpc`).
-//! * actix-web: [`ActixTrace`], the server middleware (feature `actix-web`).
+//! * actix-web: [`ActixTrace`], the server middleware (feature `actix-web`),
+//!   whose span likewise lasts until the body has been sent
+//!   ([`ActixTracedBody`]).
 //! * Any other `http::HeaderMap`: [`Headers`] and [`HeadersMut`], the
 //!   carriers the layers above use, for propagators.
 //!
@@ -49,6 +51,8 @@
 
 #[cfg(feature = "actix-web")]
 mod actix;
+#[cfg(feature = "actix-web")]
+mod actix_body;
 #[cfg(any(feature = "tower", feature = "reqwest", feature = "actix-web"))]
 mod attributes;
 mod carrier;
@@ -65,6 +69,8 @@ mod server_span;
 
 #[cfg(feature = "actix-web")]
 pub use actix::{ActixTrace, ActixTraceService};
+#[cfg(feature = "actix-web")]
+pub use actix_body::ActixTracedBody;
 pub use carrier::{Headers, HeadersMut};
 #[cfg(feature = "reqwest")]
 pub use client::{RequestBuilderExt, TracingMiddleware};

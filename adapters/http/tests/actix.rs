@@ -3,9 +3,21 @@
 mod support;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
+use futures::StreamExt;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, Value};
 use spanflow_http::ActixTrace;
+
+/// One piece of a streamed body, made by traced work.
+#[spanflow::trace(args(index))]
+async fn chunk(index: u32) -> Result<web::Bytes, std::convert::Infallible> {
+    actix_web::rt::task::yield_now().await;
+    Ok(web::Bytes::from(format!("{index}\n")))
+}
+
+async fn stream() -> HttpResponse {
+    HttpResponse::Ok().streaming(futures::stream::iter(0..3).then(chunk))
+}
 
 async fn user(path: web::Path<u32>) -> HttpResponse {
     let trace = Context::current().span().span_context().trace_id();
@@ -58,6 +70,42 @@ async fn requests_continue_the_callers_trace_inside_actix() {
         );
         assert_eq!(matches!(server.status, Status::Error { .. }), failed);
         assert_eq!(matches!(client.status, Status::Error { .. }), failed);
+    }
+    handle.stop(true).await;
+}
+
+#[actix_web::test]
+async fn the_server_span_covers_a_streamed_body_and_parents_its_work() {
+    support::installed();
+    let server = HttpServer::new(|| {
+        App::new()
+            .wrap(ActixTrace::new())
+            .route("/stream", web::get().to(stream))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .expect("a loopback port");
+    let address = server.addrs()[0];
+    let running = server.run();
+    let handle = running.handle();
+    actix_web::rt::spawn(running);
+
+    let (trace, body) = support::traced_get(format!("http://{address}/stream")).await;
+    assert_eq!(body, "0\n1\n2\n");
+    let spans = support::spans_of(trace);
+    let server = spans
+        .iter()
+        .find(|s| s.span_kind == SpanKind::Server)
+        .expect("the server span");
+    assert_eq!(server.name, "GET /stream");
+    let chunks: Vec<_> = spans.iter().filter(|s| s.name == "chunk").collect();
+    assert_eq!(chunks.len(), 3, "each piece traced in the request's trace");
+    for chunk in chunks {
+        assert_eq!(chunk.parent_span_id, server.span_context.span_id());
+        assert!(
+            server.end_time >= chunk.end_time,
+            "the server span ends after the body it sent"
+        );
     }
     handle.stop(true).await;
 }
