@@ -9,7 +9,7 @@ use actix_web::web::Bytes;
 use pin_project_lite::pin_project;
 use spanflow::Span;
 
-use crate::attributes::record_failure;
+use crate::body_span::{end_when_done, poll_in_span};
 
 pin_project! {
     /// A response body that keeps its request's SERVER span open until the
@@ -65,27 +65,16 @@ impl<B: MessageBody> MessageBody for ActixTracedBody<B> {
         cx: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Bytes, Self::Error>>> {
         let mut this = self.project();
-        let polled = match this.span.as_ref() {
-            Some(span) => span.in_scope(|| this.inner.as_mut().poll_next(cx)),
-            None => this.inner.as_mut().poll_next(cx),
-        };
-        let item = std::task::ready!(polled);
-        let done = match &item {
-            Some(Ok(bytes)) => this.remaining.as_mut().is_some_and(|remaining| {
+        let item = std::task::ready!(poll_in_span(this.span.as_ref(), || {
+            this.inner.as_mut().poll_next(cx)
+        }));
+        let remaining = this.remaining;
+        end_when_done(this.span, item.as_ref(), |bytes| {
+            remaining.as_mut().is_some_and(|remaining| {
                 *remaining = remaining.saturating_sub(bytes.len() as u64);
                 *remaining == 0
-            }),
-            Some(Err(_)) => {
-                if let Some(span) = this.span.as_mut() {
-                    record_failure(span, std::any::type_name::<B::Error>());
-                }
-                true
-            }
-            None => true,
-        };
-        if done && let Some(mut span) = this.span.take() {
-            span.end();
-        }
+            })
+        });
         Poll::Ready(item)
     }
 

@@ -22,8 +22,9 @@ pub(crate) fn record_response_status(span: &mut Span, code: u16, reason: Option<
     }
 }
 
-/// `error.type` and status Error for a request that got no response.
-#[cfg(any(feature = "tower", feature = "reqwest"))]
+/// `error.type` and status Error for a request that failed: no response, or
+/// a response body that broke off.
+#[cfg(any(feature = "tower", feature = "reqwest", feature = "actix-web"))]
 pub(crate) fn record_failure(span: &mut Span, error_type: &'static str) {
     span.set_attribute(KeyValue::new(ERROR_TYPE, error_type));
     span.set_status(Status::error(error_type));

@@ -55,6 +55,8 @@ mod actix;
 mod actix_body;
 #[cfg(any(feature = "tower", feature = "reqwest", feature = "actix-web"))]
 mod attributes;
+#[cfg(any(feature = "tower", feature = "actix-web"))]
+mod body_span;
 mod carrier;
 #[cfg(feature = "reqwest")]
 mod client;

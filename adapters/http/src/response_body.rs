@@ -8,7 +8,7 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use spanflow::Span;
 
-use crate::attributes::record_failure;
+use crate::body_span::{end_when_done, poll_in_span};
 
 pin_project! {
     /// A response body that keeps its request's SERVER span open until the
@@ -51,24 +51,11 @@ impl<B: Body> Body for TracedBody<B> {
         cx: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let mut this = self.project();
-        let polled = match this.span.as_ref() {
-            Some(span) => span.in_scope(|| this.inner.as_mut().poll_frame(cx)),
-            None => this.inner.as_mut().poll_frame(cx),
-        };
-        let frame = std::task::ready!(polled);
-        let done = match &frame {
-            Some(Ok(_)) => this.inner.is_end_stream(),
-            Some(Err(_)) => {
-                if let Some(span) = this.span.as_mut() {
-                    record_failure(span, std::any::type_name::<B::Error>());
-                }
-                true
-            }
-            None => true,
-        };
-        if done && let Some(mut span) = this.span.take() {
-            span.end();
-        }
+        let frame = std::task::ready!(poll_in_span(this.span.as_ref(), || {
+            this.inner.as_mut().poll_frame(cx)
+        }));
+        let inner = this.inner;
+        end_when_done(this.span, frame.as_ref(), |_| inner.is_end_stream());
         Poll::Ready(frame)
     }
 

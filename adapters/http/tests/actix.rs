@@ -19,6 +19,22 @@ async fn stream() -> HttpResponse {
     HttpResponse::Ok().streaming(futures::stream::iter(0..3).then(chunk))
 }
 
+/// A one-worker server on a loopback port with `routes` behind the
+/// middleware.
+fn serve(
+    routes: fn(&mut web::ServiceConfig),
+) -> (std::net::SocketAddr, actix_web::dev::ServerHandle) {
+    let server = HttpServer::new(move || App::new().wrap(ActixTrace::new()).configure(routes))
+        .workers(1)
+        .bind(("127.0.0.1", 0))
+        .expect("a loopback port");
+    let address = server.addrs()[0];
+    let running = server.run();
+    let handle = running.handle();
+    actix_web::rt::spawn(running);
+    (address, handle)
+}
+
 async fn user(path: web::Path<u32>) -> HttpResponse {
     let trace = Context::current().span().span_context().trace_id();
     if *path == 500 {
@@ -31,18 +47,9 @@ async fn user(path: web::Path<u32>) -> HttpResponse {
 #[actix_web::test]
 async fn requests_continue_the_callers_trace_inside_actix() {
     support::installed();
-    let server = HttpServer::new(|| {
-        App::new()
-            .wrap(ActixTrace::new())
-            .route("/users/{id}", web::get().to(user))
-    })
-    .workers(1)
-    .bind(("127.0.0.1", 0))
-    .expect("a loopback port");
-    let address = server.addrs()[0];
-    let running = server.run();
-    let handle = running.handle();
-    actix_web::rt::spawn(running);
+    let (address, handle) = serve(|routes| {
+        routes.route("/users/{id}", web::get().to(user));
+    });
 
     for (id, failed) in [(7, false), (500, true)] {
         let (trace, seen) = support::traced_get(format!("http://{address}/users/{id}")).await;
@@ -77,35 +84,11 @@ async fn requests_continue_the_callers_trace_inside_actix() {
 #[actix_web::test]
 async fn the_server_span_covers_a_streamed_body_and_parents_its_work() {
     support::installed();
-    let server = HttpServer::new(|| {
-        App::new()
-            .wrap(ActixTrace::new())
-            .route("/stream", web::get().to(stream))
-    })
-    .workers(1)
-    .bind(("127.0.0.1", 0))
-    .expect("a loopback port");
-    let address = server.addrs()[0];
-    let running = server.run();
-    let handle = running.handle();
-    actix_web::rt::spawn(running);
-
+    let (address, handle) = serve(|routes| {
+        routes.route("/stream", web::get().to(stream));
+    });
     let (trace, body) = support::traced_get(format!("http://{address}/stream")).await;
     assert_eq!(body, "0\n1\n2\n");
-    let spans = support::spans_of(trace);
-    let server = spans
-        .iter()
-        .find(|s| s.span_kind == SpanKind::Server)
-        .expect("the server span");
-    assert_eq!(server.name, "GET /stream");
-    let chunks: Vec<_> = spans.iter().filter(|s| s.name == "chunk").collect();
-    assert_eq!(chunks.len(), 3, "each piece traced in the request's trace");
-    for chunk in chunks {
-        assert_eq!(chunk.parent_span_id, server.span_context.span_id());
-        assert!(
-            server.end_time >= chunk.end_time,
-            "the server span ends after the body it sent"
-        );
-    }
+    support::assert_streamed(&support::spans_of(trace), "GET /stream", "chunk", 3);
     handle.stop(true).await;
 }

@@ -74,3 +74,30 @@ pub async fn traced_get(url: String) -> (TraceId, String) {
     .await;
     (trace, body)
 }
+
+/// Asserts that the SERVER span `server` of `spans` parents the `count`
+/// spans named `piece` its streamed body was made by, and ends after them.
+pub fn assert_streamed(spans: &[SpanData], server: &str, piece: &str, count: usize) {
+    let server_span = spans
+        .iter()
+        .find(|span| span.span_kind == opentelemetry::trace::SpanKind::Server)
+        .expect("the server span");
+    assert_eq!(server_span.name, server);
+    let pieces: Vec<_> = spans.iter().filter(|span| span.name == piece).collect();
+    assert_eq!(
+        pieces.len(),
+        count,
+        "each piece traced in the request's trace"
+    );
+    for made in pieces {
+        assert_eq!(
+            made.parent_span_id,
+            server_span.span_context.span_id(),
+            "made while the server span is current"
+        );
+        assert!(
+            server_span.end_time >= made.end_time,
+            "the server span ends after the body it sent"
+        );
+    }
+}

@@ -1,0 +1,39 @@
+//! What the server layers' response bodies share: a request's SERVER span
+//! current while the body is polled, and ended when the body is done.
+
+use std::task::Poll;
+
+use spanflow::Span;
+
+use crate::attributes::record_failure;
+
+/// Runs one poll of a body with `span` current, if it is still open.
+pub(crate) fn poll_in_span<T>(span: Option<&Span>, poll: impl FnOnce() -> Poll<T>) -> Poll<T> {
+    match span {
+        Some(span) => span.in_scope(poll),
+        None => poll(),
+    }
+}
+
+/// Ends `span` once the body is done: at its end, at a failure (status
+/// Error, `error.type` the body's error type), or at the piece `last` says
+/// is the last.
+pub(crate) fn end_when_done<T, E>(
+    span: &mut Option<Span>,
+    polled: Option<&Result<T, E>>,
+    last: impl FnOnce(&T) -> bool,
+) {
+    let done = match polled {
+        Some(Ok(piece)) => last(piece),
+        Some(Err(_)) => {
+            if let Some(span) = span.as_mut() {
+                record_failure(span, std::any::type_name::<E>());
+            }
+            true
+        }
+        None => true,
+    };
+    if done && let Some(mut span) = span.take() {
+        span.end();
+    }
+}
