@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
+use crate::body_span::poll_in_span;
 use crate::carrier::{Headers, HeadersMut};
 use http::{HeaderMap, Request, Response};
 use http_body::{Body, Frame, SizeHint};
@@ -318,7 +319,9 @@ where
 
 pin_project! {
     /// A response body that ends the call's span at its trailers (where
-    /// gRPC puts the status), at its end, or when dropped.
+    /// gRPC puts the status), at its end, or when dropped. The span is
+    /// current while the body is polled: a server stream's messages are
+    /// made then, and their work belongs to the call.
     pub struct GrpcBody<B> {
         #[pin]
         inner: B,
@@ -335,8 +338,10 @@ impl<B: Body> Body for GrpcBody<B> {
         self: Pin<&mut Self>,
         cx: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let this = self.project();
-        let frame = std::task::ready!(this.inner.poll_frame(cx));
+        let mut this = self.project();
+        let frame = std::task::ready!(poll_in_span(this.span.as_ref(), || {
+            this.inner.as_mut().poll_frame(cx)
+        }));
         match &frame {
             Some(Ok(frame)) => {
                 if let (Some(trailers), Some(span)) = (frame.trailers_ref(), this.span.as_mut())
