@@ -26,6 +26,9 @@ struct Anchors {
     sdk: SdkTracerProvider,
     sdk_tracer: SdkTracer,
     sdk_off_tracer: SdkTracer,
+    /// Through spanflow's installed provider, as third-party
+    /// instrumentation makes its spans.
+    api_tracer: opentelemetry::global::BoxedTracer,
 }
 
 fn anchors() -> &'static Anchors {
@@ -57,6 +60,7 @@ fn anchors() -> &'static Anchors {
             sdk,
             sdk_tracer,
             sdk_off_tracer,
+            api_tracer: opentelemetry::global::tracer("third-party"),
         }
     })
 }
@@ -149,6 +153,13 @@ fn sampled_span(c: &mut Criterion) {
         1,
         || anchors.sdk_tracer.in_span("f", |_| {}),
         drain_sdk,
+    );
+    bench_drained(
+        &mut group,
+        "otel api span, spanflow pipeline",
+        1,
+        || anchors.api_tracer.in_span("f", |_| {}),
+        drain_spanflow,
     );
     bench_drained(
         &mut group,

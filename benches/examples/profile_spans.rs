@@ -5,9 +5,10 @@
 //! `fields` (three attributes), `tree` (a root and ten children: the child
 //! path; times are per span), `async`, `unsampled`, `least`
 //! (`spanflow_benches::least`), `least-tree`, `least-busy` (`least` with
-//! another thread busy), `inject`, `extract` or `extract-headers`.
+//! another thread busy), `api` (a span through the OpenTelemetry API into
+//! the pipeline), `inject`, `extract` or `extract-headers`.
 
-use opentelemetry::trace::TraceContextExt;
+use opentelemetry::trace::{TraceContextExt, Tracer};
 use spanflow_benches::{Discard, Repoll, run};
 
 #[spanflow::trace]
@@ -116,6 +117,9 @@ fn main() {
             }
         });
     }
+    // Spans made through the OpenTelemetry API, as third-party
+    // instrumentation makes them, into spanflow's pipeline.
+    let api_tracer = opentelemetry::global::tracer("third-party");
     let spans_per_call = if mode.ends_with("tree") { 11 } else { 1 };
     let calls_per_chunk = 500 / spans_per_call;
     let mut timed = std::time::Duration::ZERO;
@@ -129,6 +133,7 @@ fn main() {
                 "least" | "least-busy" => spanflow_benches::least::in_span("f", || {}),
                 "tree" => tree(),
                 "least-tree" => least_tree(),
+                "api" => api_tracer.in_span("f", |_| {}),
                 _ => empty(),
             }
         }

@@ -135,8 +135,9 @@ impl PipelineGuard {
         }
     }
 
-    /// Spans dropped because a thread's ring was full (the exporter could not
-    /// keep up) or the pipeline had shut down.
+    /// Spans dropped because a thread's ring, or the queue of spans made
+    /// through the OpenTelemetry API, was full (the exporter could not keep
+    /// up), or the pipeline had shut down.
     pub fn dropped_spans(&self) -> u64 {
         self.collector().map_or(0, Collector::dropped)
     }

@@ -54,12 +54,14 @@
 //!   per-thread ring, large enough (16,384 spans) to take a burst the
 //!   collector cannot drain as fast as it comes. A collector thread drains
 //!   the rings, turns records into `SpanData` and hands them to the SDK span
-//!   processors given to the [`Pipeline`], the same processors the installed
-//!   `SdkTracerProvider` uses; so every span reaches one exporter. Of the
-//!   spans a drain finds, roots go last, so that an exporter that takes a
-//!   root's end for its trace's end has what other threads ended of the
-//!   trace meanwhile. A full
-//!   ring drops spans and counts them ([`PipelineGuard::dropped_spans`]):
+//!   processors given to the [`Pipeline`]. Spans made through the
+//!   OpenTelemetry API (the installed `SdkTracerProvider`'s) reach the same
+//!   processors through the collector too, from a bounded queue: every span
+//!   reaches one exporter, processors' work and panics stay off the
+//!   application's threads, and of the spans a drain finds, roots go last,
+//!   so that an exporter that takes a root's end for its trace's end has
+//!   what other threads ended of the trace meanwhile. A full
+//!   ring or queue drops spans and counts them ([`PipelineGuard::dropped_spans`]):
 //!   export never blocks the application and never grows memory without
 //!   bound, and a dropped span's box is reused by the next span, so
 //!   dropping costs less than exporting.

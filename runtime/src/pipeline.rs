@@ -467,18 +467,6 @@ impl Pipeline {
             RootSampler::new(sampler.sampler, sampler.parent_based)
                 .with_rules(std::mem::take(&mut self.rules)),
         );
-        let mut provider = SdkTracerProvider::builder()
-            .with_span_limits(limits.counts)
-            .with_resource(resource)
-            .with_sampler(SdkSampler(Arc::clone(&root_sampler)));
-        for processor in &processors {
-            provider = provider.with_span_processor(SharedProcessor {
-                processor: Arc::clone(processor),
-                limits,
-            });
-        }
-        let provider = provider.build();
-
         // Records go straight to the OTLP processor when nothing else (a
         // tail sampler) needs them as `SpanData` first.
         // (Only when it is the only export: the others need `SpanData`.)
@@ -488,13 +476,23 @@ impl Pipeline {
             None
         };
         let collector = Collector::start(CollectorSettings {
-            processors,
+            processors: processors.clone(),
             direct,
             queue_capacity: self.queue_capacity,
             interval: self.collect_interval,
             scope: recorder::scope(),
         })
         .map_err(InstallError::Thread)?;
+        let provider = SdkTracerProvider::builder()
+            .with_span_limits(limits.counts)
+            .with_resource(resource)
+            .with_sampler(SdkSampler(Arc::clone(&root_sampler)))
+            .with_span_processor(SharedProcessor {
+                processors,
+                collector: collector.api_spans(),
+                limits,
+            })
+            .build();
         let installed = recorder::set(Recorder {
             sampler: root_sampler,
             backend: Backend::Fast(collector),

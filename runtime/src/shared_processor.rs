@@ -1,38 +1,58 @@
-//! One span processor fed both by spanflow's collector and by the SDK
-//! provider.
+//! The span processor of the SDK provider a pipeline installs: spans made
+//! through the OpenTelemetry API reach the pipeline's processors through
+//! the collector, as spanflow's own spans do.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::Context;
-use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span as SdkSpan, SpanData, SpanProcessor};
 
+use crate::collector::ApiSpans;
 use crate::limits::Limits;
+use crate::pipeline::DEFAULT_SHUTDOWN_TIMEOUT;
 
-/// spanflow owns the processor's lifecycle: the resource is set before it is
-/// shared, and shutdown happens once, after the collector has drained, so the
-/// provider's own shutdown is a no-op here.
-#[derive(Debug)]
+/// spanflow owns the processors' lifecycle: the resource is set before they
+/// are shared, and shutdown happens once, after the collector has drained,
+/// so the provider's own shutdown is a no-op here.
 pub(crate) struct SharedProcessor {
-    pub(crate) processor: Arc<dyn SpanProcessor>,
+    /// The pipeline's processors, for `on_start`, which happens on the
+    /// application thread as under the SDK.
+    pub(crate) processors: Vec<Arc<dyn SpanProcessor>>,
+    /// The collector, which gives ended spans to the same processors.
+    pub(crate) collector: ApiSpans,
     /// The provider applies the count limits; the value length limit, which
     /// it lacks, is applied here, to the spans it made.
     pub(crate) limits: Limits,
 }
 
+impl std::fmt::Debug for SharedProcessor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedProcessor")
+            .field("processors", &self.processors)
+            .finish_non_exhaustive()
+    }
+}
+
 impl SpanProcessor for SharedProcessor {
     fn on_start(&self, span: &mut SdkSpan, cx: &Context) {
-        self.processor.on_start(span, cx);
+        for processor in &self.processors {
+            processor.on_start(span, cx);
+        }
     }
 
     fn on_end(&self, mut span: SpanData) {
         self.limits.cut_span_data(&mut span);
-        self.processor.on_end(span);
+        self.collector.submit(span);
     }
 
+    /// Drains what the collector holds into the processors and flushes
+    /// them, as `PipelineGuard::flush` does.
     fn force_flush(&self) -> OTelSdkResult {
-        self.processor.force_flush()
+        self.collector
+            .flush(DEFAULT_SHUTDOWN_TIMEOUT)
+            .map_err(|_| OTelSdkError::Timeout(DEFAULT_SHUTDOWN_TIMEOUT))
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
