@@ -6,10 +6,9 @@
 //! spans wait in a bounded queue, dropped and counted when it is full.
 
 mod faulty;
+mod printed;
 
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use faulty::PanicsOnce;
@@ -17,23 +16,7 @@ use opentelemetry::Context;
 use opentelemetry::trace::{TraceContextExt, Tracer};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData, SpanProcessor};
-use spanflow::export::{TerminalExporter, TreeStyle};
-
-/// What the terminal tree printed.
-#[derive(Clone, Default)]
-struct Printed(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Printed {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        let mut printed = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        printed.extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use printed::Printed;
 
 #[spanflow::trace]
 fn child() {}
@@ -75,10 +58,7 @@ fn an_api_root_goes_out_after_its_spanflow_children_and_panics_stay_off_the_call
         .with_span_processor(panics.clone())
         .with_span_processor(Stallable)
         .with_simple_exporter(exporter.clone())
-        .with_simple_exporter(TerminalExporter::to_writer(
-            Box::new(printed.clone()),
-            TreeStyle::PLAIN,
-        ))
+        .with_simple_exporter(printed.exporter())
         // Nothing is drained before the flush unless a queue fills.
         .with_collect_interval(Duration::from_secs(3600))
         .with_queue_capacity(QUEUE)
@@ -107,15 +87,12 @@ fn an_api_root_goes_out_after_its_spanflow_children_and_panics_stay_off_the_call
         .map(|span| span.name.to_string())
         .collect();
     assert_eq!(names, ["child", "child", "api root"]);
-    let printed = String::from_utf8(printed.0.lock().unwrap().clone()).expect("text");
-    let trees: Vec<&str> = printed
-        .lines()
-        .filter(|line| line.starts_with("Trace:"))
-        .collect();
-    assert_eq!(trees.len(), 1, "one tree:\n{printed}");
+    let trees = printed.trees();
+    assert_eq!(trees.len(), 1, "one tree:\n{}", printed.text());
     assert!(
         trees[0].contains("\"api root\"") && trees[0].ends_with("spans=3"),
-        "{printed}"
+        "{}",
+        printed.text()
     );
     assert_eq!(panics.names(), ["child", "child", "api root"]);
 

@@ -4,29 +4,13 @@
 //! collector drains the threads' rings one after the other, and the root's
 //! thread may come first.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, PoisonError};
+mod printed;
+
 use std::time::Duration;
 
 use opentelemetry_sdk::trace::InMemorySpanExporter;
-use spanflow::export::{TerminalExporter, TreeStyle};
+use printed::Printed;
 use spanflow::trace;
-
-/// What the terminal tree printed.
-#[derive(Clone, Default)]
-struct Printed(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Printed {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        let mut printed = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        printed.extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[trace]
 fn first_on_this_thread() {}
@@ -50,10 +34,7 @@ fn a_root_reaches_the_exporters_after_its_children_from_other_threads() {
     let printed = Printed::default();
     let pipeline = spanflow::Pipeline::new()
         .with_simple_exporter(exporter.clone())
-        .with_simple_exporter(TerminalExporter::to_writer(
-            Box::new(printed.clone()),
-            TreeStyle::PLAIN,
-        ))
+        .with_simple_exporter(printed.exporter())
         // Nothing is drained before the flush: child and root in one drain.
         .with_collect_interval(Duration::from_secs(3600))
         .install()
@@ -75,14 +56,11 @@ fn a_root_reaches_the_exporters_after_its_children_from_other_threads() {
         names,
         ["first_on_this_thread", "child_on_another_thread", "root"]
     );
-    let printed = String::from_utf8(printed.0.lock().unwrap().clone()).expect("text");
-    let trees: Vec<&str> = printed
-        .lines()
-        .filter(|line| line.starts_with("Trace:"))
-        .collect();
-    assert_eq!(trees.len(), 2, "one tree a trace:\n{printed}");
+    let trees = printed.trees();
+    assert_eq!(trees.len(), 2, "one tree a trace:\n{}", printed.text());
     assert!(
         trees[1].contains("\"root\"") && trees[1].ends_with("spans=2"),
-        "{printed}"
+        "{}",
+        printed.text()
     );
 }
