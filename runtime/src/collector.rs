@@ -72,7 +72,8 @@ struct LocalQueue {
 /// would notice.
 const ROOTS_HELD: usize = 64;
 
-/// Root spans a drain holds back to export last, kept between drains.
+/// What a drain keeps between drains, so as not to allocate: the root
+/// spans it holds back to export last, and the API spans it is exporting.
 #[derive(Default)]
 struct HeldRoots {
     /// With the index of the rings their boxes go back to.
@@ -310,7 +311,8 @@ impl Collector {
         }
     }
 
-    /// Spans lost because a ring was full or the collector had stopped.
+    /// Spans lost because a ring or the API spans' queue was full, or the
+    /// collector had stopped.
     pub(crate) fn dropped(&self) -> u64 {
         self.shared.dropped.load(Ordering::Relaxed)
     }
