@@ -22,6 +22,11 @@
 //! dropped at 100,000 spans per second on average). The spare ring is small:
 //! the collector keeps at most `SPARES_KEPT` boxes per thread for reuse and
 //! frees the rest, so a burst's records do not stay allocated after it.
+//!
+//! Spans made through the OpenTelemetry API arrive as `SpanData` from the
+//! SDK provider's processor ([`ApiSpans`]) into one bounded queue, which
+//! the collector drains after the rings; after a burst, the queue's buffer
+//! is given back once the collector finds it empty.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -86,6 +91,10 @@ struct HeldRoots {
 
 /// API spans the collector takes from their queue under one lock.
 const API_SPANS_AT_ONCE: usize = 64;
+
+/// Room the API spans' queue keeps once empty (360 KB); a burst's beyond it
+/// is freed.
+const API_SPANS_KEPT: usize = 1024;
 
 /// The collector's ends of one thread's rings.
 struct ThreadRings {
@@ -512,6 +521,9 @@ impl Shared {
                 let mut queue = lock(&self.api_spans);
                 let count = queue.len().min(API_SPANS_AT_ONCE);
                 held.taking.extend(queue.drain(..count));
+                if queue.is_empty() && queue.capacity() > API_SPANS_KEPT {
+                    queue.shrink_to(API_SPANS_KEPT);
+                }
             }
             if held.taking.is_empty() {
                 break;
@@ -686,4 +698,69 @@ impl ApiSpans {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use opentelemetry::Context;
+    use opentelemetry_sdk::error::OTelSdkResult;
+    use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+
+    use super::{API_SPANS_KEPT, Collector, CollectorSettings, lock};
+    use crate::export::trace::tests::timed;
+
+    /// Holds the collector in `on_end` while the test holds the gate.
+    #[derive(Debug)]
+    struct Gated(Arc<Mutex<()>>);
+
+    impl SpanProcessor for Gated {
+        fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+
+        fn on_end(&self, _span: SpanData) {
+            drop(lock(&self.0));
+        }
+
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
+
+        fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_api_spans_queue_gives_a_bursts_room_back_once_drained() {
+        let gate = Arc::new(Mutex::new(()));
+        let collector = Collector::start(CollectorSettings {
+            processors: vec![Arc::new(Gated(Arc::clone(&gate)))],
+            direct: None,
+            queue_capacity: 16_384,
+            interval: Duration::from_secs(3600),
+            scope: crate::recorder::scope(),
+        })
+        .expect("collector thread");
+        let api_spans = collector.api_spans();
+        let burst = 8 * API_SPANS_KEPT;
+        {
+            let _held = lock(&gate);
+            for index in 0..burst as u64 {
+                api_spans.submit(timed(1, index + 1, 0, 0, 1, "burst"));
+            }
+            assert!(lock(&collector.shared.api_spans).capacity() >= API_SPANS_KEPT);
+        }
+        collector.flush(Duration::from_secs(10)).expect("flushed");
+        assert_eq!(collector.collected(), burst as u64, "nothing dropped");
+        let room = lock(&collector.shared.api_spans).capacity();
+        assert!(
+            room <= API_SPANS_KEPT,
+            "{room} spans' room kept after the burst"
+        );
+        collector
+            .shutdown(Duration::from_secs(10))
+            .expect("shut down");
+    }
 }
