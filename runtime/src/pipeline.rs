@@ -491,6 +491,7 @@ impl Pipeline {
                 processors,
                 collector: collector.api_spans(),
                 limits,
+                flush_timeout: self.shutdown_timeout,
             })
             .build();
         let installed = recorder::set(Recorder {

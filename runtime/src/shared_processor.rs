@@ -11,7 +11,6 @@ use opentelemetry_sdk::trace::{Span as SdkSpan, SpanData, SpanProcessor};
 
 use crate::collector::ApiSpans;
 use crate::limits::Limits;
-use crate::pipeline::DEFAULT_SHUTDOWN_TIMEOUT;
 
 /// spanflow owns the processors' lifecycle: the resource is set before they
 /// are shared, and shutdown happens once, after the collector has drained,
@@ -25,6 +24,9 @@ pub(crate) struct SharedProcessor {
     /// The provider applies the count limits; the value length limit, which
     /// it lacks, is applied here, to the spans it made.
     pub(crate) limits: Limits,
+    /// How long `force_flush` waits: the pipeline's shutdown timeout, as
+    /// `PipelineGuard::flush`.
+    pub(crate) flush_timeout: Duration,
 }
 
 impl std::fmt::Debug for SharedProcessor {
@@ -51,8 +53,8 @@ impl SpanProcessor for SharedProcessor {
     /// them, as `PipelineGuard::flush` does.
     fn force_flush(&self) -> OTelSdkResult {
         self.collector
-            .flush(DEFAULT_SHUTDOWN_TIMEOUT)
-            .map_err(|_| OTelSdkError::Timeout(DEFAULT_SHUTDOWN_TIMEOUT))
+            .flush(self.flush_timeout)
+            .map_err(|_| OTelSdkError::Timeout(self.flush_timeout))
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {

@@ -37,9 +37,23 @@ fn flush_and_shutdown_return_at_their_deadline() {
         pipeline.flush_within(Duration::from_millis(300)),
         Err(FlushTimeout)
     );
+    // The installed provider's flush (third-party code may call it) keeps
+    // the pipeline's deadline too, not a default of its own (5 s).
+    let provider_flush = Instant::now();
+    let flushed = pipeline
+        .tracer_provider()
+        .expect("a provider is installed")
+        .force_flush();
+    assert!(flushed.is_err(), "{flushed:?}");
+    assert!(
+        provider_flush.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        provider_flush.elapsed()
+    );
     assert_eq!(pipeline.shutdown(), Err(FlushTimeout));
-    // Two 300 ms deadlines; the bound is loose so that a busy machine passes,
-    // and tight enough that waiting on the exporter (forever) cannot.
+    // Three 300 ms deadlines; the bound is loose so that a busy machine
+    // passes, and tight enough that waiting on the exporter (forever)
+    // cannot.
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "{:?}",
