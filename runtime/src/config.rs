@@ -45,6 +45,12 @@ pub const TRACES_SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
 /// export or a panicking processor: `error`): `none`, `error`, `warn`,
 /// `info` (the default) or `debug`.
 pub const LOG_LEVEL: &str = "OTEL_LOG_LEVEL";
+/// `OTEL_CONFIG_FILE`: an OpenTelemetry declarative configuration file,
+/// which spanflow does not read. Configuration comes from code and the
+/// other `OTEL_*` variables; when this one is set, installing a pipeline
+/// says so on standard error (at `OTEL_LOG_LEVEL` `warn`), since an SDK
+/// that reads the file would ignore those variables.
+pub const CONFIG_FILE: &str = "OTEL_CONFIG_FILE";
 /// `SPANFLOW_EXPORT`: where the embedded default sends finished traces when
 /// no exporter is given in code and no OTLP endpoint is set.
 pub const SPANFLOW_EXPORT: &str = "SPANFLOW_EXPORT";

@@ -436,6 +436,7 @@ impl Pipeline {
         let propagators = config::propagators_from_env()?;
         let limits = config::limits_from_env()?;
         diagnostics::set_level(diagnostics::level_from_env()?);
+        diagnostics::warn_of_unread_config_file();
         let resource = self.build_resource();
         let store = self.add_exports()?;
         let mut exports = Vec::with_capacity(self.processors.len());
