@@ -15,6 +15,7 @@ mod store;
 mod terminal;
 pub(crate) mod trace;
 mod tree;
+mod tree_writer;
 
 #[cfg(feature = "json-file")]
 pub use json_file::OtlpJsonFile;

@@ -13,6 +13,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use super::trace::Trace;
 use super::tree::{TreeStyle, render_tree};
+use super::tree_writer::TreeWriter;
 
 /// Spans held while waiting for their trace's root, unless configured.
 pub const DEFAULT_PENDING_SPANS: usize = 10_000;
@@ -29,8 +30,16 @@ pub const DEFAULT_PENDING_SPANS: usize = 10_000;
 /// per hop. Spans wait in a bounded buffer; when it is full, the oldest
 /// waiting trace is printed as it is. A flush or shutdown prints every
 /// waiting trace.
+///
+/// Trees are written by a thread of their own (`spanflow-terminal-writer`),
+/// so that an output that is slow or blocked (a pipe nobody reads) holds
+/// neither the thread that exports spans nor the other exports beside this
+/// one: up to 4 MiB of drawn trees wait for it, and trees beyond that are
+/// left out and their number written in their place. A flush waits for the
+/// output at most 5 seconds (a shutdown, its timeout).
 pub struct TerminalExporter {
     state: Arc<Mutex<State>>,
+    writer: Arc<TreeWriter>,
     /// Prints traces whose quiet period has passed, so that a server's last
     /// request is drawn without waiting for the next one; `None` if the
     /// thread could not be started (then they are printed when spans
@@ -51,8 +60,11 @@ struct Pending {
 /// How often the watcher looks for traces whose quiet period has passed.
 const WATCH_EVERY: Duration = Duration::from_millis(250);
 
+/// How long a flush waits for the output to take the trees drawn so far.
+const FLUSH_WAIT: Duration = Duration::from_secs(5);
+
 struct State {
-    out: Box<dyn Write + Send>,
+    writer: Arc<TreeWriter>,
     style: TreeStyle,
     pending: HashMap<TraceId, Pending>,
     order: VecDeque<TraceId>,
@@ -80,9 +92,11 @@ impl TerminalExporter {
 
     /// Prints to any writer.
     pub fn to_writer(out: Box<dyn Write + Send>, style: TreeStyle) -> Self {
+        let writer = Arc::new(TreeWriter::start(out));
         TerminalExporter {
+            writer: Arc::clone(&writer),
             state: Arc::new(Mutex::new(State {
-                out,
+                writer,
                 style,
                 pending: HashMap::new(),
                 order: VecDeque::new(),
@@ -205,10 +219,8 @@ impl State {
             return Ok(());
         };
         self.pending_spans -= pending.spans.len();
-        let drawn = render_tree(&Trace::new(pending.spans), self.style);
-        self.out.write_all(drawn.as_bytes())?;
-        self.out.write_all(b"\n")?;
-        self.out.flush()
+        self.writer
+            .send(render_tree(&Trace::new(pending.spans), self.style))
     }
 
     fn print_all(&mut self) -> std::io::Result<()> {
@@ -237,13 +249,17 @@ impl SpanExporter for TerminalExporter {
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.lock().print_all().map_err(failure)
+        self.lock().print_all().map_err(failure)?;
+        self.writer.wait_written(FLUSH_WAIT).map_err(failure)
     }
 
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        let mut state = self.lock();
-        state.closed = true;
-        state.print_all().map_err(failure)
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        {
+            let mut state = self.lock();
+            state.closed = true;
+            state.print_all().map_err(failure)?;
+        }
+        self.writer.wait_written(timeout).map_err(failure)
     }
 }
 
@@ -290,7 +306,13 @@ mod tests {
     fn hops_with_remote_parents_wait_for_the_root_of_the_trace() {
         let out = Shared::default();
         let exporter = TerminalExporter::to_writer(Box::new(out.clone()), TreeStyle::PLAIN);
-        let printed = || String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let printed = || {
+            exporter
+                .writer
+                .wait_written(Duration::from_secs(10))
+                .unwrap();
+            String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
+        };
         let mut hop = timed(1, 3, 2, 2, 8, "GET /users/{id}");
         hop.parent_span_is_remote = true;
         futures_executor_block_on(exporter.export(vec![hop])).unwrap();
@@ -307,7 +329,13 @@ mod tests {
     fn a_quiet_hop_is_printed_without_waiting_for_more_spans() {
         let out = Shared::default();
         let exporter = TerminalExporter::to_writer(Box::new(out.clone()), TreeStyle::PLAIN);
-        let printed = || String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let printed = || {
+            exporter
+                .writer
+                .wait_written(Duration::from_secs(10))
+                .unwrap();
+            String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
+        };
         let mut hop = timed(1, 3, 2, 2, 8, "GET /users/{id}");
         hop.parent_span_is_remote = true;
         let exported = Instant::now();
@@ -330,7 +358,13 @@ mod tests {
     fn a_trace_is_printed_when_its_root_ends_and_the_rest_on_shutdown() {
         let out = Shared::default();
         let exporter = TerminalExporter::to_writer(Box::new(out.clone()), TreeStyle::PLAIN);
-        let printed = || String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let printed = || {
+            exporter
+                .writer
+                .wait_written(Duration::from_secs(10))
+                .unwrap();
+            String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
+        };
         futures_executor_block_on(exporter.export(vec![timed(1, 2, 1, 1, 5, "child")])).unwrap();
         assert_eq!(printed(), "");
         futures_executor_block_on(exporter.export(vec![timed(1, 1, 0, 0, 10, "root")])).unwrap();
