@@ -172,13 +172,33 @@ impl SpanRecord {
         extras.events.push(event);
     }
 
-    /// Adds a link, or counts it as dropped beyond the limit.
-    pub(crate) fn add_link(&mut self, link: Link, limits: &Limits) {
+    /// Adds a link (its own attributes cut to the limit), or counts it as
+    /// dropped beyond the limit.
+    pub(crate) fn add_link(&mut self, mut link: Link, limits: &Limits) {
         let extras = self.extras();
-        if extras.links.len() < limits.counts.max_links_per_span as usize {
-            extras.links.push(link);
-        } else {
+        if extras.links.len() >= limits.counts.max_links_per_span as usize {
             extras.dropped_links = extras.dropped_links.saturating_add(1);
+            return;
+        }
+        let keep = limits.counts.max_attributes_per_link as usize;
+        if link.attributes.len() > keep {
+            let cut = u32::try_from(link.attributes.len() - keep).unwrap_or(u32::MAX);
+            link.attributes.truncate(keep);
+            link.dropped_attributes_count = link.dropped_attributes_count.saturating_add(cut);
+        }
+        limits.cut_all(&mut link.attributes);
+        extras.links.push(link);
+    }
+
+    /// Sets the status as the specification asks: `Unset` is ignored and
+    /// `Ok` is final; otherwise the last status set wins.
+    pub(crate) fn set_status(&mut self, status: Status) {
+        if status == Status::Unset {
+            return;
+        }
+        let extras = self.extras();
+        if extras.status != Status::Ok {
+            extras.status = status;
         }
     }
 
@@ -300,7 +320,7 @@ mod tests {
                 max_events_per_span: 1,
                 max_links_per_span: 1,
                 max_attributes_per_event: 1,
-                ..SpanLimits::default()
+                max_attributes_per_link: 1,
             },
             value_length: None,
         };
@@ -323,7 +343,8 @@ mod tests {
                 false,
                 TraceState::NONE,
             );
-            record.add_link(Link::with_context(context), &limits);
+            let attributes = vec![KeyValue::new("a", 1), KeyValue::new("b", 2)];
+            record.add_link(Link::new(context, attributes, 0), &limits);
         }
         let scope = InstrumentationScope::builder("test").build();
         let data = record.take_span_data(WallAnchor::new(), &scope);
@@ -341,8 +362,37 @@ mod tests {
         assert_eq!(data.events.events[0].dropped_attributes_count, 1);
         assert_eq!(data.events.dropped_count, 1);
         assert_eq!(data.links.links.len(), 1);
+        assert_eq!(data.links.links[0].attributes, [KeyValue::new("a", 1)]);
+        assert_eq!(data.links.links[0].dropped_attributes_count, 1);
         assert_eq!(data.links.dropped_count, 2);
         assert_reset(&record);
+    }
+
+    #[test]
+    fn a_status_is_set_as_the_specification_asks() {
+        let status_after = |statuses: &[Status]| {
+            let mut record = SpanRecord::blank(&CALLSITE);
+            for status in statuses {
+                record.set_status(status.clone());
+            }
+            record.extras.map(|extras| extras.status)
+        };
+        assert_eq!(status_after(&[Status::Unset]), None, "Unset adds nothing");
+        assert_eq!(
+            status_after(&[Status::error("a"), Status::Unset]),
+            Some(Status::error("a")),
+            "Unset is ignored"
+        );
+        assert_eq!(
+            status_after(&[Status::error("a"), Status::error("b")]),
+            Some(Status::error("b")),
+            "the last one wins"
+        );
+        assert_eq!(
+            status_after(&[Status::Ok, Status::error("late")]),
+            Some(Status::Ok),
+            "Ok is final"
+        );
     }
 
     #[test]

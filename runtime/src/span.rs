@@ -327,15 +327,11 @@ impl Span {
         }
     }
 
-    /// Sets the status; an `Ok` status is final, as the specification asks.
+    /// Sets the status, as the specification asks: an `Ok` status is final,
+    /// and `Unset` changes nothing.
     pub fn set_status(&mut self, status: Status) {
         match &mut self.recording {
-            Some(Recording::Fast(record)) => {
-                let extras = record.extras();
-                if extras.status != Status::Ok {
-                    extras.status = status;
-                }
-            }
+            Some(Recording::Fast(record)) => record.set_status(status),
             Some(Recording::Api) => self.api_span(|span| span.set_status(status)),
             None => {}
         }
