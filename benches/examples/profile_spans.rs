@@ -6,7 +6,9 @@
 //! path; times are per span), `async`, `unsampled`, `least`
 //! (`spanflow_benches::least`), `least-tree`, `least-busy` (`least` with
 //! another thread busy), `api` (a span through the OpenTelemetry API into
-//! the pipeline), `inject`, `extract` or `extract-headers`.
+//! the pipeline), `writable` (`sync` with
+//! `Pipeline::with_writable_active_span`), `inject`, `extract` or
+//! `extract-headers`.
 
 use opentelemetry::trace::{TraceContextExt, Tracer};
 use spanflow_benches::{Discard, Repoll, run};
@@ -48,6 +50,7 @@ fn main() {
         .unwrap_or(100_000);
     let pipeline = spanflow::Pipeline::new()
         .with_batch_exporter(Discard)
+        .with_writable_active_span(mode == "writable")
         .install()
         .expect("install");
     let unsampled = opentelemetry::Context::new().with_remote_span_context(

@@ -11,12 +11,14 @@
 //! record when the work returns. A span made current some other way
 //! (`Span::in_scope`, `with_context`) is not entered: additions then go to
 //! the OpenTelemetry API's active span, which for a spanflow span ignores
-//! them.
+//! them. With [`Pipeline::with_writable_active_span`](crate::Pipeline::with_writable_active_span),
+//! the OpenTelemetry API's active span is itself a way in to an entered
+//! span (`active_span.rs`).
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 
-use opentelemetry::trace::{Event, SpanId, TraceContextExt, TraceId};
+use opentelemetry::trace::{Event, Link, SpanId, Status, TraceContextExt, TraceId};
 use opentelemetry::{Context, KeyValue};
 
 use crate::record::SpanRecord;
@@ -34,9 +36,12 @@ thread_local! {
     static MAYBE_PENDING: Cell<bool> = const { Cell::new(false) };
 }
 
-enum Addition {
+pub(crate) enum Addition {
     Event(Event),
     Attribute(KeyValue),
+    Status(Status),
+    Name(Cow<'static, str>),
+    Link(Link),
 }
 
 /// A spanflow span entered on this thread while its work runs; restores
@@ -72,6 +77,9 @@ impl Entered {
                     match pending.remove(index).1 {
                         Addition::Event(event) => record.add_event(event, &limits),
                         Addition::Attribute(attribute) => record.add_attribute(attribute, &limits),
+                        Addition::Status(status) => record.set_status(status),
+                        Addition::Name(name) => record.name = Some(name),
+                        Addition::Link(link) => record.add_link(link, &limits),
                     }
                 } else {
                     index += 1;
@@ -88,6 +96,21 @@ impl Drop for Entered {
     #[inline]
     fn drop(&mut self) {
         ENTERED.with(|entered| entered.set(self.previous));
+    }
+}
+
+/// Whether the spanflow span `id` is entered on this thread: its work is
+/// running here.
+pub(crate) fn is_entered(id: SpanId) -> bool {
+    id != SpanId::INVALID && ENTERED.with(Cell::get) == id
+}
+
+/// Queues `addition` for the spanflow span `id` if it is entered on this
+/// thread; drops it if not (its record is out of reach).
+pub(crate) fn add_to(id: SpanId, addition: Addition) {
+    if is_entered(id) {
+        PENDING.with(|pending| pending.borrow_mut().push((id, addition)));
+        MAYBE_PENDING.with(|maybe| maybe.set(true));
     }
 }
 
@@ -142,4 +165,45 @@ pub fn ids() -> Option<(TraceId, SpanId)> {
             .is_valid()
             .then(|| (context.trace_id(), context.span_id()))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::callsite::{CallSite, Kind, Naming};
+
+    static CALLSITE: CallSite = CallSite::new(
+        Naming::Fixed {
+            name: "work",
+            function: "app::work",
+        },
+        "src/app.rs",
+        1,
+        Kind::Internal,
+    );
+
+    fn pending() -> usize {
+        PENDING.with(|pending| pending.borrow().len())
+    }
+
+    #[test]
+    fn an_addition_reaches_only_a_span_entered_here() {
+        let id = SpanId::from(7_u64);
+        add_to(id, Addition::Attribute(KeyValue::new("early", true)));
+        assert_eq!(pending(), 0, "not entered: dropped, not kept for ever");
+
+        let entered = Entered::new(id);
+        assert!(is_entered(id));
+        add_to(id, Addition::Attribute(KeyValue::new("during", true)));
+        add_to(
+            SpanId::from(8_u64),
+            Addition::Attribute(KeyValue::new("other", true)),
+        );
+        assert_eq!(pending(), 1, "only the entered span's");
+        let mut record = SpanRecord::blank(&CALLSITE);
+        entered.leave(&mut record);
+        assert!(!is_entered(id));
+        assert_eq!(record.attributes, [KeyValue::new("during", true)]);
+        assert_eq!(pending(), 0);
+    }
 }

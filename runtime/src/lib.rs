@@ -114,11 +114,13 @@
 //! costs 0.5–0.8 µs of CPU in all; see `BENCHMARKS.md` in the repository.
 //!
 //! Trade-offs of this design: span processors' `on_start` is not called for
-//! spanflow spans (they are seen at `on_end`); attributes can be added to a
-//! spanflow span through spanflow ([`Span`], `fields`, `args`, `ret`, `err`),
-//! not through `opentelemetry::trace::get_active_span`, whose span handle is
-//! a read-only context for spanflow spans; and timestamps come from a
-//! monotonic clock anchored to the wall clock once, at installation.
+//! spanflow spans (they are seen at `on_end`); attributes are added to a
+//! spanflow span through spanflow ([`Span`], `fields`, `args`, `ret`, `err`,
+//! [`current`]), while `opentelemetry::trace::get_active_span` sees a span
+//! context it cannot write to, unless the pipeline is built
+//! [`with_writable_active_span`](Pipeline::with_writable_active_span) (one
+//! more allocation a sampled span); and timestamps come from a monotonic
+//! clock anchored to the wall clock once, at installation.
 //!
 //! To send `#[trace]` spans through an existing provider instead (the SDK's
 //! own, slower path), use [`install_tracer_provider`] or
@@ -133,6 +135,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod active_span;
 pub mod attributes;
 pub mod baggage;
 mod batch;

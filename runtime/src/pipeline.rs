@@ -108,6 +108,7 @@ pub struct Pipeline {
     crate_version: Option<&'static str>,
     embedded: Option<EmbeddedExport>,
     baggage_keys: Vec<opentelemetry::Key>,
+    writable_active_span: bool,
     #[cfg(feature = "otlp")]
     otlp: Option<crate::otlp::OtlpTarget>,
     store_spans: usize,
@@ -156,6 +157,7 @@ impl Pipeline {
             crate_version: None,
             embedded: None,
             baggage_keys: Vec::new(),
+            writable_active_span: false,
             #[cfg(feature = "otlp")]
             otlp: None,
             store_spans: DEFAULT_EMBEDDED_STORE_SPANS,
@@ -251,6 +253,46 @@ impl Pipeline {
         keys: impl IntoIterator<Item = K>,
     ) -> Self {
         self.baggage_keys = keys.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Makes OpenTelemetry's API able to write to spanflow spans:
+    /// `get_active_span(|span| span.set_attribute(..))`,
+    /// `Context::current().span().add_event(..)` and the like (attributes,
+    /// events, status, name, links) then reach the span whose work is
+    /// running, as they reach an SDK span. Off by default, where the API
+    /// sees a spanflow span as a span context it cannot write to, and
+    /// spanflow's own [`current`](crate::current) functions are the way in.
+    ///
+    /// The cost: a second allocation for each sampled span (and a second
+    /// copy of a `tracestate`). What is written reaches the span while its
+    /// work runs on the writing thread (a `#[trace]` fn's body, a traced
+    /// future's polls); at other times (a `Context` kept after the span
+    /// ended, a span made current by [`Span::in_scope`](crate::Span::in_scope))
+    /// the span's `is_recording()` is false and writes are dropped.
+    ///
+    /// ```
+    /// use opentelemetry::KeyValue;
+    /// use opentelemetry::trace::get_active_span;
+    ///
+    /// #[spanflow::trace]
+    /// fn handle(user: &str) {
+    ///     get_active_span(|span| span.set_attribute(KeyValue::new("user.id", user.to_owned())));
+    /// }
+    ///
+    /// let exporter = opentelemetry_sdk::trace::InMemorySpanExporter::default();
+    /// let pipeline = spanflow::Pipeline::new()
+    ///     .with_simple_exporter(exporter.clone())
+    ///     .with_writable_active_span(true)
+    ///     .install()?;
+    /// handle("u-7");
+    /// pipeline.flush()?;
+    /// let spans = exporter.get_finished_spans().unwrap();
+    /// assert!(spans[0].attributes.contains(&KeyValue::new("user.id", "u-7")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_writable_active_span(mut self, writable: bool) -> Self {
+        self.writable_active_span = writable;
         self
     }
 
@@ -500,6 +542,7 @@ impl Pipeline {
             backend: Backend::Fast(collector),
             baggage_keys: self.baggage_keys,
             limits,
+            writable_active_span: self.writable_active_span,
         })
         .map_err(|_| InstallError::AlreadyInstalled)?;
         global::set_tracer_provider(provider.clone());
@@ -746,6 +789,8 @@ fn install_api(source: TracerSource) -> Result<PipelineGuard, InstallError> {
         baggage_keys: Vec::new(),
         // The given provider applies its own limits.
         limits: Limits::default(),
+        // Its spans are the SDK's, which the API writes to anyway.
+        writable_active_span: false,
     })
     .map_err(|_| InstallError::AlreadyInstalled)?;
     Ok(PipelineGuard {

@@ -21,6 +21,9 @@ pub(crate) struct Recorder {
     pub(crate) baggage_keys: Vec<opentelemetry::Key>,
     /// What a recorded span keeps of what it is given.
     pub(crate) limits: Limits,
+    /// Sampled spans are current as an [`ActiveSpan`](crate::active_span::ActiveSpan)
+    /// that OpenTelemetry's API can write to.
+    pub(crate) writable_active_span: bool,
 }
 
 pub(crate) enum Backend {

@@ -649,13 +649,17 @@ fn start_fast(
         if *trace_state != TraceState::NONE {
             record.trace_state = Some(crate::shared_state::shared(trace_state));
         }
-        let context = parent_cx.with_remote_span_context(SpanContext::new(
-            parent.trace_id(),
-            span_id,
-            flags,
-            false,
-            trace_state.clone(),
-        ));
+        let context = recorded_context(
+            recorder,
+            parent_cx,
+            SpanContext::new(
+                parent.trace_id(),
+                span_id,
+                flags,
+                false,
+                trace_state.clone(),
+            ),
+        );
         return Span {
             context: Some(context),
             recording: Some(Recording::Fast(ManuallyDrop::new(record))),
@@ -687,13 +691,11 @@ fn start_fast(
         // The probability threshold (`ot=th`), for downstream and collectors.
         record.trace_state = Some(crate::shared_state::shared(&trace_state));
     }
-    let context = parent_cx.with_remote_span_context(SpanContext::new(
-        trace_id,
-        span_id,
-        flags,
-        false,
-        trace_state,
-    ));
+    let context = recorded_context(
+        recorder,
+        parent_cx,
+        SpanContext::new(trace_id, span_id, flags, false, trace_state),
+    );
     copy_baggage(recorder, parent_cx, &mut record);
     if root && parent.is_valid() {
         record
@@ -705,6 +707,27 @@ fn start_fast(
         context: Some(context),
         recording: Some(Recording::Fast(ManuallyDrop::new(record))),
     }
+}
+
+/// The `Context` a sampled span is current in: its span context alone, or
+/// a stand-in the OpenTelemetry API can write to, when the pipeline asks.
+#[inline]
+fn recorded_context(
+    recorder: &Recorder,
+    parent_cx: &Context,
+    span_context: SpanContext,
+) -> Context {
+    if recorder.writable_active_span {
+        writable_context(parent_cx, span_context)
+    } else {
+        parent_cx.with_remote_span_context(span_context)
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn writable_context(parent_cx: &Context, span_context: SpanContext) -> Context {
+    parent_cx.with_span(crate::active_span::ActiveSpan::new(span_context))
 }
 
 /// The head decision when sampling rules are configured: they match the

@@ -98,3 +98,24 @@ async fn many_mixed_trees_lose_and_duplicate_nothing() {
         assert_eq!(ids.len(), 4, "a span was exported twice");
     }
 }
+
+#[trace]
+fn written_through_the_api() -> (TraceId, bool) {
+    let recording = opentelemetry::trace::get_active_span(|span| {
+        span.set_attribute(opentelemetry::KeyValue::new("through.api", true));
+        span.is_recording()
+    });
+    (current_trace_id(), recording)
+}
+
+/// The default that `Pipeline::with_writable_active_span` changes
+/// (`tests/writable_active_span.rs`): the API sees a span context only.
+#[test]
+fn by_default_the_api_cannot_write_to_a_spanflow_span() {
+    setup();
+    let (trace, recording) = written_through_the_api();
+    assert!(!recording, "the API sees no recording span");
+    let spans = spans_of(trace);
+    let span = one(&spans, "written_through_the_api");
+    assert_eq!(attribute(span, "through.api"), None, "{span:#?}");
+}
