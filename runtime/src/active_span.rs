@@ -10,12 +10,14 @@
 //! current span) can ask for this span instead: it costs a second
 //! allocation per sampled span (the API boxes any span it holds) and a
 //! second copy of a `tracestate` when the trace has one, and what
-//! is written to it reaches the spanflow span while the span's work runs
-//! on the writing thread (a `#[trace]` fn's body, a traced future's
-//! polls), through the same hand-off as [`crate::current`]. Written at any
-//! other time or place (the `Context` kept past the span, sent to a thread
+//! is written to it reaches the spanflow span while it is the innermost
+//! one whose work runs on the writing thread (a `#[trace]` fn's body, a
+//! traced future's polls), through the same hand-off as
+//! [`crate::current`]. Written at any other time or place (the `Context`
+//! kept past the span or held while a child runs, sent to a thread
 //! spanflow does not run the span on), it is dropped, and `is_recording`
-//! says so beforehand.
+//! says so beforehand: the records are not shared, so only the span's own
+//! work can take what waits for it.
 
 use std::borrow::Cow;
 use std::time::SystemTime;

@@ -124,8 +124,7 @@ fn add_to_entered(addition: Addition) -> Option<Addition> {
     {
         return Some(addition);
     }
-    PENDING.with(|pending| pending.borrow_mut().push((entered, addition)));
-    MAYBE_PENDING.with(|maybe| maybe.set(true));
+    add_to(entered, addition);
     None
 }
 

@@ -173,3 +173,30 @@ fn a_context_kept_past_its_span_writes_nothing() {
         assert_eq!(attribute(span, "too.late"), None, "{span:#?}");
     }
 }
+
+#[trace]
+fn outer() -> (TraceId, bool) {
+    let own = Context::current();
+    let recording_inside_child = inner(&own);
+    (current_trace_id(), recording_inside_child)
+}
+
+#[trace]
+fn inner(parent: &Context) -> bool {
+    parent
+        .span()
+        .set_attribute(KeyValue::new("from.child", true));
+    parent.span().is_recording()
+}
+
+#[test]
+fn a_parent_is_written_to_by_its_own_work_not_its_childs() {
+    installed();
+    let (trace_id, recording) = outer();
+    assert!(
+        !recording,
+        "while the child runs, the parent is not written to"
+    );
+    let spans = spans_of(trace_id);
+    assert_eq!(attribute(one(&spans, "outer"), "from.child"), None);
+}
