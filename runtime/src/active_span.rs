@@ -12,7 +12,7 @@
 //! second copy of a `tracestate` when the trace has one, and what
 //! is written to it reaches the spanflow span while it is the innermost
 //! one whose work runs on the writing thread (a `#[trace]` fn's body, a
-//! traced future's polls), through the same hand-off as
+//! traced future's polls, `Span::in_scope`), through the same hand-off as
 //! [`crate::current`]. Written at any other time or place (the `Context`
 //! kept past the span or held while a child runs, sent to a thread
 //! spanflow does not run the span on), it is dropped, and `is_recording`

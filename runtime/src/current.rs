@@ -6,12 +6,13 @@
 //! spanflow's own spans are in the current `Context` only as span contexts
 //! (their records are not shared, which is what makes them cheap). So a
 //! spanflow span being polled (a `#[trace]` future, any `Traced`) or run (a
-//! `#[trace]` fn) is also entered here, by id, around its work; what is
-//! added meanwhile waits in a thread-local list and moves into the span's
-//! record when the work returns. A span made current some other way
-//! (`Span::in_scope`, `with_context`) is not entered: additions then go to
-//! the OpenTelemetry API's active span, which for a spanflow span ignores
-//! them. With [`Pipeline::with_writable_active_span`](crate::Pipeline::with_writable_active_span),
+//! `#[trace]` fn, [`Span::in_scope`](crate::Span::in_scope)) is also
+//! entered here, by id, around its work; what is added meanwhile waits in a
+//! thread-local list and moves into the span's record when the work
+//! returns. A span's `Context` made current some other way
+//! (`Context::attach`, OpenTelemetry's `with_context`) does not enter it:
+//! additions then go to the OpenTelemetry API's active span, which for a
+//! spanflow span ignores them. With [`Pipeline::with_writable_active_span`](crate::Pipeline::with_writable_active_span),
 //! the OpenTelemetry API's active span is itself a way in to an entered
 //! span (`active_span.rs`).
 

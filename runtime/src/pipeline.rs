@@ -267,11 +267,11 @@ impl Pipeline {
     /// The cost: a second allocation for each sampled span (and a second
     /// copy of a `tracestate`). What is written reaches the span while it
     /// is the innermost spanflow span whose work runs on the writing thread
-    /// (a `#[trace]` fn's body, a traced future's polls), which is where
-    /// the API's active span is that span; at other times (a `Context`
-    /// kept after the span ended, or held while a child span runs, a span
-    /// made current by [`Span::in_scope`](crate::Span::in_scope)) the
-    /// span's `is_recording()` is false and writes are dropped.
+    /// (a `#[trace]` fn's body, a traced future's polls,
+    /// [`Span::in_scope`](crate::Span::in_scope)), which is where the API's
+    /// active span is that span; at other times (a `Context` kept after the
+    /// span ended, or held while a child span runs, or attached by hand)
+    /// the span's `is_recording()` is false and writes are dropped.
     ///
     /// ```
     /// use opentelemetry::KeyValue;

@@ -265,9 +265,20 @@ impl Span {
     }
 
     /// Runs `f` with this span's context current, restoring the previous
-    /// context afterwards (also when `f` panics).
-    pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
-        let _guard = self.context.clone().map(Context::attach);
+    /// context afterwards (also when `f` panics). What `f` adds to the
+    /// current span without a handle on it (log lines through spanflow's
+    /// bridges, [`current::add_event`](crate::current::add_event)) lands on
+    /// this span, as in a `#[trace]` fn's body.
+    pub fn in_scope<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        let _attached = self.context.clone().map(Context::attach);
+        let entered = self.enter_record();
+        // Declared after the attachment, so dropped before it, on return
+        // and on unwind alike: what was added leaves the thread-local list
+        // while this span is still the current one.
+        let _scope = InScope {
+            span: self,
+            entered,
+        };
         f()
     }
 
@@ -476,6 +487,18 @@ impl Span {
         if let Some(cx) = &self.context {
             f(cx.span());
         }
+    }
+}
+
+/// Takes in what was added to a span during [`Span::in_scope`].
+struct InScope<'a> {
+    span: &'a mut Span,
+    entered: Option<crate::current::Entered>,
+}
+
+impl Drop for InScope<'_> {
+    fn drop(&mut self) {
+        self.span.leave_record(self.entered.take());
     }
 }
 

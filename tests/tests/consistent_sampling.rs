@@ -66,7 +66,7 @@ fn decisions_follow_the_formula_and_carry_the_threshold() {
     );
 
     // Sent downstream with the trace, and inherited by children.
-    let root = loop {
+    let mut root = loop {
         let span = spanflow::span!("request");
         if span.is_recording() {
             break span;
@@ -74,7 +74,7 @@ fn decisions_follow_the_formula_and_carry_the_threshold() {
     };
     let mut headers = HashMap::new();
     root.in_scope(|| {
-        let child = spanflow::span!("child");
+        let mut child = spanflow::span!("child");
         assert_eq!(child.span_context().trace_state().header(), "ot=th:8");
         child.in_scope(|| {
             spanflow::propagation::TraceContextPropagator::new()

@@ -119,3 +119,36 @@ fn by_default_the_api_cannot_write_to_a_spanflow_span() {
     let span = one(&spans, "written_through_the_api");
     assert_eq!(attribute(span, "through.api"), None, "{span:#?}");
 }
+
+/// `Span::in_scope` enters the span as a `#[trace]` fn's body does: what
+/// code without a handle adds lands on it, also when the scope unwinds.
+#[test]
+fn what_is_added_inside_in_scope_lands_on_that_span() {
+    use opentelemetry::KeyValue;
+    setup();
+    let mut span = spanflow::span!("reconcile");
+    let trace = span.span_context().trace_id();
+    span.in_scope(|| {
+        spanflow::current::add_event("step", vec![]);
+        spanflow::current::set_attribute(KeyValue::new("items", 3));
+        traced_leaf();
+        spanflow::current::add_event("after the child", vec![]);
+    });
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        span.in_scope(|| {
+            spanflow::current::add_event("before the panic", vec![]);
+            panic!("the scope unwinds");
+        })
+    }));
+    assert!(unwound.is_err());
+    span.end();
+    let spans = spans_of(trace);
+    let reconcile = one(&spans, "reconcile");
+    let events: Vec<&str> = reconcile.events.iter().map(|e| e.name.as_ref()).collect();
+    assert_eq!(events, ["step", "after the child", "before the panic"]);
+    assert_eq!(
+        attribute(reconcile, "items"),
+        Some(&opentelemetry::Value::I64(3))
+    );
+    assert_child_of(one(&spans, "traced_leaf"), reconcile);
+}

@@ -43,7 +43,7 @@ fn the_name_is_built_only_for_a_recorded_span() {
 
     // Recorded: built once, under the given parent, named and attributed.
     pipeline.set_sampler(Sampler::AlwaysOn);
-    let parent = spanflow::span!("poll");
+    let mut parent = spanflow::span!("poll");
     let parent_context = parent.span_context();
     let mut recorded =
         Span::with_parent_lazily_named(callsite, &parent, counted(&calls, "process orders"));

@@ -64,7 +64,7 @@ fn the_first_matching_rule_decides_and_the_sampler_takes_the_rest() {
     drop((vip, plain));
 
     // Children follow their root, whatever their own name.
-    let root = spanflow::span!("checkout");
+    let mut root = spanflow::span!("checkout");
     assert!(root.is_recording());
     root.in_scope(|| assert!(other(), "a child of a kept root is kept"));
     drop(root);

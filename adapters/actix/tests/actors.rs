@@ -503,7 +503,7 @@ async fn a_full_mailbox_gives_the_message_back_and_fails_the_send_span() {
         ctx.set_mailbox_capacity(1);
         Busy
     });
-    let root = spanflow::span!("flood");
+    let mut root = spanflow::span!("flood");
     let trace = root.span_context().trace_id();
     let results = root.in_scope(|| {
         (0..10)

@@ -65,7 +65,7 @@ impl<B: MessageBody> MessageBody for ActixTracedBody<B> {
         cx: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Bytes, Self::Error>>> {
         let mut this = self.project();
-        let item = std::task::ready!(poll_in_span(this.span.as_ref(), || {
+        let item = std::task::ready!(poll_in_span(this.span.as_mut(), || {
             this.inner.as_mut().poll_next(cx)
         }));
         let remaining = this.remaining;

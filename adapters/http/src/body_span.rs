@@ -8,7 +8,7 @@ use spanflow::Span;
 use crate::attributes::record_failure;
 
 /// Runs one poll of a body with `span` current, if it is still open.
-pub(crate) fn poll_in_span<T>(span: Option<&Span>, poll: impl FnOnce() -> Poll<T>) -> Poll<T> {
+pub(crate) fn poll_in_span<T>(span: Option<&mut Span>, poll: impl FnOnce() -> Poll<T>) -> Poll<T> {
     match span {
         Some(span) => span.in_scope(poll),
         None => poll(),

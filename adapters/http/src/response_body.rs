@@ -51,7 +51,7 @@ impl<B: Body> Body for TracedBody<B> {
         cx: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let mut this = self.project();
-        let frame = std::task::ready!(poll_in_span(this.span.as_ref(), || {
+        let frame = std::task::ready!(poll_in_span(this.span.as_mut(), || {
             this.inner.as_mut().poll_frame(cx)
         }));
         let inner = this.inner;
