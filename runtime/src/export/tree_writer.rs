@@ -9,6 +9,7 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -166,7 +167,12 @@ fn write_queued(shared: &Shared) {
                     .unwrap_or_else(PoisonError::into_inner);
             }
         };
-        let written = write_tree(&mut shared.lock_out(), &next);
+        // A writer given in code may panic; the thread goes on, and the
+        // panic is reported as the write's failure.
+        let written = catch_unwind(AssertUnwindSafe(|| {
+            write_tree(&mut shared.lock_out(), &next)
+        }))
+        .unwrap_or_else(|_| Err(io::Error::other("the output's writer panicked")));
         let mut queue = shared.lock_queue();
         queue.writing = false;
         if let Err(error) = written {
@@ -255,6 +261,28 @@ mod tests {
             written.ends_with("(47 traces not drawn: the output fell behind)\n"),
             "{written}"
         );
+    }
+
+    #[test]
+    fn a_panicking_writer_fails_its_write_and_the_thread_goes_on() {
+        struct Panicking(bool);
+        impl Write for Panicking {
+            fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+                if std::mem::replace(&mut self.0, false) {
+                    panic!("a writer given in code panics once");
+                }
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let writer = TreeWriter::start(Box::new(Panicking(true)));
+        writer.send("tree".into()).unwrap();
+        let failed = writer.wait_written(Duration::from_secs(10)).unwrap_err();
+        assert!(failed.to_string().contains("panicked"), "{failed}");
+        writer.send("tree".into()).unwrap();
+        writer.wait_written(Duration::from_secs(10)).unwrap();
     }
 
     #[test]
