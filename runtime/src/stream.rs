@@ -1,5 +1,6 @@
 //! Streams whose span is current on every `poll_next`.
 
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
@@ -14,10 +15,14 @@ pin_project! {
     /// A stream inside one span, optionally with a child span per item.
     ///
     /// The stream's span is current during every `poll_next`, so work done
-    /// while producing an item parents to it. It ends when the stream returns
-    /// `None`, or when the stream is dropped first (marked
-    /// `spanflow.cancelled`). With [`TracedStream::with_item_spans`], each
-    /// item gets a child span covering the polls that produced it.
+    /// while producing an item parents to it, and what is added to the
+    /// current span meanwhile (log lines through spanflow's bridges,
+    /// [`current::add_event`](crate::current::add_event)) lands on it. It
+    /// ends when the stream returns `None`, when a poll panics (status
+    /// Error, then the panic goes on), or when the stream is dropped first
+    /// (marked `spanflow.cancelled`). With
+    /// [`TracedStream::with_item_spans`], each item gets a child span
+    /// covering the polls that produced it, which is then the current one.
     ///
     /// ```
     /// use futures::StreamExt;
@@ -82,20 +87,42 @@ impl<S: Stream> Stream for TracedStream<S> {
         if *this.finished {
             return this.inner.poll_next(cx);
         }
-        let _stream_guard = this.span.context().cloned().map(Context::attach);
+        let stream_guard = this.span.context().cloned().map(Context::attach);
+        let stream_entered = this.span.enter_record();
         if this.item_span.is_none()
             && let Some(callsite) = *this.item_callsite
         {
             *this.item_span = Some(Span::start_under_current(callsite, None));
         }
-        let _item_guard = this
+        let item_guard = this
             .item_span
             .as_ref()
             .and_then(Span::context)
             .cloned()
             .map(Context::attach);
-        let polled = this.inner.poll_next(cx);
-        drop(_item_guard);
+        let item_entered = this.item_span.as_ref().and_then(Span::enter_record);
+        let inner = this.inner;
+        let polled = catch_unwind(AssertUnwindSafe(|| inner.poll_next(cx)));
+        if let Some(item) = this.item_span.as_mut() {
+            item.leave_record(item_entered);
+        }
+        drop(item_guard);
+        this.span.leave_record(stream_entered);
+        drop(stream_guard);
+        let polled = match polled {
+            Ok(polled) => polled,
+            Err(payload) => {
+                // The item being made and the stream both failed.
+                if let Some(mut item) = this.item_span.take() {
+                    item.record_panic(&*payload);
+                    item.end();
+                }
+                *this.finished = true;
+                this.span.record_panic(&*payload);
+                this.span.end();
+                resume_unwind(payload)
+            }
+        };
         match &polled {
             Poll::Pending => {}
             Poll::Ready(Some(_)) => {

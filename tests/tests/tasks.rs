@@ -3,9 +3,9 @@
 mod common;
 
 use common::*;
-use futures::StreamExt;
-use opentelemetry::Value;
-use opentelemetry::trace::TraceId;
+use futures::{FutureExt, StreamExt};
+use opentelemetry::trace::{Status, TraceId};
+use opentelemetry::{KeyValue, Value};
 use spanflow::{JoinSetExt, TracedExt, TracedStream, trace};
 
 #[trace]
@@ -88,6 +88,7 @@ async fn a_stream_span_with_item_spans() {
     async fn consume() -> TraceId {
         let items = futures::stream::iter([1, 2, 3]).then(|n| async move {
             tokio::task::yield_now().await;
+            spanflow::current::set_attribute(KeyValue::new("item", i64::from(n)));
             n * 10
         });
         let traced = TracedStream::new(items, spanflow::span!("orders.stream"))
@@ -105,10 +106,46 @@ async fn a_stream_span_with_item_spans() {
         3,
         "one span per item, none for the end of the stream"
     );
+    let mut numbers = Vec::new();
     for item in items {
         assert_child_of(item, stream);
         assert_eq!(item.span_kind, opentelemetry::trace::SpanKind::Consumer);
+        numbers.push(int_attribute(item, "item"));
     }
+    numbers.sort_unstable();
+    assert_eq!(numbers, [1, 2, 3], "each item's own attribute on its span");
+    assert_eq!(attribute(stream, "spanflow.cancelled"), None);
+    assert_eq!(attribute(stream, "item"), None);
+}
+
+#[tokio::test]
+async fn a_stream_span_takes_what_its_polls_add_and_ends_on_a_panic() {
+    setup();
+    #[trace]
+    async fn consume() -> TraceId {
+        let items = futures::stream::iter([1, 2]).map(|n| {
+            spanflow::current::add_event("made", vec![KeyValue::new("n", n)]);
+            assert!(n < 2, "the second item cannot be made");
+            n
+        });
+        let mut traced = TracedStream::new(items, spanflow::span!("numbers.stream"));
+        assert_eq!(traced.next().await, Some(1));
+        let trace = current_trace_id();
+        let unwound = std::panic::AssertUnwindSafe(traced.next())
+            .catch_unwind()
+            .await;
+        assert!(unwound.is_err(), "the panic goes on to the consumer");
+        trace
+    }
+    let spans = spans_of(consume().await);
+    let stream = one(&spans, "numbers.stream");
+    let events: Vec<&str> = stream.events.iter().map(|e| e.name.as_ref()).collect();
+    assert_eq!(events, ["made", "made", "exception"], "{stream:#?}");
+    assert!(
+        matches!(stream.status, Status::Error { .. }),
+        "{:?}",
+        stream.status
+    );
     assert_eq!(attribute(stream, "spanflow.cancelled"), None);
 }
 
