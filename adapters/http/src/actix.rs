@@ -78,15 +78,19 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let method = crate::attributes::method_name_str(request.method().as_str());
-        let (mut span, context) = start_server_span(
+        let mut span = start_server_span(
             &ActixHeaders(request.headers()),
             method,
             request.match_pattern(),
             |span| record_request(span, &request),
         );
-        let handled = spanflow::with_context(&context, || self.service.call(request));
+        let handled = span.in_scope(|| self.service.call(request));
         Box::pin(async move {
-            let outcome = spanflow::in_context(context, handled).await;
+            let mut handled = std::pin::pin!(handled);
+            // The span entered on every poll: what the handler adds to the
+            // current span lands on it.
+            let outcome =
+                std::future::poll_fn(|cx| span.in_scope(|| handled.as_mut().poll(cx))).await;
             let status = match &outcome {
                 Ok(response) => response.status(),
                 Err(error) => error.as_response_error().status_code(),

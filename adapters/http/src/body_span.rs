@@ -1,5 +1,6 @@
-//! What the server layers' response bodies share: a request's SERVER span
-//! current while the body is polled, and ended when the body is done.
+//! What the server layers' response futures and bodies share: a request's
+//! SERVER span entered while they are polled, and ended when the body is
+//! done.
 
 use std::task::Poll;
 
@@ -7,7 +8,8 @@ use spanflow::Span;
 
 use crate::attributes::record_failure;
 
-/// Runs one poll of a body with `span` current, if it is still open.
+/// Runs one poll with `span` entered (current, and taking what is added to
+/// the current span), if it is still open.
 pub(crate) fn poll_in_span<T>(span: Option<&mut Span>, poll: impl FnOnce() -> Poll<T>) -> Poll<T> {
     match span {
         Some(span) => span.in_scope(poll),

@@ -15,7 +15,7 @@ use opentelemetry_semantic_conventions::attribute::{
     ERROR_TYPE, RPC_METHOD, RPC_RESPONSE_STATUS_CODE, RPC_SYSTEM_NAME, SERVER_ADDRESS, SERVER_PORT,
 };
 use pin_project_lite::pin_project;
-use spanflow::{Span, Traced};
+use spanflow::Span;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -141,20 +141,32 @@ where
         if span.is_recording() {
             record_server(&mut span, self.server.as_ref());
         }
-        let context = match self.side {
-            Side::Client => span.outgoing_context(),
-            Side::Server => span.context().cloned().unwrap_or_else(Context::current),
-        };
-        if self.side == Side::Client {
-            opentelemetry::global::get_text_map_propagator(|propagator| {
-                propagator.inject_context(&context, &mut HeadersMut(request.headers_mut()))
-            });
-        }
-        let inner = spanflow::with_context(&context, || self.inner.call(request));
-        GrpcFuture {
-            inner: spanflow::in_context(context, inner),
-            span: Some(span),
-            side: self.side,
+        match self.side {
+            Side::Client => {
+                // The channel's work runs in the context sent downstream.
+                let context = span.outgoing_context();
+                opentelemetry::global::get_text_map_propagator(|propagator| {
+                    propagator.inject_context(&context, &mut HeadersMut(request.headers_mut()))
+                });
+                let inner = spanflow::with_context(&context, || self.inner.call(request));
+                GrpcFuture {
+                    inner,
+                    span: Some(span),
+                    side: self.side,
+                    client_context: Some(context),
+                }
+            }
+            Side::Server => {
+                // The handler runs in the span entered: what it adds to the
+                // current span lands on the call's.
+                let inner = span.in_scope(|| self.inner.call(request));
+                GrpcFuture {
+                    inner,
+                    span: Some(span),
+                    side: self.side,
+                    client_context: None,
+                }
+            }
         }
     }
 }
@@ -273,9 +285,12 @@ pin_project! {
     /// The response future of a [`GrpcService`].
     pub struct GrpcFuture<F> {
         #[pin]
-        inner: Traced<F>,
+        inner: F,
         span: Option<Span>,
         side: Side,
+        // A client call's polls run in the context it sent; a server's in
+        // its span, entered.
+        client_context: Option<Context>,
     }
 }
 
@@ -286,8 +301,12 @@ where
     type Output = Result<Response<GrpcBody<ResponseBody>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let output = std::task::ready!(this.inner.poll(cx));
+        let mut this = self.project();
+        let polled = match this.client_context {
+            Some(context) => spanflow::with_context(context, || this.inner.as_mut().poll(cx)),
+            None => poll_in_span(this.span.as_mut(), || this.inner.as_mut().poll(cx)),
+        };
+        let output = std::task::ready!(polled);
         let mut span = this.span.take();
         Poll::Ready(match output {
             Ok(response) => {

@@ -3,7 +3,10 @@
 //! * Servers: [`TraceLayer`], a tower layer for axum, hyper and tonic
 //!   (feature `tower`; `axum` adds the route from `MatchedPath`). The span
 //!   lasts until the response body has been sent ([`TracedBody`]), so a
-//!   streamed response is timed whole and its work nests under it.
+//!   streamed response is timed whole and its work nests under it. Every
+//!   server layer here enters its span while the handler runs, so what a
+//!   plain handler adds to the current span (log lines through spanflow's
+//!   bridges, `spanflow::current::set_attribute`) lands on the request's.
 //! * Clients: [`TracingMiddleware`] for `reqwest-middleware`, and
 //!   [`RequestBuilderExt::send_traced`] for plain `reqwest` (feature
 //!   `reqwest`).

@@ -12,11 +12,12 @@ use opentelemetry_semantic_conventions::attribute::{
     USER_AGENT_ORIGINAL,
 };
 use pin_project_lite::pin_project;
-use spanflow::{Span, Traced};
+use spanflow::Span;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::attributes::{method_name, protocol_version, record_failure, record_response_status};
+use crate::body_span::poll_in_span;
 use crate::response_body::TracedBody;
 use crate::server_span::start_server_span;
 
@@ -81,7 +82,7 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let method = method_name(request.method());
-        let (span, context) = start_server_span(
+        let mut span = start_server_span(
             &Headers(request.headers()),
             method,
             matched_route(&request),
@@ -89,9 +90,9 @@ where
         );
         // The service's own `call` runs in the span too: work done there,
         // before the future, belongs to the request.
-        let inner = spanflow::with_context(&context, || self.inner.call(request));
+        let inner = span.in_scope(|| self.inner.call(request));
         ResponseFuture {
-            inner: spanflow::in_context(context, inner),
+            inner,
             span: Some(span),
         }
     }
@@ -146,12 +147,13 @@ fn matched_route<B>(_request: &Request<B>) -> Option<String> {
 }
 
 pin_project! {
-    /// The response future: the span is current on every poll, and goes on
+    /// The response future: the span is current on every poll (entered:
+    /// what the handler adds to the current span lands on it), and goes on
     /// in the response's body (it ends with the future if the future is
     /// dropped first, or fails).
     pub struct ResponseFuture<F> {
         #[pin]
-        inner: Traced<F>,
+        inner: F,
         span: Option<Span>,
     }
 }
@@ -164,8 +166,11 @@ where
     type Output = Result<Response<TracedBody<ResponseBody>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let output = std::task::ready!(this.inner.poll(cx));
+        let mut this = self.project();
+        let output = std::task::ready!(poll_in_span(this.span.as_mut(), || this
+            .inner
+            .as_mut()
+            .poll(cx)));
         let mut span = this.span.take().unwrap_or_else(Span::none);
         Poll::Ready(match output {
             Ok(response) => {

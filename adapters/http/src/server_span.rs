@@ -1,7 +1,7 @@
 //! Opening the SERVER span of an incoming request, for every framework.
 
+use opentelemetry::KeyValue;
 use opentelemetry::propagation::Extractor;
-use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{HTTP_REQUEST_METHOD, HTTP_ROUTE};
 use spanflow::Span;
 
@@ -10,14 +10,15 @@ use spanflow::Span;
 /// headers carry none, or an invalid one), named `{method} {route}` (or
 /// `{method}`) with `http.request.method` and `http.route` from the start,
 /// so that head-sampling rules can match them; `record` fills in the other
-/// attributes, only when the span is recorded. Returns the span and the
-/// context the request's work runs in.
+/// attributes, only when the span is recorded. The request's work runs in
+/// the span's [`Span::in_scope`], so that what it adds to the current span
+/// (log lines, `spanflow::current`) lands on the span.
 pub(crate) fn start_server_span(
     headers: &dyn Extractor,
     method: &'static str,
     route: Option<String>,
     record: impl FnOnce(&mut Span),
-) -> (Span, Context) {
+) -> Span {
     let parent =
         opentelemetry::global::get_text_map_propagator(|propagator| propagator.extract(headers));
     // Built only when a sampling rule must see it or the span records.
@@ -40,6 +41,5 @@ pub(crate) fn start_server_span(
     if span.is_recording() {
         record(&mut span);
     }
-    let context = span.context().cloned().unwrap_or_else(Context::current);
-    (span, context)
+    span
 }

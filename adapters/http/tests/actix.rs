@@ -5,7 +5,7 @@ mod support;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use futures::StreamExt;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
-use opentelemetry::{Context, Value};
+use opentelemetry::{Context, KeyValue, Value};
 use spanflow_http::ActixTrace;
 
 /// One piece of a streamed body, made by traced work.
@@ -36,6 +36,8 @@ fn serve(
 }
 
 async fn user(path: web::Path<u32>) -> HttpResponse {
+    // A plain handler adds to the current span: the request's.
+    spanflow::current::set_attribute(KeyValue::new("user.id", i64::from(*path)));
     let trace = Context::current().span().span_context().trace_id();
     if *path == 500 {
         HttpResponse::InternalServerError().body(trace.to_string())
@@ -74,6 +76,11 @@ async fn requests_continue_the_callers_trace_inside_actix() {
         assert_eq!(
             support::attribute(server, "http.route"),
             Some(&Value::from("/users/{id}"))
+        );
+        assert_eq!(
+            support::attribute(server, "user.id"),
+            Some(&Value::I64(id.into())),
+            "what the handler added, on its request's span"
         );
         assert_eq!(matches!(server.status, Status::Error { .. }), failed);
         assert_eq!(matches!(client.status, Status::Error { .. }), failed);

@@ -33,6 +33,8 @@ impl TraceService for Service {
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         let trace = Context::current().span().span_context().trace_id();
         self.seen.lock().unwrap().push(trace);
+        // A plain handler adds to the current span: the call's.
+        spanflow::current::add_event("exported", Vec::new());
         if self.fail {
             Err(tonic::Status::unavailable("try later"))
         } else {
@@ -125,6 +127,12 @@ async fn a_call_makes_one_trace_with_the_rpc_conventions() {
     assert_eq!(
         support::attribute(client, "server.address"),
         Some(&Value::from("127.0.0.1"))
+    );
+    let events: Vec<&str> = server.events.iter().map(|e| e.name.as_ref()).collect();
+    assert_eq!(
+        events,
+        ["exported"],
+        "what the handler added, on the call's span"
     );
 }
 

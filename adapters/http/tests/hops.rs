@@ -10,7 +10,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::get;
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceContextExt, TraceId};
-use opentelemetry::{Context, Value};
+use opentelemetry::{Context, KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 use spanflow::trace;
 use spanflow_http::{RequestBuilderExt, TraceLayer, TracingMiddleware};
@@ -28,6 +28,10 @@ async fn service_b() -> SocketAddr {
         .route(
             "/users/{id}",
             get(|Path(id): Path<u32>| async move {
+                // A plain handler adds to the current span: the request's.
+                spanflow::current::set_attribute(KeyValue::new("user.id", i64::from(id)));
+                tokio::task::yield_now().await;
+                spanflow::current::add_event("looked up", Vec::new());
                 if id == 500 {
                     StatusCode::INTERNAL_SERVER_ERROR
                 } else {
@@ -134,6 +138,13 @@ async fn two_hops_make_one_trace_with_the_right_parents() {
         support::attribute(server_b, "url.scheme"),
         Some(&Value::from("http"))
     );
+    assert_eq!(
+        support::attribute(server_b, "user.id"),
+        Some(&Value::I64(7)),
+        "what the handler added, on its request's span"
+    );
+    let events: Vec<&str> = server_b.events.iter().map(|e| e.name.as_ref()).collect();
+    assert_eq!(events, ["looked up"], "added after an await, too");
     assert_eq!(
         support::attribute(client_a, "url.full"),
         Some(&Value::from(format!(
