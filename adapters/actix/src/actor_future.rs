@@ -11,8 +11,9 @@ use pin_project_lite::pin_project;
 use spanflow::Span;
 
 pin_project! {
-    /// An actor future polled with its span's context current; the span ends
-    /// when the future completes (or is dropped).
+    /// An actor future polled with its span entered (current, and taking
+    /// what is added to the current span); the span ends when the future
+    /// completes (or is dropped).
     pub struct TracedActorFuture<F> {
         #[pin]
         inner: F,
@@ -37,13 +38,8 @@ impl<A: Actor, F: ActorFuture<A>> ActorFuture<A> for TracedActorFuture<F> {
         task: &mut TaskContext<'_>,
     ) -> Poll<Self::Output> {
         let this = self.project();
-        let guard = this
-            .span
-            .context()
-            .cloned()
-            .map(opentelemetry::Context::attach);
-        let polled = this.inner.poll(actor, ctx, task);
-        drop(guard);
+        let inner = this.inner;
+        let polled = this.span.in_scope(|| inner.poll(actor, ctx, task));
         if polled.is_ready() {
             this.span.end();
         }

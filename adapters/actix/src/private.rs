@@ -50,40 +50,32 @@ where
     MessageResult(value)
 }
 
-/// A handler returning a `ResponseActFuture`: the span is current on every
-/// poll of the actor future.
+/// A handler returning a `ResponseActFuture`: the span is current (entered:
+/// what the handler adds to the current span lands on it) while the handler
+/// makes the future and on every poll of it.
 pub fn finish_act_future<A: actix::Actor + 'static, T: 'static>(
-    span: Span,
+    mut span: Span,
     handle: impl FnOnce() -> actix::ResponseActFuture<A, T>,
 ) -> actix::ResponseActFuture<A, T> {
-    let future = match span.context() {
-        Some(context) => spanflow::with_context(context, handle),
-        None => handle(),
-    };
+    let future = span.in_scope(handle);
     Box::pin(TracedActorFuture::new(future, span))
 }
 
 /// A handler returning spanflow-actix's `AtomicResponse`, likewise.
 pub fn finish_atomic<A: actix::Actor + 'static, T: 'static>(
-    span: Span,
+    mut span: Span,
     handle: impl FnOnce() -> AtomicResponse<A, T>,
 ) -> AtomicResponse<A, T> {
-    let future = match span.context() {
-        Some(context) => spanflow::with_context(context, handle),
-        None => handle(),
-    };
+    let future = span.in_scope(handle);
     AtomicResponse(Box::pin(TracedActorFuture::new(future.0, span)))
 }
 
 /// A handler returning a `ResponseFuture`: the future runs as its own task,
 /// so the span goes with it, current on every poll, ending when it does.
 pub fn finish_future<T: 'static>(
-    span: Span,
+    mut span: Span,
     handle: impl FnOnce() -> Pin<Box<dyn Future<Output = T>>>,
 ) -> Pin<Box<dyn Future<Output = T>>> {
-    let future = match span.context() {
-        Some(context) => spanflow::with_context(context, handle),
-        None => handle(),
-    };
+    let future = span.in_scope(handle);
     Box::pin(future.in_span(span))
 }

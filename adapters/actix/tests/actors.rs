@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt, TraceId};
-use opentelemetry::{Context as OtelContext, Value};
+use opentelemetry::{Context as OtelContext, KeyValue, Value};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
 use spanflow::PipelineGuard;
 use spanflow_actix::{Traced, TracedSend, traced_handler};
@@ -419,11 +419,13 @@ impl Actor for Ticker {
 impl Handler<Tick> for Ticker {
     type Result = ResponseActFuture<Self, (TraceId, u32)>;
     fn handle(&mut self, _: Tick, _: &mut Context<Self>) -> Self::Result {
+        spanflow::current::add_event("handling", Vec::new());
         // The async part runs in later polls of the actor future, after the
         // handler returned: the context must be current there too.
         Box::pin(
             actix::fut::wrap_future::<_, Self>(async {
                 tokio::task::yield_now().await;
+                spanflow::current::set_attribute(KeyValue::new("tick.polled", true));
                 current_trace()
             })
             .map(|trace, actor, _| {
@@ -438,9 +440,11 @@ impl Handler<Tick> for Ticker {
 impl Handler<AtomicTick> for Ticker {
     type Result = spanflow_actix::AtomicResponse<Self, (TraceId, u32)>;
     fn handle(&mut self, _: AtomicTick, _: &mut Context<Self>) -> Self::Result {
+        spanflow::current::add_event("handling", Vec::new());
         spanflow_actix::AtomicResponse::new(Box::pin(
             actix::fut::wrap_future::<_, Self>(async {
                 tokio::task::yield_now().await;
+                spanflow::current::set_attribute(KeyValue::new("tick.polled", true));
                 current_trace()
             })
             .map(|trace, actor, _| {
@@ -470,11 +474,21 @@ async fn actor_futures_run_in_the_senders_trace_on_every_poll() {
     assert_eq!(tick, (trace, 1));
     assert_eq!(atomic, (trace, 11));
     let spans = spans_of(trace);
-    let handled = spans
+    let handled: Vec<_> = spans
         .iter()
         .filter(|s| s.name.starts_with("Ticker handle"))
-        .count();
-    assert_eq!(handled, 2, "both handler spans ended");
+        .collect();
+    assert_eq!(handled.len(), 2, "both handler spans ended");
+    for span in handled {
+        // What the handler and its future's polls added, on its span.
+        let events: Vec<&str> = span.events.iter().map(|e| e.name.as_ref()).collect();
+        assert_eq!(events, ["handling"], "{}", span.name);
+        assert!(
+            span.attributes
+                .contains(&KeyValue::new("tick.polled", true)),
+            "{span:#?}"
+        );
+    }
 }
 
 // ---- a full mailbox ------------------------------------------------------------
