@@ -13,6 +13,7 @@ use spanflow::Span;
 
 use crate::actix_body::ActixTracedBody;
 use crate::attributes::record_response_status;
+use crate::body_span::poll_in_span;
 use crate::server_span::start_server_span;
 
 /// An actix-web middleware giving every request a SERVER span that continues
@@ -89,8 +90,10 @@ where
             let mut handled = std::pin::pin!(handled);
             // The span entered on every poll: what the handler adds to the
             // current span lands on it.
-            let outcome =
-                std::future::poll_fn(|cx| span.in_scope(|| handled.as_mut().poll(cx))).await;
+            let outcome = std::future::poll_fn(|cx| {
+                poll_in_span(Some(&mut span), || handled.as_mut().poll(cx))
+            })
+            .await;
             let status = match &outcome {
                 Ok(response) => response.status(),
                 Err(error) => error.as_response_error().status_code(),

@@ -303,3 +303,38 @@ async fn an_unsampled_request_still_sends_a_fresh_parent_id_per_hop() {
     }
     assert_ne!(first, second, "one parent id per request");
 }
+
+#[trace]
+async fn request_a_bug(address: SocketAddr) -> (TraceId, bool) {
+    let trace = Context::current().span().span_context().trace_id();
+    let answered = reqwest::Client::new()
+        .get(format!("http://{address}/bug"))
+        .send_traced()
+        .await
+        .is_ok();
+    (trace, answered)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_ends_its_span_failed_with_the_message() {
+    support::installed();
+    let app = Router::new()
+        .route(
+            "/bug",
+            get(|| async {
+                tokio::task::yield_now().await;
+                if std::hint::black_box(true) {
+                    panic!("the handler has a bug");
+                }
+                StatusCode::OK
+            }),
+        )
+        .layer(TraceLayer::new());
+    let (trace, answered) = request_a_bug(serve(app).await).await;
+    assert!(!answered, "the connection went down with the handler");
+    let spans = support::spans_of(trace);
+    let server = &find(&spans, "GET /bug", SpanKind::Server)[0];
+    assert_eq!(server.status, Status::error("the handler has a bug"));
+    let events: Vec<&str> = server.events.iter().map(|e| e.name.as_ref()).collect();
+    assert_eq!(events, ["exception"], "{server:#?}");
+}
