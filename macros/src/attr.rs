@@ -20,6 +20,12 @@ pub(crate) struct Options {
     pub(crate) root: Option<Ident>,
     pub(crate) link: Option<(Ident, Expr)>,
     pub(crate) links: Option<(Ident, Expr)>,
+    /// `tracing::instrument`'s `skip(..)`, accepted so that code moving
+    /// over keeps compiling: arguments are recorded only when `args` names
+    /// them, so it only has its names checked.
+    pub(crate) skip: Option<(Ident, Vec<Ident>)>,
+    /// `skip_all`, likewise; it rules out `args`.
+    pub(crate) skip_all: Option<Ident>,
 }
 
 #[derive(Clone, Copy)]
@@ -57,6 +63,31 @@ pub(crate) struct Field {
 }
 
 const OPTIONS: &str = "name, kind, args, fields, err, ret, parent, root, link, links";
+
+/// What an option of `tracing::instrument` or `fastrace::trace` that
+/// spanflow does not take becomes here.
+fn instead_of(option: &str) -> Option<&'static str> {
+    Some(match option {
+        "level" => {
+            "spans have no level here: OpenTelemetry keeps or drops whole traces by sampling \
+             (Pipeline::with_sampler, OTEL_TRACES_SAMPLER, sampling rules by span name); remove `level`"
+        }
+        "target" => {
+            "spans have no target here: their `code.*` attributes say where they come from; \
+             remove `target`"
+        }
+        "follows_from" => {
+            "OpenTelemetry calls these links: write `links = expr` (or `link = expr`)"
+        }
+        "properties" => "write the span's attributes as fields(key = expr, ...)",
+        "short_name" => {
+            "the default name is already short (the fn's name, `Type::method` for methods); \
+             `name = \"...\"` chooses another"
+        }
+        "enter_on_poll" => "the span is current on every poll already; remove `enter_on_poll`",
+        _ => return None,
+    })
+}
 
 impl Parse for Options {
     fn parse(input: ParseStream) -> syn::Result<Self> {
@@ -185,9 +216,26 @@ impl Options {
                 let expr: Expr = input.parse()?;
                 set(&mut self.links, &option, (option.clone(), expr))
             }
-            _ => Err(Error::new_spanned(
+            "skip" => {
+                let content;
+                parenthesized!(content in input);
+                let names = Punctuated::<Ident, Token![,]>::parse_terminated_with(
+                    &content,
+                    Ident::parse_any,
+                )?;
+                set(
+                    &mut self.skip,
+                    &option,
+                    (option.clone(), names.into_iter().collect()),
+                )
+            }
+            "skip_all" => set(&mut self.skip_all, &option, option.clone()),
+            other => Err(Error::new_spanned(
                 &option,
-                format!("unknown option `{option}`; expected one of: {OPTIONS}"),
+                match instead_of(other) {
+                    Some(instead) => format!("`{option}` is not an option of #[trace]: {instead}"),
+                    None => format!("unknown option `{option}`; expected one of: {OPTIONS}"),
+                },
             )),
         }
     }

@@ -29,18 +29,56 @@ pub(crate) fn check(options: &Options, item: &ItemFn) -> syn::Result<()> {
             ),
         );
     }
-    if let Some((_, names)) = &options.args {
-        let params: HashSet<String> = sig
-            .inputs
+    let params: HashSet<String> = sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Typed(typed) => match &*typed.pat {
+                Pat::Ident(ident) => Some(ident.ident.to_string()),
+                _ => None,
+            },
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    if let (Some(skip_all), Some((args, _))) = (&options.skip_all, &options.args) {
+        push(
+            &mut errors,
+            Error::new_spanned(
+                skip_all,
+                format!(
+                    "`skip_all` records no argument, so it cannot be combined with `{args}(..)`; remove one"
+                ),
+            ),
+        );
+    }
+    if let Some((_, skipped)) = &options.skip {
+        let recorded: HashSet<String> = options
+            .args
             .iter()
-            .filter_map(|input| match input {
-                FnArg::Typed(typed) => match &*typed.pat {
-                    Pat::Ident(ident) => Some(ident.ident.to_string()),
-                    _ => None,
-                },
-                FnArg::Receiver(_) => None,
-            })
+            .flat_map(|(_, names)| names.iter().map(ToString::to_string))
             .collect();
+        for name in skipped {
+            let text = name.to_string();
+            if text != "self" && !params.contains(&text) {
+                push(
+                    &mut errors,
+                    Error::new_spanned(
+                        name,
+                        format!("`{text}` is not an argument of `{}`", sig.ident),
+                    ),
+                );
+            } else if recorded.contains(&text) {
+                push(
+                    &mut errors,
+                    Error::new_spanned(
+                        name,
+                        format!("`{text}` is both skipped and recorded with `args`; remove one"),
+                    ),
+                );
+            }
+        }
+    }
+    if let Some((_, names)) = &options.args {
         let mut seen = HashSet::new();
         for name in names {
             let text = name.to_string();
