@@ -79,8 +79,27 @@ use proc_macro::TokenStream;
 use quote::ToTokens;
 use syn::{Error, Expr, Item, ItemFn, TraitItemFn};
 
-/// Opens a span around every call of a fn. See the `spanflow` crate for the
-/// options and examples.
+/// Opens a span around every call of a fn: for the whole call of a sync fn,
+/// across every poll of an `async fn` or of the future a fn returns, with
+/// the caller's span as parent.
+///
+/// | option | meaning |
+/// | --- | --- |
+/// | `name = "inventory.reserve"` | span name; default: the fn name, `Type::method` for methods |
+/// | `kind = client \| server \| producer \| consumer \| internal` | span kind; default `internal` |
+/// | `args(a, b)` | record these arguments: typed when primitive or string, `Debug` otherwise |
+/// | `fields(key = expr, key = %expr, key = ?expr)` | record expressions as typed values, or by `Display` (`%`) / `Debug` (`?`); evaluated only when the span records |
+/// | `err`, `err(Debug)` | on `Err(e)`: status Error with the error's text and an `exception` event |
+/// | `ret`, `ret(Display)` | the return value as `spanflow.return` |
+/// | `parent = expr` | explicit parent: a `Context`, `SpanContext`, `&Span`, or `Option` of those |
+/// | `root` | start a new trace, linked to the current span |
+/// | `link = expr`, `links = expr` | link other spans |
+/// | `skip(a)`, `skip_all` | accepted as `tracing::instrument` has them; nothing is recorded unless `args` names it |
+///
+/// Misuse is a compile error on the offending token, and the options of
+/// `tracing::instrument` and `fastrace::trace` it does not take say what
+/// to write instead. Use it as `#[spanflow::trace]`; the `spanflow` crate's
+/// docs have the examples.
 #[proc_macro_attribute]
 pub fn trace(args: TokenStream, input: TokenStream) -> TokenStream {
     let options = syn::parse::<attr::Options>(args);
