@@ -153,23 +153,14 @@ impl Options {
                 set(&mut self.kind, &option, (option.clone(), kind))
             }
             "args" => {
-                let content;
-                parenthesized!(content in input);
-                let names = Punctuated::<Ident, Token![,]>::parse_terminated_with(
-                    &content,
-                    Ident::parse_any,
-                )?;
+                let names = parse_names(input)?;
                 if names.is_empty() {
                     return Err(Error::new_spanned(
                         &option,
                         "`args()` names no argument; list them: args(cart_id, user)",
                     ));
                 }
-                set(
-                    &mut self.args,
-                    &option,
-                    (option.clone(), names.into_iter().collect()),
-                )
+                set(&mut self.args, &option, (option.clone(), names))
             }
             "fields" => {
                 let content;
@@ -217,17 +208,8 @@ impl Options {
                 set(&mut self.links, &option, (option.clone(), expr))
             }
             "skip" => {
-                let content;
-                parenthesized!(content in input);
-                let names = Punctuated::<Ident, Token![,]>::parse_terminated_with(
-                    &content,
-                    Ident::parse_any,
-                )?;
-                set(
-                    &mut self.skip,
-                    &option,
-                    (option.clone(), names.into_iter().collect()),
-                )
+                let names = parse_names(input)?;
+                set(&mut self.skip, &option, (option.clone(), names))
             }
             "skip_all" => set(&mut self.skip_all, &option, option.clone()),
             other => Err(Error::new_spanned(
@@ -308,6 +290,14 @@ fn parse_format(input: ParseStream, option: &Ident, default: Format) -> syn::Res
             format!("`{option}` records with `Display` or `Debug`, not `{format}`"),
         )),
     }
+}
+
+/// A parenthesized list of names: `(a, b)`.
+fn parse_names(input: ParseStream) -> syn::Result<Vec<Ident>> {
+    let content;
+    parenthesized!(content in input);
+    let names = Punctuated::<Ident, Token![,]>::parse_terminated_with(&content, Ident::parse_any)?;
+    Ok(names.into_iter().collect())
 }
 
 fn set<T>(slot: &mut Option<T>, option: &Ident, value: T) -> syn::Result<()> {

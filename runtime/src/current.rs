@@ -171,17 +171,6 @@ pub fn ids() -> Option<(TraceId, SpanId)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::callsite::{CallSite, Kind, Naming};
-
-    static CALLSITE: CallSite = CallSite::new(
-        Naming::Fixed {
-            name: "work",
-            function: "app::work",
-        },
-        "src/app.rs",
-        1,
-        Kind::Internal,
-    );
 
     fn pending() -> usize {
         PENDING.with(|pending| pending.borrow().len())
@@ -201,7 +190,7 @@ mod tests {
             Addition::Attribute(KeyValue::new("other", true)),
         );
         assert_eq!(pending(), 1, "only the entered span's");
-        let mut record = SpanRecord::blank(&CALLSITE);
+        let mut record = SpanRecord::blank(crate::callsite!("work"));
         entered.leave(&mut record);
         assert!(!is_entered(id));
         assert_eq!(record.attributes, [KeyValue::new("during", true)]);

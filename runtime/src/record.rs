@@ -162,13 +162,12 @@ impl SpanRecord {
             extras.dropped_events = extras.dropped_events.saturating_add(1);
             return;
         }
-        let keep = limits.counts.max_attributes_per_event as usize;
-        if event.attributes.len() > keep {
-            let cut = u32::try_from(event.attributes.len() - keep).unwrap_or(u32::MAX);
-            event.attributes.truncate(keep);
-            event.dropped_attributes_count = event.dropped_attributes_count.saturating_add(cut);
-        }
-        limits.cut_all(&mut event.attributes);
+        keep_own_attributes(
+            &mut event.attributes,
+            &mut event.dropped_attributes_count,
+            limits.counts.max_attributes_per_event,
+            limits,
+        );
         extras.events.push(event);
     }
 
@@ -180,13 +179,12 @@ impl SpanRecord {
             extras.dropped_links = extras.dropped_links.saturating_add(1);
             return;
         }
-        let keep = limits.counts.max_attributes_per_link as usize;
-        if link.attributes.len() > keep {
-            let cut = u32::try_from(link.attributes.len() - keep).unwrap_or(u32::MAX);
-            link.attributes.truncate(keep);
-            link.dropped_attributes_count = link.dropped_attributes_count.saturating_add(cut);
-        }
-        limits.cut_all(&mut link.attributes);
+        keep_own_attributes(
+            &mut link.attributes,
+            &mut link.dropped_attributes_count,
+            limits.counts.max_attributes_per_link,
+            limits,
+        );
         extras.links.push(link);
     }
 
@@ -289,6 +287,23 @@ impl SpanRecord {
             instrumentation_scope: scope.clone(),
         }
     }
+}
+
+/// Cuts an event's or a link's own attributes to `keep`, counting those
+/// left out, and their values to the length limit.
+fn keep_own_attributes(
+    attributes: &mut Vec<KeyValue>,
+    dropped: &mut u32,
+    keep: u32,
+    limits: &Limits,
+) {
+    let keep = keep as usize;
+    if attributes.len() > keep {
+        let cut = u32::try_from(attributes.len() - keep).unwrap_or(u32::MAX);
+        attributes.truncate(keep);
+        *dropped = dropped.saturating_add(cut);
+    }
+    limits.cut_all(attributes);
 }
 
 /// A count or duration as an `i64` attribute, at most `i64::MAX`.

@@ -302,17 +302,27 @@ mod tests {
         }
     }
 
-    #[test]
-    fn hops_with_remote_parents_wait_for_the_root_of_the_trace() {
-        let out = Shared::default();
-        let exporter = TerminalExporter::to_writer(Box::new(out.clone()), TreeStyle::PLAIN);
-        let printed = || {
+    impl Shared {
+        /// What was written, once every tree drawn so far is.
+        fn printed(&self, exporter: &TerminalExporter) -> String {
             exporter
                 .writer
                 .wait_written(Duration::from_secs(10))
                 .unwrap();
-            String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
-        };
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    fn exporter() -> (TerminalExporter, Shared) {
+        let out = Shared::default();
+        let exporter = TerminalExporter::to_writer(Box::new(out.clone()), TreeStyle::PLAIN);
+        (exporter, out)
+    }
+
+    #[test]
+    fn hops_with_remote_parents_wait_for_the_root_of_the_trace() {
+        let (exporter, out) = exporter();
+        let printed = || out.printed(&exporter);
         let mut hop = timed(1, 3, 2, 2, 8, "GET /users/{id}");
         hop.parent_span_is_remote = true;
         futures_executor_block_on(exporter.export(vec![hop])).unwrap();
@@ -327,15 +337,8 @@ mod tests {
 
     #[test]
     fn a_quiet_hop_is_printed_without_waiting_for_more_spans() {
-        let out = Shared::default();
-        let exporter = TerminalExporter::to_writer(Box::new(out.clone()), TreeStyle::PLAIN);
-        let printed = || {
-            exporter
-                .writer
-                .wait_written(Duration::from_secs(10))
-                .unwrap();
-            String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
-        };
+        let (exporter, out) = exporter();
+        let printed = || out.printed(&exporter);
         let mut hop = timed(1, 3, 2, 2, 8, "GET /users/{id}");
         hop.parent_span_is_remote = true;
         let exported = Instant::now();
@@ -356,15 +359,8 @@ mod tests {
 
     #[test]
     fn a_trace_is_printed_when_its_root_ends_and_the_rest_on_shutdown() {
-        let out = Shared::default();
-        let exporter = TerminalExporter::to_writer(Box::new(out.clone()), TreeStyle::PLAIN);
-        let printed = || {
-            exporter
-                .writer
-                .wait_written(Duration::from_secs(10))
-                .unwrap();
-            String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
-        };
+        let (exporter, out) = exporter();
+        let printed = || out.printed(&exporter);
         futures_executor_block_on(exporter.export(vec![timed(1, 2, 1, 1, 5, "child")])).unwrap();
         assert_eq!(printed(), "");
         futures_executor_block_on(exporter.export(vec![timed(1, 1, 0, 0, 10, "root")])).unwrap();
