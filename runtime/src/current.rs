@@ -6,7 +6,8 @@
 //! spanflow's own spans are in the current `Context` only as span contexts
 //! (their records are not shared, which is what makes them cheap). So a
 //! spanflow span being polled (a `#[trace]` future, any `Traced`) or run (a
-//! `#[trace]` fn, [`Span::in_scope`](crate::Span::in_scope), a
+//! `#[trace]` fn, [`Span::in_scope`](crate::Span::in_scope) or
+//! [`Span::enter`](crate::Span::enter), a
 //! [`TracedStream`](crate::TracedStream)'s `poll_next`) is also
 //! entered here, by id, around its work; what is added meanwhile waits in a
 //! thread-local list and moves into the span's record when the work

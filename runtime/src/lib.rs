@@ -191,7 +191,7 @@ pub use crate::pipeline::{
 };
 pub use crate::resource::ResourceEnv;
 pub use crate::sampler::{Sampler, SamplingRules};
-pub use crate::span::Span;
+pub use crate::span::{Span, SpanGuard};
 pub use crate::stream::TracedStream;
 #[cfg(feature = "tokio")]
 pub use crate::task::{JoinSetExt, Spawned, spawn, spawn_blocking, spawn_local};

@@ -9,7 +9,7 @@ use opentelemetry::trace::{
     Event, Link, SpanBuilder, SpanContext, SpanId, Status, TraceContextExt, TraceFlags, TraceId,
     TraceState, Tracer,
 };
-use opentelemetry::{Context, KeyValue, Value};
+use opentelemetry::{Context, ContextGuard, KeyValue, Value};
 
 use crate::attributes;
 use crate::callsite::CallSite;
@@ -270,16 +270,35 @@ impl Span {
     /// bridges, [`current::add_event`](crate::current::add_event)) lands on
     /// this span, as in a `#[trace]` fn's body.
     pub fn in_scope<R>(&mut self, f: impl FnOnce() -> R) -> R {
-        let _attached = self.context.clone().map(Context::attach);
+        let _entered = self.enter();
+        f()
+    }
+
+    /// Makes this span current, and entered as [`Span::in_scope`] does,
+    /// until the guard is dropped: the form `tracing`'s `span.enter()` has,
+    /// for sync code.
+    ///
+    /// The guard cannot cross threads, so a future holding it across an
+    /// `.await` cannot be spawned; in async code use
+    /// [`TracedExt::in_span`](crate::TracedExt::in_span), which makes the
+    /// span current on every poll instead.
+    ///
+    /// ```
+    /// let mut span = spanflow::span!("reconcile");
+    /// {
+    ///     let _entered = span.enter();
+    ///     spanflow::current::add_event("step", Vec::new());
+    /// }
+    /// span.end();
+    /// ```
+    pub fn enter(&mut self) -> SpanGuard<'_> {
+        let attached = self.context.clone().map(Context::attach);
         let entered = self.enter_record();
-        // Declared after the attachment, so dropped before it, on return
-        // and on unwind alike: what was added leaves the thread-local list
-        // while this span is still the current one.
-        let _scope = InScope {
+        SpanGuard {
             span: self,
             entered,
-        };
-        f()
+            _attached: attached,
+        }
     }
 
     /// Sets an attribute (overwriting nothing: OpenTelemetry keeps the last
@@ -490,15 +509,29 @@ impl Span {
     }
 }
 
-/// Takes in what was added to a span during [`Span::in_scope`].
-struct InScope<'a> {
+/// A span made current by [`Span::enter`]; dropping it (also while
+/// unwinding) takes in what was added to the span meanwhile and restores
+/// the previous context.
+#[must_use = "the span is current only while the guard lives"]
+pub struct SpanGuard<'a> {
     span: &'a mut Span,
     entered: Option<crate::current::Entered>,
+    // Dropped after `drop` below has run: what was added leaves the
+    // thread-local list while this span is still the current one.
+    _attached: Option<ContextGuard>,
 }
 
-impl Drop for InScope<'_> {
+impl Drop for SpanGuard<'_> {
     fn drop(&mut self) {
         self.span.leave_record(self.entered.take());
+    }
+}
+
+impl fmt::Debug for SpanGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpanGuard")
+            .field("span", &self.span)
+            .finish_non_exhaustive()
     }
 }
 

@@ -152,3 +152,24 @@ fn what_is_added_inside_in_scope_lands_on_that_span() {
     );
     assert_child_of(one(&spans, "traced_leaf"), reconcile);
 }
+
+/// `Span::enter`, the guard form of `in_scope`: current and entered until
+/// the guard is dropped.
+#[test]
+fn an_entered_span_takes_what_is_added_until_its_guard_drops() {
+    setup();
+    let mut span = spanflow::span!("guarded");
+    let trace = span.span_context().trace_id();
+    {
+        let _entered = span.enter();
+        spanflow::current::add_event("inside", vec![]);
+        traced_leaf();
+    }
+    spanflow::current::add_event("after the guard", vec![]);
+    span.end();
+    let spans = spans_of(trace);
+    let guarded = one(&spans, "guarded");
+    let events: Vec<&str> = guarded.events.iter().map(|e| e.name.as_ref()).collect();
+    assert_eq!(events, ["inside"]);
+    assert_child_of(one(&spans, "traced_leaf"), guarded);
+}
