@@ -9,7 +9,8 @@
 //!   bridges, `spanflow::current::set_attribute`) lands on the request's.
 //! * Clients: [`TracingMiddleware`] for `reqwest-middleware`, and
 //!   [`RequestBuilderExt::send_traced`] for plain `reqwest` (feature
-//!   `reqwest`).
+//!   `reqwest`); [`HttpClientLayer`] for tower clients such as hyper-util's
+//!   `Client` (feature `tower`).
 //! * gRPC: [`GrpcServerLayer`] and [`GrpcClientLayer`] for tonic, over the
 //!   call's metadata, with the RPC conventions (feature `grpc`).
 //! * actix-web: [`ActixTrace`], the server middleware (feature `actix-web`),
@@ -71,6 +72,8 @@ mod response_body;
 mod server;
 #[cfg(any(feature = "tower", feature = "actix-web"))]
 mod server_span;
+#[cfg(feature = "tower")]
+mod tower_client;
 
 #[cfg(feature = "actix-web")]
 pub use actix::{ActixTrace, ActixTraceService};
@@ -85,3 +88,5 @@ pub use grpc::{GrpcBody, GrpcClientLayer, GrpcFuture, GrpcServerLayer, GrpcServi
 pub use response_body::TracedBody;
 #[cfg(feature = "tower")]
 pub use server::{ResponseFuture, TraceLayer, TraceService};
+#[cfg(feature = "tower")]
+pub use tower_client::{HttpClientFuture, HttpClientLayer, HttpClientService};

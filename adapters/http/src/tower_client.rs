@@ -1,0 +1,172 @@
+//! The client side for tower HTTP clients (hyper-util's `Client`, or any
+//! `Service<http::Request<B>>`): a CLIENT span per request, its context in
+//! the request's headers, as the reqwest middleware does.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use http::{Request, Response, Uri};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_semantic_conventions::attribute::{
+    HTTP_REQUEST_METHOD, SERVER_ADDRESS, SERVER_PORT, URL_FULL,
+};
+use pin_project_lite::pin_project;
+use spanflow::Span;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::attributes::{method_name, record_failure, record_response_status};
+use crate::carrier::HeadersMut;
+
+/// A tower [`Layer`] for HTTP clients: every request sent through the
+/// wrapped service gets a CLIENT span (named by its method, with
+/// `url.full`, `server.address`, `server.port` and the response's status
+/// code; a 5xx or a failed request marks it Error), and the span's context
+/// goes in the request's headers through the global propagator, so the
+/// server continues the trace. The span ends with the response's head, as
+/// [`TracingMiddleware`](crate::TracingMiddleware)'s does for reqwest.
+///
+/// ```
+/// use bytes::Bytes;
+/// use http_body_util::Empty;
+/// use hyper_util::client::legacy::Client;
+/// use hyper_util::rt::TokioExecutor;
+/// use spanflow_http::HttpClientLayer;
+/// use tower_layer::Layer;
+///
+/// let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+/// let traced = HttpClientLayer::new().layer(client);
+/// # drop(traced);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HttpClientLayer {
+    _private: (),
+}
+
+impl HttpClientLayer {
+    /// The layer.
+    pub const fn new() -> Self {
+        HttpClientLayer { _private: () }
+    }
+}
+
+impl<S> Layer<S> for HttpClientLayer {
+    type Service = HttpClientService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        HttpClientService { inner }
+    }
+}
+
+/// The client [`HttpClientLayer`] wraps around yours.
+#[derive(Clone, Debug)]
+pub struct HttpClientService<S> {
+    inner: S,
+}
+
+impl<S, B, ResponseBody> Service<Request<B>> for HttpClientService<S>
+where
+    S: Service<Request<B>, Response = Response<ResponseBody>>,
+{
+    type Response = Response<ResponseBody>;
+    type Error = S::Error;
+    type Future = HttpClientFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        // Named when it starts, so that sampling rules can match a request
+        // that starts a trace.
+        let method = method_name(request.method());
+        let mut span = Span::lazily_named(
+            spanflow::callsite!("HTTP client request", kind = client),
+            || {
+                (
+                    method.into(),
+                    vec![KeyValue::new(HTTP_REQUEST_METHOD, method)],
+                )
+            },
+        );
+        if span.is_recording() {
+            record_request(&mut span, request.uri());
+        }
+        let context = span.outgoing_context();
+        opentelemetry::global::get_text_map_propagator(|propagator| {
+            propagator.inject_context(&context, &mut HeadersMut(request.headers_mut()))
+        });
+        let inner = spanflow::with_context(&context, || self.inner.call(request));
+        HttpClientFuture {
+            inner,
+            span: Some(span),
+            context,
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of an [`HttpClientService`]: the request's
+    /// context is current on every poll; the span ends with the response's
+    /// head, a failure, or the future's drop.
+    pub struct HttpClientFuture<F> {
+        #[pin]
+        inner: F,
+        span: Option<Span>,
+        context: Context,
+    }
+}
+
+impl<F, ResponseBody, E> Future for HttpClientFuture<F>
+where
+    F: Future<Output = Result<Response<ResponseBody>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let polled = spanflow::with_context(this.context, || this.inner.as_mut().poll(cx));
+        let output = std::task::ready!(polled);
+        if let Some(mut span) = this.span.take() {
+            match &output {
+                Ok(response) => {
+                    let status = response.status();
+                    record_response_status(&mut span, status.as_u16(), status.canonical_reason());
+                }
+                Err(_) => record_failure(&mut span, std::any::type_name::<E>()),
+            }
+            span.end();
+        }
+        Poll::Ready(output)
+    }
+}
+
+/// `url.full` (without credentials, which never leave in telemetry),
+/// `server.address` and `server.port`, from an absolute request URI; a
+/// relative one has no host to record.
+fn record_request(span: &mut Span, uri: &Uri) {
+    let Some(authority) = uri.authority() else {
+        return;
+    };
+    let host = authority.host();
+    let port = authority.port_u16().or(match uri.scheme_str() {
+        Some("http") => Some(80),
+        Some("https") => Some(443),
+        _ => None,
+    });
+    let shown_authority = match authority.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    };
+    let scheme = uri.scheme_str().unwrap_or("http");
+    let path = uri.path_and_query().map_or("/", |path| path.as_str());
+    span.set_attribute(KeyValue::new(
+        URL_FULL,
+        format!("{scheme}://{shown_authority}{path}"),
+    ));
+    span.set_attribute(KeyValue::new(SERVER_ADDRESS, host.to_owned()));
+    if let Some(port) = port {
+        span.set_attribute(KeyValue::new(SERVER_PORT, i64::from(port)));
+    }
+}
