@@ -2,14 +2,12 @@
 
 use std::future::Future;
 
-use crate::carrier::HeadersMut;
 use opentelemetry::KeyValue;
-use opentelemetry_semantic_conventions::attribute::{
-    HTTP_REQUEST_METHOD, SERVER_ADDRESS, SERVER_PORT, URL_FULL,
-};
+use opentelemetry_semantic_conventions::attribute::{SERVER_ADDRESS, SERVER_PORT, URL_FULL};
 use spanflow::Span;
 
-use crate::attributes::{method_name, record_failure, record_response_status};
+use crate::attributes::{record_failure, record_response_status};
+use crate::client_span::{send_context, start_client_span};
 
 /// A `reqwest_middleware::Middleware` that traces every request.
 ///
@@ -87,25 +85,11 @@ where
     F: FnOnce(reqwest::Request) -> Fut,
     Fut: Future<Output = Result<reqwest::Response, E>>,
 {
-    // Named when it starts, so that sampling rules can match a request that
-    // starts a trace.
-    let method = method_name(request.method());
-    let mut span = Span::lazily_named(
-        spanflow::callsite!("HTTP client request", kind = client),
-        || {
-            (
-                method.into(),
-                vec![KeyValue::new(HTTP_REQUEST_METHOD, method)],
-            )
-        },
-    );
+    let mut span = start_client_span(request.method());
     if span.is_recording() {
         record_request(&mut span, &request);
     }
-    let context = span.outgoing_context();
-    opentelemetry::global::get_text_map_propagator(|propagator| {
-        propagator.inject_context(&context, &mut HeadersMut(request.headers_mut()))
-    });
+    let context = send_context(&span, request.headers_mut());
     let outcome = spanflow::in_context(context, send(request)).await;
     match &outcome {
         Ok(response) => {

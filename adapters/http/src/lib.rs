@@ -64,6 +64,8 @@ mod body_span;
 mod carrier;
 #[cfg(feature = "reqwest")]
 mod client;
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+mod client_span;
 #[cfg(feature = "grpc")]
 mod grpc;
 #[cfg(feature = "tower")]

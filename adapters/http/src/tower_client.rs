@@ -8,16 +8,14 @@ use std::task::{Context as TaskContext, Poll};
 
 use http::{Request, Response, Uri};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_semantic_conventions::attribute::{
-    HTTP_REQUEST_METHOD, SERVER_ADDRESS, SERVER_PORT, URL_FULL,
-};
+use opentelemetry_semantic_conventions::attribute::{SERVER_ADDRESS, SERVER_PORT, URL_FULL};
 use pin_project_lite::pin_project;
 use spanflow::Span;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::attributes::{method_name, record_failure, record_response_status};
-use crate::carrier::HeadersMut;
+use crate::attributes::{record_failure, record_response_status};
+use crate::client_span::{send_context, start_client_span};
 
 /// A tower [`Layer`] for HTTP clients: every request sent through the
 /// wrapped service gets a CLIENT span (named by its method, with
@@ -78,25 +76,11 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        // Named when it starts, so that sampling rules can match a request
-        // that starts a trace.
-        let method = method_name(request.method());
-        let mut span = Span::lazily_named(
-            spanflow::callsite!("HTTP client request", kind = client),
-            || {
-                (
-                    method.into(),
-                    vec![KeyValue::new(HTTP_REQUEST_METHOD, method)],
-                )
-            },
-        );
+        let mut span = start_client_span(request.method());
         if span.is_recording() {
             record_request(&mut span, request.uri());
         }
-        let context = span.outgoing_context();
-        opentelemetry::global::get_text_map_propagator(|propagator| {
-            propagator.inject_context(&context, &mut HeadersMut(request.headers_mut()))
-        });
+        let context = send_context(&span, request.headers_mut());
         let inner = spanflow::with_context(&context, || self.inner.call(request));
         HttpClientFuture {
             inner,

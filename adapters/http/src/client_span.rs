@@ -1,0 +1,35 @@
+//! Opening the CLIENT span of an outgoing request, for every HTTP client.
+
+use http::HeaderMap;
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_semantic_conventions::attribute::HTTP_REQUEST_METHOD;
+use spanflow::Span;
+
+use crate::attributes::method_name;
+use crate::carrier::HeadersMut;
+
+/// Starts a request's CLIENT span, named by its method when it starts, so
+/// that sampling rules can match a request that starts a trace.
+pub(crate) fn start_client_span(method: &http::Method) -> Span {
+    let method = method_name(method);
+    Span::lazily_named(
+        spanflow::callsite!("HTTP client request", kind = client),
+        || {
+            (
+                method.into(),
+                vec![KeyValue::new(HTTP_REQUEST_METHOD, method)],
+            )
+        },
+    )
+}
+
+/// Puts the span's context (or, unsampled, a fresh parent id in the
+/// current trace) into the request's headers through the global
+/// propagator, and returns it: the context the request runs in.
+pub(crate) fn send_context(span: &Span, headers: &mut HeaderMap) -> Context {
+    let context = span.outgoing_context();
+    opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&context, &mut HeadersMut(headers))
+    });
+    context
+}
