@@ -31,9 +31,7 @@ async fn b3_headers_carry_the_trace_both_ways() {
     let app = Router::new()
         .route("/headers", get(trace_headers))
         .layer(spanflow_http::TraceLayer::new());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let address = support::serve(app).await;
 
     // Out: spanflow's client writes B3 and nothing else.
     let (trace, seen) = support::traced_get(format!("http://{address}/headers")).await;

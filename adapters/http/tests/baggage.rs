@@ -24,9 +24,7 @@ async fn a_tenant_id_in_baggage_reaches_the_server_and_its_spans() {
             get(|| async { spanflow::baggage::get("tenant.id").unwrap_or_default() }),
         )
         .layer(TraceLayer::new());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let address = support::serve(app).await;
 
     let cx = spanflow::baggage::with_entries([("tenant.id", "acme corp"), ("priority", "high")]);
     let answer = spanflow::in_context(cx, async {

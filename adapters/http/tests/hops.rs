@@ -15,13 +15,6 @@ use opentelemetry_sdk::trace::SpanData;
 use spanflow::trace;
 use spanflow_http::{RequestBuilderExt, TraceLayer, TracingMiddleware};
 
-async fn serve(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    address
-}
-
 /// Service B: a user lookup; id 500 fails.
 async fn service_b() -> SocketAddr {
     let app = Router::new()
@@ -40,7 +33,7 @@ async fn service_b() -> SocketAddr {
             }),
         )
         .layer(TraceLayer::new());
-    serve(app).await
+    support::serve(app).await
 }
 
 /// Service A: forwards to B through a middleware client.
@@ -64,7 +57,7 @@ async fn service_a(b: SocketAddr) -> SocketAddr {
             }),
         )
         .layer(TraceLayer::new());
-    serve(app).await
+    support::serve(app).await
 }
 
 #[trace]
@@ -271,7 +264,7 @@ async fn an_unsampled_request_still_sends_a_fresh_parent_id_per_hop() {
                 .to_owned()
         }),
     );
-    let echo = serve(echo).await;
+    let echo = support::serve(echo).await;
     let unsampled = "00-5bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
     let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
         let mut headers = std::collections::HashMap::new();
@@ -330,7 +323,7 @@ async fn a_panicking_handler_ends_its_span_failed_with_the_message() {
             }),
         )
         .layer(TraceLayer::new());
-    let (trace, answered) = request_a_bug(serve(app).await).await;
+    let (trace, answered) = request_a_bug(support::serve(app).await).await;
     assert!(!answered, "the connection went down with the handler");
     let spans = support::spans_of(trace);
     let server = &find(&spans, "GET /bug", SpanKind::Server)[0];

@@ -40,10 +40,7 @@ async fn serve() -> SocketAddr {
             get(|| async { Body::from_stream(futures::stream::iter(0..2).then(failing)) }),
         )
         .layer(TraceLayer::new());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    address
+    support::serve(app).await
 }
 
 #[trace]

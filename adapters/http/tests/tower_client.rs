@@ -26,10 +26,7 @@ async fn serve() -> SocketAddr {
         .route("/stock/{item}", get(|| async { "12" }))
         .route("/broken", get(|| async { StatusCode::BAD_GATEWAY }))
         .layer(TraceLayer::new());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    address
+    support::serve(app).await
 }
 
 /// A GET through the traced hyper client inside a root span; the trace

@@ -1,5 +1,6 @@
 //! What the HTTP adapter tests share: one pipeline per test binary into
-//! memory, the spans of one trace, and a traced GET from a fresh root span.
+//! memory, the spans of one trace, an axum app served on a loopback port,
+//! and a traced GET from a fresh root span.
 
 #![allow(dead_code)] // each test binary uses a part
 
@@ -10,6 +11,14 @@ use opentelemetry::trace::TraceId;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
 use spanflow::PipelineGuard;
 use spanflow_http::RequestBuilderExt;
+
+/// Serves `app` on a free loopback port until the test's runtime ends.
+pub async fn serve(app: axum::Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    address
+}
 
 /// The pipeline of this test binary, installed on first use.
 pub fn installed() -> &'static (InMemorySpanExporter, PipelineGuard) {
