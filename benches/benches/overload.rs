@@ -7,7 +7,7 @@
 //! Run: `cargo bench -p spanflow-benches --bench overload`
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use opentelemetry::trace::{Tracer, TracerProvider as _};
@@ -21,15 +21,24 @@ use spanflow_benches::bench_drained;
 const QUEUE: usize = 2048;
 
 static STALLED: AtomicBool = AtomicBool::new(false);
+/// Set once spanflow's exporter is blocked, and with it the collector.
+static SPANFLOW_BLOCKED: AtomicBool = AtomicBool::new(false);
 
-/// An exporter that blocks while `STALLED` is set.
+/// An exporter that blocks while `STALLED` is set, saying so in its flag
+/// if it has one.
 #[derive(Debug)]
-struct Stallable;
+struct Stallable(Option<&'static AtomicBool>);
 
 impl SpanExporter for Stallable {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         while STALLED.load(Ordering::Relaxed) {
+            if let Some(blocked) = self.0 {
+                blocked.store(true, Ordering::Relaxed);
+            }
             std::thread::sleep(Duration::from_millis(1));
+        }
+        if let Some(blocked) = self.0 {
+            blocked.store(false, Ordering::Relaxed);
         }
         drop(batch);
         Ok(())
@@ -41,13 +50,13 @@ fn spanflow_empty() {}
 
 fn overload(c: &mut Criterion) {
     let spanflow = spanflow::Pipeline::new()
-        .with_simple_exporter(Stallable)
+        .with_simple_exporter(Stallable(Some(&SPANFLOW_BLOCKED)))
         .with_queue_capacity(QUEUE)
         .install()
         .expect("one pipeline per process");
     let sdk = SdkTracerProvider::builder()
         .with_span_processor(
-            BatchSpanProcessor::builder(Stallable)
+            BatchSpanProcessor::builder(Stallable(None))
                 .with_batch_config(
                     BatchConfigBuilder::default()
                         .with_max_queue_size(QUEUE)
@@ -69,7 +78,14 @@ fn overload(c: &mut Criterion) {
 
     STALLED.store(true, Ordering::Relaxed);
     // Fill both queues: the exporters block on their first batch, and what
-    // follows waits until the queues are full.
+    // follows waits until the queues are full. spanflow's collector takes
+    // spans off the ring until its export blocks, so the ring is full for
+    // good only once it has filled after that.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !SPANFLOW_BLOCKED.load(Ordering::Relaxed) {
+        assert!(Instant::now() < deadline, "spanflow's export never began");
+        spanflow_empty();
+    }
     let dropped_before = spanflow.dropped_spans();
     while spanflow.dropped_spans() == dropped_before {
         spanflow_empty();
