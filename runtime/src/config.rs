@@ -45,11 +45,23 @@ pub const TRACES_SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
 /// export or a panicking processor: `error`): `none`, `error`, `warn`,
 /// `info` (the default) or `debug`.
 pub const LOG_LEVEL: &str = "OTEL_LOG_LEVEL";
-/// `OTEL_CONFIG_FILE`: an OpenTelemetry declarative configuration file,
-/// which spanflow does not read. Configuration comes from code and the
-/// other `OTEL_*` variables; when this one is set, installing a pipeline
-/// says so on standard error (at `OTEL_LOG_LEVEL` `warn`), since an SDK
-/// that reads the file would ignore those variables.
+/// `OTEL_CONFIG_FILE`: an OpenTelemetry declarative configuration file
+/// (YAML, `file_format: "1.x"`), read in place of every other `OTEL_*`
+/// variable, which is then ignored unless the file refers to it
+/// (`${OTEL_SERVICE_NAME:-checkout}`). Code still wins over the file.
+/// spanflow reads the tracing parts: `disabled`, `log_level`,
+/// `attribute_limits`, `resource`, `propagator` and `tracer_provider` with
+/// one OTLP exporter (`otlp_http` or `otlp_grpc`, under `batch`) and/or
+/// `console`, span limits, and an `always_on`, `always_off`,
+/// `trace_id_ratio_based` or `parent_based` sampler. As the schema says,
+/// a file without `propagator` propagates nothing. A file asking for
+/// what spanflow cannot do is an installation error naming the property;
+/// parts that configure other signals are said at install and not read.
+/// Needs the `config-file` feature (on by default); without it, a file
+/// named here is an installation error.
+///
+/// `OTEL_EXPERIMENTAL_CONFIG_FILE`, the name of the variable while the
+/// format was experimental, is read when this one is unset.
 pub const CONFIG_FILE: &str = "OTEL_CONFIG_FILE";
 /// `SPANFLOW_EXPORT`: where the embedded default sends finished traces when
 /// no exporter is given in code and no OTLP endpoint is set.
@@ -58,9 +70,11 @@ pub const SPANFLOW_EXPORT: &str = "SPANFLOW_EXPORT";
 /// A configuration value spanflow cannot use.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
-    /// The environment variable (or builder option) holding the value.
+    /// The environment variable (or builder option) holding the value;
+    /// [`CONFIG_FILE`] for a configuration file, whose problem `reason`
+    /// then places (`tracer_provider.processors[0]…: …`).
     pub variable: &'static str,
-    /// The value as given.
+    /// The value as given; for a configuration file, the file's path.
     pub value: String,
     /// What is wrong, and what would be right.
     pub reason: String,
@@ -104,8 +118,14 @@ impl Default for SamplerSetting {
     }
 }
 
-/// Reads an environment variable; unset and empty are the same.
+/// Reads a configuration variable: from the configuration file when one is
+/// named (`OTEL_*` variables), else from the environment; unset and empty
+/// are the same.
 pub(crate) fn var(name: &str) -> Option<String> {
+    #[cfg(feature = "config-file")]
+    if let Some(from_file) = crate::declarative::var(name) {
+        return from_file;
+    }
     std::env::var(name)
         .ok()
         .filter(|value| !value.trim().is_empty())
@@ -120,6 +140,38 @@ pub(crate) fn signal_var(
     var(specific)
         .map(|value| (specific, value))
         .or_else(|| var(general).map(|value| (general, value)))
+}
+
+/// Fails if `OTEL_CONFIG_FILE` names a file spanflow cannot use: one that
+/// cannot be read or is not valid, or any file when spanflow was built
+/// without its `config-file` feature.
+pub(crate) fn check_config_file() -> Result<(), ConfigError> {
+    #[cfg(feature = "config-file")]
+    return crate::declarative::check();
+    #[cfg(not(feature = "config-file"))]
+    for variable in [CONFIG_FILE, "OTEL_EXPERIMENTAL_CONFIG_FILE"] {
+        if let Some(path) = std::env::var(variable)
+            .ok()
+            .filter(|path| !path.trim().is_empty())
+        {
+            return Err(ConfigError::new(
+                variable,
+                path,
+                "spanflow was built without its `config-file` feature, so it cannot read the file",
+            ));
+        }
+    }
+    #[cfg(not(feature = "config-file"))]
+    Ok(())
+}
+
+/// `error`, told in the configuration file's terms when a property of the
+/// file gave the value.
+pub(crate) fn in_file_terms(error: ConfigError) -> ConfigError {
+    #[cfg(feature = "config-file")]
+    return crate::declarative::in_file_terms(error);
+    #[cfg(not(feature = "config-file"))]
+    error
 }
 
 /// A boolean variable: `true` or `false` in any case; `when_true` says what

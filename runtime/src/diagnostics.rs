@@ -12,7 +12,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use crate::config::{self, CONFIG_FILE, ConfigError, LOG_LEVEL};
+use crate::config::{self, ConfigError, LOG_LEVEL};
 
 /// How serious a message is; a level lets through itself and those above.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -46,26 +46,6 @@ pub(crate) fn say(level: Level, message: fmt::Arguments<'_>) {
 /// The level `OTEL_LOG_LEVEL` asks for; unset or empty: `info`.
 pub(crate) fn level_from_env() -> Result<Level, ConfigError> {
     config::var(LOG_LEVEL).map_or(Ok(Level::Info), |value| parse_level(&value))
-}
-
-/// Says that a declarative configuration file was given and is not read
-/// (`OTEL_CONFIG_FILE`, or the name it had while experimental): the
-/// variables and code spanflow follows instead are what such a file would
-/// have replaced, so following them silently could export somewhere else
-/// than the operator meant.
-pub(crate) fn warn_of_unread_config_file() {
-    for variable in [CONFIG_FILE, "OTEL_EXPERIMENTAL_CONFIG_FILE"] {
-        if let Some(path) = config::var(variable) {
-            say(
-                Level::Warn,
-                format_args!(
-                    "{variable}={path} is not read: spanflow takes its configuration from code \
-                     and the other OTEL_* environment variables, not from a declarative \
-                     configuration file"
-                ),
-            );
-        }
-    }
 }
 
 /// The names other OpenTelemetry SDKs accept, in any case.

@@ -145,6 +145,8 @@ mod collector;
 pub mod config;
 mod context;
 pub mod current;
+#[cfg(feature = "config-file")]
+mod declarative;
 mod diagnostics;
 pub mod export;
 mod export_accounting;
@@ -199,11 +201,12 @@ pub use crate::value::{ArrayElement, AttributeValue};
 
 /// A [`Pipeline`] that names the service after the calling crate and takes
 /// its version (`CARGO_PKG_NAME`, `CARGO_PKG_VERSION`, read when the calling
-/// crate compiles), unless code or `OTEL_SERVICE_NAME` /
-/// `OTEL_RESOURCE_ATTRIBUTES` say otherwise, and the commit it was built
-/// from when the build had `GIT_COMMIT`, `VERGEN_GIT_SHA` or `GITHUB_SHA`
-/// set (`option_env!`: an unset variable is no error). Deployment and pod
-/// metadata are read when the pipeline installs ([`ResourceEnv`]).
+/// crate compiles), unless code, `OTEL_SERVICE_NAME` /
+/// `OTEL_RESOURCE_ATTRIBUTES` or a configuration file say otherwise, and
+/// the commit it was built from when the build had `GIT_COMMIT`,
+/// `VERGEN_GIT_SHA` or `GITHUB_SHA` set (`option_env!`: an unset variable
+/// is no error). Deployment and pod metadata are read when the pipeline
+/// installs ([`ResourceEnv`]).
 ///
 /// ```no_run
 /// let _tracing = spanflow::pipeline!().install().expect("valid configuration");

@@ -441,18 +441,28 @@ impl Pipeline {
     /// `OTEL_PROPAGATORS` names).
     ///
     /// Fails if a recorder is installed already (once per process), if a
-    /// configuration value is invalid, or if the exporter or the collector
-    /// thread cannot be set up.
+    /// configuration value is invalid (or a configuration file named by
+    /// [`OTEL_CONFIG_FILE`](crate::config::CONFIG_FILE) cannot be read or
+    /// asks for what spanflow cannot do), or if the exporter or the
+    /// collector thread cannot be set up.
     ///
     /// With `OTEL_SDK_DISABLED=true` in the environment it installs
     /// nothing, whatever the code configured: an operator's switch to turn
     /// tracing off without a rebuild. Spans then cost what they cost with no
     /// pipeline (a thread-local read), nothing is exported and the guard's
     /// counters stay at zero.
-    pub fn install(mut self) -> Result<PipelineGuard, InstallError> {
+    pub fn install(self) -> Result<PipelineGuard, InstallError> {
         if recorder::get().is_some() {
             return Err(InstallError::AlreadyInstalled);
         }
+        config::check_config_file()?;
+        self.install_configured().map_err(|error| match error {
+            InstallError::Config(error) => InstallError::Config(config::in_file_terms(error)),
+            other => other,
+        })
+    }
+
+    fn install_configured(mut self) -> Result<PipelineGuard, InstallError> {
         if config::sdk_disabled_from_env()? {
             return Ok(PipelineGuard {
                 recorder: None,
@@ -480,7 +490,8 @@ impl Pipeline {
         let propagators = config::propagators_from_env()?;
         let limits = config::limits_from_env()?;
         diagnostics::set_level(diagnostics::level_from_env()?);
-        diagnostics::warn_of_unread_config_file();
+        #[cfg(feature = "config-file")]
+        crate::declarative::say_notes();
         let resource = self.build_resource();
         let store = self.add_exports()?;
         let mut exports = Vec::with_capacity(self.processors.len());
@@ -586,10 +597,7 @@ impl Pipeline {
     /// detectors); then the calling crate's.
     fn build_resource(&self) -> Resource {
         let read_now = self.resource_env.read(self.git_commit);
-        let detected = self
-            .resource
-            .clone()
-            .unwrap_or_else(|| Resource::builder().build());
+        let detected = self.resource.clone().unwrap_or_else(default_resource);
         // What was read here ranks lowest: the SDK's reading of OTEL_*
         // (and a resource given in code) overrides it.
         let detected = Resource::builder_empty()
@@ -803,4 +811,21 @@ fn install_api(source: TracerSource) -> Result<PipelineGuard, InstallError> {
         export: Arc::default(),
         shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
     })
+}
+
+/// The resource when code gives none: the SDK's (which reads
+/// `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`), or, when a
+/// configuration file is read, the SDK's description of itself and the
+/// file's attributes, since the file replaces those variables.
+fn default_resource() -> Resource {
+    #[cfg(feature = "config-file")]
+    if let Some(attributes) = crate::declarative::resource() {
+        return Resource::builder_empty()
+            .with_detector(Box::new(
+                opentelemetry_sdk::resource::TelemetryResourceDetector,
+            ))
+            .with_attributes(attributes)
+            .build();
+    }
+    Resource::builder().build()
 }

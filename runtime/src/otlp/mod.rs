@@ -18,7 +18,7 @@ use std::sync::Arc;
 use opentelemetry_sdk::trace::SpanProcessor;
 
 use crate::collector::RecordSink;
-use crate::config::{ConfigError, parse_bool, signal_var, var};
+use crate::config::{self, ConfigError, parse_bool, signal_var, var};
 use crate::export_accounting::ExportCounters;
 
 mod batch;
@@ -213,7 +213,12 @@ impl OtlpTarget {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_env_or_default() -> Result<Self, ConfigError> {
-        if let Some(target) = OtlpTarget::from_env()? {
+        config::check_config_file()?;
+        OtlpTarget::read_from_env_or_default().map_err(config::in_file_terms)
+    }
+
+    fn read_from_env_or_default() -> Result<Self, ConfigError> {
+        if let Some(target) = OtlpTarget::read_from_env()? {
             return Ok(target);
         }
         let protocol = protocol_from_env()?;
@@ -230,7 +235,15 @@ impl OtlpTarget {
     /// settings (headers, timeout, compression, certificates) are read at
     /// install, where those given in code win; a bad value of any of them
     /// is an error now already, naming the variable.
+    ///
+    /// With a configuration file (`OTEL_CONFIG_FILE`), the file's OTLP
+    /// exporter takes the place of these variables.
     pub fn from_env() -> Result<Option<Self>, ConfigError> {
+        config::check_config_file()?;
+        OtlpTarget::read_from_env().map_err(config::in_file_terms)
+    }
+
+    fn read_from_env() -> Result<Option<Self>, ConfigError> {
         // Read now so that a bad value is an installation error.
         options::RequestOptions::from_env()?;
         tls::TlsSettings::from_env()?;

@@ -1,0 +1,352 @@
+use opentelemetry::{Array, KeyValue, Value};
+
+use super::FileSettings;
+use crate::diagnostics::Level;
+
+fn read(text: &str, env: &[(&str, &str)]) -> Result<FileSettings, String> {
+    super::parse(text, |name| {
+        env.iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| (*value).to_owned())
+    })
+}
+
+fn vars(settings: &FileSettings, names: &[&str]) -> Vec<Option<String>> {
+    names.iter().map(|name| settings.var(name)).collect()
+}
+
+fn some(values: &[&str]) -> Vec<Option<String>> {
+    values
+        .iter()
+        .map(|value| Some((*value).to_owned()))
+        .collect()
+}
+
+/// The schema's migration example, trace parts: every value a reference
+/// with a default.
+const MIGRATION: &str = r#"
+file_format: "1.0"
+disabled: ${OTEL_SDK_DISABLED:-false}
+log_level: info
+resource:
+  attributes:
+    - name: service.name
+      value: ${OTEL_SERVICE_NAME:-unknown_service}
+  attributes_list: ${OTEL_RESOURCE_ATTRIBUTES}
+attribute_limits:
+  attribute_value_length_limit: ${OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT}
+  attribute_count_limit: ${OTEL_ATTRIBUTE_COUNT_LIMIT:-128}
+propagator:
+  composite_list: ${OTEL_PROPAGATORS:-tracecontext,baggage}
+tracer_provider:
+  processors:
+    - batch:
+        schedule_delay: ${OTEL_BSP_SCHEDULE_DELAY:-5000}
+        export_timeout: ${OTEL_BSP_EXPORT_TIMEOUT:-30000}
+        max_queue_size: ${OTEL_BSP_MAX_QUEUE_SIZE:-2048}
+        max_export_batch_size: ${OTEL_BSP_MAX_EXPORT_BATCH_SIZE:-512}
+        exporter:
+          otlp_http:
+            endpoint: ${OTEL_EXPORTER_OTLP_ENDPOINT:-http://localhost:4318}/v1/traces
+            tls:
+              ca_file: ${OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE}
+            compression: ${OTEL_EXPORTER_OTLP_TRACES_COMPRESSION:-gzip}
+            timeout: ${OTEL_EXPORTER_OTLP_TRACES_TIMEOUT:-10000}
+            headers_list: ${OTEL_EXPORTER_OTLP_TRACES_HEADERS}
+  limits:
+    attribute_count_limit: ${OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT:-128}
+    event_count_limit: ${OTEL_SPAN_EVENT_COUNT_LIMIT:-128}
+  sampler:
+    parent_based:
+      root:
+        always_on:
+      remote_parent_sampled:
+        always_on:
+      remote_parent_not_sampled:
+        always_off:
+meter_provider:
+  readers: []
+"#;
+
+#[test]
+fn the_migration_example_becomes_the_variables_it_stands_for() {
+    let settings = read(MIGRATION, &[]).unwrap();
+    assert_eq!(
+        vars(
+            &settings,
+            &[
+                "OTEL_SDK_DISABLED",
+                "OTEL_LOG_LEVEL",
+                "OTEL_ATTRIBUTE_COUNT_LIMIT",
+                "OTEL_PROPAGATORS",
+                "OTEL_TRACES_EXPORTER",
+                "OTEL_BSP_SCHEDULE_DELAY",
+                "OTEL_BSP_MAX_QUEUE_SIZE",
+                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+                "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+                "OTEL_SPAN_EVENT_COUNT_LIMIT",
+                "OTEL_TRACES_SAMPLER",
+            ]
+        ),
+        some(&[
+            "false",
+            "info",
+            "128",
+            "tracecontext,baggage",
+            "otlp",
+            "5000",
+            "2048",
+            "http/protobuf",
+            "http://localhost:4318/v1/traces",
+            "gzip",
+            "10000",
+            "128",
+            "parentbased_always_on",
+        ])
+    );
+    // Unset references leave their properties out.
+    for name in [
+        "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+        "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+        "OTEL_TRACES_SAMPLER_ARG",
+        "OTEL_SERVICE_NAME",
+    ] {
+        assert_eq!(settings.var(name), None, "{name}");
+    }
+    assert_eq!(
+        settings.resource,
+        [KeyValue::new("service.name", "unknown_service")]
+    );
+    assert_eq!(
+        settings.path_of("OTEL_BSP_SCHEDULE_DELAY"),
+        Some("tracer_provider.processors[0].batch.schedule_delay")
+    );
+    assert!(
+        settings
+            .notes
+            .iter()
+            .any(|(level, note)| *level == Level::Info
+                && note.starts_with("meter_provider is not read")),
+        "{:?}",
+        settings.notes
+    );
+}
+
+#[test]
+fn references_take_the_environment_and_only_in_values() {
+    let settings = read(
+        MIGRATION,
+        &[
+            ("OTEL_SERVICE_NAME", "checkout"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "200"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "team=payments,service.name=ignored",
+            ),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        vars(
+            &settings,
+            &[
+                "OTEL_BSP_SCHEDULE_DELAY",
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+            ]
+        ),
+        some(&["200", "http://127.0.0.1:9/v1/traces"])
+    );
+    // The list first, the typed attributes after it (they win).
+    assert_eq!(
+        settings.resource,
+        [
+            KeyValue::new("team", "payments"),
+            KeyValue::new("service.name", "ignored"),
+            KeyValue::new("service.name", "checkout"),
+        ]
+    );
+
+    let injected = read(
+        "file_format: \"1.0\"\n${KEY}: 1\nresource:\n  attributes:\n    - name: a\n      value: ${MAP}\n",
+        &[("KEY", "disabled"), ("MAP", "value\nkey: value")],
+    )
+    .unwrap();
+    assert_eq!(
+        injected.var("OTEL_SDK_DISABLED"),
+        None,
+        "keys are not substituted"
+    );
+    assert_eq!(injected.resource, [KeyValue::new("a", "value\nkey: value")]);
+}
+
+#[test]
+fn resource_attributes_keep_their_types() {
+    let settings = read(
+        r#"
+file_format: "1.0"
+resource:
+  attributes:
+    - { name: s, value: text }
+    - { name: b, value: true, type: bool }
+    - { name: i, value: "0x10", type: int }
+    - { name: d, value: 1.5, type: double }
+    - { name: sa, value: [a, b], type: string_array }
+    - { name: ia, value: [1, 2], type: int_array }
+    - { name: unset, value: null }
+"#,
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        settings.resource,
+        [
+            KeyValue::new("s", "text"),
+            KeyValue::new("b", true),
+            KeyValue::new("i", 16),
+            KeyValue::new("d", 1.5),
+            KeyValue::new(
+                "sa",
+                Value::Array(Array::String(vec!["a".into(), "b".into()]))
+            ),
+            KeyValue::new("ia", Value::Array(Array::I64(vec![1, 2]))),
+        ]
+    );
+    let error = read(
+        "file_format: \"1.0\"\nresource:\n  attributes:\n    - { name: n, value: many, type: int }\n",
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(error, "resource.attributes[0].value: \"many\" is not a int");
+}
+
+#[test]
+fn grpc_headers_and_console_read_as_spanflow_names_them() {
+    let settings = read(
+        r#"
+file_format: "1.0"
+propagator:
+  composite: [tracecontext:, baggage:]
+  composite_list: baggage,b3
+tracer_provider:
+  processors:
+    - simple:
+        exporter:
+          console:
+    - batch:
+        exporter:
+          otlp_grpc:
+            endpoint: collector:4317
+            tls: { insecure: true }
+            headers:
+              - { name: Api-Key, value: "a b,c=%" }
+              - { name: dropped, value: null }
+            headers_list: api-key=old,tenant=blue
+  sampler:
+    parent_based:
+      root:
+        trace_id_ratio_based: { ratio: 0.25 }
+"#,
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        vars(
+            &settings,
+            &[
+                "OTEL_TRACES_EXPORTER",
+                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "OTEL_EXPORTER_OTLP_TRACES_INSECURE",
+                "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+                "OTEL_PROPAGATORS",
+                "OTEL_TRACES_SAMPLER",
+                "OTEL_TRACES_SAMPLER_ARG",
+            ]
+        ),
+        some(&[
+            "console,otlp",
+            "grpc",
+            "collector:4317",
+            "true",
+            "tenant=blue,api-key=a%20b%2Cc%3D%25",
+            "tracecontext,baggage,b3",
+            "parentbased_traceidratio",
+            "0.25",
+        ])
+    );
+}
+
+#[test]
+fn no_propagator_and_no_tracer_provider_are_the_schema_defaults() {
+    let settings = read("file_format: \"1.0\"\nsurprise: 1\n", &[]).unwrap();
+    assert_eq!(
+        vars(&settings, &["OTEL_PROPAGATORS", "OTEL_TRACES_EXPORTER"]),
+        some(&["none", "none"])
+    );
+    let warned: Vec<_> = settings
+        .notes
+        .iter()
+        .filter(|(level, _)| *level == Level::Warn)
+        .map(|(_, note)| note.as_str())
+        .collect();
+    assert_eq!(
+        warned,
+        ["surprise is not a property spanflow knows; it is not read"]
+    );
+}
+
+#[test]
+fn what_spanflow_cannot_do_is_an_error_naming_the_property() {
+    let otlp = "batch: { exporter: { otlp_http: } }";
+    for (text, expected) in [
+        (
+            "disabled: false",
+            "file_format: missing: the file must say its format, \"1.0\" for instance",
+        ),
+        (
+            "file_format: \"0.3\"",
+            "file_format: \"0.3\": spanflow reads the stable schema's files, file_format \"1.x\"",
+        ),
+        (
+            "file_format: \"1.0\"\ntracer_provider: { processors: [{ batch: { exporter: { zipkin: } } }] }",
+            "tracer_provider.processors[0].batch.exporter: spanflow cannot export spans with \"zipkin\"; its exporters are otlp_http, otlp_grpc and console",
+        ),
+        (
+            &format!(
+                "file_format: \"1.0\"\ntracer_provider: {{ processors: [{{ {otlp} }}, {{ {otlp} }}] }}"
+            ),
+            "tracer_provider.processors[1].batch.exporter: a second OTLP exporter",
+        ),
+        (
+            "file_format: \"1.0\"\ntracer_provider: { processors: [{ simple: { exporter: { otlp_grpc: } } }] }",
+            "tracer_provider.processors[0]: spanflow's OTLP export always batches",
+        ),
+        (
+            &format!(
+                "file_format: \"1.0\"\ntracer_provider:\n  processors: [{{ {otlp} }}]\n  sampler: {{ parent_based: {{ remote_parent_not_sampled: {{ always_on: }} }} }}"
+            ),
+            "tracer_provider.sampler.parent_based.remote_parent_not_sampled: spanflow's parent-based sampler follows the parent's decision",
+        ),
+        (
+            &format!(
+                "file_format: \"1.0\"\ntracer_provider:\n  processors: [{{ {otlp} }}]\n  sampler: {{ jaeger_remote/development: {{}} }}"
+            ),
+            "tracer_provider.sampler: spanflow cannot sample with \"jaeger_remote/development\"",
+        ),
+        (
+            "file_format: \"1.0\"\nlog_level: ${LEVEL:?unset}",
+            "log_level: `${LEVEL:?unset}` is not a valid reference",
+        ),
+        (
+            "file_format: \"1.0\"\n---\nfile_format: \"1.0\"",
+            "expected one YAML document, found 2",
+        ),
+    ] {
+        let error = read(text, &[]).unwrap_err();
+        assert!(error.starts_with(expected), "{text}:\n{error}");
+    }
+}
