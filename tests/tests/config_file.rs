@@ -11,12 +11,14 @@ mod env;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use env::{config_error, set};
 use opentelemetry::KeyValue;
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::trace::TraceContextExt;
-use spanflow::trace;
+use spanflow::otlp::OtlpTarget;
+use spanflow::{BatchOptions, trace};
 use spanflow_otlp_receiver::{OtlpReceiver, int_attribute, string_attribute};
 
 const CHILD: &str = "child_installs_from_the_named_file";
@@ -101,6 +103,7 @@ fn a_configuration_file_replaces_the_otel_variables() {
     set("OTEL_RESOURCE_ATTRIBUTES", "read.from=environment");
     set("OTEL_PROPAGATORS", "xray");
     set("SPANFLOW_EXPORT", "memory");
+    set("OTEL_BSP_SCHEDULE_DELAY", "999");
     // Replaced too, but the file refers to it.
     set("OTEL_SERVICE_NAME", "checkout-service");
 
@@ -160,6 +163,15 @@ fn a_configuration_file_replaces_the_otel_variables() {
         "tracer_provider.processors[0].batch.exporter.otlp_http.compression: \"brotli\": \
          unknown compression; expected gzip or none"
     );
+    // The same from the public reading of the OTLP settings.
+    let error = OtlpTarget::from_env().expect_err("the file's compression is refused");
+    assert_eq!(error.variable, "OTEL_CONFIG_FILE");
+    assert!(
+        error
+            .reason
+            .starts_with("tracer_provider.processors[0].batch.exporter.otlp_http.compression"),
+        "{error}"
+    );
 
     let valid = config_file(
         "valid",
@@ -183,11 +195,16 @@ tracer_provider:
         always_on:
 ",
             exporter(
-                "          encoding: json\n          headers:\n            - name: x-tenant\n              value: blue\n"
+                "          encoding: json\n          headers:\n            - name: x-tenant\n              value: blue\n      schedule_delay: 100\n"
             )
         ),
     );
     use_file(&valid);
+    assert_eq!(
+        BatchOptions::from_env().expect("the file's batch settings"),
+        BatchOptions::default().with_schedule_delay(Duration::from_millis(100)),
+        "the file's schedule_delay, not OTEL_BSP_SCHEDULE_DELAY"
+    );
     let pipeline = spanflow::pipeline!().install().expect("the file is valid");
     let headers = checkout();
     pipeline.shutdown().expect("exported within the deadline");

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::config::{ConfigError, parse_whole, var};
+use crate::config::{self, ConfigError, parse_whole, var};
 use crate::timeout::timeout_setting;
 
 const SCHEDULE_DELAY: &str = "OTEL_BSP_SCHEDULE_DELAY";
@@ -76,8 +76,15 @@ impl BatchOptions {
     /// The specification's defaults, overridden by each `OTEL_BSP_*`
     /// variable that is set; a value that is not a whole number (of
     /// milliseconds for the two durations; above zero for the three
-    /// counts) is an error naming the variable.
+    /// counts) is an error naming the variable. With a configuration file
+    /// (`OTEL_CONFIG_FILE`), its OTLP exporter's `batch` settings take the
+    /// place of these variables.
     pub fn from_env() -> Result<Self, ConfigError> {
+        config::check_config_file()?;
+        BatchOptions::read_from_env().map_err(config::in_file_terms)
+    }
+
+    fn read_from_env() -> Result<Self, ConfigError> {
         let mut options = BatchOptions::default();
         if let Some(value) = var(SCHEDULE_DELAY) {
             options.schedule_delay = millis(SCHEDULE_DELAY, &value)?;
