@@ -256,7 +256,7 @@ fn typed_value(value: &Node<'_>, kind: &str) -> Result<Option<Value>, Problem> {
             }),
             "int" => Value::I64(parse_int(&text).ok_or_else(wrong)?),
             "double" => Value::F64(text.parse().map_err(|_| wrong())?),
-            _ => unreachable!("scalar kinds only"),
+            other => return Err(node.problem(format!("unknown type {other:?}"))),
         }))
     };
     let Some(item_kind) = kind.strip_suffix("_array") else {

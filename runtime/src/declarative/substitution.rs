@@ -148,4 +148,22 @@ mod tests {
             );
         }
     }
+
+    proptest::proptest! {
+        /// Any text: no panic, and text without `$` comes back as it was.
+        #[test]
+        fn any_text_is_substituted_or_refused_without_panicking(text in "\\PC*") {
+            let result = substitute(&text, env);
+            if !text.contains('$') {
+                proptest::prop_assert_eq!(result, Ok(text));
+            }
+        }
+
+        #[test]
+        fn references_and_escapes_in_any_mix_do_not_panic(
+            parts in proptest::collection::vec("\\$|\\$\\$|\\$\\{|\\}|:-|env:|[A-Z_]{1,3}|x", 0..12)
+        ) {
+            let _ = substitute(&parts.concat(), env);
+        }
+    }
 }
