@@ -9,8 +9,10 @@
 //! install) and again only if the variable comes to name another file.
 
 mod node;
+mod resource;
 mod settings;
 mod substitution;
+mod tracer_provider;
 
 use std::sync::{Arc, Mutex, PoisonError};
 

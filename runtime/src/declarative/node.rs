@@ -132,6 +132,18 @@ impl<'a> Node<'a> {
             .collect()
     }
 
+    /// Fails at the first key of this mapping not among `known`, for
+    /// parts where an unknown key would change what the rest means.
+    pub(super) fn refuse_unknown(&self, known: &[&str], what: &str) -> Result<(), Problem> {
+        match self.unknown_keys(known).first() {
+            Some(path) => Err(Problem::at(
+                path,
+                format!("not a property of {what} ({})", known.join(", ")),
+            )),
+            None => Ok(()),
+        }
+    }
+
     pub(super) fn problem(&self, message: impl Into<String>) -> Problem {
         Problem::at(&self.path, message)
     }

@@ -345,6 +345,10 @@ fn what_spanflow_cannot_do_is_an_error_naming_the_property() {
             "file_format: \"1.0\"\n---\nfile_format: \"1.0\"",
             "expected one YAML document, found 2",
         ),
+        (
+            "file_format: \"1.0\"\nresource: { attributes: [{ name: a, vaule: b }] }",
+            "resource.attributes[0].vaule: not a property of a resource attribute (name, value, type)",
+        ),
     ] {
         let error = read(text, &[]).unwrap_err();
         assert!(error.starts_with(expected), "{text}:\n{error}");

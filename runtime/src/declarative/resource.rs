@@ -1,0 +1,139 @@
+//! The file's `resource`: its typed attributes, which no variable can
+//! carry (`OTEL_RESOURCE_ATTRIBUTES` holds strings), over its
+//! `attributes_list`.
+
+use opentelemetry::{Array, KeyValue, Value};
+use percent_encoding::percent_decode_str;
+
+use super::node::{Node, Problem};
+use super::settings::FileSettings;
+use crate::diagnostics::Level;
+
+/// `resource.attributes` (typed) over `resource.attributes_list` (the
+/// `OTEL_RESOURCE_ATTRIBUTES` format).
+pub(super) fn read(
+    settings: &mut FileSettings,
+    resource: Option<&Node<'_>>,
+) -> Result<(), Problem> {
+    let Some(resource) = resource else {
+        return Ok(());
+    };
+    settings.note_unknown(
+        resource,
+        &[
+            "attributes",
+            "attributes_list",
+            "schema_url",
+            "detection/development",
+        ],
+    );
+    if let Some(field) = resource.field("attributes_list")?
+        && let Some(list) = field.scalar()?
+    {
+        for entry in list.split(',').filter(|entry| !entry.trim().is_empty()) {
+            let (key, value) = entry
+                .split_once('=')
+                .ok_or_else(|| field.problem(format!("`{}` is not key=value", entry.trim())))?;
+            let value = percent_decode_str(value.trim())
+                .decode_utf8()
+                .map_err(|_| {
+                    field.problem(format!("the value of `{}` is not UTF-8", key.trim()))
+                })?;
+            settings
+                .resource
+                .push(KeyValue::new(key.trim().to_owned(), value.into_owned()));
+        }
+    }
+    if let Some(attributes) = resource.field("attributes")? {
+        for attribute in attributes.items()? {
+            attribute.refuse_unknown(&["name", "value", "type"], "a resource attribute")?;
+            let name = attribute
+                .text("name")?
+                .ok_or_else(|| attribute.problem("an attribute needs a name"))?;
+            let Some(value) = attribute.field("value")? else {
+                return Err(attribute.problem("an attribute needs a value"));
+            };
+            let kind = attribute.text("type")?.unwrap_or_else(|| "string".into());
+            if let Some(value) = typed_value(&value, &kind)? {
+                settings.resource.push(KeyValue::new(name, value));
+            }
+        }
+    }
+    if resource.field("schema_url")?.is_some() {
+        settings.note(Level::Info, "resource.schema_url is not read".into());
+    }
+    if resource.field("detection/development")?.is_some() {
+        settings.note(
+            Level::Info,
+            "resource.detection/development is not read: spanflow reads the host, the process \
+             and the deployment's variables (ResourceEnv) itself"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// An attribute's value as its `type` says; `None` for null.
+fn typed_value(value: &Node<'_>, kind: &str) -> Result<Option<Value>, Problem> {
+    let scalar = |node: &Node<'_>, kind: &str| -> Result<Option<Value>, Problem> {
+        let Some(text) = node.scalar()? else {
+            return Ok(None);
+        };
+        let wrong = || node.problem(format!("{text:?} is not a {kind}"));
+        Ok(Some(match kind {
+            "string" => Value::from(text),
+            "bool" => Value::Bool(match text.as_str() {
+                "true" => true,
+                "false" => false,
+                _ => return Err(wrong()),
+            }),
+            "int" => Value::I64(parse_int(&text).ok_or_else(wrong)?),
+            "double" => Value::F64(text.parse().map_err(|_| wrong())?),
+            other => return Err(node.problem(format!("unknown type {other:?}"))),
+        }))
+    };
+    let Some(item_kind) = kind.strip_suffix("_array") else {
+        return match kind {
+            "string" | "bool" | "int" | "double" => scalar(value, kind),
+            other => Err(value.problem(format!(
+                "unknown type {other:?}; expected string, bool, int, double or one of their _array forms"
+            ))),
+        };
+    };
+    if value.scalar().ok() == Some(None) {
+        return Ok(None);
+    }
+    let mut array = match item_kind {
+        "string" => Array::String(Vec::new()),
+        "bool" => Array::Bool(Vec::new()),
+        "int" => Array::I64(Vec::new()),
+        "double" => Array::F64(Vec::new()),
+        other => {
+            return Err(value.problem(format!(
+                "unknown type \"{other}_array\"; expected string_array, bool_array, int_array or double_array"
+            )));
+        }
+    };
+    for item in value.items()? {
+        match (scalar(&item, item_kind)?, &mut array) {
+            (Some(Value::String(text)), Array::String(items)) => items.push(text),
+            (Some(Value::Bool(flag)), Array::Bool(items)) => items.push(flag),
+            (Some(Value::I64(number)), Array::I64(items)) => items.push(number),
+            (Some(Value::F64(number)), Array::F64(items)) => items.push(number),
+            _ => return Err(item.problem("a list item cannot be empty")),
+        }
+    }
+    Ok(Some(Value::Array(array)))
+}
+
+/// A YAML 1.2 core schema integer: decimal, `0x` hexadecimal or `0o` octal.
+fn parse_int(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if let Some(hex) = text.strip_prefix("0x") {
+        return i64::from_str_radix(hex, 16).ok();
+    }
+    if let Some(octal) = text.strip_prefix("0o") {
+        return i64::from_str_radix(octal, 8).ok();
+    }
+    text.parse().ok()
+}
