@@ -1,6 +1,9 @@
 //! Configuration read from the environment: the standard `OTEL_*` variables
-//! and spanflow's `SPANFLOW_EXPORT`. Bad values are errors that name the
-//! variable and the value; nothing falls back silently.
+//! and spanflow's `SPANFLOW_EXPORT`, or an OpenTelemetry declarative
+//! configuration file named by [`CONFIG_FILE`] in place of the `OTEL_*`
+//! variables. Code wins over either. Bad values are errors that name the
+//! variable (or the file and the property) and the value; nothing falls
+//! back silently.
 
 use std::fmt;
 use std::path::PathBuf;
