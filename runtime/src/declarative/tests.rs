@@ -346,6 +346,10 @@ fn what_spanflow_cannot_do_is_an_error_naming_the_property() {
             "expected one YAML document, found 2",
         ),
         (
+            "file_format: \"1.0\"\ntracer_provider: { processors: [] }",
+            "tracer_provider.processors: name at least one exporter",
+        ),
+        (
             "file_format: \"1.0\"\nresource: { attributes: [{ name: a, vaule: b }] }",
             "resource.attributes[0].vaule: not a property of a resource attribute (name, value, type)",
         ),

@@ -25,7 +25,11 @@ pub(super) fn read(settings: &mut FileSettings, provider: &Node<'_>) -> Result<(
     let processors = provider
         .field("processors")?
         .ok_or_else(|| provider.problem("processors is required: name at least one exporter"))?;
-    for processor in processors.items()? {
+    let processors_list = processors.items()?;
+    if processors_list.is_empty() {
+        return Err(processors.problem("name at least one exporter"));
+    }
+    for processor in processors_list {
         let (kind, body) = processor.single_entry()?;
         if kind != "batch" && kind != "simple" {
             return Err(processor.problem(format!(
@@ -38,16 +42,9 @@ pub(super) fn read(settings: &mut FileSettings, provider: &Node<'_>) -> Result<(
         let (name, options) = exporter.single_entry()?;
         match name {
             "console" => {
-                settings.note_unknown(
-                    &body,
-                    &[
-                        "exporter",
-                        "schedule_delay",
-                        "export_timeout",
-                        "max_queue_size",
-                        "max_export_batch_size",
-                    ],
-                );
+                // The terminal draws each trace as it ends: batch settings
+                // have nothing to do there.
+                settings.note_unknown(&body, &BATCH_KEYS);
                 exporters.push("console");
             }
             "otlp_http" | "otlp_grpc" => {
@@ -88,17 +85,17 @@ pub(super) fn read(settings: &mut FileSettings, provider: &Node<'_>) -> Result<(
     Ok(())
 }
 
+/// The properties of a `batch` (or `simple`) processor.
+const BATCH_KEYS: [&str; 5] = [
+    "exporter",
+    "schedule_delay",
+    "export_timeout",
+    "max_queue_size",
+    "max_export_batch_size",
+];
+
 fn read_batch(settings: &mut FileSettings, batch: &Node<'_>) -> Result<(), Problem> {
-    settings.note_unknown(
-        batch,
-        &[
-            "exporter",
-            "schedule_delay",
-            "export_timeout",
-            "max_queue_size",
-            "max_export_batch_size",
-        ],
-    );
+    settings.note_unknown(batch, &BATCH_KEYS);
     settings.set_from("OTEL_BSP_SCHEDULE_DELAY", batch, "schedule_delay")?;
     settings.set_from("OTEL_BSP_EXPORT_TIMEOUT", batch, "export_timeout")?;
     settings.set_from("OTEL_BSP_MAX_QUEUE_SIZE", batch, "max_queue_size")?;
