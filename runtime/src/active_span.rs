@@ -10,14 +10,14 @@
 //! current span) can ask for this span instead: it costs a second
 //! allocation per sampled span (the API boxes any span it holds) and a
 //! second copy of a `tracestate` when the trace has one, and what
-//! is written to it reaches the spanflow span while it is the innermost
-//! one whose work runs on the writing thread (a `#[trace]` fn's body, a
-//! traced future's polls, `Span::in_scope`), through the same hand-off as
-//! [`crate::current`]. Written at any other time or place (the `Context`
-//! kept past the span or held while a child runs, sent to a thread
-//! spanflow does not run the span on), it is dropped, and `is_recording`
-//! says so beforehand: the records are not shared, so only the span's own
-//! work can take what waits for it.
+//! is written to it reaches the spanflow span through the same hand-off as
+//! [`crate::current`]: directly while it is the innermost one whose work
+//! runs on the writing thread (a `#[trace]` fn's body, a traced future's
+//! polls, `Span::in_scope`); through the collector anywhere else (the
+//! `Context` held while a child runs, sent to another thread), where a
+//! write made after the span ended is dropped. `is_recording` is true only
+//! where a write lands surely (the records are not shared, so nothing here
+//! knows whether the span has ended yet).
 
 use std::borrow::Cow;
 use std::time::SystemTime;
@@ -59,8 +59,9 @@ impl opentelemetry::trace::Span for ActiveSpan {
         &self.span_context
     }
 
-    /// True while what is written reaches the span: its work is running
-    /// on this thread.
+    /// True while what is written surely reaches the span: its work is
+    /// running on this thread. Elsewhere a write still lands if the span
+    /// has not ended.
     fn is_recording(&self) -> bool {
         current::is_entered(self.span_context.span_id())
     }

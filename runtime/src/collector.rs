@@ -44,6 +44,7 @@ use rtrb::{Consumer, Producer, PushError, RingBuffer};
 use crate::callsite::CallSite;
 use crate::clock::WallAnchor;
 use crate::diagnostics::{self, Level};
+use crate::late_additions::{LateAdditions, Waiting};
 use crate::record::SpanRecord;
 use crate::timeout::deadline_after;
 
@@ -87,6 +88,9 @@ struct HeldRoots {
     api: Vec<SpanData>,
     /// API spans taken from the queue, being exported.
     taking: Vec<SpanData>,
+    /// What was added to spans where their work was not entered, until
+    /// their records arrive.
+    waiting: Waiting,
 }
 
 /// API spans the collector takes from their queue under one lock.
@@ -128,6 +132,8 @@ struct Shared {
     /// into it once, where std's channel moved its 352 bytes three times
     /// more (callgrind, `profile_spans api`).
     api_spans: Mutex<VecDeque<SpanData>>,
+    /// See `late_additions.rs`.
+    late: LateAdditions,
     /// A thread wakes the collector every this many API spans it sends.
     api_wake_every: u32,
     dropped: AtomicU64,
@@ -182,6 +188,7 @@ impl Collector {
             new_queues: Mutex::new(Vec::new()),
             orphans: Mutex::new(Vec::new()),
             api_spans: Mutex::new(VecDeque::new()),
+            late: LateAdditions::default(),
             // As a ring wakes it, before a thread alone can fill the queue.
             api_wake_every: u32::try_from(queue_capacity / 2)
                 .unwrap_or(u32::MAX)
@@ -313,6 +320,11 @@ impl Collector {
 
     /// Where the SDK provider hands the spans made through the
     /// OpenTelemetry API.
+    /// Where additions for a span whose work is not entered go.
+    pub(crate) fn late_additions(&self) -> &LateAdditions {
+        &self.shared.late
+    }
+
     pub(crate) fn api_spans(&self) -> ApiSpans {
         ApiSpans {
             shared: Arc::clone(&self.shared),
@@ -493,11 +505,13 @@ impl Shared {
     /// beyond the queue's bound.
     fn drain(&self, queues: &mut Vec<ThreadRings>, held: &mut HeldRoots) {
         let mut exported = 0_u64;
+        let limits = crate::recorder::limits();
         for (index, rings) in queues.iter_mut().enumerate() {
             // Read before draining: a ring abandoned now has nothing left after.
             rings.abandoned = rings.spans.is_abandoned();
             while let Ok(mut record) = rings.spans.pop() {
                 exported += 1;
+                held.waiting.serve(&self.late, &mut record, &limits);
                 if record.is_root() && held.records.len() < ROOTS_HELD {
                     held.records.push((index, record));
                     continue;
@@ -510,6 +524,7 @@ impl Shared {
         let orphans = std::mem::take(&mut *lock(&self.orphans));
         exported += orphans.len() as u64;
         for mut record in orphans {
+            held.waiting.serve(&self.late, &mut record, &limits);
             self.surviving(|| self.export(&mut record));
         }
         // A few at a time, so that the application's threads wait little

@@ -103,18 +103,19 @@ pub fn current_context() -> Context {
 /// Runs `f` with `context` current, restoring the previous one afterwards,
 /// also on panic. Spans `f` starts are children of the context's span; what
 /// `f` adds to "the current span" without a handle
-/// ([`current::add_event`](crate::current::add_event), log lines) reaches a
-/// spanflow span only when its own work runs it: use
-/// [`Span::in_scope`] with the span itself for that.
+/// ([`current::add_event`](crate::current::add_event), log lines) reaches
+/// the context's spanflow span if it has not ended, through the collector
+/// (a lock and a clock read each); [`Span::in_scope`] with the span itself
+/// hands it over directly.
 pub fn with_context<R>(context: &Context, f: impl FnOnce() -> R) -> R {
     let _guard = context.clone().attach();
     f()
 }
 
 /// Makes `context` current on every poll of `future` (as with
-/// [`with_context`]: to have a span take what the future adds to the
-/// current span, use [`TracedExt::in_span`](crate::TracedExt::in_span) with
-/// the span itself).
+/// [`with_context`]: what the future adds to the current span reaches the
+/// context's span through the collector; [`TracedExt::in_span`](crate::TracedExt::in_span)
+/// with the span itself hands it over directly).
 ///
 /// ```
 /// # futures::executor::block_on(async {

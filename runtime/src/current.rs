@@ -12,11 +12,14 @@
 //! entered here, by id, around its work; what is added meanwhile waits in a
 //! thread-local list and moves into the span's record when the work
 //! returns. A span's `Context` made current some other way
-//! (`Context::attach`, OpenTelemetry's `with_context`) does not enter it:
-//! additions then go to the OpenTelemetry API's active span, which for a
-//! spanflow span ignores them. With [`Pipeline::with_writable_active_span`](crate::Pipeline::with_writable_active_span),
-//! the OpenTelemetry API's active span is itself a way in to an entered
-//! span (`active_span.rs`).
+//! (`Context::attach`, OpenTelemetry's `FutureExt::with_context`,
+//! [`with_context`](crate::with_context)), on any thread, does not enter
+//! it: what is added there goes to the collector, which moves it into the
+//! record when the span ends (a little dearer: a lock and a clock read),
+//! and drops it if the span had ended already (`late_additions.rs`). With
+//! [`Pipeline::with_writable_active_span`](crate::Pipeline::with_writable_active_span),
+//! the OpenTelemetry API's active span is itself a way in
+//! (`active_span.rs`).
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
@@ -24,7 +27,9 @@ use std::cell::{Cell, RefCell};
 use opentelemetry::trace::{Event, Link, SpanId, Status, TraceContextExt, TraceId};
 use opentelemetry::{Context, KeyValue};
 
+use crate::limits::Limits;
 use crate::record::SpanRecord;
+use crate::recorder::Backend;
 
 thread_local! {
     /// The entered spanflow span's id (INVALID when none).
@@ -45,6 +50,19 @@ pub(crate) enum Addition {
     Status(Status),
     Name(Cow<'static, str>),
     Link(Link),
+}
+
+impl Addition {
+    /// Moves this addition into the span's record, within its limits.
+    pub(crate) fn apply(self, record: &mut SpanRecord, limits: &Limits) {
+        match self {
+            Addition::Event(event) => record.add_event(event, limits),
+            Addition::Attribute(attribute) => record.add_attribute(attribute, limits),
+            Addition::Status(status) => record.set_status(status),
+            Addition::Name(name) => record.name = Some(name),
+            Addition::Link(link) => record.add_link(link, limits),
+        }
+    }
 }
 
 /// A spanflow span entered on this thread while its work runs; restores
@@ -77,13 +95,7 @@ impl Entered {
             let mut index = 0;
             while index < pending.len() {
                 if pending[index].0 == id {
-                    match pending.remove(index).1 {
-                        Addition::Event(event) => record.add_event(event, &limits),
-                        Addition::Attribute(attribute) => record.add_attribute(attribute, &limits),
-                        Addition::Status(status) => record.set_status(status),
-                        Addition::Name(name) => record.name = Some(name),
-                        Addition::Link(link) => record.add_link(link, &limits),
-                    }
+                    pending.remove(index).1.apply(record, &limits);
                 } else {
                     index += 1;
                 }
@@ -108,26 +120,37 @@ pub(crate) fn is_entered(id: SpanId) -> bool {
     id != SpanId::INVALID && ENTERED.with(Cell::get) == id
 }
 
-/// Queues `addition` for the spanflow span `id` if it is entered on this
-/// thread; drops it if not (its record is out of reach).
+/// Queues `addition` for the spanflow span `id`: on this thread if the
+/// span is entered here, else with the collector, which moves it into the
+/// record when the span ends (`late_additions.rs`).
 pub(crate) fn add_to(id: SpanId, addition: Addition) {
     if is_entered(id) {
         PENDING.with(|pending| pending.borrow_mut().push((id, addition)));
         MAYBE_PENDING.with(|maybe| maybe.set(true));
+    } else if let Some(recorder) = crate::recorder::get()
+        && let Backend::Fast(collector) = &recorder.backend
+    {
+        collector.late_additions().submit(id, addition);
     }
 }
 
-/// Queues `addition` for the entered spanflow span if it is the current
-/// span (the current `Context`'s span id is its own: code inside may have
-/// made another span current, such as an SDK span); gives it back if not.
-fn add_to_entered(addition: Addition) -> Option<Addition> {
-    let entered = ENTERED.with(Cell::get);
-    if entered == SpanId::INVALID
-        || Context::map_current(|cx| cx.span().span_context().span_id()) != entered
-    {
-        return Some(addition);
+/// Queues `addition` for the current span if it is a spanflow span: the
+/// entered one, or one whose `Context` was made current by hand (only a
+/// span context, local and sampled: nothing else puts such a `Context`
+/// in place); gives it back if not, for the OpenTelemetry API's active
+/// span (an SDK span, say, made current inside a spanflow span).
+fn add_to_current(addition: Addition) -> Option<Addition> {
+    let current = Context::map_current(|cx| {
+        let span = cx.span();
+        let context = span.span_context();
+        let spanflow_span = !span.is_recording() && context.is_sampled() && !context.is_remote();
+        (context.span_id(), spanflow_span)
+    });
+    match current {
+        (id, _) if id != SpanId::INVALID && ENTERED.with(Cell::get) == id => add_to(id, addition),
+        (id, true) => add_to(id, addition),
+        _ => return Some(addition),
     }
-    add_to(entered, addition);
     None
 }
 
@@ -143,7 +166,7 @@ fn add_to_entered(addition: Addition) -> Option<Addition> {
 /// ```
 pub fn add_event(name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
     let event = Event::new(name, std::time::SystemTime::now(), attributes, 0);
-    if let Some(Addition::Event(event)) = add_to_entered(Addition::Event(event)) {
+    if let Some(Addition::Event(event)) = add_to_current(Addition::Event(event)) {
         opentelemetry::trace::get_active_span(|span| {
             span.add_event_with_timestamp(event.name, event.timestamp, event.attributes)
         });
@@ -152,7 +175,7 @@ pub fn add_event(name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) 
 
 /// Sets an attribute on the current span (see [`add_event`]).
 pub fn set_attribute(attribute: KeyValue) {
-    if let Some(Addition::Attribute(attribute)) = add_to_entered(Addition::Attribute(attribute)) {
+    if let Some(Addition::Attribute(attribute)) = add_to_current(Addition::Attribute(attribute)) {
         opentelemetry::trace::get_active_span(|span| span.set_attribute(attribute));
     }
 }

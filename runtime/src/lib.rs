@@ -153,6 +153,7 @@ mod export_accounting;
 mod future;
 mod guard;
 mod ids;
+mod late_additions;
 mod limits;
 pub mod logs;
 #[cfg(feature = "otlp")]

@@ -1,0 +1,107 @@
+//! What is added to the current span where a spanflow span's work is not
+//! entered (its `Context` attached by hand on another thread, OpenTelemetry's
+//! `FutureExt::with_context` in a spawned task) reaches the span through the
+//! collector while the span is open, and nothing reaches it after its end.
+
+use std::sync::OnceLock;
+
+use opentelemetry::context::FutureExt;
+use opentelemetry::trace::{TraceContextExt, TraceId};
+use opentelemetry::{Context, KeyValue, Value};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
+use spanflow::{PipelineGuard, trace};
+
+fn installed() -> &'static (InMemorySpanExporter, PipelineGuard) {
+    static INSTALLED: OnceLock<(InMemorySpanExporter, PipelineGuard)> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let exporter = InMemorySpanExporter::default();
+        let pipeline = spanflow::Pipeline::new()
+            .with_simple_exporter(exporter.clone())
+            .install()
+            .expect("the only pipeline of this test binary");
+        (exporter, pipeline)
+    })
+}
+
+fn span_named(trace_id: TraceId, name: &str) -> SpanData {
+    let (exporter, pipeline) = installed();
+    pipeline.flush().expect("flushed");
+    let spans: Vec<SpanData> = exporter
+        .get_finished_spans()
+        .expect("spans")
+        .into_iter()
+        .filter(|span| span.span_context.trace_id() == trace_id && span.name == name)
+        .collect();
+    assert_eq!(spans.len(), 1, "{spans:#?}");
+    spans.into_iter().next().expect("one")
+}
+
+fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
+    span.attributes
+        .iter()
+        .find(|attribute| attribute.key.as_str() == key)
+        .map(|attribute| &attribute.value)
+}
+
+fn event_names(span: &SpanData) -> Vec<String> {
+    span.events
+        .iter()
+        .map(|event| event.name.to_string())
+        .collect()
+}
+
+/// A helper thread, given the span's `Context` by hand, adds to it.
+#[trace]
+fn hands_its_context_to_a_thread() -> Context {
+    let context = Context::current();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let _attached = context.clone().attach();
+            spanflow::current::add_event("from a helper thread", Vec::new());
+            spanflow::current::set_attribute(KeyValue::new("helper.done", true));
+        });
+    });
+    context
+}
+
+#[test]
+fn a_context_attached_by_hand_on_another_thread_takes_additions_until_the_span_ends() {
+    installed();
+    let kept = hands_its_context_to_a_thread();
+    // The span has ended: what is added through its context now is dropped.
+    {
+        let _attached = kept.clone().attach();
+        spanflow::current::add_event("too late", Vec::new());
+        spanflow::current::set_attribute(KeyValue::new("too.late", true));
+    }
+    let trace_id = kept.span().span_context().trace_id();
+    let span = span_named(trace_id, "hands_its_context_to_a_thread");
+    assert_eq!(event_names(&span), ["from a helper thread"], "{span:#?}");
+    assert_eq!(attribute(&span, "helper.done"), Some(&Value::from(true)));
+    assert_eq!(attribute(&span, "too.late"), None);
+}
+
+/// A task spawned with OpenTelemetry's own `with_context`, which makes the
+/// context current on each poll without entering the span.
+#[trace]
+async fn spawns_with_opentelemetrys_with_context() -> TraceId {
+    let context = Context::current();
+    tokio::spawn(
+        async {
+            tokio::task::yield_now().await;
+            spanflow::current::add_event("in the task", Vec::new());
+        }
+        .with_context(context.clone()),
+    )
+    .await
+    .expect("the task ran");
+    context.span().span_context().trace_id()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_under_opentelemetrys_with_context_adds_to_the_span() {
+    installed();
+    let trace_id = spawns_with_opentelemetrys_with_context().await;
+    let span = span_named(trace_id, "spawns_with_opentelemetrys_with_context");
+    assert_eq!(event_names(&span), ["in the task"], "{span:#?}");
+}
