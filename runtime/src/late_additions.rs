@@ -20,6 +20,7 @@ use opentelemetry::trace::SpanId;
 
 use crate::clock::{self, Ticks};
 use crate::current::Addition;
+use crate::diagnostics::{self, Level};
 use crate::limits::Limits;
 use crate::record::SpanRecord;
 
@@ -37,6 +38,8 @@ const WAITING_AT_MOST: usize = 4096;
 pub(crate) struct LateAdditions {
     queue: Mutex<Vec<(SpanId, Ticks, Addition)>>,
     queued: AtomicBool,
+    /// Whether dropping at a full queue has been said.
+    said_dropped: AtomicBool,
 }
 
 impl LateAdditions {
@@ -50,6 +53,15 @@ impl LateAdditions {
         if queue.len() < QUEUED_AT_MOST {
             queue.push((id, made, addition));
             self.queued.store(true, Ordering::Release);
+        } else if !self.said_dropped.swap(true, Ordering::Relaxed) {
+            diagnostics::say(
+                Level::Warn,
+                format_args!(
+                    "events and attributes added to spans outside their own work (a context \
+                     attached by hand, another thread) are being dropped: more than \
+                     {QUEUED_AT_MOST} came between two collections"
+                ),
+            );
         }
     }
 }
