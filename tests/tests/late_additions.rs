@@ -3,45 +3,14 @@
 //! `FutureExt::with_context` in a spawned task) reaches the span through the
 //! collector while the span is open, and nothing reaches it after its end.
 
-use std::sync::OnceLock;
+mod common;
 
+use common::{attribute, one, setup, spans_of};
 use opentelemetry::context::FutureExt;
 use opentelemetry::trace::{TraceContextExt, TraceId};
 use opentelemetry::{Context, KeyValue, Value};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
-use spanflow::{PipelineGuard, trace};
-
-fn installed() -> &'static (InMemorySpanExporter, PipelineGuard) {
-    static INSTALLED: OnceLock<(InMemorySpanExporter, PipelineGuard)> = OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        let exporter = InMemorySpanExporter::default();
-        let pipeline = spanflow::Pipeline::new()
-            .with_simple_exporter(exporter.clone())
-            .install()
-            .expect("the only pipeline of this test binary");
-        (exporter, pipeline)
-    })
-}
-
-fn span_named(trace_id: TraceId, name: &str) -> SpanData {
-    let (exporter, pipeline) = installed();
-    pipeline.flush().expect("flushed");
-    let spans: Vec<SpanData> = exporter
-        .get_finished_spans()
-        .expect("spans")
-        .into_iter()
-        .filter(|span| span.span_context.trace_id() == trace_id && span.name == name)
-        .collect();
-    assert_eq!(spans.len(), 1, "{spans:#?}");
-    spans.into_iter().next().expect("one")
-}
-
-fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
-    span.attributes
-        .iter()
-        .find(|attribute| attribute.key.as_str() == key)
-        .map(|attribute| &attribute.value)
-}
+use opentelemetry_sdk::trace::SpanData;
+use spanflow::trace;
 
 fn event_names(span: &SpanData) -> Vec<String> {
     span.events
@@ -66,7 +35,7 @@ fn hands_its_context_to_a_thread() -> Context {
 
 #[test]
 fn a_context_attached_by_hand_on_another_thread_takes_additions_until_the_span_ends() {
-    installed();
+    setup();
     let kept = hands_its_context_to_a_thread();
     // The span has ended: what is added through its context now is dropped.
     {
@@ -75,10 +44,11 @@ fn a_context_attached_by_hand_on_another_thread_takes_additions_until_the_span_e
         spanflow::current::set_attribute(KeyValue::new("too.late", true));
     }
     let trace_id = kept.span().span_context().trace_id();
-    let span = span_named(trace_id, "hands_its_context_to_a_thread");
-    assert_eq!(event_names(&span), ["from a helper thread"], "{span:#?}");
-    assert_eq!(attribute(&span, "helper.done"), Some(&Value::from(true)));
-    assert_eq!(attribute(&span, "too.late"), None);
+    let spans = spans_of(trace_id);
+    let span = one(&spans, "hands_its_context_to_a_thread");
+    assert_eq!(event_names(span), ["from a helper thread"], "{span:#?}");
+    assert_eq!(attribute(span, "helper.done"), Some(&Value::from(true)));
+    assert_eq!(attribute(span, "too.late"), None);
 }
 
 /// A task spawned with OpenTelemetry's own `with_context`, which makes the
@@ -100,8 +70,9 @@ async fn spawns_with_opentelemetrys_with_context() -> TraceId {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_under_opentelemetrys_with_context_adds_to_the_span() {
-    installed();
+    setup();
     let trace_id = spawns_with_opentelemetrys_with_context().await;
-    let span = span_named(trace_id, "spawns_with_opentelemetrys_with_context");
-    assert_eq!(event_names(&span), ["in the task"], "{span:#?}");
+    let spans = spans_of(trace_id);
+    let span = one(&spans, "spawns_with_opentelemetrys_with_context");
+    assert_eq!(event_names(span), ["in the task"], "{span:#?}");
 }
