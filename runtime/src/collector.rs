@@ -318,13 +318,13 @@ impl Collector {
         }
     }
 
-    /// Where the SDK provider hands the spans made through the
-    /// OpenTelemetry API.
     /// Where additions for a span whose work is not entered go.
     pub(crate) fn late_additions(&self) -> &LateAdditions {
         &self.shared.late
     }
 
+    /// Where the SDK provider hands the spans made through the
+    /// OpenTelemetry API.
     pub(crate) fn api_spans(&self) -> ApiSpans {
         ApiSpans {
             shared: Arc::clone(&self.shared),

@@ -140,18 +140,23 @@ pub(crate) fn add_to(id: SpanId, addition: Addition) {
 /// in place); gives it back if not, for the OpenTelemetry API's active
 /// span (an SDK span, say, made current inside a spanflow span).
 fn add_to_current(addition: Addition) -> Option<Addition> {
-    let current = Context::map_current(|cx| {
+    let entered = ENTERED.with(Cell::get);
+    let target = Context::map_current(|cx| {
         let span = cx.span();
         let context = span.span_context();
-        let spanflow_span = !span.is_recording() && context.is_sampled() && !context.is_remote();
-        (context.span_id(), spanflow_span)
+        let id = context.span_id();
+        if id != SpanId::INVALID && id == entered {
+            return Some(id);
+        }
+        (!span.is_recording() && context.is_sampled() && !context.is_remote()).then_some(id)
     });
-    match current {
-        (id, _) if id != SpanId::INVALID && ENTERED.with(Cell::get) == id => add_to(id, addition),
-        (id, true) => add_to(id, addition),
-        _ => return Some(addition),
+    match target {
+        Some(id) => {
+            add_to(id, addition);
+            None
+        }
+        None => Some(addition),
     }
-    None
 }
 
 /// Adds an event to the current span: the spanflow span whose work is
