@@ -5,12 +5,13 @@
 //! what makes them cheap), so the addition goes to the collector, which
 //! keeps it until the record arrives and moves it in before export.
 //!
-//! An addition made while its span is current is queued before the span
-//! ends, and the collector takes the queue before it exports any record
-//! once the queue is non-empty, so the record finds what was added to it.
-//! Additions whose span never arrives (a span dropped at a full queue, a
-//! `Context` kept past its span) are bounded: the oldest spans' additions
-//! are let go first.
+//! An addition made while its span is open is queued before the span
+//! ends, and the collector, once the queue is non-empty, takes it before
+//! it exports the next record, so the record finds what was added to it.
+//! Each addition carries the time it was made: one made after its span's
+//! end is dropped, since an ended span does not change. Additions whose
+//! span never arrives (a span dropped at a full queue, a `Context` kept
+//! past its span) are bounded: the oldest spans' are let go first.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
