@@ -2,7 +2,9 @@
 //! SDK (`tracer.in_span`, batch processor), tracing + tracing-opentelemetry
 //! into the same SDK pipeline, fastrace, and the least a span can do under
 //! the same rules (`spanflow_benches::least`), also with its record handed
-//! to another thread (`least::handed_off`). Every exporter discards;
+//! to another thread (`least::handed_off`); and an event on the current
+//! span, inside the span's work and under its context attached by hand.
+//! Every exporter discards;
 //! export queues are drained outside the timed region.
 //!
 //! Run: `cargo bench -p spanflow-benches --bench spans`
@@ -436,9 +438,56 @@ fn async_repolls(c: &mut Criterion) {
     }
 }
 
+/// A span and one event added to the current span without a handle (what
+/// a log line through spanflow's bridges does): inside the span's work,
+/// where the event moves into the record directly, and under the span's
+/// context attached by hand, where it goes through the collector; the
+/// SDK's span written through the API's active span beside them.
+fn event_on_the_current_span(c: &mut Criterion) {
+    let anchors = anchors();
+    let mut group = c.benchmark_group("span_with_an_event_on_the_current_span");
+    bench_drained(
+        &mut group,
+        "spanflow, added in Span::in_scope",
+        1,
+        || {
+            let mut span = spanflow::span!("f");
+            span.in_scope(|| spanflow::current::add_event("step", Vec::new()));
+            span.end();
+        },
+        drain_spanflow,
+    );
+    bench_drained(
+        &mut group,
+        "spanflow, added under its context attached by hand",
+        1,
+        || {
+            let mut span = spanflow::span!("f");
+            if let Some(context) = span.context() {
+                let _attached = context.clone().attach();
+                spanflow::current::add_event("step", Vec::new());
+            }
+            span.end();
+        },
+        drain_spanflow,
+    );
+    bench_drained(
+        &mut group,
+        "otel sdk in_span, added to the active span",
+        1,
+        || {
+            anchors.sdk_tracer.in_span("f", |_| {
+                opentelemetry::trace::get_active_span(|span| span.add_event("step", Vec::new()));
+            })
+        },
+        drain_sdk,
+    );
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = spanflow_benches::config();
-    targets = sampled_span, root_with_ten_children, unsampled, with_attributes, under_tracestate, async_repolls
+    targets = sampled_span, root_with_ten_children, unsampled, with_attributes, under_tracestate, async_repolls, event_on_the_current_span
 }
 criterion_main!(benches);
