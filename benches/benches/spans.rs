@@ -4,8 +4,8 @@
 //! the same rules (`spanflow_benches::least`), also with its record handed
 //! to another thread (`least::handed_off`); and an event on the current
 //! span, inside the span's work and under its context attached by hand.
-//! Every exporter discards;
-//! export queues are drained outside the timed region.
+//! Every exporter discards; export queues are drained outside the timed
+//! region.
 //!
 //! Run: `cargo bench -p spanflow-benches --bench spans`
 
