@@ -76,3 +76,62 @@ async fn a_task_under_opentelemetrys_with_context_adds_to_the_span() {
     let span = one(&spans, "spawns_with_opentelemetrys_with_context");
     assert_eq!(event_names(span), ["in the task"], "{span:#?}");
 }
+
+#[test]
+fn threads_adding_by_hand_at_once_each_reach_their_own_span_and_nothing_after_its_end() {
+    setup();
+    const THREADS: usize = 4;
+    const SPANS: usize = 50;
+    const EVENTS: usize = 10;
+    let traces: Vec<TraceId> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..THREADS)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut traces = Vec::new();
+                    for _ in 0..SPANS {
+                        let mut span = spanflow::span!("handed_out");
+                        let context = span.context().expect("sampled").clone();
+                        std::thread::scope(|helpers| {
+                            helpers.spawn(|| {
+                                let _attached = context.clone().attach();
+                                for index in 0..EVENTS {
+                                    spanflow::current::add_event(
+                                        "by hand",
+                                        vec![KeyValue::new("index", index as i64)],
+                                    );
+                                }
+                            });
+                        });
+                        span.end();
+                        let _attached = context.clone().attach();
+                        spanflow::current::add_event("too late", Vec::new());
+                        traces.push(context.span().span_context().trace_id());
+                    }
+                    traces
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().expect("a worker"))
+            .collect()
+    });
+    assert_eq!(traces.len(), THREADS * SPANS);
+    for trace_id in traces {
+        let spans = spans_of(trace_id);
+        let span = one(&spans, "handed_out");
+        let names = event_names(span);
+        assert_eq!(names, vec!["by hand"; EVENTS], "{span:#?}");
+        let order: Vec<&Value> = span
+            .events
+            .iter()
+            .filter_map(|event| event.attributes.first().map(|attribute| &attribute.value))
+            .collect();
+        let expected: Vec<Value> = (0..EVENTS as i64).map(Value::from).collect();
+        assert_eq!(
+            order,
+            expected.iter().collect::<Vec<_>>(),
+            "in the order added"
+        );
+    }
+}
