@@ -670,7 +670,8 @@ impl Pipeline {
             return Err(InstallError::Config(ConfigError::new(
                 config::SPANFLOW_EXPORT,
                 value,
-                "OTEL_TRACES_EXPORTER chooses the export already; set one of the two",
+                "OTEL_TRACES_EXPORTER (or the configuration file's exporters) chooses the \
+                 export already; set one of the two",
             )));
         }
         self.embedded = Some(if chosen.console {
