@@ -53,7 +53,8 @@ pub const LOG_LEVEL: &str = "OTEL_LOG_LEVEL";
 /// variable, which is then ignored unless the file refers to it
 /// (`${OTEL_SERVICE_NAME:-checkout}`). Code still wins over the file.
 /// spanflow reads the tracing parts: `disabled`, `log_level`,
-/// `attribute_limits`, `resource`, `propagator` and `tracer_provider` with
+/// `attribute_limits`, `resource` (its `service` detector reads
+/// `OTEL_SERVICE_NAME`), `propagator` and `tracer_provider` with
 /// one OTLP exporter (`otlp_http` or `otlp_grpc`, under `batch`) and/or
 /// `console`, span limits, and an `always_on`, `always_off`,
 /// `trace_id_ratio_based` or `parent_based` sampler. As the schema says,

@@ -143,7 +143,7 @@ fn parse(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<FileSett
         }
     };
     substitute_values(&mut document, "", &lookup).map_err(in_file)?;
-    settings::read(&Node::root(&document)).map_err(in_file)
+    settings::read(&Node::root(&document), &lookup).map_err(in_file)
 }
 
 /// Substitutes environment variables in every value (never in keys).

@@ -1,6 +1,6 @@
 //! The file's `resource`: its typed attributes, which no variable can
 //! carry (`OTEL_RESOURCE_ATTRIBUTES` holds strings), over its
-//! `attributes_list`.
+//! `attributes_list`, over what its `service` detector finds.
 
 use opentelemetry::{Array, KeyValue, Value};
 use percent_encoding::percent_decode_str;
@@ -10,10 +10,11 @@ use super::settings::FileSettings;
 use crate::diagnostics::Level;
 
 /// `resource.attributes` (typed) over `resource.attributes_list` (the
-/// `OTEL_RESOURCE_ATTRIBUTES` format).
+/// `OTEL_RESOURCE_ATTRIBUTES` format) over the detectors'.
 pub(super) fn read(
     settings: &mut FileSettings,
     resource: Option<&Node<'_>>,
+    env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), Problem> {
     let Some(resource) = resource else {
         return Ok(());
@@ -24,9 +25,16 @@ pub(super) fn read(
             "attributes",
             "attributes_list",
             "schema_url",
+            "detection",
             "detection/development",
         ],
     );
+    // Stable since file_format 1.1; under its development name before.
+    for key in ["detection", "detection/development"] {
+        if let Some(detection) = resource.field(key)? {
+            read_detection(settings, &detection, env)?;
+        }
+    }
     if let Some(field) = resource.field("attributes_list")?
         && let Some(list) = field.scalar()?
     {
@@ -62,15 +70,75 @@ pub(super) fn read(
     if resource.field("schema_url")?.is_some() {
         settings.note(Level::Info, "resource.schema_url is not read".into());
     }
-    if resource.field("detection/development")?.is_some() {
+    Ok(())
+}
+
+/// The detectors a file names: `service` (`service.name` from
+/// `OTEL_SERVICE_NAME`, a `service.instance.id`); `host` and `process`
+/// describe what spanflow reads anyway (`host.name`, `process.pid`,
+/// `process.creation.time`, with the deployment's variables of
+/// `ResourceEnv`); others are said and not run.
+fn read_detection(
+    settings: &mut FileSettings,
+    detection: &Node<'_>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), Problem> {
+    settings.note_unknown(detection, &["detectors", "attributes"]);
+    if detection.field("attributes")?.is_some() {
         settings.note(
             Level::Info,
-            "resource.detection/development is not read: spanflow reads the host, the process \
-             and the deployment's variables (ResourceEnv) itself"
-                .into(),
+            format!(
+                "{}.attributes is not read: every detected attribute is kept",
+                detection.path
+            ),
         );
     }
+    let Some(detectors) = detection.field("detectors")? else {
+        return Ok(());
+    };
+    for detector in detectors.items()? {
+        let (name, _) = detector.single_entry()?;
+        match name {
+            "service" => {
+                settings
+                    .resource
+                    .push(KeyValue::new("service.instance.id", random_uuid()));
+                if let Some(service) =
+                    env("OTEL_SERVICE_NAME").filter(|name| !name.trim().is_empty())
+                {
+                    settings
+                        .resource
+                        .push(KeyValue::new("service.name", service));
+                }
+            }
+            "host" | "process" => {}
+            other => settings.note(
+                Level::Info,
+                format!(
+                    "{}: spanflow has no {other:?} detector; it reads the host, the process \
+                     and the deployment's variables (ResourceEnv) itself",
+                    detector.path
+                ),
+            ),
+        }
+    }
     Ok(())
+}
+
+/// A random (version 4) UUID, as `service.instance.id` should be.
+fn random_uuid() -> String {
+    let high = fastrand::u64(..);
+    let low = fastrand::u64(..);
+    let high = (high & 0xffff_ffff_ffff_0fff) | 0x4000;
+    let low = (low & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        high >> 32,
+        (high >> 16) & 0xffff,
+        high & 0xffff,
+        low >> 48,
+        low & 0xffff_ffff_ffff
+    )
 }
 
 /// An attribute's value as its `type` says; `None` for null.

@@ -91,7 +91,12 @@ impl FileSettings {
 const FILE_FORMAT_MAJOR: &str = "1";
 
 /// Reads a parsed (and substituted) file.
-pub(super) fn read(root: &Node<'_>) -> Result<FileSettings, Problem> {
+/// Reads a parsed (and substituted) file; `env` is the environment, for
+/// the one detector that reads it.
+pub(super) fn read(
+    root: &Node<'_>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<FileSettings, Problem> {
     let mut settings = FileSettings::default();
     let format = root.text("file_format")?.ok_or_else(|| {
         Problem::at(
@@ -131,7 +136,7 @@ pub(super) fn read(root: &Node<'_>) -> Result<FileSettings, Problem> {
     if let Some(limits) = root.field("attribute_limits")? {
         read_attribute_limits(&mut settings, &limits)?;
     }
-    super::resource::read(&mut settings, root.field("resource")?.as_ref())?;
+    super::resource::read(&mut settings, root.field("resource")?.as_ref(), env)?;
     read_propagators(&mut settings, root.field("propagator")?.as_ref())?;
     match root.field("tracer_provider")? {
         Some(provider) => super::tracer_provider::read(&mut settings, &provider)?,

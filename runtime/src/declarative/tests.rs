@@ -358,3 +358,100 @@ fn what_spanflow_cannot_do_is_an_error_naming_the_property() {
         assert!(error.starts_with(expected), "{text}:\n{error}");
     }
 }
+
+/// The schema's recommended starting point (`otel-getting-started.yaml`,
+/// file_format 1.1, stable `detection`).
+const GETTING_STARTED: &str = r#"
+file_format: "1.1"
+resource:
+  attributes_list: ${OTEL_RESOURCE_ATTRIBUTES}
+  detection:
+    detectors:
+      - service:
+      - host:
+      - process:
+      - container:
+propagator:
+  composite:
+    - tracecontext:
+    - baggage:
+tracer_provider:
+  sampler:
+    parent_based:
+      root:
+        always_on:
+  processors:
+    - batch:
+        exporter:
+          otlp_http:
+            endpoint: ${OTEL_EXPORTER_OTLP_ENDPOINT:-http://localhost:4318}/v1/traces
+meter_provider:
+  readers:
+    - periodic:
+        exporter:
+          otlp_http:
+            endpoint: ${OTEL_EXPORTER_OTLP_ENDPOINT:-http://localhost:4318}/v1/metrics
+"#;
+
+#[test]
+fn the_getting_started_file_reads_with_its_service_detector() {
+    let settings = read(
+        GETTING_STARTED,
+        &[
+            ("OTEL_SERVICE_NAME", "checkout"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "service.name=from-the-list,team=payments",
+            ),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        vars(
+            &settings,
+            &[
+                "OTEL_TRACES_EXPORTER",
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "OTEL_PROPAGATORS",
+                "OTEL_TRACES_SAMPLER",
+            ]
+        ),
+        some(&[
+            "otlp",
+            "http://localhost:4318/v1/traces",
+            "tracecontext,baggage",
+            "parentbased_always_on",
+        ])
+    );
+    let [instance, detected_name, listed_name, team] = settings.resource.as_slice() else {
+        panic!("{:?}", settings.resource);
+    };
+    assert_eq!(instance.key.as_str(), "service.instance.id");
+    let uuid = instance.value.as_str();
+    assert_eq!(
+        (uuid.len(), uuid.chars().filter(|c| *c == '-').count()),
+        (36, 4),
+        "{uuid}"
+    );
+    assert_eq!(&uuid[14..15], "4", "a version 4 UUID: {uuid}");
+    // Lowest first: the detector's name, then the list's, which wins.
+    assert_eq!(detected_name, &KeyValue::new("service.name", "checkout"));
+    assert_eq!(listed_name, &KeyValue::new("service.name", "from-the-list"));
+    assert_eq!(team, &KeyValue::new("team", "payments"));
+    assert!(
+        settings
+            .notes
+            .iter()
+            .all(|(level, _)| *level == Level::Info),
+        "nothing unknown: {:?}",
+        settings.notes
+    );
+    assert!(
+        settings
+            .notes
+            .iter()
+            .any(|(_, note)| note.contains("no \"container\" detector")),
+        "{:?}",
+        settings.notes
+    );
+}
