@@ -27,6 +27,7 @@ use crate::shared_processor::SharedProcessor;
 use crate::tail::{FanOut, TailSamplerBuilder};
 
 mod exports;
+mod simple;
 
 use exports::Export;
 

@@ -5,8 +5,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use opentelemetry_sdk::trace::{SimpleSpanProcessor, SpanExporter, SpanProcessor};
+use opentelemetry_sdk::trace::{SpanExporter, SpanProcessor};
 
+use super::simple::SimpleExport;
 use crate::batch::{BatchOptions, ExporterBatch};
 use crate::config::{self, ConfigError};
 use crate::export_accounting::ExportCounters;
@@ -29,7 +30,7 @@ pub(super) enum Export {
 impl Export {
     /// `exporter` given each span as it ends.
     pub(super) fn simple<E: SpanExporter + 'static>(exporter: E) -> Self {
-        Export::Ready(Box::new(SimpleSpanProcessor::new(exporter)))
+        Export::Ready(Box::new(SimpleExport::new(exporter)))
     }
 
     pub(super) fn batched<E: SpanExporter + 'static>(exporter: E) -> Self {

@@ -17,6 +17,16 @@ impl Printed {
         TerminalExporter::to_writer(Box::new(self.clone()), TreeStyle::PLAIN)
     }
 
+    /// A terminal tree printing here, each write `delay` late: an output
+    /// slower than the spans it draws (a pipe, a log driver).
+    pub fn slow_exporter(&self, delay: std::time::Duration) -> TerminalExporter {
+        let slow = Slow {
+            printed: self.clone(),
+            delay,
+        };
+        TerminalExporter::to_writer(Box::new(slow), TreeStyle::PLAIN)
+    }
+
     /// Everything printed so far.
     pub fn text(&self) -> String {
         let printed = self.0.lock().unwrap_or_else(PoisonError::into_inner);
@@ -38,6 +48,22 @@ impl Write for Printed {
         let mut printed = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         printed.extend_from_slice(bytes);
         Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+struct Slow {
+    printed: Printed,
+    delay: std::time::Duration,
+}
+
+impl Write for Slow {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        std::thread::sleep(self.delay);
+        self.printed.write(bytes)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
