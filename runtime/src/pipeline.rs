@@ -175,7 +175,9 @@ impl Pipeline {
         self
     }
 
-    /// Exports each span as it ends (for tests and demos).
+    /// Exports each span as it ends (for tests and demos), on the
+    /// collector thread; [`PipelineGuard::flush`] also flushes the exporter
+    /// (which the SDK's `SimpleSpanProcessor` does not).
     pub fn with_simple_exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
         self.processors.push(Export::simple(exporter));
         self
