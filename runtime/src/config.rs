@@ -169,6 +169,14 @@ pub(crate) fn check_config_file() -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// Runs `read`, a public reading of configuration: first fails if
+/// `OTEL_CONFIG_FILE` names a file spanflow cannot use, and tells an error
+/// about a value the file gave in the file's terms.
+pub(crate) fn reading<T>(read: impl FnOnce() -> Result<T, ConfigError>) -> Result<T, ConfigError> {
+    check_config_file()?;
+    read().map_err(in_file_terms)
+}
+
 /// `error`, told in the configuration file's terms when a property of the
 /// file gave the value.
 pub(crate) fn in_file_terms(error: ConfigError) -> ConfigError {

@@ -80,8 +80,7 @@ impl BatchOptions {
     /// (`OTEL_CONFIG_FILE`), its OTLP exporter's `batch` settings take the
     /// place of these variables.
     pub fn from_env() -> Result<Self, ConfigError> {
-        config::check_config_file()?;
-        BatchOptions::read_from_env().map_err(config::in_file_terms)
+        config::reading(BatchOptions::read_from_env)
     }
 
     fn read_from_env() -> Result<Self, ConfigError> {

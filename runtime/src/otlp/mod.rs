@@ -213,8 +213,7 @@ impl OtlpTarget {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_env_or_default() -> Result<Self, ConfigError> {
-        config::check_config_file()?;
-        OtlpTarget::read_from_env_or_default().map_err(config::in_file_terms)
+        config::reading(OtlpTarget::read_from_env_or_default)
     }
 
     fn read_from_env_or_default() -> Result<Self, ConfigError> {
@@ -239,8 +238,7 @@ impl OtlpTarget {
     /// With a configuration file (`OTEL_CONFIG_FILE`), the file's OTLP
     /// exporter takes the place of these variables.
     pub fn from_env() -> Result<Option<Self>, ConfigError> {
-        config::check_config_file()?;
-        OtlpTarget::read_from_env().map_err(config::in_file_terms)
+        config::reading(OtlpTarget::read_from_env)
     }
 
     fn read_from_env() -> Result<Option<Self>, ConfigError> {
