@@ -169,6 +169,25 @@ pub(crate) fn check_config_file() -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// `key1=value1,key2=value2` with percent-encoded values, the format of
+/// `OTEL_EXPORTER_OTLP_HEADERS` and `OTEL_RESOURCE_ATTRIBUTES`: each
+/// entry's trimmed key and decoded value, or what is wrong.
+#[cfg(any(feature = "otlp", feature = "config-file"))]
+pub(crate) fn key_value_list(list: &str) -> Result<Vec<(&str, String)>, String> {
+    let mut entries = Vec::new();
+    for entry in list.split(',').filter(|entry| !entry.trim().is_empty()) {
+        let (key, encoded) = entry
+            .split_once('=')
+            .ok_or_else(|| format!("`{}` is not key=value", entry.trim()))?;
+        let key = key.trim();
+        let value = percent_encoding::percent_decode_str(encoded.trim())
+            .decode_utf8()
+            .map_err(|_| format!("the value of `{key}` is not UTF-8"))?;
+        entries.push((key, value.into_owned()));
+    }
+    Ok(entries)
+}
+
 /// Runs `read`, a public reading of configuration: first fails if
 /// `OTEL_CONFIG_FILE` names a file spanflow cannot use, and tells an error
 /// about a value the file gave in the file's terms.

@@ -3,10 +3,10 @@
 //! `attributes_list`, over what its `service` detector finds.
 
 use opentelemetry::{Array, KeyValue, Value};
-use percent_encoding::percent_decode_str;
 
 use super::node::{Node, Problem};
 use super::settings::FileSettings;
+use crate::config::key_value_list;
 use crate::diagnostics::Level;
 
 /// `resource.attributes` (typed) over `resource.attributes_list` (the
@@ -38,18 +38,8 @@ pub(super) fn read(
     if let Some(field) = resource.field("attributes_list")?
         && let Some(list) = field.scalar()?
     {
-        for entry in list.split(',').filter(|entry| !entry.trim().is_empty()) {
-            let (key, value) = entry
-                .split_once('=')
-                .ok_or_else(|| field.problem(format!("`{}` is not key=value", entry.trim())))?;
-            let value = percent_decode_str(value.trim())
-                .decode_utf8()
-                .map_err(|_| {
-                    field.problem(format!("the value of `{}` is not UTF-8", key.trim()))
-                })?;
-            settings
-                .resource
-                .push(KeyValue::new(key.trim().to_owned(), value.into_owned()));
+        for (key, value) in key_value_list(&list).map_err(|reason| field.problem(reason))? {
+            settings.resource.push(KeyValue::new(key.to_owned(), value));
         }
     }
     if let Some(attributes) = resource.field("attributes")? {

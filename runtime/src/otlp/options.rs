@@ -4,10 +4,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use percent_encoding::percent_decode_str;
-
 use crate::batch::millis;
-use crate::config::{ConfigError, signal_var};
+use crate::config::{ConfigError, key_value_list, signal_var};
 use crate::timeout::timeout_setting;
 
 const HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
@@ -160,33 +158,18 @@ fn parse_headers(
     variable: &'static str,
     value: &str,
 ) -> Result<Vec<(String, String)>, ConfigError> {
-    let mut headers = Vec::new();
-    for entry in value.split(',').filter(|entry| !entry.trim().is_empty()) {
-        let Some((key, encoded)) = entry.split_once('=') else {
-            return Err(ConfigError::new(
-                variable,
-                value,
-                format!("`{}` is not key=value", entry.trim()),
-            ));
-        };
-        let key = key.trim();
-        let decoded = percent_decode_str(encoded.trim())
-            .decode_utf8()
-            .map_err(|_| {
-                ConfigError::new(
-                    variable,
-                    value,
-                    format!("the value of `{key}` is not UTF-8"),
-                )
-            })?;
+    let entries =
+        key_value_list(value).map_err(|reason| ConfigError::new(variable, value, reason))?;
+    let mut headers = Vec::with_capacity(entries.len());
+    for (key, decoded) in entries {
         if !valid_header(key, &decoded) {
             return Err(ConfigError::new(
                 variable,
                 value,
-                format!("`{}` is not a valid header: {VALID_HEADER}", entry.trim()),
+                format!("`{key}` is not a valid header: {VALID_HEADER}"),
             ));
         }
-        headers.push((key.to_ascii_lowercase(), decoded.into_owned()));
+        headers.push((key.to_ascii_lowercase(), decoded));
     }
     Ok(headers)
 }
