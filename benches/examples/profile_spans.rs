@@ -7,14 +7,20 @@
 //! (`spanflow_benches::least`), `least-tree`, `least-busy` (`least` with
 //! another thread busy), `api` (a span through the OpenTelemetry API into
 //! the pipeline), `writable` (`sync` with
-//! `Pipeline::with_writable_active_span`), `inject`, `extract` or
-//! `extract-headers`.
+//! `Pipeline::with_writable_active_span`), `event` (`sync` adding one
+//! event to the current span, as a log line through a bridge does),
+//! `inject`, `extract` or `extract-headers`.
 
 use opentelemetry::trace::{TraceContextExt, Tracer};
 use spanflow_benches::{Discard, Repoll, run};
 
 #[spanflow::trace]
 fn empty() {}
+
+#[spanflow::trace]
+fn with_an_event() {
+    spanflow::current::add_event("step", Vec::new());
+}
 
 #[spanflow::trace(fields(order.id = id, tenant = "acme", region = region))]
 fn with_fields(id: i64, region: &str) {
@@ -133,6 +139,7 @@ fn main() {
             match mode.as_str() {
                 "async" => run(polled()),
                 "fields" => with_fields(7, "eu-west-1"),
+                "event" => with_an_event(),
                 "least" | "least-busy" => spanflow_benches::least::in_span("f", || {}),
                 "tree" => tree(),
                 "least-tree" => least_tree(),
