@@ -5,6 +5,8 @@
 //! Precedence, lowest first: what is read here; then what the SDK reads
 //! (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`); then what code sets.
 
+mod container;
+
 use std::time::SystemTime;
 
 use opentelemetry::KeyValue;
@@ -59,8 +61,9 @@ impl Default for ResourceEnv {
 impl ResourceEnv {
     /// The attributes read now: the variables above (empty values count
     /// as unset), `host.name`, `process.pid`, `process.creation.time` (when
-    /// the pipeline was installed) and `vcs.ref.head.revision` when a
-    /// commit was captured at build time.
+    /// the pipeline was installed), `container.id` inside a container
+    /// whose id the kernel's files show (`resource/container.rs`) and
+    /// `vcs.ref.head.revision` when a commit was captured at build time.
     pub(crate) fn read(&self, git_commit: Option<&'static str>) -> Vec<KeyValue> {
         let mut attributes = vec![
             KeyValue::new("process.pid", i64::from(std::process::id())),
@@ -68,6 +71,9 @@ impl ResourceEnv {
         ];
         if let Some(host) = host_name() {
             attributes.push(KeyValue::new("host.name", host));
+        }
+        if let Some(id) = container::container_id() {
+            attributes.push(KeyValue::new("container.id", id));
         }
         let from_env = [
             ("deployment.environment.name", &self.environment),

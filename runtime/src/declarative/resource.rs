@@ -64,10 +64,10 @@ pub(super) fn read(
 }
 
 /// The detectors a file names: `service` (`service.name` from
-/// `OTEL_SERVICE_NAME`, a `service.instance.id`); `host` and `process`
-/// describe what spanflow reads anyway (`host.name`, `process.pid`,
-/// `process.creation.time`, with the deployment's variables of
-/// `ResourceEnv`); others are said and not run.
+/// `OTEL_SERVICE_NAME`, a `service.instance.id`); `host`, `process` and
+/// `container` describe what spanflow reads anyway (`host.name`,
+/// `process.pid`, `process.creation.time`, `container.id`, with the
+/// deployment's variables of `ResourceEnv`); others are said and not run.
 fn read_detection(
     settings: &mut FileSettings,
     detection: &Node<'_>,
@@ -101,12 +101,12 @@ fn read_detection(
                         .push(KeyValue::new("service.name", service));
                 }
             }
-            "host" | "process" => {}
+            "host" | "process" | "container" => {}
             other => settings.note(
                 Level::Info,
                 format!(
-                    "{}: spanflow has no {other:?} detector; it reads the host, the process \
-                     and the deployment's variables (ResourceEnv) itself",
+                    "{}: spanflow has no {other:?} detector; it reads the host, the process, \
+                     the container and the deployment's variables (ResourceEnv) itself",
                     detector.path
                 ),
             ),

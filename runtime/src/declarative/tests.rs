@@ -447,10 +447,25 @@ fn the_getting_started_file_reads_with_its_service_detector() {
         settings.notes
     );
     assert!(
+        !settings
+            .notes
+            .iter()
+            .any(|(_, note)| note.contains("detector")),
+        "the four detectors are spanflow's: {:?}",
+        settings.notes
+    );
+}
+
+#[test]
+fn a_detector_spanflow_does_not_have_is_said() {
+    let file = "file_format: \"1.1\"\nresource:\n  detection:\n    detectors:\n      - os:\n";
+    let settings = read(file, &[]).unwrap();
+    assert!(settings.resource.is_empty(), "{:?}", settings.resource);
+    assert!(
         settings
             .notes
             .iter()
-            .any(|(_, note)| note.contains("no \"container\" detector")),
+            .any(|(_, note)| note.contains("no \"os\" detector")),
         "{:?}",
         settings.notes
     );
