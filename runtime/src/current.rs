@@ -134,28 +134,50 @@ pub(crate) fn add_to(id: SpanId, addition: Addition) {
     }
 }
 
-/// Queues `addition` for the current span if it is a spanflow span: the
-/// entered one, or one whose `Context` was made current by hand (only a
-/// span context, local and sampled: nothing else puts such a `Context`
-/// in place); gives it back if not, for the OpenTelemetry API's active
-/// span (an SDK span, say, made current inside a spanflow span).
-fn add_to_current(addition: Addition) -> Option<Addition> {
+/// The current span, as additions made without a handle reach it.
+enum CurrentSpan {
+    /// A spanflow span: the entered one, or one whose `Context` was made
+    /// current by hand (only a span context, local and sampled: nothing
+    /// else puts such a `Context` in place).
+    Spanflow(SpanId),
+    /// A span the OpenTelemetry API records (an SDK span, say, made
+    /// current inside a spanflow span), reached as its active span.
+    Api,
+    /// None, or one that is not recorded here: nothing to add to.
+    Unrecorded,
+}
+
+fn current_span() -> CurrentSpan {
     let entered = ENTERED.with(Cell::get);
-    let target = Context::map_current(|cx| {
+    Context::map_current(|cx| {
         let span = cx.span();
         let context = span.span_context();
         let id = context.span_id();
         if id != SpanId::INVALID && id == entered {
-            return Some(id);
+            CurrentSpan::Spanflow(id)
+        } else if span.is_recording() {
+            CurrentSpan::Api
+        } else if context.is_sampled() && !context.is_remote() {
+            CurrentSpan::Spanflow(id)
+        } else {
+            CurrentSpan::Unrecorded
         }
-        (!span.is_recording() && context.is_sampled() && !context.is_remote()).then_some(id)
-    });
-    match target {
-        Some(id) => {
-            add_to(id, addition);
-            None
+    })
+}
+
+/// Adds the event `make` makes to the current span (see [`add_event`]);
+/// `make` runs only when there is a span to take it, so a log line
+/// outside any recorded span is not formatted.
+pub(crate) fn add_event_with(make: impl FnOnce() -> Event) {
+    match current_span() {
+        CurrentSpan::Spanflow(id) => add_to(id, Addition::Event(make())),
+        CurrentSpan::Api => {
+            let event = make();
+            opentelemetry::trace::get_active_span(|span| {
+                span.add_event_with_timestamp(event.name, event.timestamp, event.attributes)
+            });
         }
-        None => Some(addition),
+        CurrentSpan::Unrecorded => {}
     }
 }
 
@@ -170,18 +192,17 @@ fn add_to_current(addition: Addition) -> Option<Addition> {
 /// # }
 /// ```
 pub fn add_event(name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
-    let event = Event::new(name, std::time::SystemTime::now(), attributes, 0);
-    if let Some(Addition::Event(event)) = add_to_current(Addition::Event(event)) {
-        opentelemetry::trace::get_active_span(|span| {
-            span.add_event_with_timestamp(event.name, event.timestamp, event.attributes)
-        });
-    }
+    add_event_with(|| Event::new(name, std::time::SystemTime::now(), attributes, 0));
 }
 
 /// Sets an attribute on the current span (see [`add_event`]).
 pub fn set_attribute(attribute: KeyValue) {
-    if let Some(Addition::Attribute(attribute)) = add_to_current(Addition::Attribute(attribute)) {
-        opentelemetry::trace::get_active_span(|span| span.set_attribute(attribute));
+    match current_span() {
+        CurrentSpan::Spanflow(id) => add_to(id, Addition::Attribute(attribute)),
+        CurrentSpan::Api => {
+            opentelemetry::trace::get_active_span(|span| span.set_attribute(attribute));
+        }
+        CurrentSpan::Unrecorded => {}
     }
 }
 

@@ -44,7 +44,8 @@ async fn reserve() {
 
 #[trace]
 fn price() -> Option<u64> {
-    log::error!("no price");
+    // With an argument, so the message is formatted (the others are not).
+    log::error!("no {}", "price");
     None
 }
 

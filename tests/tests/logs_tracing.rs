@@ -3,7 +3,9 @@
 
 mod logs;
 
+use std::fmt;
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use logs::{Lines, check, install};
@@ -69,4 +71,52 @@ async fn tracing_events_land_on_their_spans_and_lines_carry_their_ids() {
     tracing::info!("outside");
     handler().await;
     check(&exporter, &pipeline, &lines);
+}
+
+/// Counts how often a line holding it is formatted.
+struct Formatted<'a>(&'a AtomicUsize);
+
+impl fmt::Display for Formatted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        f.write_str("formatted")
+    }
+}
+
+#[test]
+fn a_line_outside_any_recorded_span_is_not_formatted() {
+    use opentelemetry::trace::{Tracer, TracerProvider};
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let events_only = tracing_subscriber::registry().with(spanflow::logs::SpanEventLayer::new());
+    let formatted = AtomicUsize::new(0);
+    tracing::subscriber::with_default(events_only, || {
+        tracing::info!("{}", Formatted(&formatted));
+        assert_eq!(
+            formatted.load(Ordering::Relaxed),
+            0,
+            "no span: not formatted"
+        );
+        // An OpenTelemetry API span takes the line as its active span does.
+        provider.tracer("api").in_span("api span", |_| {
+            tracing::info!("{}", Formatted(&formatted));
+        });
+    });
+    assert_eq!(
+        formatted.load(Ordering::Relaxed),
+        1,
+        "formatted once, in the span"
+    );
+    let spans = exporter.get_finished_spans().unwrap();
+    let [api] = spans.as_slice() else {
+        panic!("one span: {spans:?}");
+    };
+    assert_eq!(
+        logs::log_events(api),
+        [("INFO".to_owned(), "formatted".to_owned())]
+    );
 }

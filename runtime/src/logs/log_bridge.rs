@@ -63,12 +63,15 @@ impl<L: Log> Log for LogBridge<L> {
                 log::Level::Debug => "DEBUG",
                 log::Level::Trace => "TRACE",
             };
-            super::record(
-                level,
-                record.args().to_string(),
-                record.target(),
-                Vec::new(),
-            );
+            super::record(level, || super::LogLine {
+                // A message without arguments needs no formatting.
+                message: match record.args().as_str() {
+                    Some(message) => message.into(),
+                    None => record.args().to_string().into(),
+                },
+                target: record.target().to_owned().into(),
+                fields: Vec::new(),
+            });
         }
         if self.inner.enabled(record.metadata()) {
             self.inner.log(record);

@@ -33,9 +33,10 @@
 //! span, which is spanflow's.
 
 use std::fmt;
+use std::time::SystemTime;
 
-use opentelemetry::KeyValue;
-use opentelemetry::trace::{SpanId, TraceId};
+use opentelemetry::trace::{Event, SpanId, TraceId};
+use opentelemetry::{KeyValue, Value};
 
 #[cfg(feature = "log")]
 mod log_bridge;
@@ -76,18 +77,29 @@ impl fmt::Display for TraceIds {
     }
 }
 
-/// Records a log line as an event on the current span.
+/// What a log line says, made only when a span takes the line.
 #[cfg_attr(not(any(feature = "log", feature = "tracing")), allow(dead_code))]
-pub(crate) fn record(
-    level: &'static str,
-    message: String,
-    target: &str,
-    mut fields: Vec<KeyValue>,
-) {
-    let mut attributes = Vec::with_capacity(3 + fields.len());
-    attributes.push(KeyValue::new("level", level));
-    attributes.push(KeyValue::new("message", message));
-    attributes.push(KeyValue::new("target", target.to_owned()));
-    attributes.append(&mut fields);
-    crate::current::add_event(LOG_EVENT, attributes);
+pub(crate) struct LogLine {
+    pub(crate) message: Value,
+    pub(crate) target: Value,
+    pub(crate) fields: Vec<KeyValue>,
+}
+
+/// Records a log line as an event on the current span; `line` runs only
+/// when there is one, so lines outside recorded spans cost no formatting.
+#[cfg_attr(not(any(feature = "log", feature = "tracing")), allow(dead_code))]
+pub(crate) fn record(level: &'static str, line: impl FnOnce() -> LogLine) {
+    crate::current::add_event_with(|| {
+        let LogLine {
+            message,
+            target,
+            mut fields,
+        } = line();
+        let mut attributes = Vec::with_capacity(3 + fields.len());
+        attributes.push(KeyValue::new("level", level));
+        attributes.push(KeyValue::new("message", message));
+        attributes.push(KeyValue::new("target", target));
+        attributes.append(&mut fields);
+        Event::new(LOG_EVENT, SystemTime::now(), attributes, 0)
+    });
 }

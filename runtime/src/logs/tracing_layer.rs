@@ -58,8 +58,6 @@ impl<S: Subscriber> Layer<S> for SpanEventLayer {
         if *metadata.level() > self.most_verbose {
             return;
         }
-        let mut fields = Fields::default();
-        event.record(&mut fields);
         let level = match *metadata.level() {
             Level::ERROR => "ERROR",
             Level::WARN => "WARN",
@@ -67,7 +65,16 @@ impl<S: Subscriber> Layer<S> for SpanEventLayer {
             Level::DEBUG => "DEBUG",
             Level::TRACE => "TRACE",
         };
-        super::record(level, fields.message, metadata.target(), fields.others);
+        super::record(level, || {
+            let mut fields = Fields::default();
+            event.record(&mut fields);
+            super::LogLine {
+                message: fields.message.into(),
+                // An event's metadata is static: its target needs no copy.
+                target: metadata.target().into(),
+                fields: fields.others,
+            }
+        });
     }
 }
 
