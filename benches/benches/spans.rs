@@ -105,6 +105,18 @@ fn tracing_root() {
     }
 }
 
+/// A log line inside a span, through spanflow's `SpanEventLayer`.
+#[spanflow::trace]
+fn spanflow_logged() {
+    tracing::info!("step");
+}
+
+/// A log line inside a span, through tracing-opentelemetry.
+#[tracing::instrument]
+fn tracing_logged() {
+    tracing::info!("step");
+}
+
 #[fastrace::trace]
 fn fastrace_child() {}
 
@@ -442,7 +454,9 @@ fn async_repolls(c: &mut Criterion) {
 /// a log line through spanflow's bridges does): inside the span's work,
 /// where the event moves into the record directly, and under the span's
 /// context attached by hand, where it goes through the collector; the
-/// SDK's span written through the API's active span beside them.
+/// SDK's span written through the API's active span beside them. Then a
+/// `tracing::info!` line inside a span, through spanflow's
+/// `SpanEventLayer` and through tracing-opentelemetry.
 fn event_on_the_current_span(c: &mut Criterion) {
     let anchors = anchors();
     let mut group = c.benchmark_group("span_with_an_event_on_the_current_span");
@@ -480,6 +494,25 @@ fn event_on_the_current_span(c: &mut Criterion) {
                 opentelemetry::trace::get_active_span(|span| span.add_event("step", Vec::new()));
             })
         },
+        drain_sdk,
+    );
+    let span_events = tracing::Dispatch::new(
+        tracing_subscriber::registry().with(spanflow::logs::SpanEventLayer::new()),
+    );
+    tracing::dispatcher::with_default(&span_events, || {
+        bench_drained(
+            &mut group,
+            "spanflow #[trace], tracing::info! through SpanEventLayer",
+            1,
+            spanflow_logged,
+            drain_spanflow,
+        );
+    });
+    bench_drained(
+        &mut group,
+        "tracing-opentelemetry #[instrument], tracing::info!",
+        1,
+        tracing_logged,
         drain_sdk,
     );
     group.finish();
