@@ -507,6 +507,13 @@ fn event_on_the_current_span(c: &mut Criterion) {
             spanflow_logged,
             drain_spanflow,
         );
+        bench_drained(
+            &mut group,
+            "tracing::info! outside any span, through SpanEventLayer",
+            1,
+            || tracing::info!("step"),
+            || {},
+        );
     });
     bench_drained(
         &mut group,
