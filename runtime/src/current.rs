@@ -11,7 +11,8 @@
 //! [`TracedStream`](crate::TracedStream)'s `poll_next`) is also
 //! entered here, by id, around its work; what is added meanwhile waits in a
 //! thread-local list and moves into the span's record when the work
-//! returns. A span's `Context` made current some other way
+//! returns (at most 1,024 additions wait: beyond, they are counted as
+//! dropped, as the span's limits would count them). A span's `Context` made current some other way
 //! (`Context::attach`, OpenTelemetry's `FutureExt::with_context`,
 //! [`with_context`](crate::with_context)), on any thread, does not enter
 //! it: what is added there goes to the collector, which moves it into the
@@ -37,11 +38,75 @@ thread_local! {
     /// What was added to entered spans, moved into their records when
     /// their work returns (the records themselves stay with their owners).
     static PENDING: RefCell<Vec<(SpanId, Addition)>> = const { RefCell::new(Vec::new()) };
-    /// Whether `PENDING` may hold anything: every poll checks it, and a
+    /// What came for entered spans beyond `PENDING_AT_MOST`, per span:
+    /// counted, or kept in place of the one before (status, name).
+    static OVERFLOW: RefCell<Vec<Overflow>> = const { RefCell::new(Vec::new()) };
+    /// Whether `PENDING` or `OVERFLOW` may hold anything: every poll checks it, and a
     /// `Cell` with no destructor is one thread-local read, where the list
     /// (which has one) also costs its registration check and a borrow
     /// (~30 instructions a poll in callgrind).
     static MAYBE_PENDING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Additions waiting for entered spans, at most. A span whose work never
+/// returns (a `#[trace]` fn that loops for good, logging as it goes) would
+/// otherwise hold every line logged in it; beyond the bound, events,
+/// attributes and links are counted as dropped on their span, as its
+/// limits would count them, and a status or a name takes the place of
+/// the one that came before it.
+const PENDING_AT_MOST: usize = 1024;
+
+/// What came for one entered span once `PENDING` was full.
+struct Overflow {
+    id: SpanId,
+    events: u32,
+    attributes: u32,
+    links: u32,
+    status: Option<Status>,
+    name: Option<Cow<'static, str>>,
+}
+
+impl Overflow {
+    fn new(id: SpanId) -> Overflow {
+        Overflow {
+            id,
+            events: 0,
+            attributes: 0,
+            links: 0,
+            status: None,
+            name: None,
+        }
+    }
+
+    fn take(&mut self, addition: Addition) {
+        match addition {
+            Addition::Event(_) => self.events = self.events.saturating_add(1),
+            Addition::Attribute(_) => self.attributes = self.attributes.saturating_add(1),
+            Addition::Link(_) => self.links = self.links.saturating_add(1),
+            Addition::Status(status) => {
+                // As the record would take it: Ok is final, Unset ignored.
+                if self.status != Some(Status::Ok) && status != Status::Unset {
+                    self.status = Some(status);
+                }
+            }
+            Addition::Name(name) => self.name = Some(name),
+        }
+    }
+
+    fn apply(self, record: &mut SpanRecord) {
+        if self.events + self.attributes + self.links > 0 {
+            let extras = record.extras();
+            extras.dropped_events = extras.dropped_events.saturating_add(self.events);
+            extras.dropped_attributes = extras.dropped_attributes.saturating_add(self.attributes);
+            extras.dropped_links = extras.dropped_links.saturating_add(self.links);
+        }
+        if let Some(status) = self.status {
+            record.set_status(status);
+        }
+        if let Some(name) = self.name {
+            record.name = Some(name);
+        }
+    }
 }
 
 pub(crate) enum Addition {
@@ -100,7 +165,19 @@ impl Entered {
                     index += 1;
                 }
             }
-            if pending.is_empty() {
+            let overflow = OVERFLOW.with(|overflow| {
+                let mut overflow = overflow.borrow_mut();
+                let taken = overflow
+                    .iter()
+                    .position(|waiting| waiting.id == id)
+                    .map(|index| overflow.swap_remove(index));
+                (taken, overflow.is_empty())
+            });
+            let (taken, no_overflow) = overflow;
+            if let Some(taken) = taken {
+                taken.apply(record);
+            }
+            if pending.is_empty() && no_overflow {
                 MAYBE_PENDING.with(|maybe| maybe.set(false));
             }
         });
@@ -120,12 +197,36 @@ pub(crate) fn is_entered(id: SpanId) -> bool {
     id != SpanId::INVALID && ENTERED.with(Cell::get) == id
 }
 
+/// Counts or keeps `addition` for the entered span `id` once `PENDING` is
+/// full (see [`PENDING_AT_MOST`]).
+#[cold]
+fn overflow(id: SpanId, addition: Addition) {
+    OVERFLOW.with(|overflow| {
+        let mut overflow = overflow.borrow_mut();
+        let index = match overflow.iter().position(|waiting| waiting.id == id) {
+            Some(index) => index,
+            None => {
+                overflow.push(Overflow::new(id));
+                overflow.len() - 1
+            }
+        };
+        overflow[index].take(addition);
+    });
+}
+
 /// Queues `addition` for the spanflow span `id`: on this thread if the
 /// span is entered here, else with the collector, which moves it into the
 /// record when the span ends (`late_additions.rs`).
 pub(crate) fn add_to(id: SpanId, addition: Addition) {
     if is_entered(id) {
-        PENDING.with(|pending| pending.borrow_mut().push((id, addition)));
+        PENDING.with(|pending| {
+            let mut pending = pending.borrow_mut();
+            if pending.len() < PENDING_AT_MOST {
+                pending.push((id, addition));
+            } else {
+                overflow(id, addition);
+            }
+        });
         MAYBE_PENDING.with(|maybe| maybe.set(true));
     } else if let Some(recorder) = crate::recorder::get()
         && let Backend::Fast(collector) = &recorder.backend
@@ -245,5 +346,39 @@ mod tests {
         assert!(!is_entered(id));
         assert_eq!(record.attributes, [KeyValue::new("during", true)]);
         assert_eq!(pending(), 0);
+    }
+
+    #[test]
+    fn a_span_entered_for_good_holds_at_most_the_bound() {
+        let id = SpanId::from(9_u64);
+        let entered = Entered::new(id);
+        let event = || Event::new("line", std::time::SystemTime::UNIX_EPOCH, Vec::new(), 0);
+        let events = PENDING_AT_MOST + 100;
+        for _ in 0..events {
+            add_to(id, Addition::Event(event()));
+        }
+        add_to(id, Addition::Attribute(KeyValue::new("late", true)));
+        add_to(id, Addition::Status(Status::error("first")));
+        add_to(id, Addition::Status(Status::Unset));
+        add_to(id, Addition::Status(Status::error("last")));
+        add_to(id, Addition::Name("renamed".into()));
+        assert_eq!(
+            pending(),
+            PENDING_AT_MOST,
+            "the rest counted or kept in place"
+        );
+
+        let mut record = SpanRecord::blank(crate::callsite!("work"));
+        entered.leave(&mut record);
+        let kept = crate::recorder::limits().counts.max_events_per_span as usize;
+        let extras = record.extras.as_deref().expect("events and drops");
+        assert_eq!(extras.events.len(), kept.min(PENDING_AT_MOST));
+        assert_eq!(extras.dropped_events as usize, events - extras.events.len());
+        assert_eq!(extras.dropped_attributes, 1);
+        assert_eq!(extras.status, Status::error("last"));
+        assert_eq!(record.name.as_deref(), Some("renamed"));
+        assert_eq!(pending(), 0);
+        assert!(OVERFLOW.with(|overflow| overflow.borrow().is_empty()));
+        assert!(!MAYBE_PENDING.with(Cell::get));
     }
 }
