@@ -12,8 +12,9 @@
 //! entered here, by id, around its work; what is added meanwhile waits in a
 //! thread-local list and moves into the span's record when the work
 //! returns (at most 1,024 additions wait: beyond, they are counted as
-//! dropped, as the span's limits would count them). A span's `Context` made current some other way
-//! (`Context::attach`, OpenTelemetry's `FutureExt::with_context`,
+//! dropped, as the span's limits would count them). A span's `Context`
+//! made current some other way (`Context::attach`, OpenTelemetry's
+//! `FutureExt::with_context`,
 //! [`with_context`](crate::with_context)), on any thread, does not enter
 //! it: what is added there goes to the collector, which moves it into the
 //! record when the span ends (a little dearer: a lock and a clock read),
@@ -41,10 +42,10 @@ thread_local! {
     /// What came for entered spans beyond `PENDING_AT_MOST`, per span:
     /// counted, or kept in place of the one before (status, name).
     static OVERFLOW: RefCell<Vec<Overflow>> = const { RefCell::new(Vec::new()) };
-    /// Whether `PENDING` or `OVERFLOW` may hold anything: every poll checks it, and a
-    /// `Cell` with no destructor is one thread-local read, where the list
-    /// (which has one) also costs its registration check and a borrow
-    /// (~30 instructions a poll in callgrind).
+    /// Whether `PENDING` or `OVERFLOW` may hold anything: every poll
+    /// checks it, and a `Cell` with no destructor is one thread-local read,
+    /// where the list (which has one) also costs its registration check and
+    /// a borrow (~30 instructions a poll in callgrind).
     static MAYBE_PENDING: Cell<bool> = const { Cell::new(false) };
 }
 
@@ -94,7 +95,7 @@ impl Overflow {
     }
 
     fn apply(self, record: &mut SpanRecord) {
-        if self.events + self.attributes + self.links > 0 {
+        if (self.events | self.attributes | self.links) != 0 {
             let extras = record.extras();
             extras.dropped_events = extras.dropped_events.saturating_add(self.events);
             extras.dropped_attributes = extras.dropped_attributes.saturating_add(self.attributes);
@@ -165,7 +166,7 @@ impl Entered {
                     index += 1;
                 }
             }
-            let overflow = OVERFLOW.with(|overflow| {
+            let (taken, no_overflow) = OVERFLOW.with(|overflow| {
                 let mut overflow = overflow.borrow_mut();
                 let taken = overflow
                     .iter()
@@ -173,7 +174,6 @@ impl Entered {
                     .map(|index| overflow.swap_remove(index));
                 (taken, overflow.is_empty())
             });
-            let (taken, no_overflow) = overflow;
             if let Some(taken) = taken {
                 taken.apply(record);
             }
