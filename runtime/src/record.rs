@@ -103,7 +103,7 @@ impl FutureClocks {
 /// Attributes a recycled record keeps room for, at most. Its lists are
 /// emptied on the collector thread, not given away, so a span that fills
 /// them finds room already made by an earlier span in the same box instead
-/// of allocating on its own thread memory that another thread would free
+/// of allocating, on its own thread, memory that another thread would free
 /// (each such allocation took glibc's slow path on the span's thread). The
 /// bounds cap what a box holds beyond its 192 bytes at ~2.3 KB (16
 /// attributes of 56 bytes, the 88-byte extras, 8 events of 72 and 8 links
