@@ -11,7 +11,9 @@
 //! order. Datastores and Stripe are simulated, in the seed's proportions at a
 //! quarter of its scale; the Kafka event is a real produce (a PRODUCER span
 //! `send reservations`, its context in the record's headers) when a broker
-//! is given, and simulated otherwise.
+//! is given, and simulated otherwise. The payment service's log line about
+//! the retry becomes an event on its span (drawn in the tree) and is written
+//! to standard error with the trace and span ids.
 //!
 //! Run: `cargo run --example checkout` (`SPANFLOW_EXPORT=json:trace.jsonl`
 //! writes OTLP/JSON instead); `cargo run --example checkout -- --kafka
@@ -29,6 +31,8 @@ use axum::routing::post;
 use reqwest_middleware::ClientWithMiddleware;
 use spanflow::trace;
 use spanflow_http::{TraceLayer, TracingMiddleware};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 #[path = "common/kafka_setup.rs"]
 mod kafka_setup;
@@ -179,7 +183,9 @@ mod payment_service {
         for attempt in 1..=2 {
             match tokio::time::timeout(Duration::from_millis(100), stripe_api(attempt)).await {
                 Ok(()) => return StatusCode::OK,
-                Err(_timed_out) => continue,
+                Err(_timed_out) => {
+                    tracing::warn!(attempt, "stripe did not answer within 100ms; retrying");
+                }
             }
         }
         StatusCode::GATEWAY_TIMEOUT
@@ -277,7 +283,20 @@ mod api_gateway {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The embedded default: the trace is drawn below when it finishes.
-    let tracing = spanflow::pipeline!().install()?;
+    let pipeline = spanflow::pipeline!().install()?;
+    // Log lines become events on the span they are written in, and carry
+    // its ids on standard error.
+    tracing_subscriber::registry()
+        .with(spanflow::logs::SpanEventLayer::new())
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .event_format(spanflow::logs::WithTraceIds::new(
+                    tracing_subscriber::fmt::format(),
+                )),
+        )
+        .with(tracing_subscriber::filter::LevelFilter::INFO)
+        .try_init()?;
     connect_kafka().await?;
 
     let services = Arc::new(api_gateway::Services {
@@ -301,7 +320,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         response.text().await?
     );
 
-    tracing.shutdown()?;
+    pipeline.shutdown()?;
     Ok(())
 }
 

@@ -1,13 +1,20 @@
 //! Drawing a trace as a tree in a terminal.
 
+mod event_line;
+
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::time::{Duration, SystemTime};
 
-use opentelemetry::trace::{SpanId, SpanKind, Status};
+use opentelemetry::trace::{Event, SpanId, SpanKind, Status};
 use opentelemetry_sdk::trace::SpanData;
 
+use self::event_line::Severity;
 use super::trace::Trace;
+
+/// Events drawn under a span, at most (the first ones); the rest are
+/// counted on one line.
+const EVENTS_DRAWN: usize = 8;
 
 /// How a tree is drawn.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -40,7 +47,9 @@ impl TreeStyle {
 /// Draws `trace`: a header with the root's name and the trace's duration,
 /// then every span with its offsets from the trace start, its kind (unless
 /// internal), cancellation and error status; spans on the slowest path (the
-/// longest child at each level) are starred.
+/// longest child at each level) are starred. A span's events (log lines,
+/// exceptions) are drawn among its children at their time, up to
+/// eight a span.
 ///
 /// ```text
 /// Trace: "POST /checkout" 920ms
@@ -48,6 +57,9 @@ impl TreeStyle {
 /// ├── auth_service.verify_token (5ms - 45ms) client
 /// │   └── redis.check_token_cache (10ms - 12ms) client
 /// └── * payment_service.charge (45ms - 900ms) client
+///     ├── external.stripe_api (45ms - 445ms) client cancelled
+///     ├── [WARN] stripe timed out, retrying (445ms)
+///     └── * external.stripe_api (445ms - 900ms) client
 /// ```
 pub fn render_tree(trace: &Trace, style: TreeStyle) -> String {
     let mut out = String::new();
@@ -81,7 +93,7 @@ pub fn render_tree(trace: &Trace, style: TreeStyle) -> String {
         // The root's children hang directly under the header, as in the
         // seed; further top spans (orphans) are drawn beside them.
         if index == 0 {
-            drawer.children(top.span_context.span_id(), "", &mut vec![], tops.len() == 1);
+            drawer.children(top, "", &mut vec![], tops.len() == 1);
         } else {
             drawer.line(top, "", last, &mut vec![]);
         }
@@ -121,6 +133,18 @@ impl Painter {
     fn slow(&self, text: &str) -> String {
         self.paint("1;33", text)
     }
+
+    fn yellow(&self, text: &str) -> String {
+        self.paint("33", text)
+    }
+}
+
+/// What hangs under a span, in time order.
+enum Below<'a> {
+    Span(&'a SpanData),
+    Event(&'a Event),
+    /// Events not drawn: beyond [`EVENTS_DRAWN`], or dropped by the limits.
+    MoreEvents(u64),
 }
 
 struct Drawer<'a> {
@@ -132,12 +156,54 @@ struct Drawer<'a> {
 }
 
 impl Drawer<'_> {
-    fn children(&mut self, parent: SpanId, prefix: &str, seen: &mut Vec<SpanId>, last_group: bool) {
-        let children: Vec<&SpanData> = self.trace.children(parent).collect();
-        for (index, child) in children.iter().enumerate() {
-            let last = index + 1 == children.len() && last_group;
-            self.line(child, prefix, last, seen);
+    fn children(
+        &mut self,
+        parent: &SpanData,
+        prefix: &str,
+        seen: &mut Vec<SpanId>,
+        last_group: bool,
+    ) {
+        let children = self.trace.children(parent.span_context.span_id());
+        let mut below: Vec<(SystemTime, Below<'_>)> = children
+            .map(|child| (child.start_time, Below::Span(child)))
+            .collect();
+        let events = &parent.events;
+        let drawn = events.events.len().min(EVENTS_DRAWN);
+        below.extend(
+            events.events[..drawn]
+                .iter()
+                .map(|event| (event.timestamp, Below::Event(event))),
+        );
+        // Stable: a span and an event at the same time keep that order.
+        below.sort_by_key(|(at, _)| *at);
+        let more = (events.events.len() - drawn) as u64 + u64::from(events.dropped_count);
+        if more > 0 {
+            below.push((parent.end_time, Below::MoreEvents(more)));
         }
+        for (index, (_, item)) in below.iter().enumerate() {
+            let last = index + 1 == below.len() && last_group;
+            match item {
+                Below::Span(child) => self.line(child, prefix, last, seen),
+                Below::Event(event) => self.event_line(event, prefix, last),
+                Below::MoreEvents(count) => {
+                    let branch = if last { "└── " } else { "├── " };
+                    let text = format!("[{count} more events]");
+                    let _ = writeln!(self.out, "{prefix}{branch}{}", self.painter.dim(&text));
+                }
+            }
+        }
+    }
+
+    fn event_line(&mut self, event: &Event, prefix: &str, last: bool) {
+        let branch = if last { "└── " } else { "├── " };
+        let (severity, text) = event_line::describe(event);
+        let text = match severity {
+            Severity::Error => self.painter.red(&text),
+            Severity::Warning => self.painter.yellow(&text),
+            Severity::Plain => text,
+        };
+        let at = format!("({})", format_duration(offset(self.start, event.timestamp)));
+        let _ = writeln!(self.out, "{prefix}{branch}{text} {}", self.painter.dim(&at));
     }
 
     fn line(&mut self, span: &SpanData, prefix: &str, last: bool, seen: &mut Vec<SpanId>) {
@@ -185,7 +251,7 @@ impl Drawer<'_> {
             self.painter.dim(&times)
         );
         let child_prefix = format!("{prefix}{}", if last { "    " } else { "│   " });
-        self.children(id, &child_prefix, seen, true);
+        self.children(span, &child_prefix, seen, true);
     }
 }
 
@@ -231,6 +297,67 @@ Trace: \"POST /checkout\" 920ms  trace_id=00000000000000000000000000000001 spans
 (* marks the slowest path)
 ";
         assert_eq!(drawn, expected);
+    }
+
+    fn log(level: &'static str, message: &'static str, at_ms: u64) -> Event {
+        Event::new(
+            crate::logs::LOG_EVENT,
+            std::time::UNIX_EPOCH + Duration::from_millis(at_ms),
+            vec![
+                opentelemetry::KeyValue::new("level", level),
+                opentelemetry::KeyValue::new("message", message),
+            ],
+            0,
+        )
+    }
+
+    #[test]
+    fn events_hang_under_their_span_at_their_time() {
+        let mut root = timed(1, 1, 0, 0, 920, "POST /checkout");
+        root.events
+            .events
+            .push(log("INFO", "checkout for user 7", 1));
+        let mut charge = timed(1, 2, 1, 45, 900, "payment_service.charge");
+        charge
+            .events
+            .events
+            .push(log("WARN", "stripe timed out, retrying", 444));
+        let trace = Trace::new(vec![
+            root,
+            charge,
+            timed(1, 3, 2, 45, 445, "external.stripe_api"),
+            timed(1, 4, 2, 445, 900, "external.stripe_api"),
+        ]);
+        let expected = "\
+Trace: \"POST /checkout\" 920ms  trace_id=00000000000000000000000000000001 spans=4
+├── [INFO] checkout for user 7 (1.0ms)
+└── * payment_service.charge (45ms - 900ms)
+    ├── external.stripe_api (45ms - 445ms)
+    ├── [WARN] stripe timed out, retrying (444ms)
+    └── * external.stripe_api (445ms - 900ms)
+(* marks the slowest path)
+";
+        assert_eq!(render_tree(&trace, TreeStyle::PLAIN), expected);
+        let coloured = render_tree(&trace, TreeStyle { colour: true });
+        assert!(coloured.contains("\u{1b}[33m[WARN] stripe timed out, retrying"));
+    }
+
+    #[test]
+    fn events_beyond_the_first_eight_are_counted() {
+        let mut root = timed(1, 1, 0, 0, 100, "busy");
+        for at in 0..10 {
+            root.events.events.push(log("INFO", "step", at));
+        }
+        root.events.dropped_count = 2;
+        let trace = Trace::new(vec![root, timed(1, 2, 1, 50, 60, "child")]);
+        let drawn = render_tree(&trace, TreeStyle::PLAIN);
+        assert_eq!(drawn.matches("[INFO] step").count(), EVENTS_DRAWN);
+        assert!(
+            drawn.ends_with(
+                "├── * child (50ms - 60ms)\n└── [4 more events]\n(* marks the slowest path)\n"
+            ),
+            "{drawn}"
+        );
     }
 
     #[test]
