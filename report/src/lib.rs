@@ -18,7 +18,8 @@
 //! * [`Backpressure`]: queued, waiting and working time per span name.
 //! * [`Timeline`]: count, errors and latency per group (`k8s.pod.name`)
 //!   over time.
-//! * [`trees`]: a trace drawn, the slowest path marked.
+//! * [`trees`]: a trace drawn, the slowest path marked, log lines under
+//!   their spans.
 //!
 //! Percentiles are exact up to 100,000 values per group, then come from an
 //! HDR histogram (hdrhistogram, 3 significant digits: within 0.1%).
@@ -46,4 +47,4 @@ pub use commands::{
     Backpressure, Compare, DurationHistogram, Lag, Latency, Selection, SpanReport, Timeline,
     TraceChoice, trees,
 };
-pub use span::{AttributeValue, SpanRow};
+pub use span::{AttributeValue, EventRow, SpanRow};

@@ -13,7 +13,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::{span, status};
 
-use crate::span::{AttributeValue, SpanRow};
+use crate::span::{AttributeValue, EventRow, SpanRow};
 
 /// Problems met while reading; reading goes on past each.
 #[derive(Debug, Default)]
@@ -159,6 +159,15 @@ fn visit_request(
                     end_ns: span.end_time_unix_nano,
                     error,
                     attributes,
+                    events: span
+                        .events
+                        .into_iter()
+                        .map(|event| EventRow {
+                            time_ns: event.time_unix_nano,
+                            name: event.name,
+                            attributes: convert_attributes(event.attributes),
+                        })
+                        .collect(),
                 });
             }
         }

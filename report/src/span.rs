@@ -1,8 +1,8 @@
 //! One span as the reports see it: ids, timing, outcome, and the span's and
 //! its resource's attributes.
 
-use opentelemetry::Value;
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
+use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
 /// A finished span, flattened for reports.
@@ -27,6 +27,19 @@ pub struct SpanRow {
     /// Status Error, or an `exception` event.
     pub error: bool,
     /// The span's attributes, then its resource's (`service.name`, ...).
+    pub attributes: Vec<(String, AttributeValue)>,
+    /// Its events (log lines, exceptions), in the order they were added.
+    pub events: Vec<EventRow>,
+}
+
+/// A span event, as the trees draw it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventRow {
+    /// When it happened, Unix nanoseconds.
+    pub time_ns: u64,
+    /// Its name (`log` for a log line through spanflow's bridges).
+    pub name: String,
+    /// Its attributes.
     pub attributes: Vec<(String, AttributeValue)>,
 }
 
@@ -111,20 +124,33 @@ impl From<&SpanData> for SpanRow {
             end_ns: nanos(span.end_time),
             error: matches!(span.status, Status::Error { .. })
                 || span.events.iter().any(|event| event.name == "exception"),
-            attributes: span
-                .attributes
+            attributes: rows_of(&span.attributes),
+            events: span
+                .events
                 .iter()
-                .filter_map(|kv| {
-                    let value = match &kv.value {
-                        Value::String(text) => AttributeValue::Str(text.to_string()),
-                        Value::I64(number) => AttributeValue::Int(*number),
-                        Value::F64(number) => AttributeValue::Float(*number),
-                        Value::Bool(flag) => AttributeValue::Bool(*flag),
-                        _ => return None,
-                    };
-                    Some((kv.key.to_string(), value))
+                .map(|event| EventRow {
+                    time_ns: nanos(event.timestamp),
+                    name: event.name.to_string(),
+                    attributes: rows_of(&event.attributes),
                 })
                 .collect(),
         }
     }
+}
+
+/// Attributes as the reports keep them (arrays left out).
+fn rows_of(attributes: &[KeyValue]) -> Vec<(String, AttributeValue)> {
+    attributes
+        .iter()
+        .filter_map(|kv| {
+            let value = match &kv.value {
+                Value::String(text) => AttributeValue::Str(text.to_string()),
+                Value::I64(number) => AttributeValue::Int(*number),
+                Value::F64(number) => AttributeValue::Float(*number),
+                Value::Bool(flag) => AttributeValue::Bool(*flag),
+                _ => return None,
+            };
+            Some((kv.key.to_string(), value))
+        })
+        .collect()
 }

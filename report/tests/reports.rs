@@ -215,12 +215,15 @@ fn trees_by_id_slowest_and_errors() {
             root = root.failed();
         }
         spans.push(root);
-        spans.push(Gen {
-            id: 2,
-            parent: 1,
-            name: "child",
-            ..Gen::root(trace, "child", T0, MS)
-        });
+        spans.push(
+            Gen {
+                id: 2,
+                parent: 1,
+                name: "child",
+                ..Gen::root(trace, "child", T0, MS)
+            }
+            .logged(MS / 2, "WARN", "cache cold"),
+        );
     }
     let path = file(&[line("s", &spans)]);
     let paths = [path];
@@ -238,6 +241,12 @@ fn trees_by_id_slowest_and_errors() {
     assert!(errored[0].contains("00000000000000000000000000000002"));
     let by_id = draw(TraceChoice::Id(TraceId::from(1u128)));
     assert!(by_id[0].contains("spans=2"));
+    // The file's log events hang under their span, as the terminal draws them.
+    assert!(
+        by_id[0].contains("    └── [WARN] cache cold (0.5ms)\n"),
+        "{}",
+        by_id[0]
+    );
 }
 
 #[test]

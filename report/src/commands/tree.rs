@@ -1,12 +1,13 @@
 //! `tree`: one trace (by id, the slowest, or those with errors) drawn as
-//! the terminal exporter draws it, the slowest path marked.
+//! the terminal exporter draws it, the slowest path marked and log lines
+//! under their spans.
 
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use opentelemetry::trace::{SpanContext, Status, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{Event, SpanContext, Status, TraceFlags, TraceId, TraceState};
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use spanflow::export::{Trace, TreeStyle, render_tree};
@@ -79,6 +80,19 @@ pub fn trees(
 
 fn to_span_data(span: SpanRow) -> SpanData {
     let at = |ns: u64| SystemTime::UNIX_EPOCH + Duration::from_nanos(ns);
+    let mut events = SpanEvents::default();
+    events.events = span
+        .events
+        .into_iter()
+        .map(|event| {
+            Event::new(
+                event.name,
+                at(event.time_ns),
+                key_values(event.attributes),
+                0,
+            )
+        })
+        .collect();
     SpanData {
         span_context: SpanContext::new(
             span.trace_id,
@@ -93,18 +107,9 @@ fn to_span_data(span: SpanRow) -> SpanData {
         name: span.name.into(),
         start_time: at(span.start_ns),
         end_time: at(span.end_ns),
-        attributes: span
-            .attributes
-            .into_iter()
-            .map(|(key, value)| match value {
-                AttributeValue::Str(text) => KeyValue::new(key, text),
-                AttributeValue::Int(number) => KeyValue::new(key, number),
-                AttributeValue::Float(number) => KeyValue::new(key, number),
-                AttributeValue::Bool(flag) => KeyValue::new(key, flag),
-            })
-            .collect(),
+        attributes: key_values(span.attributes),
         dropped_attributes_count: 0,
-        events: SpanEvents::default(),
+        events,
         links: SpanLinks::default(),
         status: if span.error {
             Status::error("")
@@ -113,4 +118,16 @@ fn to_span_data(span: SpanRow) -> SpanData {
         },
         instrumentation_scope: InstrumentationScope::builder("spanflow-report").build(),
     }
+}
+
+fn key_values(attributes: Vec<(String, AttributeValue)>) -> Vec<KeyValue> {
+    attributes
+        .into_iter()
+        .map(|(key, value)| match value {
+            AttributeValue::Str(text) => KeyValue::new(key, text),
+            AttributeValue::Int(number) => KeyValue::new(key, number),
+            AttributeValue::Float(number) => KeyValue::new(key, number),
+            AttributeValue::Bool(flag) => KeyValue::new(key, flag),
+        })
+        .collect()
 }

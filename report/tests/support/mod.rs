@@ -29,6 +29,9 @@ pub struct Gen {
     pub took_ns: u64,
     pub error: bool,
     pub attributes: Vec<(&'static str, any_value::Value)>,
+    /// Log lines as spanflow's bridges record them: (ns after the start,
+    /// level, message).
+    pub logs: Vec<(u64, &'static str, &'static str)>,
 }
 
 impl Gen {
@@ -44,7 +47,13 @@ impl Gen {
             took_ns,
             error: false,
             attributes: Vec::new(),
+            logs: Vec::new(),
         }
+    }
+
+    pub fn logged(mut self, after_ns: u64, level: &'static str, message: &'static str) -> Gen {
+        self.logs.push((after_ns, level, message));
+        self
     }
 
     pub fn with(mut self, key: &'static str, value: any_value::Value) -> Gen {
@@ -101,6 +110,19 @@ pub fn line(service: &str, spans: &[Gen]) -> String {
                             .attributes
                             .iter()
                             .map(|(key, value)| key_value(key, value.clone()))
+                            .collect(),
+                        events: g
+                            .logs
+                            .iter()
+                            .map(|(after_ns, level, message)| span::Event {
+                                time_unix_nano: g.start_ns + after_ns,
+                                name: "log".into(),
+                                attributes: vec![
+                                    key_value("level", text(level)),
+                                    key_value("message", text(message)),
+                                ],
+                                ..Default::default()
+                            })
                             .collect(),
                         status: g.error.then(|| Status {
                             code: status::StatusCode::Error as i32,
