@@ -11,6 +11,7 @@ use counting::{LIVE_BYTES, allocations_of};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use spanflow::trace;
+use tracing_subscriber::layer::SubscriberExt as _;
 
 /// An exporter that can be made to stall, like a collector that is down.
 #[derive(Debug)]
@@ -35,6 +36,12 @@ fn empty() {}
 #[trace]
 fn logged() {
     spanflow::current::add_event("step", Vec::new());
+}
+
+/// A span with a `tracing` line carrying a field.
+#[trace]
+fn traced_line(order: i64) {
+    tracing::info!(order, "charged");
 }
 
 const QUEUE: usize = 1024;
@@ -130,6 +137,25 @@ fn one_allocation_per_span_and_bounded_memory_under_overload() {
         made <= spans,
         "{made} allocations for {spans} spans with an event: more than one per span"
     );
+
+    //    A `tracing` line with a field, through `SpanEventLayer`: besides
+    //    the `Context`, its message (formatted, then cut to size as
+    //    OpenTelemetry's `Value` keeps strings: a reallocation, counted) and
+    //    its attribute list, handed to the exporter (five before: the
+    //    fields' list and the attribute list were two).
+    let events_only = tracing_subscriber::registry().with(spanflow::logs::SpanEventLayer::new());
+    tracing::subscriber::with_default(events_only, || {
+        for _ in 0..4 {
+            (0..spans).for_each(|i| traced_line(i as i64));
+            pipeline.flush().unwrap();
+        }
+        let made = allocations_of(|| (0..spans).for_each(|i| traced_line(i as i64)));
+        pipeline.flush().unwrap();
+        assert!(
+            made <= 4 * spans,
+            "{made} allocations for {spans} spans with a tracing line: more than four per span"
+        );
+    });
 
     // 2. Overload: the exporter stalls, the application keeps making spans.
     //    Memory stays bounded by the queue configuration and every span is

@@ -82,6 +82,8 @@ impl fmt::Display for TraceIds {
 pub(crate) struct LogLine {
     pub(crate) message: Value,
     pub(crate) target: Value,
+    /// The line's own fields, with room for three more: they become the
+    /// event's attributes, after `level`, `message` and `target`.
     pub(crate) fields: Vec<KeyValue>,
 }
 
@@ -93,13 +95,15 @@ pub(crate) fn record(level: &'static str, line: impl FnOnce() -> LogLine) {
         let LogLine {
             message,
             target,
-            mut fields,
+            fields: mut attributes,
         } = line();
-        let mut attributes = Vec::with_capacity(3 + fields.len());
-        attributes.push(KeyValue::new("level", level));
-        attributes.push(KeyValue::new("message", message));
-        attributes.push(KeyValue::new("target", target));
-        attributes.append(&mut fields);
+        // In the fields' own list (one allocation a line, not two), first.
+        attributes.extend([
+            KeyValue::new("level", level),
+            KeyValue::new("message", message),
+            KeyValue::new("target", target),
+        ]);
+        attributes.rotate_right(3);
         Event::new(LOG_EVENT, SystemTime::now(), attributes, 0)
     });
 }

@@ -66,7 +66,11 @@ impl<S: Subscriber> Layer<S> for SpanEventLayer {
             Level::TRACE => "TRACE",
         };
         super::record(level, || {
-            let mut fields = Fields::default();
+            let mut fields = Fields {
+                message: String::new(),
+                // Its fields but the message, and level, message, target.
+                others: Vec::with_capacity(metadata.fields().len() + 2),
+            };
             event.record(&mut fields);
             super::LogLine {
                 message: fields.message.into(),
@@ -78,7 +82,6 @@ impl<S: Subscriber> Layer<S> for SpanEventLayer {
     }
 }
 
-#[derive(Default)]
 struct Fields {
     message: String,
     others: Vec<KeyValue>,
