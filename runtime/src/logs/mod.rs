@@ -1,9 +1,9 @@
 //! Log lines inside the trace: `log` records and `tracing` events emitted
 //! while a span's work runs become events on that span (name `log`, with
 //! `level`, `message`, `target` and the fields), so they show in the trace's
-//! timeline (and under their span in the terminal's tree); a line outside
-//! any recorded span is not even formatted. A WARN-or-worse line is what
-//! the tail sampler's
+//! timeline (and under their span in the terminal's tree); the bridges do
+//! not even format a line outside any recorded span. A WARN-or-worse line
+//! is what the tail sampler's
 //! [`Policy::warnings`](crate::tail::Policy::warnings) keeps a trace for.
 //! Formatters get the ids of the current trace and span from
 //! [`trace_ids`], so each line can be found from its trace and back.
