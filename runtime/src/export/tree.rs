@@ -186,16 +186,20 @@ impl Drawer<'_> {
                 Below::Span(child) => self.line(child, prefix, last, seen),
                 Below::Event(event) => self.event_line(event, prefix, last),
                 Below::MoreEvents(count) => {
-                    let branch = if last { "└── " } else { "├── " };
                     let text = format!("[{count} more events]");
-                    let _ = writeln!(self.out, "{prefix}{branch}{}", self.painter.dim(&text));
+                    let _ = writeln!(
+                        self.out,
+                        "{prefix}{}{}",
+                        branch(last),
+                        self.painter.dim(&text)
+                    );
                 }
             }
         }
     }
 
     fn event_line(&mut self, event: &Event, prefix: &str, last: bool) {
-        let branch = if last { "└── " } else { "├── " };
+        let branch = branch(last);
         let (severity, text) = event_line::describe(event);
         let text = match severity {
             Severity::Error => self.painter.red(&text),
@@ -212,7 +216,7 @@ impl Drawer<'_> {
             return;
         }
         seen.push(id);
-        let branch = if last { "└── " } else { "├── " };
+        let branch = branch(last);
         let on_slowest = self.slowest.contains(&id);
         let name = if on_slowest {
             self.painter.slow(&format!("* {}", span.name))
@@ -253,6 +257,11 @@ impl Drawer<'_> {
         let child_prefix = format!("{prefix}{}", if last { "    " } else { "│   " });
         self.children(span, &child_prefix, seen, true);
     }
+}
+
+/// The branch that leads to a line: the last under its parent closes it.
+fn branch(last: bool) -> &'static str {
+    if last { "└── " } else { "├── " }
 }
 
 fn offset(start: SystemTime, at: SystemTime) -> Duration {
