@@ -1,5 +1,5 @@
 //! One span as the reports see it: ids, timing, outcome, and the span's and
-//! its resource's attributes.
+//! its resource's attributes, and its events.
 
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
 use opentelemetry::{KeyValue, Value};
