@@ -44,8 +44,9 @@ async fn reserve() {
 
 #[trace]
 fn price() -> Option<u64> {
-    // With an argument, so the message is formatted (the others are not).
-    log::error!("no {}", "price");
+    // With an argument, so the message is formatted (the others are not),
+    // and a target of its own.
+    log::error!(target: "pricing", "no {}", "price");
     None
 }
 
@@ -59,4 +60,8 @@ async fn log_records_land_on_their_spans_and_lines_carry_their_ids() {
     log::info!("outside");
     handler().await;
     check(&exporter, &pipeline, &lines);
+    let spans = exporter.get_finished_spans().unwrap();
+    let target = |span, message| logs::event_attribute(logs::span(&spans, span), message, "target");
+    assert_eq!(target("handler", "received").as_deref(), Some("logs_log"));
+    assert_eq!(target("price", "no price").as_deref(), Some("pricing"));
 }

@@ -69,7 +69,12 @@ impl<L: Log> Log for LogBridge<L> {
                     Some(message) => message.into(),
                     None => record.args().to_string().into(),
                 },
-                target: record.target().to_owned().into(),
+                // The target is the module's path unless the call named
+                // one: then the static path serves, with no copy.
+                target: match record.module_path_static() {
+                    Some(path) if path == record.target() => path.into(),
+                    _ => record.target().to_owned().into(),
+                },
                 fields: Vec::new(),
             });
         }

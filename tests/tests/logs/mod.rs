@@ -38,6 +38,22 @@ pub fn log_events(span: &SpanData) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The attribute `key` of the log event of `span` whose message is
+/// `message`, as text.
+pub fn event_attribute(span: &SpanData, message: &str, key: &str) -> Option<String> {
+    let event = span.events.iter().find(|event| {
+        event
+            .attributes
+            .iter()
+            .any(|kv| kv.key.as_str() == "message" && kv.value.as_str() == message)
+    })?;
+    event
+        .attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| kv.value.to_string())
+}
+
 pub fn span<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
     spans
         .iter()
