@@ -71,6 +71,12 @@ async fn tracing_events_land_on_their_spans_and_lines_carry_their_ids() {
     tracing::info!("outside");
     handler().await;
     check(&exporter, &pipeline, &lines);
+    let spans = exporter.get_finished_spans().unwrap();
+    let handler = logs::span(&spans, "handler");
+    assert_eq!(
+        logs::event_attribute(handler, "received", "target").as_deref(),
+        Some("logs_tracing")
+    );
 }
 
 /// Counts how often a line holding it is formatted.
