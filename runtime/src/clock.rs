@@ -3,8 +3,9 @@
 //! Spans are timed in raw TSC ticks through quanta (about 10 ns a read on a
 //! small VM, against 15 ns for `quanta::Instant::now` and 22 ns for
 //! `std::time::Instant::now`, measured with a 20 M-read loop). Ticks become
-//! nanoseconds and wall-clock time only on the collector thread, against one
-//! anchor taken when the recorder was installed.
+//! nanoseconds and wall-clock time only on the collector thread, against an
+//! anchor taken when the recorder was installed and renewed every minute
+//! ([`ANCHOR_SERVES`]).
 
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
@@ -41,6 +42,18 @@ pub(crate) fn unix_nanos(time: SystemTime) -> u64 {
         .map_or(0, |since| since.as_nanos() as u64)
 }
 
+/// How long one anchor serves before the collector takes another. Ticks
+/// become nanoseconds at the rate quanta calibrated when the process
+/// started, and the wall clock goes at the rate NTP keeps it at; the two
+/// drift apart by up to a ppm or two (0.1 and 1.3 ppm in two processes on
+/// this project's VM, over 30 and 75 s: the second ~0.1 s a day), which
+/// would move a long-running process's spans away from its log lines, the
+/// SDK's spans and other services'.
+/// A new anchor each minute keeps the offset under ~0.1 ms: each moves the
+/// spans converted after it by what drifted since the last; a span's
+/// duration never changes, its start and end being converted together.
+pub(crate) const ANCHOR_SERVES: Duration = Duration::from_secs(60);
+
 /// A pairing of the monotonic clock with the wall clock.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct WallAnchor {
@@ -60,6 +73,16 @@ impl WallAnchor {
             ticks,
             system,
             unix_nanos: unix_nanos(system),
+        }
+    }
+
+    /// This anchor, or a new one once it has served longer than `serves`.
+    pub(crate) fn renewed_after(self, serves: Duration) -> Self {
+        let served = nanos_between(self.ticks, now());
+        if u128::from(served) > serves.as_nanos() {
+            WallAnchor::new()
+        } else {
+            self
         }
     }
 
@@ -90,6 +113,16 @@ impl WallAnchor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_anchor_is_renewed_once_it_has_served() {
+        let anchor = WallAnchor::new();
+        let kept = anchor.renewed_after(Duration::from_secs(3_600));
+        assert_eq!((kept.ticks, kept.system), (anchor.ticks, anchor.system));
+        let renewed = anchor.renewed_after(Duration::ZERO);
+        assert!(renewed.ticks > anchor.ticks);
+        assert_eq!(renewed.to_system_time(renewed.ticks), renewed.system);
+    }
 
     #[test]
     fn unix_nanos_agree_with_the_system_time_before_and_after_the_anchor() {

@@ -42,7 +42,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanProcessor};
 use rtrb::{Consumer, Producer, PushError, RingBuffer};
 
 use crate::callsite::CallSite;
-use crate::clock::WallAnchor;
+use crate::clock::{self, WallAnchor};
 use crate::diagnostics::{self, Level};
 use crate::late_additions::{LateAdditions, Waiting};
 use crate::record::SpanRecord;
@@ -119,6 +119,9 @@ struct Shared {
     direct: Option<Arc<dyn RecordSink>>,
     queue_capacity: usize,
     interval: Duration,
+    /// The first anchor, taken at install (which calibrates the clock, so
+    /// that no span pays for it); the collector renews it as it goes
+    /// (`clock::ANCHOR_SERVES`).
     anchor: WallAnchor,
     scope: InstrumentationScope,
     new_queues: Mutex<Vec<ThreadRings>>,
@@ -424,6 +427,7 @@ impl Shared {
         let mut queues: Vec<ThreadRings> = Vec::new();
         let mut held = HeldRoots::default();
         let mut reported_drops = false;
+        let mut anchor = self.anchor;
         loop {
             let (flush_target, shutdown) = {
                 let control = lock(&self.control);
@@ -433,7 +437,8 @@ impl Shared {
                 self.stopped.store(true, Ordering::Relaxed);
             }
             queues.append(&mut lock(&self.new_queues));
-            self.drain(&mut queues, &mut held);
+            anchor = anchor.renewed_after(clock::ANCHOR_SERVES);
+            self.drain(&mut queues, &mut held, anchor);
             if !reported_drops {
                 reported_drops = self.report_first_drops();
             }
@@ -503,7 +508,7 @@ impl Shared {
     /// [`ROOTS_HELD`] of each kind: a held root has left its ring or queue,
     /// which may fill again while an exporter stalls, so each is a span
     /// beyond the queue's bound.
-    fn drain(&self, queues: &mut Vec<ThreadRings>, held: &mut HeldRoots) {
+    fn drain(&self, queues: &mut Vec<ThreadRings>, held: &mut HeldRoots, anchor: WallAnchor) {
         let mut exported = 0_u64;
         let limits = crate::recorder::limits();
         for (index, rings) in queues.iter_mut().enumerate() {
@@ -516,7 +521,7 @@ impl Shared {
                     held.records.push((index, record));
                     continue;
                 }
-                self.surviving(|| self.export(&mut record));
+                self.surviving(|| self.export(&mut record, anchor));
                 // A full spare ring (or a finished thread) frees the box.
                 let _ = rings.spares.push(record);
             }
@@ -525,7 +530,7 @@ impl Shared {
         exported += orphans.len() as u64;
         for mut record in orphans {
             held.waiting.serve(&self.late, &mut record, &limits);
-            self.surviving(|| self.export(&mut record));
+            self.surviving(|| self.export(&mut record, anchor));
         }
         // A few at a time, so that the application's threads wait little
         // for the lock and few spans are out of the queue's bound; at most
@@ -554,7 +559,7 @@ impl Shared {
             }
         }
         for (index, mut record) in held.records.drain(..) {
-            self.surviving(|| self.export(&mut record));
+            self.surviving(|| self.export(&mut record, anchor));
             let _ = queues[index].spares.push(record);
         }
         for span in held.api.drain(..) {
@@ -584,12 +589,12 @@ impl Shared {
         }
     }
 
-    fn export(&self, record: &mut SpanRecord) {
+    fn export(&self, record: &mut SpanRecord, anchor: WallAnchor) {
         if let Some(direct) = &self.direct {
-            direct.on_record(record, self.anchor, &self.scope);
+            direct.on_record(record, anchor, &self.scope);
             return;
         }
-        self.export_data(record.take_span_data(self.anchor, &self.scope));
+        self.export_data(record.take_span_data(anchor, &self.scope));
     }
 
     fn export_data(&self, data: SpanData) {
