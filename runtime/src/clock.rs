@@ -47,10 +47,9 @@ pub(crate) fn unix_nanos(time: SystemTime) -> u64 {
 /// started, and the wall clock goes at the rate NTP keeps it at; the two
 /// drift apart by up to a ppm or two (0.1 and 1.2 ppm in two processes on
 /// this project's VM, over 30 and 600 s: the second 0.74 ms after ten
-/// minutes, ~0.1 s a day), which
-/// would move a long-running process's spans away from its log lines, the
-/// SDK's spans and other services'.
-/// A new anchor each minute keeps the offset under ~0.1 ms: each moves the
+/// minutes, ~0.1 s a day), which would move a long-running process's spans
+/// away from its log lines, the SDK's spans and other services'. A new
+/// anchor each minute keeps the offset under ~0.1 ms: each moves the
 /// spans converted after it by what drifted since the last; a span's
 /// duration never changes, its start and end being converted together.
 pub(crate) const ANCHOR_SERVES: Duration = Duration::from_secs(60);
