@@ -24,12 +24,14 @@
 //! (`active_span.rs`).
 
 use std::borrow::Cow;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, RefMut};
 
 use opentelemetry::trace::{Event, Link, SpanId, Status, TraceContextExt, TraceId};
 use opentelemetry::{Context, KeyValue};
 
+use crate::clock;
 use crate::limits::Limits;
+use crate::log_event::{LogBuffers, LogEvent, LogSink, TargetName};
 use crate::record::SpanRecord;
 use crate::recorder::Backend;
 
@@ -38,7 +40,12 @@ thread_local! {
     static ENTERED: Cell<SpanId> = const { Cell::new(SpanId::INVALID) };
     /// What was added to entered spans, moved into their records when
     /// their work returns (the records themselves stay with their owners).
-    static PENDING: RefCell<Vec<(SpanId, Addition)>> = const { RefCell::new(Vec::new()) };
+    static PENDING: RefCell<Vec<(SpanId, Waiting)>> = const { RefCell::new(Vec::new()) };
+    /// The text and fields of the log lines waiting in `PENDING`. Apart
+    /// from it so that a line logged while another is written (by a
+    /// `Debug` impl that logs) finds these busy and is made an `Event`
+    /// instead, where one cell would have been borrowed twice.
+    static LOG_BUFFERS: RefCell<LogBuffers> = const { RefCell::new(LogBuffers::new()) };
     /// What came for entered spans beyond `PENDING_AT_MOST`, per span:
     /// counted, or kept in place of the one before (status, name).
     static OVERFLOW: RefCell<Vec<Overflow>> = const { RefCell::new(Vec::new()) };
@@ -79,9 +86,13 @@ impl Overflow {
         }
     }
 
-    fn take(&mut self, addition: Addition) {
+    fn take(&mut self, waiting: Waiting) {
+        let addition = match waiting {
+            Waiting::Added(addition) => addition,
+            Waiting::Log(_) => return self.count_event(),
+        };
         match addition {
-            Addition::Event(_) => self.events = self.events.saturating_add(1),
+            Addition::Event(_) => self.count_event(),
             Addition::Attribute(_) => self.attributes = self.attributes.saturating_add(1),
             Addition::Link(_) => self.links = self.links.saturating_add(1),
             Addition::Status(status) => {
@@ -92,6 +103,10 @@ impl Overflow {
             }
             Addition::Name(name) => self.name = Some(name),
         }
+    }
+
+    fn count_event(&mut self) {
+        self.events = self.events.saturating_add(1);
     }
 
     fn apply(self, record: &mut SpanRecord) {
@@ -108,6 +123,13 @@ impl Overflow {
             record.name = Some(name);
         }
     }
+}
+
+/// What waits in `PENDING` for an entered span.
+enum Waiting {
+    Added(Addition),
+    /// A log line whose text and fields are in `LOG_BUFFERS`.
+    Log(LogEvent),
 }
 
 pub(crate) enum Addition {
@@ -157,30 +179,54 @@ impl Entered {
         }
         let limits = crate::recorder::limits();
         PENDING.with(|pending| {
-            let mut pending = pending.borrow_mut();
-            let mut index = 0;
-            while index < pending.len() {
-                if pending[index].0 == id {
-                    pending.remove(index).1.apply(record, &limits);
-                } else {
-                    index += 1;
-                }
-            }
-            let (taken, no_overflow) = OVERFLOW.with(|overflow| {
-                let mut overflow = overflow.borrow_mut();
-                let taken = overflow
-                    .iter()
-                    .position(|waiting| waiting.id == id)
-                    .map(|index| overflow.swap_remove(index));
-                (taken, overflow.is_empty())
+            LOG_BUFFERS.with(|logs| {
+                let mut pending = pending.borrow_mut();
+                let logs = logs.try_borrow_mut().ok();
+                take_pending(id, &mut pending, logs, record, &limits);
             });
-            if let Some(taken) = taken {
-                taken.apply(record);
-            }
-            if pending.is_empty() && no_overflow {
-                MAYBE_PENDING.with(|maybe| maybe.set(false));
-            }
         });
+    }
+}
+
+/// Moves what waits in `pending` for the span `id` into its record.
+fn take_pending(
+    id: SpanId,
+    pending: &mut Vec<(SpanId, Waiting)>,
+    mut logs: Option<RefMut<'_, LogBuffers>>,
+    record: &mut SpanRecord,
+    limits: &Limits,
+) {
+    let mut index = 0;
+    while index < pending.len() {
+        if pending[index].0 != id {
+            index += 1;
+            continue;
+        }
+        match (pending.remove(index).1, logs.as_deref_mut()) {
+            (Waiting::Added(addition), _) => addition.apply(record, limits),
+            (Waiting::Log(line), Some(logs)) => record.add_log(logs, line, limits),
+            // The buffers are busy only while a line is written, and a
+            // span entered meanwhile (by the line's `Debug` impls) had its
+            // lines made `Event`s: not reached.
+            (Waiting::Log(_), None) => record.count_dropped_event(),
+        }
+    }
+    let (taken, no_overflow) = OVERFLOW.with(|overflow| {
+        let mut overflow = overflow.borrow_mut();
+        let taken = overflow
+            .iter()
+            .position(|waiting| waiting.id == id)
+            .map(|index| overflow.swap_remove(index));
+        (taken, overflow.is_empty())
+    });
+    if let Some(taken) = taken {
+        taken.apply(record);
+    }
+    if pending.is_empty() && no_overflow {
+        MAYBE_PENDING.with(|maybe| maybe.set(false));
+        if let Some(logs) = logs.as_deref_mut() {
+            logs.clear();
+        }
     }
 }
 
@@ -197,10 +243,10 @@ pub(crate) fn is_entered(id: SpanId) -> bool {
     id != SpanId::INVALID && ENTERED.with(Cell::get) == id
 }
 
-/// Counts or keeps `addition` for the entered span `id` once `PENDING` is
+/// Counts or keeps what came for the entered span `id` once `PENDING` is
 /// full (see [`PENDING_AT_MOST`]).
 #[cold]
-fn overflow(id: SpanId, addition: Addition) {
+fn overflow(id: SpanId, take: impl FnOnce(&mut Overflow)) {
     OVERFLOW.with(|overflow| {
         let mut overflow = overflow.borrow_mut();
         let index = match overflow.iter().position(|waiting| waiting.id == id) {
@@ -210,8 +256,21 @@ fn overflow(id: SpanId, addition: Addition) {
                 overflow.len() - 1
             }
         };
-        overflow[index].take(addition);
+        take(&mut overflow[index]);
     });
+}
+
+/// Keeps `waiting` for the span `id`, entered on this thread.
+fn wait(id: SpanId, waiting: Waiting) {
+    PENDING.with(|pending| {
+        let mut pending = pending.borrow_mut();
+        if pending.len() < PENDING_AT_MOST {
+            pending.push((id, waiting));
+        } else {
+            overflow(id, |overflow| overflow.take(waiting));
+        }
+    });
+    MAYBE_PENDING.with(|maybe| maybe.set(true));
 }
 
 /// Queues `addition` for the spanflow span `id`: on this thread if the
@@ -219,15 +278,7 @@ fn overflow(id: SpanId, addition: Addition) {
 /// record when the span ends (`late_additions.rs`).
 pub(crate) fn add_to(id: SpanId, addition: Addition) {
     if is_entered(id) {
-        PENDING.with(|pending| {
-            let mut pending = pending.borrow_mut();
-            if pending.len() < PENDING_AT_MOST {
-                pending.push((id, addition));
-            } else {
-                overflow(id, addition);
-            }
-        });
-        MAYBE_PENDING.with(|maybe| maybe.set(true));
+        wait(id, Waiting::Added(addition));
     } else if let Some(recorder) = crate::recorder::get()
         && let Backend::Fast(collector) = &recorder.backend
     {
@@ -282,6 +333,51 @@ pub(crate) fn add_event_with(make: impl FnOnce() -> Event) {
     }
 }
 
+/// Adds a log line to the current span as an event (`logs::LOG_EVENT`);
+/// `fill` writes its message and fields, and runs only when there is a
+/// span to take them. For an entered span the line is written into this
+/// thread's buffers and kept compact (`log_event.rs`); elsewhere it becomes
+/// an `Event` at once.
+pub(crate) fn add_log(
+    level: &'static str,
+    target: TargetName<'_>,
+    fill: impl FnOnce(&mut LogSink<'_>),
+) {
+    let id = match current_span() {
+        CurrentSpan::Spanflow(id) if is_entered(id) => id,
+        CurrentSpan::Spanflow(id) => {
+            return add_to(id, Addition::Event(log_event(level, target, fill)));
+        }
+        CurrentSpan::Api => {
+            let event = log_event(level, target, fill);
+            return opentelemetry::trace::get_active_span(|span| {
+                span.add_event_with_timestamp(event.name, event.timestamp, event.attributes)
+            });
+        }
+        CurrentSpan::Unrecorded => return,
+    };
+    if PENDING.with(|pending| pending.borrow().len()) >= PENDING_AT_MOST {
+        // Not even written: it would only be counted.
+        return overflow(id, Overflow::count_event);
+    }
+    let waiting = LOG_BUFFERS.with(|logs| match logs.try_borrow_mut() {
+        Ok(mut logs) => Waiting::Log(logs.write(clock::now(), level, target, fill)),
+        Err(_) => Waiting::Added(Addition::Event(log_event(level, target, fill))),
+    });
+    wait(id, waiting);
+}
+
+/// A log line as an OpenTelemetry event, timed now.
+fn log_event(
+    level: &'static str,
+    target: TargetName<'_>,
+    fill: impl FnOnce(&mut LogSink<'_>),
+) -> Event {
+    let mut buffers = LogBuffers::new();
+    let line = buffers.write(0, level, target, fill);
+    buffers.take_event(line, std::time::SystemTime::now())
+}
+
 /// Adds an event to the current span: the spanflow span whose work is
 /// running, or the OpenTelemetry API span current in the `Context`.
 /// Nothing happens when there is none, or it is not recorded.
@@ -321,6 +417,8 @@ pub fn ids() -> Option<(TraceId, SpanId)> {
 
 #[cfg(test)]
 mod tests {
+    use opentelemetry::trace::{SpanContext, TraceFlags};
+
     use super::*;
 
     fn pending() -> usize {
@@ -380,5 +478,69 @@ mod tests {
         assert_eq!(pending(), 0);
         assert!(OVERFLOW.with(|overflow| overflow.borrow().is_empty()));
         assert!(!MAYBE_PENDING.with(Cell::get));
+    }
+
+    fn logged(level: &'static str, message: &str) {
+        add_log(level, TargetName::Static("shop"), |sink| {
+            sink.message().push_str(message);
+            sink.field(KeyValue::new("n", 1));
+        });
+    }
+
+    fn event_names(record: &mut SpanRecord) -> Vec<String> {
+        let scope = opentelemetry::InstrumentationScope::builder("spanflow").build();
+        let data = record.take_span_data(clock::WallAnchor::new(), &scope);
+        let message = |event: &Event| {
+            let value = event
+                .attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == "message");
+            value.map_or(event.name.to_string(), |kv| kv.value.to_string())
+        };
+        data.events.iter().map(message).collect()
+    }
+
+    #[test]
+    fn log_lines_reach_the_entered_span_in_order_with_its_events() {
+        let parent = SpanContext::new(
+            TraceId::from(1_u128),
+            SpanId::from(10_u64),
+            TraceFlags::SAMPLED,
+            false,
+            Default::default(),
+        );
+        let _current = Context::new().with_remote_span_context(parent).attach();
+        let entered = Entered::new(SpanId::from(10_u64));
+        logged("INFO", "first");
+        add_event("between", Vec::new());
+        logged("WARN", "second");
+        assert_eq!(pending(), 3);
+
+        let mut record = SpanRecord::blank(crate::callsite!("work"));
+        entered.leave(&mut record);
+        assert_eq!(pending(), 0);
+        assert!(LOG_BUFFERS.with(|logs| logs.borrow().is_empty()), "cleared");
+        assert_eq!(event_names(&mut record), ["first", "between", "second"]);
+    }
+
+    #[test]
+    fn a_line_logged_while_another_is_written_is_kept_too() {
+        let parent = SpanContext::new(
+            TraceId::from(1_u128),
+            SpanId::from(11_u64),
+            TraceFlags::SAMPLED,
+            false,
+            Default::default(),
+        );
+        let _current = Context::new().with_remote_span_context(parent).attach();
+        let entered = Entered::new(SpanId::from(11_u64));
+        add_log("INFO", TargetName::Static("shop"), |sink| {
+            // As a `Debug` impl that logs would, while the buffers are busy.
+            logged("INFO", "inner");
+            sink.message().push_str("outer");
+        });
+        let mut record = SpanRecord::blank(crate::callsite!("work"));
+        entered.leave(&mut record);
+        assert_eq!(event_names(&mut record), ["inner", "outer"]);
     }
 }

@@ -110,12 +110,19 @@
 //! the records of a thread's spans share one copy. A string attribute is
 //! copied into the span, unless it is a literal in `fields(...)`. A
 //! recycled record keeps the room its attributes, events and links took
-//! (up to 16 attributes and 8 events or links a record, ~2.3 KB at most),
-//! so a span that adds some, a log line for instance, allocates none of
-//! their lists on its thread once warm (~200 ns for a span and an event,
-//! ~300 before), at the price of memory held per thread for the records
-//! it keeps for reuse (up to 2,048 spare records: a thread making spans with
-//! ten attributes and two events each holds ~2.8 MB, plain spans ~0.5 MB).
+//! (up to 16 attributes and 8 events or links a record, and 1 KiB of log
+//! text and 16 log fields: ~4.3 KB at most), so a span that adds some
+//! allocates none of their lists on its thread once warm (~200 ns for a
+//! span and an event, ~300 before), at the price of memory held per thread
+//! for the records it keeps for reuse (up to 2,048 spare records: a thread
+//! making spans with ten attributes and two events each holds ~2.8 MB,
+//! plain spans ~0.5 MB). A log line through [`logs`]' bridges stays
+//! compact in the record (its level and target, its message and fields
+//! written into those buffers, its time in the span's clock ticks) until
+//! the collector makes it an OpenTelemetry event, or spanflow's OTLP
+//! processor encodes it as one in place: it allocates nothing on the
+//! application thread once warm but what a string field holds (a span with
+//! one `tracing` line ~270 ns, ~350 when each line was an `Event`).
 //! A poll of a traced future costs what the least possible poll costs. A
 //! child of an unsampled parent costs about 3 ns; exporting a span over OTLP
 //! costs 0.5–0.8 µs of CPU in all; see `BENCHMARKS.md` in the repository.
@@ -164,6 +171,12 @@ mod guard;
 mod ids;
 mod late_additions;
 mod limits;
+// Written by the log bridges and read by the OTLP encoder, each a feature.
+#[cfg_attr(
+    not(all(feature = "log", feature = "tracing", feature = "otlp")),
+    allow(dead_code)
+)]
+mod log_event;
 pub mod logs;
 #[cfg(feature = "otlp")]
 pub mod otlp;

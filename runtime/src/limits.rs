@@ -23,6 +23,15 @@ impl Limits {
         }
     }
 
+    /// The part of `text` a string value of it would keep.
+    #[inline]
+    pub(crate) fn cut_text<'a>(&self, text: &'a str) -> &'a str {
+        match self.value_length.and_then(|length| cut_end(text, length)) {
+            Some(end) => &text[..end],
+            None => text,
+        }
+    }
+
     /// Cuts the values of all attributes `attributes` holds.
     #[inline]
     pub(crate) fn cut_all(&self, attributes: &mut [KeyValue]) {
@@ -71,14 +80,20 @@ fn cut_value(value: &mut Value, length: usize) {
     }
 }
 
-/// `None` when `string` is no longer than `length` characters.
-fn cut_string(string: &StringValue, length: usize) -> Option<StringValue> {
-    let text = string.as_str();
+/// Where the first `length` characters of `text` end; `None` when it is
+/// no longer than that.
+fn cut_end(text: &str, length: usize) -> Option<usize> {
     if text.len() <= length {
         // Never more characters than bytes.
         return None;
     }
-    let (end, _) = text.char_indices().nth(length)?;
+    text.char_indices().nth(length).map(|(end, _)| end)
+}
+
+/// `None` when `string` is no longer than `length` characters.
+fn cut_string(string: &StringValue, length: usize) -> Option<StringValue> {
+    let text = string.as_str();
+    let end = cut_end(text, length)?;
     Some(StringValue::from(text[..end].to_owned()))
 }
 
@@ -130,6 +145,14 @@ mod tests {
         let before = others.to_vec();
         limited(1).cut_all(&mut others);
         assert_eq!(others.to_vec(), before);
+    }
+
+    #[test]
+    fn text_keeps_its_first_characters() {
+        assert_eq!(limited(4).cut_text("ééééé"), "éééé");
+        assert_eq!(limited(4).cut_text("abc"), "abc");
+        assert_eq!(limited(0).cut_text("abc"), "");
+        assert_eq!(Limits::default().cut_text("abcdef"), "abcdef");
     }
 
     #[test]

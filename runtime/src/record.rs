@@ -14,6 +14,7 @@ use crate::attributes;
 use crate::callsite::CallSite;
 use crate::clock::{self, Ticks, WallAnchor};
 use crate::limits::Limits;
+use crate::log_event::{LogBuffers, LogEvent};
 
 /// Everything known about a span. Records live in boxes that are recycled
 /// between each application thread and the collector, so a span is written
@@ -105,9 +106,10 @@ impl FutureClocks {
 /// them finds room already made by an earlier span in the same box instead
 /// of allocating, on its own thread, memory that another thread would free
 /// (each such allocation took glibc's slow path on the span's thread). The
-/// bounds cap what a box holds beyond its 192 bytes at ~2.3 KB (16
-/// attributes of 56 bytes, the 88-byte extras, 8 events of 72 and 8 links
-/// of 96), for the boxes a thread has in circulation (at most
+/// bounds cap what a box holds beyond its 192 bytes at ~4.3 KB (16
+/// attributes of 56 bytes, the 136-byte extras, 8 events of 72, 8 links
+/// of 96, and the log lines' 1 KiB of text and 16 fields: see
+/// `log_event.rs`), for the boxes a thread has in circulation (at most
 /// `collector::SPARES_KEPT` spare ones and those in flight); a list that
 /// grew beyond them is given away.
 const KEPT_ATTRIBUTES: usize = 16;
@@ -137,13 +139,24 @@ fn take_keeping_room<T>(list: &mut Vec<T>, kept: usize) -> Vec<T> {
     }
 }
 
+/// An event as a record keeps it: as it was added, or a log line whose
+/// text and fields are in the record's `Extras::logs`.
+#[derive(Debug)]
+pub(crate) enum SpanEvent {
+    Event(Event),
+    Log(LogEvent),
+}
+
 /// What few spans have. The box stays with its record once a span needed
 /// it, emptied by the collector like the record's attributes.
 #[derive(Debug, Default)]
 pub(crate) struct Extras {
     /// Set on failures, rarely otherwise.
     pub(crate) status: Status,
-    pub(crate) events: Vec<Event>,
+    /// Events and log lines, in the order they came.
+    pub(crate) events: Vec<SpanEvent>,
+    /// The text and fields of the log lines among `events`.
+    pub(crate) logs: LogBuffers,
     pub(crate) links: Vec<Link>,
     /// Attributes, events and links left out by the span limits.
     pub(crate) dropped_attributes: u32,
@@ -157,6 +170,7 @@ impl Extras {
         let Extras {
             status,
             events,
+            logs,
             links,
             dropped_attributes,
             dropped_events,
@@ -164,6 +178,7 @@ impl Extras {
         } = self;
         *status = Status::Unset;
         empty_keeping_room(events, KEPT_EVENTS);
+        logs.clear();
         empty_keeping_room(links, KEPT_EVENTS);
         *dropped_attributes = 0;
         *dropped_events = 0;
@@ -228,7 +243,25 @@ impl SpanRecord {
             limits.counts.max_attributes_per_event,
             limits,
         );
-        extras.events.push(event);
+        extras.events.push(SpanEvent::Event(event));
+    }
+
+    /// Counts an event the span could not keep.
+    pub(crate) fn count_dropped_event(&mut self) {
+        let extras = self.extras();
+        extras.dropped_events = extras.dropped_events.saturating_add(1);
+    }
+
+    /// Adds a log line written into `from` (a thread's buffers) as an
+    /// event, held to the limits as [`add_event`](Self::add_event) holds
+    /// one, or counts it as dropped beyond the limit.
+    pub(crate) fn add_log(&mut self, from: &mut LogBuffers, line: LogEvent, limits: &Limits) {
+        let extras = self.extras();
+        if extras.events.len() >= limits.counts.max_events_per_span as usize {
+            return self.count_dropped_event();
+        }
+        let line = extras.logs.take_from(from, line, limits);
+        extras.events.push(SpanEvent::Log(line));
     }
 
     /// Adds a link (its own attributes cut to the limit), or counts it as
@@ -327,7 +360,17 @@ impl SpanRecord {
         let mut status = Status::Unset;
         if let Some(extras) = &mut self.extras {
             status = std::mem::take(&mut extras.status);
-            events.events = take_keeping_room(&mut extras.events, KEPT_EVENTS);
+            // Log lines become events here, on the collector thread.
+            events.events = extras
+                .events
+                .drain(..)
+                .map(|event| match event {
+                    SpanEvent::Event(event) => event,
+                    SpanEvent::Log(line) => extras
+                        .logs
+                        .take_event(line, anchor.to_system_time(line.time)),
+                })
+                .collect();
             events.dropped_count = extras.dropped_events;
             links.links = take_keeping_room(&mut extras.links, KEPT_EVENTS);
             links.dropped_count = extras.dropped_links;
@@ -525,10 +568,18 @@ mod tests {
         record.trace_state = Some(Arc::new("ot=th:8".parse().expect("valid")));
         record.attributes.push(KeyValue::new("k", 1));
         record.name = Some(Cow::Owned("GET /orders/{id}".into()));
-        record
-            .extras()
-            .events
-            .push(Event::new("e", std::time::SystemTime::now(), Vec::new(), 0));
+        record.add_event(
+            Event::new("e", std::time::SystemTime::now(), Vec::new(), 0),
+            &Limits::default(),
+        );
+        let (mut thread, line) = crate::log_event::written(
+            2,
+            "INFO",
+            crate::log_event::TargetName::Borrowed("audit"),
+            "charged",
+            vec![KeyValue::new("order", 7)],
+        );
+        record.add_log(&mut thread, line, &Limits::default());
         record
     }
 
@@ -540,6 +591,7 @@ mod tests {
         if let Some(extras) = &record.extras {
             assert_eq!(extras.status, Status::Unset);
             assert!(extras.events.is_empty() && extras.links.is_empty());
+            assert!(extras.logs.is_empty());
             let dropped = (
                 extras.dropped_attributes,
                 extras.dropped_events,
@@ -594,12 +646,16 @@ mod tests {
 
     #[test]
     fn the_collector_resets_what_spans_do_not_write_on_every_path() {
+        use crate::logs::LOG_EVENT;
+
         let scope = InstrumentationScope::builder("spanflow").build();
         let mut converted = used();
         let data = converted.take_span_data(WallAnchor::new(), &scope);
         assert_eq!(data.name, "GET /orders/{id}");
         assert_eq!(data.status, Status::error("failed"));
         assert_eq!(data.span_context.trace_state().header(), "ot=th:8");
+        let events: Vec<_> = data.events.iter().map(|event| &event.name).collect();
+        assert_eq!(events, ["e", LOG_EVENT], "in the order they came");
         assert!(
             data.attributes
                 .iter()

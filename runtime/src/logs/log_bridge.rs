@@ -1,6 +1,10 @@
 //! The `log` crate's records as span events.
 
+use std::fmt::Write as _;
+
 use log::{LevelFilter, Log, Metadata, Record, SetLoggerError};
+
+use crate::log_event::TargetName;
 
 /// A `log::Log` that records each log line on the current span, then
 /// hands it to your logger unchanged.
@@ -63,19 +67,20 @@ impl<L: Log> Log for LogBridge<L> {
                 log::Level::Debug => "DEBUG",
                 log::Level::Trace => "TRACE",
             };
-            super::record(level, || super::LogLine {
+            // The target is the module's path unless the call named one:
+            // then the static path serves, with no copy.
+            let target = match record.module_path_static() {
+                Some(path) if path == record.target() => TargetName::Static(path),
+                _ => TargetName::Borrowed(record.target()),
+            };
+            super::record(level, target, |sink| {
                 // A message without arguments needs no formatting.
-                message: match record.args().as_str() {
-                    Some(message) => message.into(),
-                    None => record.args().to_string().into(),
-                },
-                // The target is the module's path unless the call named
-                // one: then the static path serves, with no copy.
-                target: match record.module_path_static() {
-                    Some(path) if path == record.target() => path.into(),
-                    _ => record.target().to_owned().into(),
-                },
-                fields: Vec::new(),
+                match record.args().as_str() {
+                    Some(message) => sink.message().push_str(message),
+                    None => {
+                        let _ = write!(sink.message(), "{}", record.args());
+                    }
+                }
             });
         }
         if self.inner.enabled(record.metadata()) {

@@ -35,10 +35,10 @@
 //! span, which is spanflow's.
 
 use std::fmt;
-use std::time::SystemTime;
 
-use opentelemetry::trace::{Event, SpanId, TraceId};
-use opentelemetry::{KeyValue, Value};
+use opentelemetry::trace::{SpanId, TraceId};
+
+use crate::log_event::{LogSink, TargetName};
 
 #[cfg(feature = "log")]
 mod log_bridge;
@@ -79,33 +79,14 @@ impl fmt::Display for TraceIds {
     }
 }
 
-/// What a log line says, made only when a span takes the line.
+/// Records a log line as an event on the current span; `fill` writes its
+/// message and fields, and runs only when there is a span, so lines
+/// outside recorded spans cost no formatting.
 #[cfg_attr(not(any(feature = "log", feature = "tracing")), allow(dead_code))]
-pub(crate) struct LogLine {
-    pub(crate) message: Value,
-    pub(crate) target: Value,
-    /// The line's own fields, with room for three more: they become the
-    /// event's attributes, after `level`, `message` and `target`.
-    pub(crate) fields: Vec<KeyValue>,
-}
-
-/// Records a log line as an event on the current span; `line` runs only
-/// when there is one, so lines outside recorded spans cost no formatting.
-#[cfg_attr(not(any(feature = "log", feature = "tracing")), allow(dead_code))]
-pub(crate) fn record(level: &'static str, line: impl FnOnce() -> LogLine) {
-    crate::current::add_event_with(|| {
-        let LogLine {
-            message,
-            target,
-            fields: mut attributes,
-        } = line();
-        // In the fields' own list (one allocation a line, not two), first.
-        attributes.extend([
-            KeyValue::new("level", level),
-            KeyValue::new("message", message),
-            KeyValue::new("target", target),
-        ]);
-        attributes.rotate_right(3);
-        Event::new(LOG_EVENT, SystemTime::now(), attributes, 0)
-    });
+pub(crate) fn record(
+    level: &'static str,
+    target: TargetName<'_>,
+    fill: impl FnOnce(&mut LogSink<'_>),
+) {
+    crate::current::add_log(level, target, fill);
 }

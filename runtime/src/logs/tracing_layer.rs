@@ -10,6 +10,8 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::log_event::{LogSink, TargetName};
+
 /// A `tracing_subscriber` layer that records each event on the current
 /// span (spanflow's, or an OpenTelemetry API span), with its level,
 /// message, target and fields.
@@ -65,65 +67,50 @@ impl<S: Subscriber> Layer<S> for SpanEventLayer {
             Level::DEBUG => "DEBUG",
             Level::TRACE => "TRACE",
         };
-        super::record(level, || {
-            let mut fields = Fields {
-                message: String::new(),
-                // Its fields but the message, and level, message, target.
-                others: Vec::with_capacity(metadata.fields().len() + 2),
-            };
-            event.record(&mut fields);
-            super::LogLine {
-                message: fields.message.into(),
-                // An event's metadata is static: its target needs no copy.
-                target: metadata.target().into(),
-                fields: fields.others,
-            }
+        // An event's metadata is static: its target needs no copy.
+        super::record(level, TargetName::Static(metadata.target()), |sink| {
+            event.record(&mut Fields(sink));
         });
     }
 }
 
-struct Fields {
-    message: String,
-    others: Vec<KeyValue>,
-}
+/// Writes an event's message and fields into a line.
+struct Fields<'a, 'b>(&'a mut LogSink<'b>);
 
-impl Visit for Fields {
+impl Visit for Fields<'_, '_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
-            self.message.push_str(value);
+            self.0.message().push_str(value);
         } else {
-            self.others
-                .push(KeyValue::new(field.name(), value.to_owned()));
+            self.0.field(KeyValue::new(field.name(), value.to_owned()));
         }
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.others.push(KeyValue::new(field.name(), value));
+        self.0.field(KeyValue::new(field.name(), value));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
         match i64::try_from(value) {
-            Ok(value) => self.others.push(KeyValue::new(field.name(), value)),
-            Err(_) => self
-                .others
-                .push(KeyValue::new(field.name(), value.to_string())),
+            Ok(value) => self.0.field(KeyValue::new(field.name(), value)),
+            Err(_) => self.0.field(KeyValue::new(field.name(), value.to_string())),
         }
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.others.push(KeyValue::new(field.name(), value));
+        self.0.field(KeyValue::new(field.name(), value));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.others.push(KeyValue::new(field.name(), value));
+        self.0.field(KeyValue::new(field.name(), value));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == "message" {
-            let _ = write!(self.message, "{value:?}");
+            let _ = write!(self.0.message(), "{value:?}");
         } else {
-            self.others
-                .push(KeyValue::new(field.name(), format!("{value:?}")));
+            self.0
+                .field(KeyValue::new(field.name(), format!("{value:?}")));
         }
     }
 }

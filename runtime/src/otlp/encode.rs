@@ -21,7 +21,9 @@ use prost::encoding::{WireType, encode_varint, encoded_len_varint};
 
 use crate::attributes as attrs;
 use crate::clock::{WallAnchor, unix_nanos};
-use crate::record::{SpanRecord, saturate};
+use crate::log_event::{LogAttribute, LogBuffers, LogEvent};
+use crate::logs::LOG_EVENT;
+use crate::record::{SpanEvent, SpanRecord, saturate};
 
 /// `SpanFlags.SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK`
 const HAS_IS_REMOTE: u32 = 0x100;
@@ -132,7 +134,7 @@ pub(crate) fn span(out: &mut Vec<u8>, span: &SpanData) {
         start: unix_nanos(span.start_time),
         end: unix_nanos(span.end_time),
         dropped_attributes: span.dropped_attributes_count,
-        events: &span.events,
+        events: EventsOf::Data(&span.events),
         dropped_events: span.events.dropped_count,
         links: &span.links,
         dropped_links: span.links.dropped_count,
@@ -160,7 +162,10 @@ pub(crate) fn record_span(out: &mut Vec<u8>, record: &SpanRecord, anchor: WallAn
         start: anchor.to_unix_nanos(record.start),
         end: anchor.to_unix_nanos(record.end),
         dropped_attributes: extras.map_or(0, |extras| extras.dropped_attributes),
-        events: extras.map_or(&[], |extras| &extras.events),
+        events: match extras {
+            Some(extras) => EventsOf::Record(&extras.events, &extras.logs, anchor),
+            None => EventsOf::Data(&[]),
+        },
         dropped_events: extras.map_or(0, |extras| extras.dropped_events),
         links: extras.map_or(&[], |extras| &extras.links),
         dropped_links: extras.map_or(0, |extras| extras.dropped_links),
@@ -208,13 +213,21 @@ struct SpanParts<'a> {
     start: u64,
     end: u64,
     dropped_attributes: u32,
-    events: &'a [Event],
+    events: EventsOf<'a>,
     dropped_events: u32,
     links: &'a [Link],
     dropped_links: u32,
     status: &'a Status,
     flags: TraceFlags,
     parent_is_remote: bool,
+}
+
+/// A span's events as the encoder finds them.
+enum EventsOf<'a> {
+    Data(&'a [Event]),
+    /// A record's: events and log lines, their text in the buffers and
+    /// their times in ticks.
+    Record(&'a [SpanEvent], &'a LogBuffers, WallAnchor),
 }
 
 fn write_span(
@@ -235,13 +248,16 @@ fn write_span(
         w.fixed64(8, span.end);
         span_attributes(w);
         w.varint(10, u64::from(span.dropped_attributes));
-        for event in span.events {
-            w.message(11, |w| {
-                w.fixed64(1, unix_nanos(event.timestamp));
-                w.string(2, &event.name);
-                attributes(w, 3, &event.attributes);
-                w.varint(4, u64::from(event.dropped_attributes_count));
-            });
+        match span.events {
+            EventsOf::Data(events) => events.iter().for_each(|event| write_event(w, event)),
+            EventsOf::Record(events, logs, anchor) => {
+                for event in events {
+                    match event {
+                        SpanEvent::Event(event) => write_event(w, event),
+                        SpanEvent::Log(line) => write_log(w, line, logs, anchor),
+                    }
+                }
+            }
         }
         w.varint(12, u64::from(span.dropped_events));
         for link in span.links {
@@ -263,6 +279,30 @@ fn write_span(
             w.varint(3, status_code(span.status));
         });
         w.fixed32(16, flags(span.flags, span.parent_is_remote));
+    });
+}
+
+fn write_event(w: &mut Writer<'_>, event: &Event) {
+    w.message(11, |w| {
+        w.fixed64(1, unix_nanos(event.timestamp));
+        w.string(2, &event.name);
+        attributes(w, 3, &event.attributes);
+        w.varint(4, u64::from(event.dropped_attributes_count));
+    });
+}
+
+/// A log line as the `Event` message `LogBuffers::take_event` would make.
+fn write_log(w: &mut Writer<'_>, line: &LogEvent, logs: &LogBuffers, anchor: WallAnchor) {
+    w.message(11, |w| {
+        w.fixed64(1, anchor.to_unix_nanos(line.time));
+        w.string(2, LOG_EVENT);
+        for line_attribute in logs.attributes(line) {
+            match line_attribute {
+                LogAttribute::Base(key, value) => attribute(w, 3, key, |w| string_value(w, value)),
+                LogAttribute::Field(field) => key_value(w, 3, field),
+            }
+        }
+        w.varint(4, u64::from(line.dropped_attributes()));
     });
 }
 

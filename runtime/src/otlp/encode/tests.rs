@@ -306,7 +306,10 @@ mod records {
     use super::context;
     use crate::callsite::{CallSite, Kind, Naming};
     use crate::clock::{self, WallAnchor};
-    use crate::record::{Extras, FutureClocks, SpanRecord};
+    use crate::limits::Limits;
+    use crate::log_event::{LogBuffers, TargetName};
+    use crate::record::{Extras, FutureClocks, SpanEvent, SpanRecord};
+    use opentelemetry_sdk::trace::SpanLimits;
 
     static FIXED: CallSite = CallSite::new(
         Naming::Fixed {
@@ -376,18 +379,51 @@ mod records {
         full.name = Some(Cow::Owned("GET /orders/{id}".into()));
         full.extras = Some(Box::new(Extras {
             status: Status::error("declined"),
-            events: vec![Event::new(
+            events: vec![SpanEvent::Event(Event::new(
                 "retry",
                 SystemTime::now(),
                 vec![KeyValue::new("n", 2)],
                 0,
-            )],
+            ))],
+            logs: LogBuffers::new(),
             links: vec![Link::with_context(context(3, 4, true, true, "a=b"))],
             // What the span limits left out is counted on both paths.
             dropped_attributes: 5,
             dropped_events: 6,
             dropped_links: 7,
         }));
+        // Log lines, interleaved with the event, one with its own target,
+        // fields and more attributes than an event keeps.
+        let limits = Limits {
+            counts: SpanLimits {
+                max_attributes_per_event: 4,
+                ..SpanLimits::default()
+            },
+            value_length: Some(12),
+        };
+        let (mut thread, line) = crate::log_event::written(
+            full.start + 3,
+            "WARN",
+            TargetName::Static("shop::payment"),
+            "card declined, retrying",
+            vec![
+                KeyValue::new("attempt", 2),
+                KeyValue::new("gateway", "stripe"),
+            ],
+        );
+        full.add_log(&mut thread, line, &limits);
+        full.add_event(
+            Event::new("after", SystemTime::now(), Vec::new(), 0),
+            &limits,
+        );
+        let (mut thread, line) = crate::log_event::written(
+            full.start + 4,
+            "INFO",
+            TargetName::Borrowed("audit"),
+            "ok",
+            Vec::new(),
+        );
+        full.add_log(&mut thread, line, &limits);
         assert_same_bytes(full);
     }
 
