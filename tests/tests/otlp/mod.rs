@@ -8,6 +8,7 @@ use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use spanflow::{PipelineGuard, trace};
 use spanflow_otlp_receiver::{OtlpReceiver, int_attribute, string_attribute};
+use tracing_subscriber::layer::SubscriberExt as _;
 
 #[trace(kind = server, err, fields(order.id = 42))]
 fn checkout(trace: &mut String) -> Result<(), String> {
@@ -19,6 +20,9 @@ fn checkout(trace: &mut String) -> Result<(), String> {
             .trace_id()
     );
     reserve();
+    // A log line, written by spanflow's OTLP processor from the record's
+    // compact form (the SDK's exporters get it as an `Event`).
+    tracing::warn!(attempt = 2, "card declined");
     Err("card declined".into())
 }
 
@@ -40,7 +44,8 @@ pub fn run_and_check(
     service: &str,
 ) -> Vec<KeyValue> {
     let mut trace = String::new();
-    assert!(checkout(&mut trace).is_err());
+    let log_lines = tracing_subscriber::registry().with(spanflow::logs::SpanEventLayer::new());
+    tracing::subscriber::with_default(log_lines, || assert!(checkout(&mut trace).is_err()));
     pipeline.shutdown().expect("exported within the deadline");
 
     let received = receiver.received();
@@ -101,6 +106,29 @@ pub fn run_and_check(
             .any(|event| event.name == "exception")
     );
     assert!(checkout.end_time_unix_nano > checkout.start_time_unix_nano);
+    let line = checkout
+        .events
+        .iter()
+        .find(|event| event.name == spanflow::logs::LOG_EVENT)
+        .expect("the log line");
+    assert_eq!(
+        string_attribute(&line.attributes, "level").as_deref(),
+        Some("WARN")
+    );
+    assert_eq!(
+        string_attribute(&line.attributes, "message").as_deref(),
+        Some("card declined")
+    );
+    assert_eq!(
+        string_attribute(&line.attributes, "target").as_deref(),
+        Some(concat!(env!("CARGO_CRATE_NAME"), "::otlp"))
+    );
+    assert_eq!(int_attribute(&line.attributes, "attempt"), Some(2));
+    assert!(
+        (checkout.start_time_unix_nano..=checkout.end_time_unix_nano)
+            .contains(&line.time_unix_nano),
+        "the line's time within its span's"
+    );
     assert_eq!(
         string_attribute(&resource, "service.name").as_deref(),
         Some(service)
