@@ -8,8 +8,9 @@
 //! another thread busy), `api` (a span through the OpenTelemetry API into
 //! the pipeline), `writable` (`sync` with
 //! `Pipeline::with_writable_active_span`), `event` (`sync` adding one
-//! event to the current span, as a log line through a bridge does),
-//! `inject`, `extract` or `extract-headers`.
+//! event to the current span, as a log line through a bridge does), `log`
+//! (`sync` with `tracing::info!(order, "charged")` through
+//! `SpanEventLayer`), `inject`, `extract` or `extract-headers`.
 
 use opentelemetry::trace::{TraceContextExt, Tracer};
 use spanflow_benches::{Discard, Repoll, run};
@@ -20,6 +21,11 @@ fn empty() {}
 #[spanflow::trace]
 fn with_an_event() {
     spanflow::current::add_event("step", Vec::new());
+}
+
+#[spanflow::trace]
+fn with_a_log_line(order: i64) {
+    tracing::info!(order, "charged");
 }
 
 #[spanflow::trace(fields(order.id = id, tenant = "acme", region = region))]
@@ -69,6 +75,12 @@ fn main() {
         ),
     );
     let _guard = (mode == "unsampled").then(|| unsampled.attach());
+    let _subscriber = (mode == "log").then(|| {
+        use tracing_subscriber::layer::SubscriberExt;
+        tracing::subscriber::set_default(
+            tracing_subscriber::registry().with(spanflow::logs::SpanEventLayer::new()),
+        )
+    });
     if mode == "extract-headers" {
         let propagator = spanflow::propagation::TraceContextPropagator::new();
         let mut headers = http::HeaderMap::new();
@@ -140,6 +152,7 @@ fn main() {
                 "async" => run(polled()),
                 "fields" => with_fields(7, "eu-west-1"),
                 "event" => with_an_event(),
+                "log" => with_a_log_line(7),
                 "least" | "least-busy" => spanflow_benches::least::in_span("f", || {}),
                 "tree" => tree(),
                 "least-tree" => least_tree(),
