@@ -24,7 +24,7 @@
 //! (`active_span.rs`).
 
 use std::borrow::Cow;
-use std::cell::{Cell, RefCell, RefMut};
+use std::cell::{Cell, RefCell};
 
 use opentelemetry::trace::{Event, Link, SpanId, Status, TraceContextExt, TraceId};
 use opentelemetry::{Context, KeyValue};
@@ -178,13 +178,7 @@ impl Entered {
             return;
         }
         let limits = crate::recorder::limits();
-        PENDING.with(|pending| {
-            LOG_BUFFERS.with(|logs| {
-                let mut pending = pending.borrow_mut();
-                let logs = logs.try_borrow_mut().ok();
-                take_pending(id, &mut pending, logs, record, &limits);
-            });
-        });
+        PENDING.with(|pending| take_pending(id, &mut pending.borrow_mut(), record, &limits));
     }
 }
 
@@ -192,23 +186,28 @@ impl Entered {
 fn take_pending(
     id: SpanId,
     pending: &mut Vec<(SpanId, Waiting)>,
-    mut logs: Option<RefMut<'_, LogBuffers>>,
     record: &mut SpanRecord,
     limits: &Limits,
 ) {
+    let mut took_lines = false;
     let mut index = 0;
     while index < pending.len() {
         if pending[index].0 != id {
             index += 1;
             continue;
         }
-        match (pending.remove(index).1, logs.as_deref_mut()) {
-            (Waiting::Added(addition), _) => addition.apply(record, limits),
-            (Waiting::Log(line), Some(logs)) => record.add_log(logs, line, limits),
-            // The buffers are busy only while a line is written, and a
-            // span entered meanwhile (by the line's `Debug` impls) had its
-            // lines made `Event`s: not reached.
-            (Waiting::Log(_), None) => record.count_dropped_event(),
+        match pending.remove(index).1 {
+            Waiting::Added(addition) => addition.apply(record, limits),
+            Waiting::Log(line) => {
+                took_lines = true;
+                LOG_BUFFERS.with(|logs| match logs.try_borrow_mut() {
+                    Ok(mut logs) => record.add_log(&mut logs, line, limits),
+                    // The buffers are busy only while a line is written,
+                    // and a span entered meanwhile (by the line's `Debug`
+                    // impls) had its lines made `Event`s: not reached.
+                    Err(_) => record.count_dropped_event(),
+                });
+            }
         }
     }
     let (taken, no_overflow) = OVERFLOW.with(|overflow| {
@@ -222,12 +221,25 @@ fn take_pending(
     if let Some(taken) = taken {
         taken.apply(record);
     }
-    if pending.is_empty() && no_overflow {
-        MAYBE_PENDING.with(|maybe| maybe.set(false));
-        if let Some(logs) = logs.as_deref_mut() {
-            logs.clear();
+    if pending.is_empty() {
+        // No line refers to the buffers any more (`add_log` also clears
+        // them when it finds nothing waiting).
+        if took_lines {
+            clear_log_buffers();
+        }
+        if no_overflow {
+            MAYBE_PENDING.with(|maybe| maybe.set(false));
         }
     }
+}
+
+/// Empties this thread's log buffers, unless a line is being written.
+fn clear_log_buffers() {
+    LOG_BUFFERS.with(|logs| {
+        if let Ok(mut logs) = logs.try_borrow_mut() {
+            logs.clear();
+        }
+    });
 }
 
 impl Drop for Entered {
@@ -356,9 +368,15 @@ pub(crate) fn add_log(
         }
         CurrentSpan::Unrecorded => return,
     };
-    if PENDING.with(|pending| pending.borrow().len()) >= PENDING_AT_MOST {
+    let waiting_now = PENDING.with(|pending| pending.borrow().len());
+    if waiting_now >= PENDING_AT_MOST {
         // Not even written: it would only be counted.
         return overflow(id, Overflow::count_event);
+    }
+    if waiting_now == 0 {
+        // What the buffers hold was taken (by spans whose lines were
+        // followed by other additions, which left them uncleared).
+        clear_log_buffers();
     }
     let waiting = LOG_BUFFERS.with(|logs| match logs.try_borrow_mut() {
         Ok(mut logs) => Waiting::Log(logs.write(clock::now(), level, target, fill)),

@@ -259,7 +259,12 @@ impl LogBuffers {
 
     /// Empties the buffers for their next lines, keeping their room within
     /// bounds.
+    #[inline]
     pub(crate) fn clear(&mut self) {
+        // Most spans that add anything add no log line.
+        if self.text.is_empty() && self.fields.is_empty() {
+            return;
+        }
         if self.text.capacity() > KEPT_TEXT {
             self.text = String::new();
         } else {
