@@ -393,7 +393,7 @@ fn log_event(
 ) -> Event {
     let mut buffers = LogBuffers::new();
     let line = buffers.write(0, level, target, fill);
-    buffers.take_event(line, std::time::SystemTime::now())
+    buffers.into_event(line, std::time::SystemTime::now())
 }
 
 /// Adds an event to the current span: the spanflow span whose work is

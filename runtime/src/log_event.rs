@@ -204,6 +204,31 @@ impl LogBuffers {
     /// Makes `line` an OpenTelemetry event at `timestamp`, taking its
     /// fields out of the buffers.
     pub(crate) fn take_event(&mut self, line: LogEvent, timestamp: SystemTime) -> Event {
+        let message = line.message.of(&self.text).to_owned();
+        self.event_with(line, timestamp, message)
+    }
+
+    /// Makes `line`, the only one these buffers hold, an OpenTelemetry
+    /// event at `timestamp`: its message keeps the text's allocation when
+    /// it is all the text (a static target), instead of a copy.
+    pub(crate) fn into_event(mut self, line: LogEvent, timestamp: SystemTime) -> Event {
+        let message = if line.message == self.whole_text() {
+            std::mem::take(&mut self.text)
+        } else {
+            line.message.of(&self.text).to_owned()
+        };
+        self.event_with(line, timestamp, message)
+    }
+
+    fn whole_text(&self) -> TextRange {
+        TextRange {
+            start: 0,
+            end: offset(self.text.len()),
+        }
+    }
+
+    /// `line` as an event with `message`, its fields taken out.
+    fn event_with(&mut self, line: LogEvent, timestamp: SystemTime, message: String) -> Event {
         let fields = self
             .fields
             .get_mut(line.first_field as usize..line.end_field as usize)
@@ -215,7 +240,7 @@ impl LogBuffers {
         };
         let base = [
             KeyValue::new("level", line.level),
-            KeyValue::new("message", line.message.of(&self.text).to_owned()),
+            KeyValue::new("message", message),
             KeyValue::new("target", target),
         ];
         attributes.extend(base.into_iter().take(line.kept_base as usize));
@@ -362,6 +387,27 @@ mod tests {
             ]
         );
         assert_eq!(event.dropped_attributes_count, 0);
+    }
+
+    #[test]
+    fn a_line_alone_in_its_buffers_becomes_the_same_event() {
+        for target in [TargetName::Static("shop"), TargetName::Borrowed("shop")] {
+            let mut buffers = LogBuffers::new();
+            let line = buffers.write(0, "INFO", target, |sink| {
+                sink.message().push_str("charged");
+                sink.field(KeyValue::new("order", 7));
+            });
+            let event = buffers.into_event(line, SystemTime::UNIX_EPOCH);
+            assert_eq!(
+                event.attributes,
+                [
+                    KeyValue::new("level", "INFO"),
+                    KeyValue::new("message", "charged"),
+                    KeyValue::new("target", "shop"),
+                    KeyValue::new("order", 7),
+                ]
+            );
+        }
     }
 
     #[test]
