@@ -8,7 +8,9 @@
 //! the anchors: the same spans
 //! through the SDK's `BatchSpanProcessor` and opentelemetry-otlp's exporter;
 //! or `batch-http/protobuf` / `batch-http/json`: opentelemetry-otlp's
-//! exporter given to `with_batch_exporter`, batched by spanflow).
+//! exporter given to `with_batch_exporter`, batched by spanflow). A third
+//! argument `logged` adds a `tracing` line to every other span, through
+//! `SpanEventLayer`.
 //!
 //! CPU time comes from `/proc/self/task/*/stat` (clock ticks of 10 ms), so
 //! the run is long enough for the ticks not to matter. The pipeline is
@@ -40,7 +42,10 @@ fn handle() {
 }
 
 #[spanflow::trace]
-fn step() {}
+fn step() {
+    // Reaches the span only with `logged` (a subscriber with the layer).
+    tracing::info!(attempt = 1, "stock reserved");
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -54,6 +59,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => (OtlpProtocol::Grpc, Through::Spanflow),
     };
     let spans: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(500_000);
+    let logged = args.next().as_deref() == Some("logged");
+    if logged {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        tracing::subscriber::set_global_default(
+            tracing_subscriber::registry().with(spanflow::logs::SpanEventLayer::new()),
+        )?;
+    }
     let receiver = OtlpReceiver::start()?;
     let endpoint = match protocol {
         OtlpProtocol::Grpc => receiver.grpc_endpoint(),
@@ -107,7 +119,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let exported = receiver.spans().len() - received_before;
     let mut total_ticks = 0;
     println!(
-        "protocol {protocol:?}{}, {exported} spans exported in {wall:.2?}, {} dropped",
+        "protocol {protocol:?}{}{}, {exported} spans exported in {wall:.2?}, {} dropped",
+        if logged {
+            ", a log line every other span"
+        } else {
+            ""
+        },
         match through {
             Through::Spanflow => "",
             Through::SdkBatch => " through the SDK's batch processor and opentelemetry-otlp",
