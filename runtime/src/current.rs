@@ -31,7 +31,7 @@ use opentelemetry::{Context, KeyValue};
 
 use crate::clock;
 use crate::limits::Limits;
-use crate::log_event::{LogBuffers, LogEvent, LogSink, TargetName};
+use crate::log_event::{LineStart, LogBuffers, LogEvent, LogSink, TargetName};
 use crate::record::SpanRecord;
 use crate::recorder::Backend;
 
@@ -41,10 +41,11 @@ thread_local! {
     /// What was added to entered spans, moved into their records when
     /// their work returns (the records themselves stay with their owners).
     static PENDING: RefCell<Vec<(SpanId, Waiting)>> = const { RefCell::new(Vec::new()) };
-    /// The text and fields of the log lines waiting in `PENDING`. Apart
-    /// from it so that a line logged while another is written (by a
-    /// `Debug` impl that logs) finds these busy and is made an `Event`
-    /// instead, where one cell would have been borrowed twice.
+    /// The text and fields of the log lines waiting in `PENDING`, cut off
+    /// as spans take their lines. Apart from it so that a line logged
+    /// while another is written (by a `Debug` impl that logs) finds these
+    /// busy and is made an `Event` instead, where one cell would have been
+    /// borrowed twice.
     static LOG_BUFFERS: RefCell<LogBuffers> = const { RefCell::new(LogBuffers::new()) };
     /// What came for entered spans beyond `PENDING_AT_MOST`, per span:
     /// counted, or kept in place of the one before (status, name).
@@ -189,7 +190,8 @@ fn take_pending(
     record: &mut SpanRecord,
     limits: &Limits,
 ) {
-    let mut took_lines = false;
+    // Where the first of the span's lines begins in the buffers.
+    let mut lines_from = None;
     let mut index = 0;
     while index < pending.len() {
         if pending[index].0 != id {
@@ -199,7 +201,8 @@ fn take_pending(
         match pending.remove(index).1 {
             Waiting::Added(addition) => addition.apply(record, limits),
             Waiting::Log(line) => {
-                took_lines = true;
+                // The first is the earliest: `pending` is in write order.
+                lines_from.get_or_insert(line.begins());
                 LOG_BUFFERS.with(|logs| match logs.try_borrow_mut() {
                     Ok(mut logs) => record.add_log(&mut logs, line, limits),
                     // The buffers are busy only while a line is written,
@@ -221,23 +224,26 @@ fn take_pending(
     if let Some(taken) = taken {
         taken.apply(record);
     }
-    if pending.is_empty() {
-        // No line refers to the buffers any more (`add_log` also clears
-        // them when it finds nothing waiting).
-        if took_lines {
-            clear_log_buffers();
-        }
-        if no_overflow {
-            MAYBE_PENDING.with(|maybe| maybe.set(false));
-        }
+    if let Some(begins) = lines_from {
+        // A span's lines are written while it is the entered span, so the
+        // lines of spans entered above it were taken (and cut off) before
+        // it leaves: its own are the buffers' last, and nothing after its
+        // first line is still waiting. Cut off, the buffers of a span that
+        // never leaves (a worker's loop) do not grow with the lines of the
+        // spans it runs.
+        cut_log_buffers(begins);
+    }
+    if pending.is_empty() && no_overflow {
+        MAYBE_PENDING.with(|maybe| maybe.set(false));
     }
 }
 
-/// Empties this thread's log buffers, unless a line is being written.
-fn clear_log_buffers() {
+/// Cuts this thread's log buffers off at `begins` (see
+/// [`LogBuffers::cut`]), unless a line is being written.
+fn cut_log_buffers(begins: LineStart) {
     LOG_BUFFERS.with(|logs| {
         if let Ok(mut logs) = logs.try_borrow_mut() {
-            logs.clear();
+            logs.cut(begins);
         }
     });
 }
@@ -374,9 +380,9 @@ pub(crate) fn add_log(
         return overflow(id, Overflow::count_event);
     }
     if waiting_now == 0 {
-        // What the buffers hold was taken (by spans whose lines were
-        // followed by other additions, which left them uncleared).
-        clear_log_buffers();
+        // Nothing waiting refers to the buffers: whatever they hold (lines
+        // of a span that left by unwinding, say) goes.
+        cut_log_buffers(LineStart::default());
     }
     let waiting = LOG_BUFFERS.with(|logs| match logs.try_borrow_mut() {
         Ok(mut logs) => Waiting::Log(logs.write(clock::now(), level, target, fill)),
@@ -560,5 +566,39 @@ mod tests {
         let mut record = SpanRecord::blank(crate::callsite!("work"));
         entered.leave(&mut record);
         assert_eq!(event_names(&mut record), ["inner", "outer"]);
+    }
+
+    #[test]
+    fn the_buffers_hold_only_lines_still_waiting() {
+        let text_held = || LOG_BUFFERS.with(|logs| logs.borrow().text_len());
+        let enter = |id: u64| {
+            let context = SpanContext::new(
+                TraceId::from(1_u128),
+                SpanId::from(id),
+                TraceFlags::SAMPLED,
+                false,
+                Default::default(),
+            );
+            let attached = Context::new().with_remote_span_context(context).attach();
+            (attached, Entered::new(SpanId::from(id)))
+        };
+        // A worker whose span never leaves, logging once, running spans
+        // that log.
+        let (_worker_context, worker) = enter(20);
+        logged("INFO", "worker started");
+        let held = text_held();
+        for id in 21..1_021 {
+            let (attached, entered) = enter(id);
+            logged("INFO", "job done");
+            let mut record = SpanRecord::blank(crate::callsite!("job"));
+            entered.leave(&mut record);
+            drop(attached);
+            assert_eq!(event_names(&mut record), ["job done"]);
+            assert_eq!(text_held(), held, "the job's line cut off");
+        }
+        let mut record = SpanRecord::blank(crate::callsite!("worker"));
+        worker.leave(&mut record);
+        assert_eq!(event_names(&mut record), ["worker started"]);
+        assert_eq!(text_held(), 0);
     }
 }

@@ -69,6 +69,25 @@ impl LogEvent {
     pub(crate) fn dropped_attributes(&self) -> u32 {
         self.dropped
     }
+
+    /// Where the line's text and fields begin in its buffers.
+    pub(crate) fn begins(&self) -> LineStart {
+        let text = match self.target {
+            LogTarget::Text(target) => target.start,
+            LogTarget::Static(_) => self.message.start,
+        };
+        LineStart {
+            text,
+            field: self.first_field,
+        }
+    }
+}
+
+/// Where a line begins in its buffers: ordered as the lines were written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct LineStart {
+    text: u32,
+    field: u32,
 }
 
 /// The text and fields of log lines: a record's (kept with the box), or a
@@ -278,8 +297,26 @@ impl LogBuffers {
     }
 
     #[cfg(test)]
+    pub(crate) fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.text.is_empty() && self.fields.is_empty()
+    }
+
+    /// Drops the lines written from `begins` on (all of them from the
+    /// start: then the room kept is bounded as by [`clear`](Self::clear)).
+    pub(crate) fn cut(&mut self, begins: LineStart) {
+        if begins == LineStart::default() {
+            return self.clear();
+        }
+        // A line's start is a character boundary: text is only appended.
+        if self.text.is_char_boundary(begins.text as usize) {
+            self.text.truncate(begins.text as usize);
+        }
+        self.fields.truncate(begins.field as usize);
     }
 
     /// Empties the buffers for their next lines, keeping their room within
