@@ -93,7 +93,7 @@ impl Overflow {
             Waiting::Log(_) => return self.count_event(),
         };
         match addition {
-            Addition::Event(_) => self.count_event(),
+            Addition::Event(_) | Addition::EventAt(..) => self.count_event(),
             Addition::Attribute(_) => self.attributes = self.attributes.saturating_add(1),
             Addition::Link(_) => self.links = self.links.saturating_add(1),
             Addition::Status(status) => {
@@ -135,6 +135,9 @@ enum Waiting {
 
 pub(crate) enum Addition {
     Event(Event),
+    /// An event at a time by the span's clock (see
+    /// `SpanRecord::add_event_at`).
+    EventAt(clock::Ticks, Event),
     Attribute(KeyValue),
     Status(Status),
     Name(Cow<'static, str>),
@@ -146,6 +149,7 @@ impl Addition {
     pub(crate) fn apply(self, record: &mut SpanRecord, limits: &Limits) {
         match self {
             Addition::Event(event) => record.add_event(event, limits),
+            Addition::EventAt(time, event) => record.add_event_at(time, event, limits),
             Addition::Attribute(attribute) => record.add_attribute(attribute, limits),
             Addition::Status(status) => record.set_status(status),
             Addition::Name(name) => record.name = Some(name),
@@ -335,22 +339,6 @@ fn current_span() -> CurrentSpan {
     })
 }
 
-/// Adds the event `make` makes to the current span (see [`add_event`]);
-/// `make` runs only when there is a span to take it, so a log line
-/// outside any recorded span is not formatted.
-pub(crate) fn add_event_with(make: impl FnOnce() -> Event) {
-    match current_span() {
-        CurrentSpan::Spanflow(id) => add_to(id, Addition::Event(make())),
-        CurrentSpan::Api => {
-            let event = make();
-            opentelemetry::trace::get_active_span(|span| {
-                span.add_event_with_timestamp(event.name, event.timestamp, event.attributes)
-            });
-        }
-        CurrentSpan::Unrecorded => {}
-    }
-}
-
 /// Adds a log line to the current span as an event (`logs::LOG_EVENT`);
 /// `fill` writes its message and fields, and runs only when there is a
 /// span to take them. For an entered span the line is written into this
@@ -413,7 +401,16 @@ fn log_event(
 /// # }
 /// ```
 pub fn add_event(name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
-    add_event_with(|| Event::new(name, std::time::SystemTime::now(), attributes, 0));
+    match current_span() {
+        CurrentSpan::Spanflow(id) => {
+            let event = Event::new(name, std::time::SystemTime::UNIX_EPOCH, attributes, 0);
+            add_to(id, Addition::EventAt(clock::now(), event));
+        }
+        CurrentSpan::Api => {
+            opentelemetry::trace::get_active_span(|span| span.add_event(name, attributes));
+        }
+        CurrentSpan::Unrecorded => {}
+    }
 }
 
 /// Sets an attribute on the current span (see [`add_event`]).

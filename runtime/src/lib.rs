@@ -133,10 +133,12 @@
 //! [`current`]), while `opentelemetry::trace::get_active_span` sees a span
 //! context it cannot write to, unless the pipeline is built
 //! [`with_writable_active_span`](Pipeline::with_writable_active_span) (one
-//! more allocation a sampled span); and timestamps come from a monotonic
-//! clock anchored to the wall clock at installation and again every minute
-//! (so a correction of the wall clock reaches spans within a minute, and
-//! moves those converted after it at once).
+//! more allocation a sampled span); and timestamps (of spans, and of the
+//! events and log lines added to them through spanflow) come from a
+//! monotonic clock anchored to the wall clock at installation and again
+//! every minute (so a correction of the wall clock reaches spans within a
+//! minute, and moves those converted after it at once; an event always
+//! falls within its span's start and end).
 //!
 //! To send `#[trace]` spans through an existing provider instead (the SDK's
 //! own, slower path), use [`install_tracer_provider`] or

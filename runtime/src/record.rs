@@ -139,11 +139,13 @@ fn take_keeping_room<T>(list: &mut Vec<T>, kept: usize) -> Vec<T> {
     }
 }
 
-/// An event as a record keeps it: as it was added, or a log line whose
-/// text and fields are in the record's `Extras::logs`.
+/// An event as a record keeps it: as it was added, with its own time; one
+/// timed by the span's clock (its `timestamp` is set on the collector);
+/// or a log line whose text and fields are in the record's `Extras::logs`.
 #[derive(Debug)]
 pub(crate) enum SpanEvent {
     Event(Event),
+    At(Ticks, Event),
     Log(LogEvent),
 }
 
@@ -231,7 +233,24 @@ impl SpanRecord {
 
     /// Adds an event (its own attributes cut to the limit), or counts it as
     /// dropped beyond the limit.
-    pub(crate) fn add_event(&mut self, mut event: Event, limits: &Limits) {
+    pub(crate) fn add_event(&mut self, event: Event, limits: &Limits) {
+        self.push_event(event, limits, SpanEvent::Event);
+    }
+
+    /// Adds an event that happened at `time` by the span's clock, as
+    /// [`add_event`](Self::add_event) does; its own `timestamp` is
+    /// replaced. Cheaper than a wall-clock read, and within the span's
+    /// start and end as they are converted.
+    pub(crate) fn add_event_at(&mut self, time: Ticks, event: Event, limits: &Limits) {
+        self.push_event(event, limits, |event| SpanEvent::At(time, event));
+    }
+
+    fn push_event(
+        &mut self,
+        mut event: Event,
+        limits: &Limits,
+        kept: impl FnOnce(Event) -> SpanEvent,
+    ) {
         let extras = self.extras();
         if extras.events.len() >= limits.counts.max_events_per_span as usize {
             extras.dropped_events = extras.dropped_events.saturating_add(1);
@@ -243,7 +262,7 @@ impl SpanRecord {
             limits.counts.max_attributes_per_event,
             limits,
         );
-        extras.events.push(SpanEvent::Event(event));
+        extras.events.push(kept(event));
     }
 
     /// Counts an event the span could not keep.
@@ -366,6 +385,10 @@ impl SpanRecord {
                 .drain(..)
                 .map(|event| match event {
                     SpanEvent::Event(event) => event,
+                    SpanEvent::At(time, mut event) => {
+                        event.timestamp = anchor.to_system_time(time);
+                        event
+                    }
                     SpanEvent::Log(line) => extras
                         .logs
                         .take_event(line, anchor.to_system_time(line.time)),
@@ -572,6 +595,11 @@ mod tests {
             Event::new("e", std::time::SystemTime::now(), Vec::new(), 0),
             &Limits::default(),
         );
+        record.add_event_at(
+            2,
+            Event::new("at", std::time::SystemTime::UNIX_EPOCH, Vec::new(), 0),
+            &Limits::default(),
+        );
         let (mut thread, line) = crate::log_event::written(
             2,
             "INFO",
@@ -655,7 +683,11 @@ mod tests {
         assert_eq!(data.status, Status::error("failed"));
         assert_eq!(data.span_context.trace_state().header(), "ot=th:8");
         let events: Vec<_> = data.events.iter().map(|event| &event.name).collect();
-        assert_eq!(events, ["e", LOG_EVENT], "in the order they came");
+        assert_eq!(events, ["e", "at", LOG_EVENT], "in the order they came");
+        assert_eq!(
+            data.events.events[1].timestamp, data.events.events[2].timestamp,
+            "timed by the span's clock, as the log line at the same tick"
+        );
         assert!(
             data.attributes
                 .iter()

@@ -370,8 +370,9 @@ impl Span {
     /// Adds an event with the current time.
     pub fn add_event(&mut self, name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
         match &mut self.recording {
-            Some(Recording::Fast(record)) => record.add_event(
-                Event::new(name, std::time::SystemTime::now(), attributes, 0),
+            Some(Recording::Fast(record)) => record.add_event_at(
+                clock::now(),
+                Event::new(name, std::time::SystemTime::UNIX_EPOCH, attributes, 0),
                 &recorder::limits(),
             ),
             Some(Recording::Api) => self.api_span(|span| span.add_event(name, attributes)),

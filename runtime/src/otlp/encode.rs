@@ -249,11 +249,20 @@ fn write_span(
         span_attributes(w);
         w.varint(10, u64::from(span.dropped_attributes));
         match span.events {
-            EventsOf::Data(events) => events.iter().for_each(|event| write_event(w, event)),
+            EventsOf::Data(events) => {
+                for event in events {
+                    write_event(w, unix_nanos(event.timestamp), event);
+                }
+            }
             EventsOf::Record(events, logs, anchor) => {
                 for event in events {
                     match event {
-                        SpanEvent::Event(event) => write_event(w, event),
+                        SpanEvent::Event(event) => {
+                            write_event(w, unix_nanos(event.timestamp), event);
+                        }
+                        SpanEvent::At(time, event) => {
+                            write_event(w, anchor.to_unix_nanos(*time), event);
+                        }
                         SpanEvent::Log(line) => write_log(w, line, logs, anchor),
                     }
                 }
@@ -282,9 +291,10 @@ fn write_span(
     });
 }
 
-fn write_event(w: &mut Writer<'_>, event: &Event) {
+/// An event at `time` (nanoseconds since the Unix epoch).
+fn write_event(w: &mut Writer<'_>, time: u64, event: &Event) {
     w.message(11, |w| {
-        w.fixed64(1, unix_nanos(event.timestamp));
+        w.fixed64(1, time);
         w.string(2, &event.name);
         attributes(w, 3, &event.attributes);
         w.varint(4, u64::from(event.dropped_attributes_count));

@@ -99,11 +99,15 @@ pub fn run_and_check(
         string_attribute(&checkout.attributes, "code.function.name").as_deref(),
         Some(concat!(env!("CARGO_CRATE_NAME"), "::otlp::checkout"))
     );
+    let exception = checkout
+        .events
+        .iter()
+        .find(|event| event.name == "exception")
+        .expect("the error's event");
     assert!(
-        checkout
-            .events
-            .iter()
-            .any(|event| event.name == "exception")
+        (checkout.start_time_unix_nano..=checkout.end_time_unix_nano)
+            .contains(&exception.time_unix_nano),
+        "timed by the span's clock, within the span"
     );
     assert!(checkout.end_time_unix_nano > checkout.start_time_unix_nano);
     let line = checkout

@@ -416,6 +416,11 @@ mod records {
             Event::new("after", SystemTime::now(), Vec::new(), 0),
             &limits,
         );
+        full.add_event_at(
+            full.start + 5,
+            Event::new("timed", SystemTime::UNIX_EPOCH, Vec::new(), 0),
+            &limits,
+        );
         let (mut thread, line) = crate::log_event::written(
             full.start + 4,
             "INFO",
