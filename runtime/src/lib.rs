@@ -116,7 +116,8 @@
 //! span and an event, ~300 before), at the price of memory held per thread
 //! for the records it keeps for reuse (up to 2,048 spare records: a thread
 //! making spans with ten attributes and two events each holds ~2.8 MB,
-//! plain spans ~0.5 MB). A log line through [`logs`]' bridges stays
+//! one making spans with two short log lines each ~2.3 MB, plain spans
+//! ~0.5–0.8 MB). A log line through [`logs`]' bridges stays
 //! compact in the record (its level and target, its message and fields
 //! written into those buffers, its time in the span's clock ticks) until
 //! the collector makes it an OpenTelemetry event, or spanflow's OTLP
