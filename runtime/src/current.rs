@@ -438,6 +438,7 @@ pub fn ids() -> Option<(TraceId, SpanId)> {
 
 #[cfg(test)]
 mod tests {
+    use opentelemetry::ContextGuard;
     use opentelemetry::trace::{SpanContext, TraceFlags};
 
     use super::*;
@@ -521,17 +522,22 @@ mod tests {
         data.events.iter().map(message).collect()
     }
 
-    #[test]
-    fn log_lines_reach_the_entered_span_in_order_with_its_events() {
-        let parent = SpanContext::new(
+    /// Makes the span `id` current and enters it, as a `#[trace]` fn does.
+    fn enter(id: u64) -> (ContextGuard, Entered) {
+        let context = SpanContext::new(
             TraceId::from(1_u128),
-            SpanId::from(10_u64),
+            SpanId::from(id),
             TraceFlags::SAMPLED,
             false,
             Default::default(),
         );
-        let _current = Context::new().with_remote_span_context(parent).attach();
-        let entered = Entered::new(SpanId::from(10_u64));
+        let attached = Context::new().with_remote_span_context(context).attach();
+        (attached, Entered::new(SpanId::from(id)))
+    }
+
+    #[test]
+    fn log_lines_reach_the_entered_span_in_order_with_its_events() {
+        let (_current, entered) = enter(10);
         logged("INFO", "first");
         add_event("between", Vec::new());
         logged("WARN", "second");
@@ -546,15 +552,7 @@ mod tests {
 
     #[test]
     fn a_line_logged_while_another_is_written_is_kept_too() {
-        let parent = SpanContext::new(
-            TraceId::from(1_u128),
-            SpanId::from(11_u64),
-            TraceFlags::SAMPLED,
-            false,
-            Default::default(),
-        );
-        let _current = Context::new().with_remote_span_context(parent).attach();
-        let entered = Entered::new(SpanId::from(11_u64));
+        let (_current, entered) = enter(11);
         add_log("INFO", TargetName::Static("shop"), |sink| {
             // As a `Debug` impl that logs would, while the buffers are busy.
             logged("INFO", "inner");
@@ -568,17 +566,6 @@ mod tests {
     #[test]
     fn the_buffers_hold_only_lines_still_waiting() {
         let text_held = || LOG_BUFFERS.with(|logs| logs.borrow().text_len());
-        let enter = |id: u64| {
-            let context = SpanContext::new(
-                TraceId::from(1_u128),
-                SpanId::from(id),
-                TraceFlags::SAMPLED,
-                false,
-                Default::default(),
-            );
-            let attached = Context::new().with_remote_span_context(context).attach();
-            (attached, Entered::new(SpanId::from(id)))
-        };
         // A worker whose span never leaves, logging once, running spans
         // that log.
         let (_worker_context, worker) = enter(20);

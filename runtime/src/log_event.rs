@@ -201,8 +201,7 @@ impl LogBuffers {
         let kept_fields = fields.len().min(allowed.saturating_sub(3));
         let first_field = offset(self.fields.len());
         for field in &mut fields[..kept_fields] {
-            let mut field =
-                std::mem::replace(field, KeyValue::new(Key::from_static_str(""), false));
+            let mut field = take_field(field);
             limits.cut(&mut field);
             self.fields.push(field);
         }
@@ -263,11 +262,7 @@ impl LogBuffers {
             KeyValue::new("target", target),
         ];
         attributes.extend(base.into_iter().take(line.kept_base as usize));
-        attributes.extend(
-            fields.iter_mut().map(|field| {
-                std::mem::replace(field, KeyValue::new(Key::from_static_str(""), false))
-            }),
-        );
+        attributes.extend(fields.iter_mut().map(take_field));
         Event::new(LOG_EVENT, timestamp, attributes, line.dropped)
     }
 
@@ -346,6 +341,16 @@ impl Default for LogBuffers {
     }
 }
 
+/// Takes a line's field out of its buffers, leaving [`taken_field`] (no
+/// allocation) in its place until the buffers are cut or cleared.
+fn take_field(field: &mut KeyValue) -> KeyValue {
+    std::mem::replace(field, taken_field())
+}
+
+fn taken_field() -> KeyValue {
+    KeyValue::new(Key::from_static_str(""), false)
+}
+
 /// A buffer offset as a line keeps it. Buffers past 4 GiB are not held
 /// (the value length limit, or memory, ends them first); saturating keeps
 /// a range in bounds of nothing rather than wrapping into other text.
@@ -409,11 +414,7 @@ mod tests {
         );
         let (event, thread) = recorded(line, &limits(128, None));
         assert_eq!(event.name, LOG_EVENT);
-        assert_eq!(
-            thread.fields,
-            [KeyValue::new(Key::from_static_str(""), false)],
-            "the field taken out"
-        );
+        assert_eq!(thread.fields, [taken_field()], "the field taken out");
         assert_eq!(
             event.attributes,
             [
