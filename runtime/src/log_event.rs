@@ -188,9 +188,13 @@ impl LogBuffers {
         line: LogEvent,
         limits: &Limits,
     ) -> LogEvent {
+        // Every string value is cut, as those of an `Event` are; a static
+        // one stays static, cut.
         let target = match line.target {
-            LogTarget::Static(target) => LogTarget::Static(target),
-            LogTarget::Text(range) => LogTarget::Text(self.push_text(range.of(&from.text))),
+            LogTarget::Static(target) => LogTarget::Static(limits.cut_text(target)),
+            LogTarget::Text(range) => {
+                LogTarget::Text(self.push_text(limits.cut_text(range.of(&from.text))))
+            }
         };
         let message = self.push_text(limits.cut_text(line.message.of(&from.text)));
         let allowed = limits.counts.max_attributes_per_event as usize;
@@ -209,7 +213,7 @@ impl LogBuffers {
         let dropped = (3 - kept_base) + (fields.len() - kept_fields);
         LogEvent {
             time: line.time,
-            level: line.level,
+            level: limits.cut_text(line.level),
             target,
             message,
             first_field,
@@ -457,14 +461,17 @@ mod tests {
         assert_eq!(
             event.attributes,
             [
-                KeyValue::new("level", "INFO"),
+                KeyValue::new("level", "INF"),
                 KeyValue::new("message", "ééé"),
-                KeyValue::new("target", "shop"),
+                KeyValue::new("target", "sho"),
                 KeyValue::new("a", "abc"),
             ],
-            "the message and field values cut, one field kept"
+            "every string value cut, one field kept"
         );
         assert_eq!(event.dropped_attributes_count, 1);
+        let borrowed = written(5, "INFO", TargetName::Borrowed("shop"), "", Vec::new());
+        let (event, _) = recorded(borrowed, &limits(4, Some(3)));
+        assert_eq!(event.attributes[2], KeyValue::new("target", "sho"));
 
         let (event, _) = recorded(line(), &limits(2, None));
         assert_eq!(
