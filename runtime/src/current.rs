@@ -25,6 +25,7 @@
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
+use std::time::SystemTime;
 
 use opentelemetry::trace::{Event, Link, SpanId, Status, TraceContextExt, TraceId};
 use opentelemetry::{Context, KeyValue};
@@ -352,10 +353,11 @@ pub(crate) fn add_log(
     let id = match current_span() {
         CurrentSpan::Spanflow(id) if is_entered(id) => id,
         CurrentSpan::Spanflow(id) => {
-            return add_to(id, Addition::Event(log_event(level, target, fill)));
+            let event = log_event(level, target, fill, SystemTime::UNIX_EPOCH);
+            return add_to(id, Addition::EventAt(clock::now(), event));
         }
         CurrentSpan::Api => {
-            let event = log_event(level, target, fill);
+            let event = log_event(level, target, fill, SystemTime::now());
             return opentelemetry::trace::get_active_span(|span| {
                 span.add_event_with_timestamp(event.name, event.timestamp, event.attributes)
             });
@@ -374,20 +376,25 @@ pub(crate) fn add_log(
     }
     let waiting = LOG_BUFFERS.with(|logs| match logs.try_borrow_mut() {
         Ok(mut logs) => Waiting::Log(logs.write(clock::now(), level, target, fill)),
-        Err(_) => Waiting::Added(Addition::Event(log_event(level, target, fill))),
+        Err(_) => {
+            let event = log_event(level, target, fill, SystemTime::UNIX_EPOCH);
+            Waiting::Added(Addition::EventAt(clock::now(), event))
+        }
     });
     wait(id, waiting);
 }
 
-/// A log line as an OpenTelemetry event, timed now.
+/// A log line as an OpenTelemetry event at `timestamp` (a placeholder
+/// for `Addition::EventAt`).
 fn log_event(
     level: &'static str,
     target: TargetName<'_>,
     fill: impl FnOnce(&mut LogSink<'_>),
+    timestamp: SystemTime,
 ) -> Event {
     let mut buffers = LogBuffers::new();
     let line = buffers.write(0, level, target, fill);
-    buffers.into_event(line, std::time::SystemTime::now())
+    buffers.into_event(line, timestamp)
 }
 
 /// Adds an event to the current span: the spanflow span whose work is
@@ -403,7 +410,7 @@ fn log_event(
 pub fn add_event(name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
     match current_span() {
         CurrentSpan::Spanflow(id) => {
-            let event = Event::new(name, std::time::SystemTime::UNIX_EPOCH, attributes, 0);
+            let event = Event::new(name, SystemTime::UNIX_EPOCH, attributes, 0);
             add_to(id, Addition::EventAt(clock::now(), event));
         }
         CurrentSpan::Api => {

@@ -10,7 +10,9 @@ use opentelemetry::context::FutureExt;
 use opentelemetry::trace::{TraceContextExt, TraceId};
 use opentelemetry::{Context, KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
+use spanflow::logs::SpanEventLayer;
 use spanflow::trace;
+use tracing_subscriber::layer::SubscriberExt as _;
 
 fn event_names(span: &SpanData) -> Vec<String> {
     span.events
@@ -28,6 +30,8 @@ fn hands_its_context_to_a_thread() -> Context {
             let _attached = context.clone().attach();
             spanflow::current::add_event("from a helper thread", Vec::new());
             spanflow::current::set_attribute(KeyValue::new("helper.done", true));
+            let log_lines = tracing_subscriber::registry().with(SpanEventLayer::new());
+            tracing::subscriber::with_default(log_lines, || tracing::warn!("helper slow"));
         });
     });
     context
@@ -46,7 +50,22 @@ fn a_context_attached_by_hand_on_another_thread_takes_additions_until_the_span_e
     let trace_id = kept.span().span_context().trace_id();
     let spans = spans_of(trace_id);
     let span = one(&spans, "hands_its_context_to_a_thread");
-    assert_eq!(event_names(span), ["from a helper thread"], "{span:#?}");
+    assert_eq!(
+        event_names(span),
+        ["from a helper thread", spanflow::logs::LOG_EVENT],
+        "{span:#?}"
+    );
+    let line = &span.events.events[1];
+    assert!(
+        line.attributes
+            .contains(&KeyValue::new("message", "helper slow"))
+    );
+    for event in span.events.iter() {
+        assert!(
+            (span.start_time..=span.end_time).contains(&event.timestamp),
+            "timed by the span's clock on another thread, within the span"
+        );
+    }
     assert_eq!(attribute(span, "helper.done"), Some(&Value::from(true)));
     assert_eq!(attribute(span, "too.late"), None);
 }
