@@ -5,6 +5,7 @@ mod logs;
 use std::sync::{Arc, Mutex};
 
 use logs::{Lines, check, install};
+use opentelemetry::KeyValue;
 use spanflow::trace;
 
 struct Capture(Lines);
@@ -45,8 +46,8 @@ async fn reserve() {
 #[trace]
 fn price() -> Option<u64> {
     // With an argument, so the message is formatted (the others are not),
-    // and a target of its own.
-    log::error!(target: "pricing", "no {}", "price");
+    // a target of its own, and key-values.
+    log::error!(target: "pricing", currency = "EUR", cents = 1250, retried = false; "no {}", "price");
     None
 }
 
@@ -64,4 +65,20 @@ async fn log_records_land_on_their_spans_and_lines_carry_their_ids() {
     let target = |span, message| logs::event_attribute(logs::span(&spans, span), message, "target");
     assert_eq!(target("handler", "received").as_deref(), Some("logs_log"));
     assert_eq!(target("price", "no price").as_deref(), Some("pricing"));
+    let line = logs::span(&spans, "price")
+        .events
+        .iter()
+        .find(|event| {
+            event
+                .attributes
+                .contains(&KeyValue::new("message", "no price"))
+        })
+        .expect("the line");
+    for field in [
+        KeyValue::new("currency", "EUR"),
+        KeyValue::new("cents", 1250),
+        KeyValue::new("retried", false),
+    ] {
+        assert!(line.attributes.contains(&field), "{field:?} in {line:?}");
+    }
 }

@@ -2,12 +2,18 @@
 
 use std::fmt::Write as _;
 
+use log::kv::{self, VisitSource, VisitValue};
 use log::{LevelFilter, Log, Metadata, Record, SetLoggerError};
+use opentelemetry::{KeyValue, Value};
 
-use crate::log_event::TargetName;
+use crate::log_event::{LogSink, TargetName};
 
 /// A `log::Log` that records each log line on the current span, then
-/// hands it to your logger unchanged.
+/// hands it to your logger unchanged. A record's key-values
+/// (`log::info!(order = 7; "charged")`, the `log` crate's `kv` feature)
+/// become attributes of its event beside `level`, `message` and `target`:
+/// integers, floats and booleans as they are, other values as the text
+/// they display as.
 ///
 /// ```
 /// struct Stdout;
@@ -81,6 +87,9 @@ impl<L: Log> Log for LogBridge<L> {
                         let _ = write!(sink.message(), "{}", record.args());
                     }
                 }
+                // Its key-values (`log::info!(order = 7; "charged")`) are
+                // the line's fields.
+                let _ = record.key_values().visit(&mut Fields(sink));
             });
         }
         if self.inner.enabled(record.metadata()) {
@@ -90,5 +99,59 @@ impl<L: Log> Log for LogBridge<L> {
 
     fn flush(&self) {
         self.inner.flush();
+    }
+}
+
+/// Writes a record's key-values into a line as its fields.
+struct Fields<'a, 'b>(&'a mut LogSink<'b>);
+
+impl<'kvs> VisitSource<'kvs> for Fields<'_, '_> {
+    fn visit_pair(&mut self, key: kv::Key<'kvs>, value: kv::Value<'kvs>) -> Result<(), kv::Error> {
+        let mut converted = FieldValue(None);
+        value.visit(&mut converted)?;
+        if let Some(value) = converted.0 {
+            // A record's keys are borrowed for the call only: copied.
+            self.0.field(KeyValue::new(key.as_str().to_owned(), value));
+        }
+        Ok(())
+    }
+}
+
+/// A key-value's value as OpenTelemetry's: numbers and booleans as they
+/// are, anything else as the text it displays as.
+struct FieldValue(Option<Value>);
+
+impl<'v> VisitValue<'v> for FieldValue {
+    fn visit_any(&mut self, value: kv::Value<'_>) -> Result<(), kv::Error> {
+        self.0 = Some(Value::from(value.to_string()));
+        Ok(())
+    }
+
+    fn visit_i64(&mut self, value: i64) -> Result<(), kv::Error> {
+        self.0 = Some(Value::from(value));
+        Ok(())
+    }
+
+    fn visit_u64(&mut self, value: u64) -> Result<(), kv::Error> {
+        self.0 = Some(match i64::try_from(value) {
+            Ok(value) => Value::from(value),
+            Err(_) => Value::from(value.to_string()),
+        });
+        Ok(())
+    }
+
+    fn visit_f64(&mut self, value: f64) -> Result<(), kv::Error> {
+        self.0 = Some(Value::from(value));
+        Ok(())
+    }
+
+    fn visit_bool(&mut self, value: bool) -> Result<(), kv::Error> {
+        self.0 = Some(Value::from(value));
+        Ok(())
+    }
+
+    fn visit_str(&mut self, value: &str) -> Result<(), kv::Error> {
+        self.0 = Some(Value::from(value.to_owned()));
+        Ok(())
     }
 }
