@@ -447,6 +447,7 @@ pub fn ids() -> Option<(TraceId, SpanId)> {
 mod tests {
     use opentelemetry::ContextGuard;
     use opentelemetry::trace::{SpanContext, TraceFlags};
+    use proptest::prelude::*;
 
     use super::*;
 
@@ -591,5 +592,72 @@ mod tests {
         worker.leave(&mut record);
         assert_eq!(event_names(&mut record), ["worker started"]);
         assert_eq!(text_held(), 0);
+    }
+
+    /// What a thread does to the spans it enters, in the property below.
+    #[derive(Clone, Debug)]
+    enum Step {
+        Enter,
+        Leave,
+        Log(u8),
+        Event(u8),
+    }
+
+    proptest! {
+        /// Whatever the nesting, each span gets exactly its own lines and
+        /// events in order, and the buffers are empty once all have left.
+        #[test]
+        fn nested_spans_each_take_their_own_lines(
+            steps in proptest::collection::vec(
+                prop_oneof![
+                    Just(Step::Enter),
+                    Just(Step::Leave),
+                    (0_u8..50).prop_map(Step::Log),
+                    (0_u8..50).prop_map(Step::Event),
+                ],
+                0..60,
+            )
+        ) {
+            let mut open: Vec<(ContextGuard, Entered, Vec<String>)> = Vec::new();
+            let mut next_id = 100;
+            let leave = |open: &mut Vec<(ContextGuard, Entered, Vec<String>)>| {
+                let (attached, entered, expected) = open.pop().expect("a span");
+                let mut record = SpanRecord::blank(crate::callsite!("step"));
+                entered.leave(&mut record);
+                drop(attached);
+                prop_assert_eq!(event_names(&mut record), expected);
+                Ok(())
+            };
+            for step in steps {
+                match step {
+                    Step::Enter => {
+                        next_id += 1;
+                        let (attached, entered) = enter(next_id);
+                        open.push((attached, entered, Vec::new()));
+                    }
+                    Step::Leave if !open.is_empty() => leave(&mut open)?,
+                    Step::Leave => {}
+                    Step::Log(n) => {
+                        let message = format!("line {n} {}", "x".repeat(usize::from(n)));
+                        logged("INFO", &message);
+                        if let Some((_, _, expected)) = open.last_mut() {
+                            expected.push(message);
+                        }
+                    }
+                    Step::Event(n) => {
+                        let name = format!("event {n}");
+                        add_event(name.clone(), Vec::new());
+                        if let Some((_, _, expected)) = open.last_mut() {
+                            expected.push(name);
+                        }
+                    }
+                }
+            }
+            while !open.is_empty() {
+                leave(&mut open)?;
+            }
+            prop_assert!(LOG_BUFFERS.with(|logs| logs.borrow().is_empty()));
+            prop_assert_eq!(pending(), 0);
+        }
     }
 }
