@@ -512,8 +512,8 @@ mod tests {
 
     fn logged(level: &'static str, message: &str) {
         add_log(level, TargetName::Static("shop"), |sink| {
-            sink.message().push_str(message);
-            sink.field(KeyValue::new("n", 1));
+            sink.message(|into| into.push_str(message));
+            sink.field("n", opentelemetry::Value::from(1));
         });
     }
 
@@ -564,7 +564,7 @@ mod tests {
         add_log("INFO", TargetName::Static("shop"), |sink| {
             // As a `Debug` impl that logs would, while the buffers are busy.
             logged("INFO", "inner");
-            sink.message().push_str("outer");
+            sink.message(|into| into.push_str("outer"));
         });
         let mut record = SpanRecord::blank(crate::callsite!("work"));
         entered.leave(&mut record);

@@ -23,6 +23,14 @@ impl Limits {
         }
     }
 
+    /// Cuts `value` to the length limit.
+    #[inline]
+    pub(crate) fn cut_value(&self, value: &mut Value) {
+        if let Some(length) = self.value_length {
+            cut_value(value, length);
+        }
+    }
+
     /// The part of `text` a string value of it would keep.
     #[inline]
     pub(crate) fn cut_text<'a>(&self, text: &'a str) -> &'a str {

@@ -4,11 +4,13 @@
 //!
 //! An OpenTelemetry `Event` per line cost the application thread three
 //! allocations (the message, its cut to size by `Value`, the attribute
-//! list), each freed by the export thread, so each took the allocator's
-//! slow path, and a wall-clock read. Kept like this, a line allocates
-//! nothing on its thread once warm (but what a string field holds); the
-//! collector makes the `Event` for `SpanData` exporters, and spanflow's
-//! OTLP processor encodes the line from here without making one.
+//! list) and two more per string field, each freed by the export thread,
+//! so each took the allocator's slow path, and a wall-clock read. Kept like
+//! this, with string fields as text beside the message, a line allocates
+//! nothing on its thread once warm (but a `log` record's keys, which it
+//! only borrows); the collector makes the `Event` for `SpanData`
+//! exporters, and spanflow's OTLP processor encodes the line from here
+//! without making one.
 
 use std::time::SystemTime;
 
@@ -54,6 +56,9 @@ pub(crate) struct LogEvent {
     pub(crate) level: &'static str,
     target: LogTarget,
     message: TextRange,
+    /// Where the line's text begins: its target's, message's and text
+    /// fields' text is all after it.
+    text_start: u32,
     /// The line's own fields, `LogBuffers::fields[first_field..end_field]`.
     first_field: u32,
     end_field: u32,
@@ -72,12 +77,8 @@ impl LogEvent {
 
     /// Where the line's text and fields begin in its buffers.
     pub(crate) fn begins(&self) -> LineStart {
-        let text = match self.target {
-            LogTarget::Text(target) => target.start,
-            LogTarget::Static(_) => self.message.start,
-        };
         LineStart {
-            text,
+            text: self.text_start,
             field: self.first_field,
         }
     }
@@ -95,14 +96,28 @@ pub(crate) struct LineStart {
 #[derive(Debug)]
 pub(crate) struct LogBuffers {
     text: String,
-    fields: Vec<KeyValue>,
+    fields: Vec<LogField>,
+}
+
+/// One of a line's fields.
+#[derive(Clone, Debug, PartialEq)]
+struct LogField {
+    key: Key,
+    value: FieldValue,
+}
+
+/// A field's value: a string, as text in the buffers, or any other.
+#[derive(Clone, Debug, PartialEq)]
+enum FieldValue {
+    Text(TextRange),
+    Value(Value),
 }
 
 /// One attribute of a line's event.
 pub(crate) enum LogAttribute<'a> {
-    /// `level`, `message` or `target`, with its string value.
-    Base(&'static str, &'a str),
-    Field(&'a KeyValue),
+    /// `level`, `message`, `target` or a string field, with its value.
+    Text(&'a str, &'a str),
+    Value(&'a str, &'a Value),
 }
 
 /// A line's target as the bridges have it.
@@ -116,18 +131,37 @@ pub(crate) enum TargetName<'a> {
 /// into the buffers.
 pub(crate) struct LogSink<'a> {
     buffers: &'a mut LogBuffers,
+    message: TextRange,
 }
 
 impl LogSink<'_> {
-    /// Where the message is written (only the message: it must stay
-    /// contiguous).
-    pub(crate) fn message(&mut self) -> &mut String {
-        &mut self.buffers.text
+    /// Writes the message (`write` appends it to the text it is given).
+    pub(crate) fn message(&mut self, write: impl FnOnce(&mut String)) {
+        self.message = self.buffers.append_text(write);
     }
 
-    /// Adds one of the line's fields.
-    pub(crate) fn field(&mut self, field: KeyValue) {
-        self.buffers.fields.push(field);
+    /// Adds a field with a string value, which `write` appends to the text
+    /// it is given.
+    pub(crate) fn text_field(&mut self, key: impl Into<Key>, write: impl FnOnce(&mut String)) {
+        let value = FieldValue::Text(self.buffers.append_text(write));
+        self.buffers.fields.push(LogField {
+            key: key.into(),
+            value,
+        });
+    }
+
+    /// Adds a field with any other value.
+    pub(crate) fn field(&mut self, key: impl Into<Key>, value: Value) {
+        let value = match value {
+            Value::String(text) => {
+                return self.text_field(key, |into| into.push_str(text.as_str()));
+            }
+            value => FieldValue::Value(value),
+        };
+        self.buffers.fields.push(LogField {
+            key: key.into(),
+            value,
+        });
     }
 }
 
@@ -147,21 +181,24 @@ impl LogBuffers {
         target: TargetName<'_>,
         fill: impl FnOnce(&mut LogSink<'_>),
     ) -> LogEvent {
+        let text_start = offset(self.text.len());
+        let first_field = offset(self.fields.len());
         let target = match target {
             TargetName::Static(target) => LogTarget::Static(target),
             TargetName::Borrowed(target) => LogTarget::Text(self.push_text(target)),
         };
-        let message_start = offset(self.text.len());
-        let first_field = offset(self.fields.len());
-        fill(&mut LogSink { buffers: self });
+        let mut sink = LogSink {
+            buffers: self,
+            message: TextRange::default(),
+        };
+        fill(&mut sink);
+        let message = sink.message;
         LogEvent {
             time,
             level,
             target,
-            message: TextRange {
-                start: message_start,
-                end: offset(self.text.len()),
-            },
+            message,
+            text_start,
             first_field,
             end_field: offset(self.fields.len()),
             kept_base: 3,
@@ -170,8 +207,12 @@ impl LogBuffers {
     }
 
     fn push_text(&mut self, text: &str) -> TextRange {
+        self.append_text(|into| into.push_str(text))
+    }
+
+    fn append_text(&mut self, write: impl FnOnce(&mut String)) -> TextRange {
         let start = offset(self.text.len());
-        self.text.push_str(text);
+        write(&mut self.text);
         TextRange {
             start,
             end: offset(self.text.len()),
@@ -190,6 +231,7 @@ impl LogBuffers {
     ) -> LogEvent {
         // Every string value is cut, as those of an `Event` are; a static
         // one stays static, cut.
+        let text_start = offset(self.text.len());
         let target = match line.target {
             LogTarget::Static(target) => LogTarget::Static(limits.cut_text(target)),
             LogTarget::Text(range) => {
@@ -205,9 +247,17 @@ impl LogBuffers {
         let kept_fields = fields.len().min(allowed.saturating_sub(3));
         let first_field = offset(self.fields.len());
         for field in &mut fields[..kept_fields] {
-            let mut field = take_field(field);
-            limits.cut(&mut field);
-            self.fields.push(field);
+            let LogField { key, value } = take_field(field);
+            let value = match value {
+                FieldValue::Text(range) => {
+                    FieldValue::Text(self.push_text(limits.cut_text(range.of(&from.text))))
+                }
+                FieldValue::Value(mut value) => {
+                    limits.cut_value(&mut value);
+                    FieldValue::Value(value)
+                }
+            };
+            self.fields.push(LogField { key, value });
         }
         let kept_base = allowed.min(3);
         let dropped = (3 - kept_base) + (fields.len() - kept_fields);
@@ -216,6 +266,7 @@ impl LogBuffers {
             level: limits.cut_text(line.level),
             target,
             message,
+            text_start,
             first_field,
             end_field: offset(self.fields.len()),
             kept_base: kept_base as u8,
@@ -266,7 +317,14 @@ impl LogBuffers {
             KeyValue::new("target", target),
         ];
         attributes.extend(base.into_iter().take(line.kept_base as usize));
-        attributes.extend(fields.iter_mut().map(take_field));
+        for field in fields {
+            let LogField { key, value } = take_field(field);
+            let value = match value {
+                FieldValue::Text(range) => Value::from(range.of(&self.text).to_owned()),
+                FieldValue::Value(value) => value,
+            };
+            attributes.push(KeyValue::new(key, value));
+        }
         Event::new(LOG_EVENT, timestamp, attributes, line.dropped)
     }
 
@@ -289,10 +347,14 @@ impl LogBuffers {
             .fields
             .get(line.first_field as usize..line.end_field as usize)
             .unwrap_or_default();
+        let text = &self.text;
         base.into_iter()
             .take(line.kept_base as usize)
-            .map(|(key, value)| LogAttribute::Base(key, value))
-            .chain(fields.iter().map(LogAttribute::Field))
+            .map(|(key, value)| LogAttribute::Text(key, value))
+            .chain(fields.iter().map(move |field| match &field.value {
+                FieldValue::Text(range) => LogAttribute::Text(field.key.as_str(), range.of(text)),
+                FieldValue::Value(value) => LogAttribute::Value(field.key.as_str(), value),
+            }))
     }
 
     #[cfg(test)]
@@ -347,12 +409,15 @@ impl Default for LogBuffers {
 
 /// Takes a line's field out of its buffers, leaving [`taken_field`] (no
 /// allocation) in its place until the buffers are cut or cleared.
-fn take_field(field: &mut KeyValue) -> KeyValue {
+fn take_field(field: &mut LogField) -> LogField {
     std::mem::replace(field, taken_field())
 }
 
-fn taken_field() -> KeyValue {
-    KeyValue::new(Key::from_static_str(""), false)
+fn taken_field() -> LogField {
+    LogField {
+        key: Key::from_static_str(""),
+        value: FieldValue::Text(TextRange::default()),
+    }
 }
 
 /// A buffer offset as a line keeps it. Buffers past 4 GiB are not held
@@ -375,8 +440,10 @@ pub(crate) fn written(
     // Text before the line's, as other lines would leave it.
     buffers.text.push_str("an earlier line");
     let line = buffers.write(time, level, target, |sink| {
-        sink.message().push_str(message);
-        fields.into_iter().for_each(|field| sink.field(field));
+        sink.message(|into| into.push_str(message));
+        for field in fields {
+            sink.field(field.key, field.value);
+        }
     });
     (buffers, line)
 }
@@ -436,8 +503,8 @@ mod tests {
         for target in [TargetName::Static("shop"), TargetName::Borrowed("shop")] {
             let mut buffers = LogBuffers::new();
             let line = buffers.write(0, "INFO", target, |sink| {
-                sink.message().push_str("charged");
-                sink.field(KeyValue::new("order", 7));
+                sink.message(|into| into.push_str("charged"));
+                sink.field("order", Value::from(7));
             });
             let event = buffers.into_event(line, SystemTime::UNIX_EPOCH);
             assert_eq!(
@@ -487,16 +554,23 @@ mod tests {
     #[test]
     fn cleared_buffers_keep_their_room_within_bounds() {
         let mut buffers = LogBuffers::new();
-        buffers.text.push_str("line");
-        buffers.fields.push(KeyValue::new("a", 1));
+        let mut sink = LogSink {
+            buffers: &mut buffers,
+            message: TextRange::default(),
+        };
+        sink.text_field("a", |into| into.push_str("line"));
         buffers.clear();
         assert!(buffers.text.is_empty() && buffers.fields.is_empty());
         assert!(buffers.text.capacity() >= 4 && buffers.fields.capacity() >= 1);
 
-        buffers.text.push_str(&"x".repeat(KEPT_TEXT + 1));
-        buffers
-            .fields
-            .extend((0..=KEPT_FIELDS as i64).map(|n| KeyValue::new("n", n)));
+        let mut sink = LogSink {
+            buffers: &mut buffers,
+            message: TextRange::default(),
+        };
+        sink.message(|into| into.push_str(&"x".repeat(KEPT_TEXT + 1)));
+        for n in 0..=KEPT_FIELDS as i64 {
+            sink.field("n", Value::from(n));
+        }
         buffers.clear();
         assert_eq!(buffers.text.capacity(), 0);
         assert_eq!(buffers.fields.capacity(), 0);

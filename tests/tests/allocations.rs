@@ -38,10 +38,11 @@ fn logged() {
     spanflow::current::add_event("step", Vec::new());
 }
 
-/// A span with a `tracing` line carrying a field.
+/// A span with a `tracing` line carrying fields: a number, a string and a
+/// value formatted with `Debug`.
 #[trace]
 fn traced_line(order: i64) {
-    tracing::info!(order, "charged");
+    tracing::info!(order, currency = "EUR", card = ?Some(4242), "charged");
 }
 
 const QUEUE: usize = 1024;
@@ -138,10 +139,11 @@ fn one_allocation_per_span_and_bounded_memory_under_overload() {
         "{made} allocations for {spans} spans with an event: more than one per span"
     );
 
-    //    Nor does a `tracing` line with a field, through `SpanEventLayer`:
-    //    its message and field are written into buffers the thread and the
-    //    record keep (four allocations a span before: the message, its cut
-    //    to size by OpenTelemetry's `Value`, the attribute list).
+    //    Nor does a `tracing` line with fields, through `SpanEventLayer`:
+    //    its message and fields (a string one's text too) are written into
+    //    buffers the thread and the record keep (five allocations a span
+    //    with string fields as OpenTelemetry values: the currency's copy,
+    //    the card's text, grown once and cut to size by `Value`).
     let events_only = tracing_subscriber::registry().with(spanflow::logs::SpanEventLayer::new());
     tracing::subscriber::with_default(events_only, || {
         for _ in 0..4 {

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use logs::{Lines, check, install};
+use opentelemetry::KeyValue;
 use spanflow::trace;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -41,7 +42,8 @@ async fn handler() {
 #[trace]
 async fn reserve() {
     tokio::task::yield_now().await;
-    tracing::warn!(items = 3, "stock low");
+    let sku = "A-1";
+    tracing::warn!(items = 3, sku, warehouse = ?Some("north"), restock = true, "stock low");
     tracing::debug!("debug detail");
 }
 
@@ -77,6 +79,23 @@ async fn tracing_events_land_on_their_spans_and_lines_carry_their_ids() {
         logs::event_attribute(handler, "received", "target").as_deref(),
         Some("logs_tracing")
     );
+    let line = logs::span(&spans, "reserve")
+        .events
+        .iter()
+        .find(|event| {
+            event
+                .attributes
+                .contains(&KeyValue::new("message", "stock low"))
+        })
+        .expect("the line");
+    for field in [
+        KeyValue::new("items", 3),
+        KeyValue::new("sku", "A-1"),
+        KeyValue::new("warehouse", "Some(\"north\")"),
+        KeyValue::new("restock", true),
+    ] {
+        assert!(line.attributes.contains(&field), "{field:?} in {line:?}");
+    }
 }
 
 /// Counts how often a line holding it is formatted.

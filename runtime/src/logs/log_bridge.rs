@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use log::kv::{self, VisitSource, VisitValue};
 use log::{LevelFilter, Log, Metadata, Record, SetLoggerError};
-use opentelemetry::{KeyValue, Value};
+use opentelemetry::Value;
 
 use crate::log_event::{LogSink, TargetName};
 
@@ -81,12 +81,12 @@ impl<L: Log> Log for LogBridge<L> {
             };
             super::record(level, target, |sink| {
                 // A message without arguments needs no formatting.
-                match record.args().as_str() {
-                    Some(message) => sink.message().push_str(message),
+                sink.message(|into| match record.args().as_str() {
+                    Some(message) => into.push_str(message),
                     None => {
-                        let _ = write!(sink.message(), "{}", record.args());
+                        let _ = write!(into, "{}", record.args());
                     }
-                }
+                });
                 // Its key-values (`log::info!(order = 7; "charged")`) are
                 // the line's fields.
                 let _ = record.key_values().visit(&mut Fields(sink));
@@ -107,51 +107,58 @@ struct Fields<'a, 'b>(&'a mut LogSink<'b>);
 
 impl<'kvs> VisitSource<'kvs> for Fields<'_, '_> {
     fn visit_pair(&mut self, key: kv::Key<'kvs>, value: kv::Value<'kvs>) -> Result<(), kv::Error> {
-        let mut converted = FieldValue(None);
-        value.visit(&mut converted)?;
-        if let Some(value) = converted.0 {
-            // A record's keys are borrowed for the call only: copied.
-            self.0.field(KeyValue::new(key.as_str().to_owned(), value));
-        }
+        // A record's keys are borrowed for the call only: copied.
+        value.visit(FieldValue {
+            key: key.as_str(),
+            sink: self.0,
+        })
+    }
+}
+
+/// Adds a key-value's value to a line as OpenTelemetry's: numbers and
+/// booleans as they are, anything else as the text it displays as.
+struct FieldValue<'a, 'b, 'k> {
+    key: &'k str,
+    sink: &'a mut LogSink<'b>,
+}
+
+impl FieldValue<'_, '_, '_> {
+    fn add(&mut self, value: Value) -> Result<(), kv::Error> {
+        self.sink.field(self.key.to_owned(), value);
         Ok(())
     }
 }
 
-/// A key-value's value as OpenTelemetry's: numbers and booleans as they
-/// are, anything else as the text it displays as.
-struct FieldValue(Option<Value>);
-
-impl<'v> VisitValue<'v> for FieldValue {
+impl<'v> VisitValue<'v> for FieldValue<'_, '_, '_> {
     fn visit_any(&mut self, value: kv::Value<'_>) -> Result<(), kv::Error> {
-        self.0 = Some(Value::from(value.to_string()));
-        Ok(())
-    }
-
-    fn visit_i64(&mut self, value: i64) -> Result<(), kv::Error> {
-        self.0 = Some(Value::from(value));
-        Ok(())
-    }
-
-    fn visit_u64(&mut self, value: u64) -> Result<(), kv::Error> {
-        self.0 = Some(match i64::try_from(value) {
-            Ok(value) => Value::from(value),
-            Err(_) => Value::from(value.to_string()),
+        self.sink.text_field(self.key.to_owned(), |into| {
+            let _ = write!(into, "{value}");
         });
         Ok(())
     }
 
+    fn visit_i64(&mut self, value: i64) -> Result<(), kv::Error> {
+        self.add(Value::from(value))
+    }
+
+    fn visit_u64(&mut self, value: u64) -> Result<(), kv::Error> {
+        match i64::try_from(value) {
+            Ok(value) => self.add(Value::from(value)),
+            Err(_) => self.visit_any(kv::Value::from(value)),
+        }
+    }
+
     fn visit_f64(&mut self, value: f64) -> Result<(), kv::Error> {
-        self.0 = Some(Value::from(value));
-        Ok(())
+        self.add(Value::from(value))
     }
 
     fn visit_bool(&mut self, value: bool) -> Result<(), kv::Error> {
-        self.0 = Some(Value::from(value));
-        Ok(())
+        self.add(Value::from(value))
     }
 
     fn visit_str(&mut self, value: &str) -> Result<(), kv::Error> {
-        self.0 = Some(Value::from(value.to_owned()));
+        self.sink
+            .text_field(self.key.to_owned(), |into| into.push_str(value));
         Ok(())
     }
 }

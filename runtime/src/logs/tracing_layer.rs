@@ -2,7 +2,7 @@
 
 use std::fmt::{self, Write as _};
 
-use opentelemetry::KeyValue;
+use opentelemetry::Value;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
@@ -80,37 +80,41 @@ struct Fields<'a, 'b>(&'a mut LogSink<'b>);
 impl Visit for Fields<'_, '_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
-            self.0.message().push_str(value);
+            self.0.message(|into| into.push_str(value));
         } else {
-            self.0.field(KeyValue::new(field.name(), value.to_owned()));
+            self.0.text_field(field.name(), |into| into.push_str(value));
         }
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.field(KeyValue::new(field.name(), value));
+        self.0.field(field.name(), Value::from(value));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
         match i64::try_from(value) {
-            Ok(value) => self.0.field(KeyValue::new(field.name(), value)),
-            Err(_) => self.0.field(KeyValue::new(field.name(), value.to_string())),
+            Ok(value) => self.0.field(field.name(), Value::from(value)),
+            Err(_) => self.0.text_field(field.name(), |into| {
+                let _ = write!(into, "{value}");
+            }),
         }
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.0.field(KeyValue::new(field.name(), value));
+        self.0.field(field.name(), Value::from(value));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.field(KeyValue::new(field.name(), value));
+        self.0.field(field.name(), Value::from(value));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        let write = |into: &mut String| {
+            let _ = write!(into, "{value:?}");
+        };
         if field.name() == "message" {
-            let _ = write!(self.0.message(), "{value:?}");
+            self.0.message(write);
         } else {
-            self.0
-                .field(KeyValue::new(field.name(), format!("{value:?}")));
+            self.0.text_field(field.name(), write);
         }
     }
 }

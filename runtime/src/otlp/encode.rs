@@ -308,8 +308,8 @@ fn write_log(w: &mut Writer<'_>, line: &LogEvent, logs: &LogBuffers, anchor: Wal
         w.string(2, LOG_EVENT);
         for line_attribute in logs.attributes(line) {
             match line_attribute {
-                LogAttribute::Base(key, value) => attribute(w, 3, key, |w| string_value(w, value)),
-                LogAttribute::Field(field) => key_value(w, 3, field),
+                LogAttribute::Text(key, value) => attribute(w, 3, key, |w| string_value(w, value)),
+                LogAttribute::Value(key, value) => attribute(w, 3, key, |w| any_value(w, value)),
             }
         }
         w.varint(4, u64::from(line.dropped_attributes()));
