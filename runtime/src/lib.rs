@@ -111,7 +111,7 @@
 //! copied into the span, unless it is a literal in `fields(...)`. A
 //! recycled record keeps the room its attributes, events and links took
 //! (up to 16 attributes and 8 events or links a record, and 1 KiB of log
-//! text and 16 log fields: ~4.3 KB at most), so a span that adds some
+//! text and 16 log fields: ~4.4 KB at most), so a span that adds some
 //! allocates none of their lists on its thread once warm (~200 ns for a
 //! span and an event, ~300 before), at the price of memory held per thread
 //! for the records it keeps for reuse (up to 2,048 spare records: a thread

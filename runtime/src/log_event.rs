@@ -84,8 +84,8 @@ impl LogEvent {
     }
 }
 
-/// Where a line begins in its buffers: ordered as the lines were written.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+/// Where a line begins in its buffers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct LineStart {
     text: u32,
     field: u32,

@@ -106,8 +106,8 @@ impl FutureClocks {
 /// them finds room already made by an earlier span in the same box instead
 /// of allocating, on its own thread, memory that another thread would free
 /// (each such allocation took glibc's slow path on the span's thread). The
-/// bounds cap what a box holds beyond its 192 bytes at ~4.3 KB (16
-/// attributes of 56 bytes, the 136-byte extras, 8 events of 72, 8 links
+/// bounds cap what a box holds beyond its 192 bytes at ~4.4 KB (16
+/// attributes of 56 bytes, the 136-byte extras, 8 events of 80, 8 links
 /// of 96, and the log lines' 1 KiB of text and 16 fields: see
 /// `log_event.rs`), for the boxes a thread has in circulation (at most
 /// `collector::SPARES_KEPT` spare ones and those in flight); a list that
