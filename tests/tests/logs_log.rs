@@ -65,20 +65,13 @@ async fn log_records_land_on_their_spans_and_lines_carry_their_ids() {
     let target = |span, message| logs::event_attribute(logs::span(&spans, span), message, "target");
     assert_eq!(target("handler", "received").as_deref(), Some("logs_log"));
     assert_eq!(target("price", "no price").as_deref(), Some("pricing"));
-    let line = logs::span(&spans, "price")
-        .events
-        .iter()
-        .find(|event| {
-            event
-                .attributes
-                .contains(&KeyValue::new("message", "no price"))
-        })
-        .expect("the line");
-    for field in [
-        KeyValue::new("currency", "EUR"),
-        KeyValue::new("cents", 1250),
-        KeyValue::new("retried", false),
-    ] {
-        assert!(line.attributes.contains(&field), "{field:?} in {line:?}");
-    }
+    logs::assert_fields(
+        logs::span(&spans, "price"),
+        "no price",
+        &[
+            KeyValue::new("currency", "EUR"),
+            KeyValue::new("cents", 1250),
+            KeyValue::new("retried", false),
+        ],
+    );
 }

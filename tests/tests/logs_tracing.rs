@@ -79,23 +79,16 @@ async fn tracing_events_land_on_their_spans_and_lines_carry_their_ids() {
         logs::event_attribute(handler, "received", "target").as_deref(),
         Some("logs_tracing")
     );
-    let line = logs::span(&spans, "reserve")
-        .events
-        .iter()
-        .find(|event| {
-            event
-                .attributes
-                .contains(&KeyValue::new("message", "stock low"))
-        })
-        .expect("the line");
-    for field in [
-        KeyValue::new("items", 3),
-        KeyValue::new("sku", "A-1"),
-        KeyValue::new("warehouse", "Some(\"north\")"),
-        KeyValue::new("restock", true),
-    ] {
-        assert!(line.attributes.contains(&field), "{field:?} in {line:?}");
-    }
+    logs::assert_fields(
+        logs::span(&spans, "reserve"),
+        "stock low",
+        &[
+            KeyValue::new("items", 3),
+            KeyValue::new("sku", "A-1"),
+            KeyValue::new("warehouse", "Some(\"north\")"),
+            KeyValue::new("restock", true),
+        ],
+    );
 }
 
 /// Counts how often a line holding it is formatted.

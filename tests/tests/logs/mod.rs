@@ -2,8 +2,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use opentelemetry::Value;
-use opentelemetry::trace::{SpanId, TraceId};
+use opentelemetry::trace::{Event, SpanId, TraceId};
+use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
 use spanflow::PipelineGuard;
 
@@ -38,15 +38,29 @@ pub fn log_events(span: &SpanData) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The attribute `key` of the log event of `span` whose message is
-/// `message`, as text.
-pub fn event_attribute(span: &SpanData, message: &str, key: &str) -> Option<String> {
-    let event = span.events.iter().find(|event| {
+/// The log event of `span` whose message is `message`.
+pub fn line<'a>(span: &'a SpanData, message: &str) -> Option<&'a Event> {
+    span.events.iter().find(|event| {
         event
             .attributes
             .iter()
             .any(|kv| kv.key.as_str() == "message" && kv.value.as_str() == message)
-    })?;
+    })
+}
+
+/// Asserts that the log event of `span` whose message is `message` has
+/// each of `fields`.
+pub fn assert_fields(span: &SpanData, message: &str, fields: &[KeyValue]) {
+    let line = line(span, message).unwrap_or_else(|| panic!("no line {message:?}"));
+    for field in fields {
+        assert!(line.attributes.contains(field), "{field:?} in {line:?}");
+    }
+}
+
+/// The attribute `key` of the log event of `span` whose message is
+/// `message`, as text.
+pub fn event_attribute(span: &SpanData, message: &str, key: &str) -> Option<String> {
+    let event = line(span, message)?;
     event
         .attributes
         .iter()
