@@ -251,11 +251,9 @@ impl SpanRecord {
         limits: &Limits,
         kept: impl FnOnce(Event) -> SpanEvent,
     ) {
-        let extras = self.extras();
-        if extras.events.len() >= limits.counts.max_events_per_span as usize {
-            extras.dropped_events = extras.dropped_events.saturating_add(1);
+        let Some(extras) = self.room_for_event(limits) else {
             return;
-        }
+        };
         keep_own_attributes(
             &mut event.attributes,
             &mut event.dropped_attributes_count,
@@ -275,12 +273,20 @@ impl SpanRecord {
     /// event, held to the limits as [`add_event`](Self::add_event) holds
     /// one, or counts it as dropped beyond the limit.
     pub(crate) fn add_log(&mut self, from: &mut LogBuffers, line: LogEvent, limits: &Limits) {
-        let extras = self.extras();
-        if extras.events.len() >= limits.counts.max_events_per_span as usize {
-            return self.count_dropped_event();
+        if let Some(extras) = self.room_for_event(limits) {
+            let line = extras.logs.take_from(from, line, limits);
+            extras.events.push(SpanEvent::Log(line));
         }
-        let line = extras.logs.take_from(from, line, limits);
-        extras.events.push(SpanEvent::Log(line));
+    }
+
+    /// The extras, when the span's event limit leaves room for one more;
+    /// else the event is counted as dropped.
+    fn room_for_event(&mut self, limits: &Limits) -> Option<&mut Extras> {
+        if self.extras().events.len() >= limits.counts.max_events_per_span as usize {
+            self.count_dropped_event();
+            return None;
+        }
+        self.extras.as_deref_mut()
     }
 
     /// Adds a link (its own attributes cut to the limit), or counts it as
