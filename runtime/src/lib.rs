@@ -171,7 +171,9 @@ pub mod export;
 mod export_accounting;
 mod future;
 mod guard;
+mod identifying;
 mod ids;
+mod interned;
 mod late_additions;
 mod limits;
 // Written by the log bridges and read by the OTLP encoder, each a feature.
@@ -212,6 +214,8 @@ pub use crate::context::{LinkTarget, ParentContext, current_context, in_context,
 pub use crate::export_accounting::ExportStats;
 pub use crate::future::{Traced, TracedExt};
 pub use crate::guard::{FlushTimeout, InstallError, PipelineGuard};
+pub use crate::identifying::Identifying;
+pub use crate::interned::interned_name;
 pub use crate::pipeline::{
     DEFAULT_COLLECT_INTERVAL, DEFAULT_EMBEDDED_STORE_SPANS, DEFAULT_QUEUE_CAPACITY,
     DEFAULT_SHUTDOWN_TIMEOUT, MAX_QUEUE_CAPACITY, Pipeline, install_global_tracer_provider,

@@ -15,6 +15,7 @@ use crate::attributes;
 use crate::callsite::CallSite;
 use crate::clock;
 use crate::collector::Collector;
+use crate::identifying::Identifying;
 use crate::ids::{new_span_id, new_trace_id};
 use crate::propagation::RANDOM_FLAG;
 use crate::record::{FutureClocks, SpanRecord};
@@ -91,7 +92,7 @@ impl Span {
         callsite: &'static CallSite,
         parent: impl crate::ParentContext,
         name: impl Into<Cow<'static, str>>,
-        attributes: Vec<KeyValue>,
+        attributes: impl Identifying,
     ) -> Span {
         start_named(callsite, &parent.into_parent_context(), true, || {
             (name.into(), attributes)
@@ -103,7 +104,10 @@ impl Span {
     /// only when a sampling rule has to see them or the span records, so an
     /// unsampled message or request builds nothing. What the HTTP server
     /// layers (`{method} {route}`) and the Kafka consumer (`process
-    /// {topic}`, under the producer's context) use.
+    /// {topic}`, under the producer's context) use. A name repeated for
+    /// every message costs nothing per span once kept by
+    /// [`interned_name`](crate::interned_name) (look it up once per topic,
+    /// not per message), and an array of attributes allocates no list.
     ///
     /// ```
     /// use opentelemetry::KeyValue;
@@ -115,24 +119,24 @@ impl Span {
     ///     producer,
     ///     || {
     ///         let name = format!("process {topic}");
-    ///         (name.into(), vec![KeyValue::new("messaging.destination.name", topic)])
+    ///         (name.into(), [KeyValue::new("messaging.destination.name", topic)])
     ///     },
     /// );
     /// # drop(span);
     /// ```
-    pub fn with_parent_lazily_named(
+    pub fn with_parent_lazily_named<A: Identifying>(
         callsite: &'static CallSite,
         parent: impl crate::ParentContext,
-        identify: impl FnOnce() -> (Cow<'static, str>, Vec<KeyValue>),
+        identify: impl FnOnce() -> (Cow<'static, str>, A),
     ) -> Span {
         start_named(callsite, &parent.into_parent_context(), true, identify)
     }
 
     /// [`Span::with_parent_lazily_named`] under the current context, as
     /// [`Span::new`]: what the Kafka producer's `send {topic}` uses.
-    pub fn lazily_named(
+    pub fn lazily_named<A: Identifying>(
         callsite: &'static CallSite,
-        identify: impl FnOnce() -> (Cow<'static, str>, Vec<KeyValue>),
+        identify: impl FnOnce() -> (Cow<'static, str>, A),
     ) -> Span {
         start_named(callsite, &Context::current(), false, identify)
     }
@@ -569,11 +573,11 @@ fn start_current(
 /// attributes, built before the start only when sampling rules must see
 /// them, after it only when the span records. `explicit`: the parent was
 /// given, so an unsampled one is carried by the span (see `start_fast`).
-fn start_named(
+fn start_named<A: Identifying>(
     callsite: &'static CallSite,
     parent: &Context,
     explicit: bool,
-    identify: impl FnOnce() -> (Cow<'static, str>, Vec<KeyValue>),
+    identify: impl FnOnce() -> (Cow<'static, str>, A),
 ) -> Span {
     let Some(recorder) = recorder::get() else {
         return Span::none();
@@ -584,9 +588,10 @@ fn start_named(
     } else {
         None
     };
-    let hints = early
-        .as_ref()
-        .map(|(name, attributes)| Hints { name, attributes });
+    let hints = early.as_ref().map(|(name, attributes)| Hints {
+        name,
+        attributes: attributes.as_ref(),
+    });
     let mut span = start_in(
         recorder,
         callsite,
