@@ -45,25 +45,24 @@ impl<'a> HeaderInjector<'a> {
 
 impl Injector for HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
-        // A key with a NUL byte cannot be a C string; no propagator writes one.
-        let Ok(name) = CString::new(key) else {
-            return;
-        };
         let list = native_mut(self.headers);
-        // SAFETY: `list` is the live, writable header list `self.headers`
-        // owns (we hold it exclusively); `name` is NUL-terminated; librdkafka
-        // copies name and value. An absent key makes remove answer NOENT,
-        // which is what we want.
-        unsafe {
-            rdsys::rd_kafka_header_remove(list, name.as_ptr());
-            rdsys::rd_kafka_header_add(
-                list,
-                name.as_ptr(),
-                key.len() as isize,
-                value.as_ptr().cast::<c_void>(),
-                value.len() as isize,
-            );
-        }
+        // A key with a NUL byte cannot be a C string; no propagator writes one.
+        with_c_key(key, |name| {
+            // SAFETY: `list` is the live, writable header list `self.headers`
+            // owns (we hold it exclusively); `name` is NUL-terminated;
+            // librdkafka copies name and value. An absent key makes remove
+            // answer NOENT, which is what we want.
+            unsafe {
+                rdsys::rd_kafka_header_remove(list, name.as_ptr());
+                rdsys::rd_kafka_header_add(
+                    list,
+                    name.as_ptr(),
+                    key.len() as isize,
+                    value.as_ptr().cast::<c_void>(),
+                    value.len() as isize,
+                );
+            }
+        });
     }
 }
 
@@ -87,19 +86,21 @@ impl<'a> HeaderExtractor<'a> {
 
 impl Extractor for HeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        let name = CString::new(key).ok()?;
-        let mut value: *const c_void = std::ptr::null();
-        let mut size = 0usize;
-        // SAFETY: the list lives as long as `self.headers`; librdkafka
-        // points `value` into it (not NUL-terminated: `size` bytes).
-        let found = unsafe {
-            rdsys::rd_kafka_header_get_last(
-                native(self.headers),
-                name.as_ptr(),
-                &mut value,
-                &mut size,
-            )
-        };
+        let (found, value, size) = with_c_key(key, |name| {
+            let mut value: *const c_void = std::ptr::null();
+            let mut size = 0usize;
+            // SAFETY: the list lives as long as `self.headers`; librdkafka
+            // points `value` into it (not NUL-terminated: `size` bytes).
+            let found = unsafe {
+                rdsys::rd_kafka_header_get_last(
+                    native(self.headers),
+                    name.as_ptr(),
+                    &mut value,
+                    &mut size,
+                )
+            };
+            (found, value, size)
+        })?;
         if found != RD_KAFKA_RESP_ERR_NO_ERROR || value.is_null() || size == 0 {
             return None;
         }
@@ -129,6 +130,23 @@ impl Extractor for HeaderExtractor<'_> {
                 unsafe { CStr::from_ptr(name) }.to_str().ok()
             })
             .collect()
+    }
+}
+
+/// Runs `use_key` on `key` as a C string, for librdkafka's header
+/// functions; `None` for a key holding a NUL byte. Propagation keys are
+/// short (`traceparent`, `baggage`): they are terminated on the stack, so
+/// that a lookup allocates nothing; a longer key is copied to the heap.
+fn with_c_key<R>(key: &str, use_key: impl FnOnce(&CStr) -> R) -> Option<R> {
+    const ON_STACK: usize = 64;
+    if key.len() < ON_STACK {
+        let mut buffer = [0u8; ON_STACK];
+        buffer[..key.len()].copy_from_slice(key.as_bytes());
+        CStr::from_bytes_with_nul(&buffer[..=key.len()])
+            .ok()
+            .map(use_key)
+    } else {
+        CString::new(key).ok().map(|name| use_key(&name))
     }
 }
 
@@ -300,5 +318,21 @@ mod tests {
         let read = HeaderExtractor::new(&headers);
         assert_eq!(read.keys(), ["ok"]);
         assert_eq!(read.get("ok"), Some("1"));
+    }
+
+    #[test]
+    fn keys_of_any_length_are_written_and_read_and_keys_with_nul_are_absent() {
+        let long = "k".repeat(200);
+        let mut headers = OwnedHeaders::new();
+        for key in ["", "traceparent", &"x".repeat(63), &"y".repeat(64), &long] {
+            HeaderInjector::new(&mut headers).set(key, format!("value of {}", key.len()));
+            let read = HeaderExtractor::new(&headers);
+            assert_eq!(read.get(key), Some(&*format!("value of {}", key.len())));
+        }
+        HeaderInjector::new(&mut headers).set("nul\0inside", "never".to_owned());
+        let read = HeaderExtractor::new(&headers);
+        assert_eq!(read.keys().len(), 5);
+        assert_eq!(read.get("nul\0inside"), None);
+        assert_eq!(read.get("nul"), None);
     }
 }
