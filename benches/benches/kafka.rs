@@ -1,24 +1,47 @@
-//! Kafka: the header carriers per message, and produce → consume
-//! throughput against a real broker on loopback (Tansu, started by
-//! spanflow-test-kafka), traced against untraced.
+//! Kafka: the header carriers per message, the consumer's span per
+//! message, and produce → consume throughput against a real broker on
+//! loopback (Tansu, started by spanflow-test-kafka), traced against
+//! untraced.
 //!
 //! Run: `cargo bench -p spanflow-benches --bench kafka`
 
 use std::hint::black_box;
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use opentelemetry::Context;
 use opentelemetry::propagation::TextMapPropagator;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::message::{Header, OwnedHeaders, OwnedMessage, Timestamp};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use spanflow_benches::{Discard, TRACEPARENT, time_batches_with_drains, traceparent_context};
-use spanflow_kafka::{HeaderExtractor, HeaderInjector, TracedConsumer, TracedProducer};
+use spanflow::Span;
+use spanflow_benches::{
+    Discard, TRACEPARENT, bench_drained, time_batches_with_drains, traceparent_context,
+};
+use spanflow_kafka::{
+    HeaderExtractor, HeaderInjector, TracedConsumer, TracedProducer, extract_context,
+};
 
 /// Messages per timed round: produced concurrently, then consumed.
 const ROUND: usize = 500;
+
+/// One runtime for the rdkafka clients (which start timers on the runtime
+/// they are created in) and one pipeline, for every group.
+static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+});
+static PIPELINE: LazyLock<spanflow::PipelineGuard> = LazyLock::new(|| {
+    spanflow::Pipeline::new()
+        .with_batch_exporter(Discard)
+        .install()
+        .unwrap()
+});
 
 fn headers(c: &mut Criterion) {
     let spanflow = spanflow::propagation::TraceContextPropagator::new();
@@ -92,18 +115,62 @@ fn fresh_consumer(runtime: &tokio::runtime::Runtime, topic: &str) -> StreamConsu
     consumer
 }
 
-fn throughput(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    // rdkafka's clients start timers on the runtime they are created in.
+/// The consumer's CONSUMER span for one received message (its context
+/// extracted from the headers, named `process {topic}`, the messaging
+/// attributes, the partition's lag from librdkafka's cache), against the
+/// least it could be: the same extract and a plain span under it.
+fn consumer_span(c: &mut Criterion) {
+    let runtime = &*RUNTIME;
     let _runtime = runtime.enter();
-    let pipeline = spanflow::Pipeline::new()
-        .with_batch_exporter(Discard)
-        .install()
-        .unwrap();
+    let pipeline = &*PIPELINE;
+    let consumer = TracedConsumer::new(fresh_consumer(runtime, "bench-spans"));
+    let headers = OwnedHeaders::new()
+        .insert(Header {
+            key: "tenant",
+            value: Some("acme"),
+        })
+        .insert(Header {
+            key: "traceparent",
+            value: Some(TRACEPARENT),
+        });
+    let message = OwnedMessage::new(
+        Some(b"{\"sku\":\"A-17\"}".to_vec()),
+        Some(b"order-17".to_vec()),
+        "bench-spans".to_owned(),
+        Timestamp::CreateTime(1_700_000_000_000),
+        0,
+        42,
+        Some(headers),
+    );
+
+    let mut group = c.benchmark_group("kafka_consumer_span");
+    bench_drained(
+        &mut group,
+        "extract + plain span (anchor)",
+        1,
+        || {
+            let parent = extract_context(&message);
+            drop(black_box(Span::with_parent(
+                spanflow::callsite!("process"),
+                parent,
+            )));
+        },
+        || pipeline.flush().unwrap(),
+    );
+    bench_drained(
+        &mut group,
+        "process_span",
+        1,
+        || drop(black_box(consumer.process_span(&message))),
+        || pipeline.flush().unwrap(),
+    );
+    group.finish();
+}
+
+fn throughput(c: &mut Criterion) {
+    let runtime = &*RUNTIME;
+    let _runtime = runtime.enter();
+    let pipeline = &*PIPELINE;
     let timeout = Duration::from_secs(30);
 
     let mut group = c.benchmark_group("kafka_produce_consume");
@@ -112,7 +179,7 @@ fn throughput(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(10));
 
     let producer: FutureProducer = client_config().create().unwrap();
-    let consumer = fresh_consumer(&runtime, "bench-untraced");
+    let consumer = fresh_consumer(runtime, "bench-untraced");
     group.bench_function(format!("untraced: {ROUND} messages"), |b| {
         b.iter_custom(|rounds| {
             runtime.block_on(async {
@@ -137,7 +204,7 @@ fn throughput(c: &mut Criterion) {
     });
 
     let producer = TracedProducer::from_config(&client_config()).unwrap();
-    let consumer = TracedConsumer::new(fresh_consumer(&runtime, "bench-traced"));
+    let consumer = TracedConsumer::new(fresh_consumer(runtime, "bench-traced"));
     group.bench_function(format!("traced: {ROUND} messages (2 spans each)"), |b| {
         b.iter_custom(|rounds| {
             time_batches_with_drains(
@@ -172,6 +239,6 @@ fn throughput(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = spanflow_benches::config();
-    targets = headers, throughput
+    targets = headers, consumer_span, throughput
 }
 criterion_main!(benches);

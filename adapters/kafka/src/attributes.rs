@@ -1,7 +1,11 @@
 //! Attribute keys of this crate, beyond the messaging conventions.
 
-use opentelemetry::KeyValue;
-use opentelemetry_semantic_conventions::attribute::MESSAGING_KAFKA_MESSAGE_KEY;
+use std::sync::LazyLock;
+
+use opentelemetry::{KeyValue, StringValue};
+use opentelemetry_semantic_conventions::attribute::{
+    MESSAGING_DESTINATION_PARTITION_ID, MESSAGING_KAFKA_MESSAGE_KEY,
+};
 use spanflow::Span;
 
 /// How long the message was in the topic before this consumer processed
@@ -21,5 +25,40 @@ pub const CONSUMER_LAG: &str = "spanflow.kafka.consumer_lag";
 pub(crate) fn record_message_key(span: &mut Span, key: Option<&[u8]>) {
     if let Some(key) = key.and_then(|key| std::str::from_utf8(key).ok()) {
         span.set_attribute(KeyValue::new(MESSAGING_KAFKA_MESSAGE_KEY, key.to_owned()));
+    }
+}
+
+/// `messaging.destination.partition.id`: a string by the conventions. The
+/// ids below 256 are made once and lent to every span (a topic rarely has
+/// more partitions), the others per span.
+pub(crate) fn partition_id(partition: i32) -> KeyValue {
+    /// Kept for the process, as a `static` string is.
+    static SMALL_IDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+        (0..256)
+            .map(|id: u16| -> &'static str { Box::leak(id.to_string().into_boxed_str()) })
+            .collect()
+    });
+    let value = match usize::try_from(partition)
+        .ok()
+        .and_then(|id| SMALL_IDS.get(id))
+    {
+        Some(&id) => StringValue::from(id),
+        None => StringValue::from(partition.to_string()),
+    };
+    KeyValue::new(MESSAGING_DESTINATION_PARTITION_ID, value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_ids_are_their_decimal_text() {
+        for partition in [0, 7, 255, 256, 4_096, -1] {
+            assert_eq!(
+                partition_id(partition),
+                KeyValue::new(MESSAGING_DESTINATION_PARTITION_ID, partition.to_string())
+            );
+        }
     }
 }

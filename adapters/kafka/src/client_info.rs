@@ -2,52 +2,63 @@
 //! group, the first bootstrap server.
 
 use std::ffi::{CString, c_char};
+use std::sync::Arc;
 
-use opentelemetry::KeyValue;
+use opentelemetry::{KeyValue, StringValue};
 use opentelemetry_semantic_conventions::attribute::{
-    MESSAGING_CLIENT_ID, MESSAGING_SYSTEM, SERVER_ADDRESS, SERVER_PORT,
+    MESSAGING_CLIENT_ID, MESSAGING_CONSUMER_GROUP_NAME, MESSAGING_SYSTEM, SERVER_ADDRESS,
+    SERVER_PORT,
 };
 use rdkafka::client::{Client, ClientContext};
 use rdkafka_sys as rdsys;
 use rdkafka_sys::rd_kafka_conf_res_t::RD_KAFKA_CONF_OK;
 
 /// Read once from the client's effective configuration, so that spans
-/// need no lookups (and the user passes nothing twice).
+/// need no lookups (and the user passes nothing twice). The values are
+/// shared: a span's copy of them is a reference count, not an allocation.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ClientInfo {
-    pub(crate) client_id: Option<String>,
-    pub(crate) group_id: Option<String>,
-    server: Option<(String, Option<u16>)>,
+    /// `messaging.system`, `messaging.client.id`, `server.address`,
+    /// `server.port`: what every span of the client records.
+    attributes: Vec<KeyValue>,
+    /// `messaging.consumer.group.name`: what a consumer's spans add.
+    group: Option<KeyValue>,
 }
 
 impl ClientInfo {
     pub(crate) fn read<C: ClientContext>(client: &Client<C>) -> ClientInfo {
-        let bootstrap = config_value(client, "bootstrap.servers");
+        let shared = |text: String| StringValue::from(Arc::<str>::from(text));
+        let known = |name| config_value(client, name).filter(|value| !value.is_empty());
+        let server = config_value(client, "bootstrap.servers")
+            .as_deref()
+            .and_then(first_server);
+        let mut attributes = vec![KeyValue::new(MESSAGING_SYSTEM, "kafka")];
+        if let Some(id) = known("client.id") {
+            attributes.push(KeyValue::new(MESSAGING_CLIENT_ID, shared(id)));
+        }
+        if let Some((host, port)) = server {
+            attributes.push(KeyValue::new(SERVER_ADDRESS, shared(host)));
+            if let Some(port) = port {
+                attributes.push(KeyValue::new(SERVER_PORT, i64::from(port)));
+            }
+        }
         ClientInfo {
-            client_id: config_value(client, "client.id").filter(|id| !id.is_empty()),
-            group_id: config_value(client, "group.id").filter(|id| !id.is_empty()),
-            server: bootstrap.as_deref().and_then(first_server),
+            attributes,
+            group: known("group.id")
+                .map(|group| KeyValue::new(MESSAGING_CONSUMER_GROUP_NAME, shared(group))),
         }
     }
 
     /// `messaging.system`, `messaging.client.id`, `server.address`,
     /// `server.port`.
     pub(crate) fn attributes(&self) -> impl Iterator<Item = KeyValue> + '_ {
-        let system = Some(KeyValue::new(MESSAGING_SYSTEM, "kafka"));
-        let client_id = self
-            .client_id
-            .as_ref()
-            .map(|id| KeyValue::new(MESSAGING_CLIENT_ID, id.clone()));
-        let address = self
-            .server
-            .as_ref()
-            .map(|(host, _)| KeyValue::new(SERVER_ADDRESS, host.clone()));
-        let port = self
-            .server
-            .as_ref()
-            .and_then(|(_, port)| *port)
-            .map(|port| KeyValue::new(SERVER_PORT, i64::from(port)));
-        [system, client_id, address, port].into_iter().flatten()
+        self.attributes.iter().cloned()
+    }
+
+    /// [`attributes`](Self::attributes) and, for a consumer in a group,
+    /// `messaging.consumer.group.name`.
+    pub(crate) fn consumer_attributes(&self) -> impl Iterator<Item = KeyValue> + '_ {
+        self.group.iter().chain(&self.attributes).cloned()
     }
 }
 

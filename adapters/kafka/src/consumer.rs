@@ -2,7 +2,6 @@
 //! its producer's span), or one `poll` span per batch linking every
 //! message; consumer lag and time in topic on each.
 
-use std::ffi::CString;
 use std::future::IntoFuture;
 use std::ops::Deref;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -10,8 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry_semantic_conventions::attribute::{
-    MESSAGING_BATCH_MESSAGE_COUNT, MESSAGING_CONSUMER_GROUP_NAME,
-    MESSAGING_DESTINATION_PARTITION_ID, MESSAGING_KAFKA_OFFSET, MESSAGING_MESSAGE_BODY_SIZE,
+    MESSAGING_BATCH_MESSAGE_COUNT, MESSAGING_KAFKA_OFFSET, MESSAGING_MESSAGE_BODY_SIZE,
     MESSAGING_OPERATION_NAME, MESSAGING_OPERATION_TYPE,
 };
 use rdkafka::ClientConfig;
@@ -23,10 +21,10 @@ use rdkafka_sys as rdsys;
 use rdkafka_sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR;
 use spanflow::{Span, TracedExt};
 
-use crate::attributes::{CONSUMER_LAG, TIME_IN_TOPIC_MS, record_message_key};
+use crate::attributes::{CONSUMER_LAG, TIME_IN_TOPIC_MS, partition_id, record_message_key};
 use crate::client_info::ClientInfo;
 use crate::headers::{AsBorrowedHeaders, extract_context};
-use crate::identity::identity;
+use crate::identity::{Operation, identity, with_c_topic};
 
 /// How a message's processing span relates to the span that produced it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -145,7 +143,7 @@ where
         let producer = extract_context(message);
         // Named at its start, so that sampling rules see `process {topic}`.
         let callsite = spanflow::callsite!("process", kind = consumer);
-        let identify = || identity("process", message.topic());
+        let identify = || identity(Operation::Process, message.topic());
         let mut span = match self.relation {
             ProducerRelation::Parent => {
                 Span::with_parent_lazily_named(callsite, producer.clone(), identify)
@@ -191,7 +189,10 @@ where
             Span::lazily_named(
                 spanflow::callsite!("poll", kind = consumer),
                 || match one_topic {
-                    Some(topic) => identity("poll", topic),
+                    Some(topic) => {
+                        let (name, attributes) = identity(Operation::Poll, topic);
+                        (name, attributes.to_vec())
+                    }
                     None => (
                         "poll".into(),
                         vec![KeyValue::new(MESSAGING_OPERATION_NAME, "poll")],
@@ -214,10 +215,7 @@ where
     }
 
     fn record_message<M: Message>(&self, span: &mut Span, message: &M) {
-        span.set_attribute(KeyValue::new(
-            MESSAGING_DESTINATION_PARTITION_ID,
-            message.partition().to_string(),
-        ));
+        span.set_attribute(partition_id(message.partition()));
         span.set_attribute(KeyValue::new(MESSAGING_KAFKA_OFFSET, message.offset()));
         record_message_key(span, message.key());
         if let Some(payload) = message.payload() {
@@ -239,10 +237,7 @@ where
     }
 
     fn record_client(&self, span: &mut Span) {
-        if let Some(group) = &self.client.group_id {
-            span.set_attribute(KeyValue::new(MESSAGING_CONSUMER_GROUP_NAME, group.clone()));
-        }
-        for attribute in self.client.attributes() {
+        for attribute in self.client.consumer_attributes() {
             span.set_attribute(attribute);
         }
     }
@@ -252,19 +247,21 @@ where
     /// librdkafka, never a broker round trip). rdkafka exposes only the
     /// blocking query, hence the call into librdkafka here.
     fn consumer_lag<M: Message>(&self, message: &M) -> Option<i64> {
-        let topic = CString::new(message.topic()).ok()?;
-        let (mut low, mut high) = (0i64, 0i64);
-        // SAFETY: the client is live for `&self`; librdkafka writes the two
-        // offsets and reads the NUL-terminated topic name.
-        let found = unsafe {
-            rdsys::rd_kafka_get_watermark_offsets(
-                self.consumer.client().native_ptr(),
-                topic.as_ptr(),
-                message.partition(),
-                &mut low,
-                &mut high,
-            )
-        };
+        let (found, high) = with_c_topic(message.topic(), |topic| {
+            let (mut low, mut high) = (0i64, 0i64);
+            // SAFETY: the client is live for `&self`; librdkafka writes the
+            // two offsets and reads the NUL-terminated topic name.
+            let found = unsafe {
+                rdsys::rd_kafka_get_watermark_offsets(
+                    self.consumer.client().native_ptr(),
+                    topic.as_ptr(),
+                    message.partition(),
+                    &mut low,
+                    &mut high,
+                )
+            };
+            (found, high)
+        })?;
         (found == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0)
             .then(|| (high - message.offset() - 1).max(0))
     }

@@ -4,8 +4,7 @@
 use opentelemetry::KeyValue;
 use opentelemetry::trace::Status;
 use opentelemetry_semantic_conventions::attribute::{
-    ERROR_TYPE, MESSAGING_DESTINATION_PARTITION_ID, MESSAGING_KAFKA_OFFSET,
-    MESSAGING_OPERATION_TYPE,
+    ERROR_TYPE, MESSAGING_KAFKA_OFFSET, MESSAGING_OPERATION_TYPE,
 };
 use rdkafka::ClientConfig;
 use rdkafka::client::{ClientContext, DefaultClientContext};
@@ -15,10 +14,10 @@ use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::{DefaultRuntime, Timeout};
 use spanflow::Span;
 
-use crate::attributes::record_message_key;
+use crate::attributes::{partition_id, record_message_key};
 use crate::client_info::ClientInfo;
 use crate::headers::inject_context;
-use crate::identity::identity;
+use crate::identity::{Operation, identity};
 
 /// A `FutureProducer` whose sends are traced.
 ///
@@ -101,7 +100,7 @@ where
     {
         // Named at its start, so that sampling rules see `send {topic}`.
         let mut span = Span::lazily_named(spanflow::callsite!("send", kind = producer), || {
-            identity("send", record.topic)
+            identity(Operation::Send, record.topic)
         });
         if span.is_recording() {
             self.record_send(&mut span, &record);
@@ -114,10 +113,7 @@ where
         if span.is_recording() {
             match &outcome {
                 Ok(delivery) => {
-                    span.set_attribute(KeyValue::new(
-                        MESSAGING_DESTINATION_PARTITION_ID,
-                        delivery.partition.to_string(),
-                    ));
+                    span.set_attribute(partition_id(delivery.partition));
                     span.set_attribute(KeyValue::new(MESSAGING_KAFKA_OFFSET, delivery.offset));
                 }
                 Err((error, _)) => record_kafka_error(&mut span, error),
@@ -134,10 +130,7 @@ where
     {
         span.set_attribute(KeyValue::new(MESSAGING_OPERATION_TYPE, "send"));
         if let Some(partition) = record.partition {
-            span.set_attribute(KeyValue::new(
-                MESSAGING_DESTINATION_PARTITION_ID,
-                partition.to_string(),
-            ));
+            span.set_attribute(partition_id(partition));
         }
         record_message_key(span, record.key.map(ToBytes::to_bytes));
         for attribute in self.client.attributes() {
