@@ -82,7 +82,7 @@ where
         let mut span = start_server_span(
             &ActixHeaders(request.headers()),
             method,
-            request.match_pattern(),
+            request.match_pattern().as_deref(),
             |span| record_request(span, &request),
         );
         let handled = span.in_scope(|| self.service.call(request));

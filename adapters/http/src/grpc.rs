@@ -7,6 +7,7 @@ use std::task::{Context as TaskContext, Poll};
 
 use crate::body_span::poll_in_span;
 use crate::carrier::{Headers, HeadersMut};
+use crate::span_names::span_name;
 use http::{HeaderMap, Request, Response};
 use http_body::{Body, Frame, SizeHint};
 use opentelemetry::trace::Status;
@@ -171,25 +172,25 @@ where
     }
 }
 
-/// `/package.Service/Method` as `(package.Service, Method)`.
-fn service_and_method(path: &str) -> Option<(&str, &str)> {
-    let (service, method) = path.strip_prefix('/')?.split_once('/')?;
-    (!service.is_empty() && !method.is_empty() && !method.contains('/'))
-        .then_some((service, method))
+/// `/package.Service/Method` as `package.Service/Method`.
+fn full_method(path: &str) -> Option<&str> {
+    let full = path.strip_prefix('/')?;
+    let (service, method) = full.split_once('/')?;
+    (!service.is_empty() && !method.is_empty() && !method.contains('/')).then_some(full)
 }
 
 /// The call's span name, `package.Service/Method` (`_OTHER` for a path
 /// that is not one), with `rpc.system.name` and `rpc.method`.
-fn identity<B>(request: &Request<B>) -> (Cow<'static, str>, Vec<KeyValue>) {
-    let full = match service_and_method(request.uri().path()) {
-        Some((service, method)) => format!("{service}/{method}"),
-        None => "_OTHER".to_owned(),
+fn identity<B>(request: &Request<B>) -> (Cow<'static, str>, [KeyValue; 2]) {
+    let (name, full) = match full_method(request.uri().path()) {
+        Some(full) => span_name(None, full),
+        None => ("_OTHER".into(), "_OTHER".into()),
     };
-    let attributes = vec![
+    let attributes = [
         KeyValue::new(RPC_SYSTEM_NAME, "grpc"),
-        KeyValue::new(RPC_METHOD, full.clone()),
+        KeyValue::new(RPC_METHOD, full),
     ];
-    (full.into(), attributes)
+    (name, attributes)
 }
 
 /// `server.address` and `server.port`, when the client layer was given them.

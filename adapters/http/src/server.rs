@@ -134,15 +134,15 @@ fn record_request<B>(span: &mut Span, request: &Request<B>) {
 }
 
 #[cfg(feature = "axum")]
-fn matched_route<B>(request: &Request<B>) -> Option<String> {
+fn matched_route<B>(request: &Request<B>) -> Option<&str> {
     request
         .extensions()
         .get::<axum::extract::MatchedPath>()
-        .map(|path| path.as_str().to_owned())
+        .map(axum::extract::MatchedPath::as_str)
 }
 
 #[cfg(not(feature = "axum"))]
-fn matched_route<B>(_request: &Request<B>) -> Option<String> {
+fn matched_route<B>(_request: &Request<B>) -> Option<&str> {
     None
 }
 

@@ -5,6 +5,8 @@ use opentelemetry::propagation::Extractor;
 use opentelemetry_semantic_conventions::attribute::{HTTP_REQUEST_METHOD, HTTP_ROUTE};
 use spanflow::Span;
 
+use crate::span_names::span_name;
+
 /// Extracts the caller's context from `headers` through the global
 /// propagator and starts a SERVER span under it (a new trace when the
 /// headers carry none, or an invalid one), named `{method} {route}` (or
@@ -16,28 +18,23 @@ use spanflow::Span;
 pub(crate) fn start_server_span(
     headers: &dyn Extractor,
     method: &'static str,
-    route: Option<String>,
+    route: Option<&str>,
     record: impl FnOnce(&mut Span),
 ) -> Span {
     let parent =
         opentelemetry::global::get_text_map_propagator(|propagator| propagator.extract(headers));
-    // Built only when a sampling rule must see it or the span records.
-    let identify = || {
-        let name = match &route {
-            Some(route) => format!("{method} {route}").into(),
-            None => method.into(),
-        };
-        let mut identity = vec![KeyValue::new(HTTP_REQUEST_METHOD, method)];
-        if let Some(route) = route {
-            identity.push(KeyValue::new(HTTP_ROUTE, route));
-        }
-        (name, identity)
+    let callsite = spanflow::callsite!("HTTP request", kind = server);
+    let method_attribute = || KeyValue::new(HTTP_REQUEST_METHOD, method);
+    // Built only when a sampling rule must see them or the span records.
+    let mut span = match route {
+        Some(route) => Span::with_parent_lazily_named(callsite, parent, || {
+            let (name, route) = span_name(Some(method), route);
+            (name, [method_attribute(), KeyValue::new(HTTP_ROUTE, route)])
+        }),
+        None => Span::with_parent_lazily_named(callsite, parent, || {
+            (method.into(), [method_attribute()])
+        }),
     };
-    let mut span = Span::with_parent_lazily_named(
-        spanflow::callsite!("HTTP request", kind = server),
-        parent,
-        identify,
-    );
     if span.is_recording() {
         record(&mut span);
     }

@@ -1,0 +1,99 @@
+//! What `TraceLayer` adds to an axum request's allocations on the request's
+//! thread, with a counting global allocator (this binary's only test, so
+//! nothing else counted allocates meanwhile): the router is called on the
+//! test's thread with `TraceLayer` and with a layer that adds nothing (axum
+//! boxes a layered route's service, future and body, whatever the layer),
+//! and the difference counted.
+
+#[path = "../../../tests/tests/counting/mod.rs"]
+mod counting;
+mod support;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use http::Request;
+use opentelemetry::Value;
+use opentelemetry::trace::{SpanKind, TraceId};
+use spanflow_http::TraceLayer;
+use support::{attribute, installed, spans_of};
+use tower_service::Service;
+
+const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+
+fn request() -> Request<Body> {
+    Request::get("/users/7")
+        .header("traceparent", format!("00-{TRACE}-b7ad6b7169203331-01"))
+        .header("host", "shop.example:8080")
+        .header("user-agent", "checkout/1.0")
+        .body(Body::empty())
+        .expect("a request")
+}
+
+/// The allocations of `requests` calls of `app` on this thread, responses
+/// dropped (which ends a traced request's span). The pipeline is flushed
+/// (uncounted) every 256 requests, so that the spans find the spare
+/// records the warm-up left, as a thread does when the collector keeps up.
+fn allocations_of(app: &mut Router, requests: u64) -> u64 {
+    let mut made = 0;
+    for done in 1..=requests {
+        let request = request();
+        made += counting::allocations_of(|| {
+            let response = futures::executor::block_on(app.call(request)).expect("infallible");
+            drop(response);
+        });
+        if done % 256 == 0 {
+            installed().1.flush().expect("flushed in time");
+        }
+    }
+    made
+}
+
+#[test]
+fn a_routed_request_allocates_eight_more_times_when_traced() {
+    installed();
+    let handler = || async { "ok" };
+    let mut plain = Router::new()
+        .route("/users/{id}", get(handler))
+        .layer(tower_layer::layer_fn(|service| service));
+    let mut traced = Router::new()
+        .route("/users/{id}", get(handler))
+        .layer(TraceLayer::new());
+    let trace = TraceId::from_hex(TRACE).expect("hex");
+
+    // Warm the thread's rings, spare records and names.
+    allocations_of(&mut plain, 2_048);
+    allocations_of(&mut traced, 2_048);
+    assert_eq!(spans_of(trace).len(), 2_048);
+
+    const REQUESTS: u64 = 1_000;
+    let untraced = allocations_of(&mut plain, REQUESTS);
+    let made = allocations_of(&mut traced, REQUESTS) - untraced;
+    // The caller's extracted `Context`, the carrier's list of the
+    // `traceparent` values (OpenTelemetry's `Extractor::get_all`), the
+    // span's own `Context`; `url.path`, `server.address` and
+    // `user_agent.original` copied from the request, and the `Host` header
+    // parsed (http's `Authority` copies it); axum boxing the traced
+    // response body into its `Body` (which a body of its own type skips).
+    // The name and the route are lent, not copied.
+    assert_eq!(made, 8 * REQUESTS, "allocations for {REQUESTS} requests");
+
+    let spans = spans_of(trace);
+    assert_eq!(spans.len(), 2_048 + REQUESTS as usize);
+    let last = spans.last().expect("spans");
+    assert_eq!(last.name, "GET /users/{id}");
+    assert_eq!(last.span_kind, SpanKind::Server);
+    assert_eq!(
+        attribute(last, "http.route"),
+        Some(&Value::from("/users/{id}"))
+    );
+    assert_eq!(attribute(last, "url.path"), Some(&Value::from("/users/7")));
+    assert_eq!(
+        attribute(last, "user_agent.original"),
+        Some(&Value::from("checkout/1.0"))
+    );
+    assert_eq!(
+        attribute(last, "http.response.status_code"),
+        Some(&Value::I64(200))
+    );
+}
