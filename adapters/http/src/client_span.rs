@@ -14,12 +14,7 @@ pub(crate) fn start_client_span(method: &http::Method) -> Span {
     let method = method_name(method);
     Span::lazily_named(
         spanflow::callsite!("HTTP client request", kind = client),
-        || {
-            (
-                method.into(),
-                vec![KeyValue::new(HTTP_REQUEST_METHOD, method)],
-            )
-        },
+        || (method.into(), [KeyValue::new(HTTP_REQUEST_METHOD, method)]),
     )
 }
 
