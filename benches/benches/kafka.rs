@@ -43,14 +43,10 @@ static PIPELINE: LazyLock<spanflow::PipelineGuard> = LazyLock::new(|| {
         .unwrap()
 });
 
-fn headers(c: &mut Criterion) {
-    let spanflow = spanflow::propagation::TraceContextPropagator::new();
-    let sdk = opentelemetry_sdk::propagation::TraceContextPropagator::new();
-    let propagators: [(&str, &dyn TextMapPropagator); 2] =
-        [("spanflow", &spanflow), ("otel sdk", &sdk)];
-    let cx = traceparent_context();
-    // A record as it arrives: a user header, then the trace context.
-    let received = OwnedHeaders::new()
+/// A record's headers as they arrive: a user header, then the trace
+/// context.
+fn received_headers() -> OwnedHeaders {
+    OwnedHeaders::new()
         .insert(Header {
             key: "tenant",
             value: Some("acme"),
@@ -58,7 +54,16 @@ fn headers(c: &mut Criterion) {
         .insert(Header {
             key: "traceparent",
             value: Some(TRACEPARENT),
-        });
+        })
+}
+
+fn headers(c: &mut Criterion) {
+    let spanflow = spanflow::propagation::TraceContextPropagator::new();
+    let sdk = opentelemetry_sdk::propagation::TraceContextPropagator::new();
+    let propagators: [(&str, &dyn TextMapPropagator); 2] =
+        [("spanflow", &spanflow), ("otel sdk", &sdk)];
+    let cx = traceparent_context();
+    let received = received_headers();
 
     let mut group = c.benchmark_group("kafka_headers");
     // The floor: the header list a record needs anyway, with one header.
@@ -124,15 +129,6 @@ fn consumer_span(c: &mut Criterion) {
     let _runtime = runtime.enter();
     let pipeline = &*PIPELINE;
     let consumer = TracedConsumer::new(fresh_consumer(runtime, "bench-spans"));
-    let headers = OwnedHeaders::new()
-        .insert(Header {
-            key: "tenant",
-            value: Some("acme"),
-        })
-        .insert(Header {
-            key: "traceparent",
-            value: Some(TRACEPARENT),
-        });
     let message = OwnedMessage::new(
         Some(b"{\"sku\":\"A-17\"}".to_vec()),
         Some(b"order-17".to_vec()),
@@ -140,7 +136,7 @@ fn consumer_span(c: &mut Criterion) {
         Timestamp::CreateTime(1_700_000_000_000),
         0,
         42,
-        Some(headers),
+        Some(received_headers()),
     );
 
     let mut group = c.benchmark_group("kafka_consumer_span");
