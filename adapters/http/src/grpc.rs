@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use crate::body_span::poll_in_span;
@@ -11,7 +12,7 @@ use crate::span_names::span_name;
 use http::{HeaderMap, Request, Response};
 use http_body::{Body, Frame, SizeHint};
 use opentelemetry::trace::Status;
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_semantic_conventions::attribute::{
     ERROR_TYPE, RPC_METHOD, RPC_RESPONSE_STATUS_CODE, RPC_SYSTEM_NAME, SERVER_ADDRESS, SERVER_PORT,
 };
@@ -35,7 +36,7 @@ pub struct GrpcServerLayer {
 /// `server.address` and `server.port` recorded.
 #[derive(Clone, Debug, Default)]
 pub struct GrpcClientLayer {
-    server: Option<(String, Option<u16>)>,
+    server: Option<(StringValue, Option<u16>)>,
 }
 
 impl GrpcServerLayer {
@@ -54,9 +55,10 @@ impl GrpcClientLayer {
     /// The endpoint the channel connects to, for `server.address` and
     /// `server.port`.
     pub fn with_server(mut self, endpoint: &http::Uri) -> Self {
+        // Shared: each call's span takes a reference, not a copy.
         self.server = endpoint
             .host()
-            .map(|host| (host.to_owned(), endpoint.port_u16()));
+            .map(|host| (Arc::<str>::from(host).into(), endpoint.port_u16()));
         self
     }
 }
@@ -104,7 +106,7 @@ enum Side {
 pub struct GrpcService<S> {
     inner: S,
     side: Side,
-    server: Option<(String, Option<u16>)>,
+    server: Option<(StringValue, Option<u16>)>,
 }
 
 impl<S, B, ResponseBody> Service<Request<B>> for GrpcService<S>
@@ -194,7 +196,7 @@ fn identity<B>(request: &Request<B>) -> (Cow<'static, str>, [KeyValue; 2]) {
 }
 
 /// `server.address` and `server.port`, when the client layer was given them.
-fn record_server(span: &mut Span, server: Option<&(String, Option<u16>)>) {
+fn record_server(span: &mut Span, server: Option<&(StringValue, Option<u16>)>) {
     if let Some((host, port)) = server {
         span.set_attribute(KeyValue::new(SERVER_ADDRESS, host.clone()));
         if let Some(port) = port {

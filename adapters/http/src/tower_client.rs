@@ -139,16 +139,13 @@ fn record_request(span: &mut Span, uri: &Uri) {
         Some("https") => Some(443),
         _ => None,
     });
-    let shown_authority = match authority.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_owned(),
-    };
     let scheme = uri.scheme_str().unwrap_or("http");
     let path = uri.path_and_query().map_or("/", |path| path.as_str());
-    span.set_attribute(KeyValue::new(
-        URL_FULL,
-        format!("{scheme}://{shown_authority}{path}"),
-    ));
+    let full = match authority.port() {
+        Some(port) => format!("{scheme}://{host}:{port}{path}"),
+        None => format!("{scheme}://{host}{path}"),
+    };
+    span.set_attribute(KeyValue::new(URL_FULL, full));
     span.set_attribute(KeyValue::new(SERVER_ADDRESS, host.to_owned()));
     if let Some(port) = port {
         span.set_attribute(KeyValue::new(SERVER_PORT, i64::from(port)));
