@@ -1,6 +1,7 @@
-//! Span names made at run time, kept for the rest of the process (see
-//! [`interned_name`]). The adapters look a name up here once per topic,
-//! route or method a thread meets, and keep what they got.
+//! Names made at run time, kept for the rest of the process (see
+//! [`interned_name`]). The adapters look a span name up here once per
+//! topic, route or method a thread meets, and the `log` bridge a record's
+//! key once per key, and keep what they got.
 
 use std::borrow::Cow;
 use std::collections::HashSet;

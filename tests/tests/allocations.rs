@@ -45,6 +45,25 @@ fn traced_line(order: i64) {
     tracing::info!(order, currency = "EUR", card = ?Some(4242), "charged");
 }
 
+/// A span with a `log` line carrying key-values: a number and a string.
+#[trace]
+fn logged_with_log(order: i64) {
+    log::info!(order, currency = "EUR"; "charged");
+}
+
+/// The logger `LogBridge` hands lines to: prints nothing.
+struct Silent;
+
+impl log::Log for Silent {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, _: &log::Record<'_>) {}
+
+    fn flush(&self) {}
+}
+
 const QUEUE: usize = 1024;
 
 #[test]
@@ -157,6 +176,23 @@ fn one_allocation_per_span_and_bounded_memory_under_overload() {
             "{made} allocations for {spans} spans with a tracing line: more than one per span"
         );
     });
+
+    //    Nor does a `log` line with key-values, through `LogBridge`: its
+    //    keys are kept once (one copy per key and line before), its values
+    //    written into the same buffers.
+    spanflow::logs::LogBridge::new(Silent)
+        .install()
+        .expect("the only logger of this binary");
+    for _ in 0..4 {
+        (0..spans).for_each(|i| logged_with_log(i as i64));
+        pipeline.flush().unwrap();
+    }
+    let made = allocations_of(|| (0..spans).for_each(|i| logged_with_log(i as i64)));
+    pipeline.flush().unwrap();
+    assert!(
+        made <= spans,
+        "{made} allocations for {spans} spans with a log line: more than one per span"
+    );
 
     // 2. Overload: the exporter stalls, the application keeps making spans.
     //    Memory stays bounded by the queue configuration and every span is

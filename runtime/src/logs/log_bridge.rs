@@ -1,11 +1,14 @@
 //! The `log` crate's records as span events.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt::Write as _;
 
 use log::kv::{self, VisitSource, VisitValue};
 use log::{LevelFilter, Log, Metadata, Record, SetLoggerError};
-use opentelemetry::Value;
+use opentelemetry::{Key, Value};
 
+use crate::interned::interned_name;
 use crate::log_event::{LogSink, TargetName};
 
 /// A `log::Log` that records each log line on the current span, then
@@ -107,31 +110,68 @@ struct Fields<'a, 'b>(&'a mut LogSink<'b>);
 
 impl<'kvs> VisitSource<'kvs> for Fields<'_, '_> {
     fn visit_pair(&mut self, key: kv::Key<'kvs>, value: kv::Value<'kvs>) -> Result<(), kv::Error> {
-        // A record's keys are borrowed for the call only: copied.
-        value.visit(FieldValue {
-            key: key.as_str(),
-            sink: self.0,
-        })
+        let key = kept_key(key.as_str());
+        value.visit(FieldValue { key, sink: self.0 })
+    }
+}
+
+/// The most keys a thread keeps.
+const KNOWN_KEYS: usize = 64;
+
+thread_local! {
+    static KNOWN_KEYS_OF_THREAD: RefCell<Vec<&'static str>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A record's key as an attribute key. The `log` crate lends keys for the
+/// call only, but they are few and repeat (`order`, `retried`): each is
+/// kept once for the process ([`interned_name`], bounded) and found again
+/// in this thread's list (at most [`KNOWN_KEYS`]), where a copy per line
+/// was an allocation here and a free on the collector's thread.
+fn kept_key(key: &str) -> Key {
+    let kept = KNOWN_KEYS_OF_THREAD.try_with(|known| {
+        let mut known = known.try_borrow_mut().ok()?;
+        if let Some(&kept) = known.iter().find(|&&kept| kept == key) {
+            return Some(kept);
+        }
+        if known.len() >= KNOWN_KEYS {
+            return None;
+        }
+        let Cow::Borrowed(kept) = interned_name(key) else {
+            return None;
+        };
+        known.push(kept);
+        Some(kept)
+    });
+    match kept {
+        Ok(Some(kept)) => Key::from_static_str(kept),
+        _ => Key::from(key.to_owned()),
     }
 }
 
 /// Adds a key-value's value to a line as OpenTelemetry's: numbers and
 /// booleans as they are, anything else as the text it displays as.
-struct FieldValue<'a, 'b, 'k> {
-    key: &'k str,
+struct FieldValue<'a, 'b> {
+    key: Key,
     sink: &'a mut LogSink<'b>,
 }
 
-impl FieldValue<'_, '_, '_> {
+impl FieldValue<'_, '_> {
+    /// The key, taken: a value is visited once.
+    fn key(&mut self) -> Key {
+        std::mem::replace(&mut self.key, Key::from_static_str(""))
+    }
+
     fn add(&mut self, value: Value) -> Result<(), kv::Error> {
-        self.sink.field(self.key.to_owned(), value);
+        let key = self.key();
+        self.sink.field(key, value);
         Ok(())
     }
 }
 
-impl<'v> VisitValue<'v> for FieldValue<'_, '_, '_> {
+impl<'v> VisitValue<'v> for FieldValue<'_, '_> {
     fn visit_any(&mut self, value: kv::Value<'_>) -> Result<(), kv::Error> {
-        self.sink.text_field(self.key.to_owned(), |into| {
+        let key = self.key();
+        self.sink.text_field(key, |into| {
             let _ = write!(into, "{value}");
         });
         Ok(())
@@ -157,8 +197,24 @@ impl<'v> VisitValue<'v> for FieldValue<'_, '_, '_> {
     }
 
     fn visit_str(&mut self, value: &str) -> Result<(), kv::Error> {
-        self.sink
-            .text_field(self.key.to_owned(), |into| into.push_str(value));
+        let key = self.key();
+        self.sink.text_field(key, |into| into.push_str(value));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_the_same_text_kept_or_past_the_bound() {
+        assert_eq!(kept_key("order").as_str(), "order");
+        assert_eq!(kept_key(&String::from("order")).as_str(), "order");
+        for index in 0..KNOWN_KEYS + 8 {
+            let key = format!("key-{index}");
+            assert_eq!(kept_key(&key).as_str(), key);
+        }
+        assert_eq!(KNOWN_KEYS_OF_THREAD.with_borrow(Vec::len), KNOWN_KEYS);
     }
 }
