@@ -9,6 +9,7 @@ mod support;
 
 use opentelemetry::Value;
 use opentelemetry::trace::{SpanKind, TraceContextExt};
+use opentelemetry_sdk::trace::SpanData;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::FutureRecord;
 use spanflow_kafka::extract_context;
@@ -76,29 +77,14 @@ async fn a_consumed_message_span_allocates_four_times_once_warm() {
     let last = spans.last().expect("spans");
     assert_eq!(last.name, format!("process {topic}"));
     assert_eq!(last.span_kind, SpanKind::Consumer);
-    assert_eq!(
-        attribute(last, "messaging.destination.name"),
-        Some(&Value::from(topic.clone()))
-    );
-    assert_eq!(
-        attribute(last, "messaging.destination.partition.id"),
-        Some(&Value::from("0"))
-    );
-    assert_eq!(
-        attribute(last, "messaging.consumer.group.name"),
-        Some(&Value::from("allocations"))
-    );
-    assert_eq!(
-        attribute(last, "messaging.client.id"),
-        Some(&Value::from("spanflow-tests"))
-    );
-    assert_eq!(
-        attribute(last, "messaging.kafka.message.key"),
-        Some(&Value::from("order-17"))
-    );
-    assert_eq!(
-        attribute(last, spanflow_kafka::attributes::CONSUMER_LAG),
-        Some(&Value::I64(0))
+    assert_attributes(last, &sent_record_attributes());
+    assert_attributes(
+        last,
+        &[
+            ("messaging.destination.name", Value::from(topic.clone())),
+            ("messaging.consumer.group.name", Value::from("allocations")),
+            (spanflow_kafka::attributes::CONSUMER_LAG, Value::I64(0)),
+        ],
     );
 }
 
@@ -149,16 +135,20 @@ async fn a_sent_message_span_allocates_three_times_more_than_an_untraced_send() 
     assert_eq!(spans.len(), 250 + SENDS as usize);
     let last = spans.last().expect("spans");
     assert_eq!(last.span_kind, SpanKind::Producer);
-    assert_eq!(
-        attribute(last, "messaging.destination.partition.id"),
-        Some(&Value::from("0"))
-    );
-    assert_eq!(
-        attribute(last, "messaging.client.id"),
-        Some(&Value::from("spanflow-tests"))
-    );
-    assert_eq!(
-        attribute(last, "messaging.kafka.message.key"),
-        Some(&Value::from("order-17"))
-    );
+    assert_attributes(last, &sent_record_attributes());
+}
+
+/// What both spans record of the record this test sends.
+fn sent_record_attributes() -> [(&'static str, Value); 3] {
+    [
+        ("messaging.destination.partition.id", Value::from("0")),
+        ("messaging.client.id", Value::from("spanflow-tests")),
+        ("messaging.kafka.message.key", Value::from("order-17")),
+    ]
+}
+
+fn assert_attributes(span: &SpanData, expected: &[(&str, Value)]) {
+    for (key, value) in expected {
+        assert_eq!(attribute(span, key), Some(value), "{key}");
+    }
 }
