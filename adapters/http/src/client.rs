@@ -104,11 +104,17 @@ where
 
 fn record_request(span: &mut Span, request: &reqwest::Request) {
     let url = request.url();
-    // Credentials never leave in telemetry.
-    let mut shown = url.clone();
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
-    span.set_attribute(KeyValue::new(URL_FULL, shown.to_string()));
+    // Credentials never leave in telemetry; a URL without any (the usual
+    // case) is copied once, not cloned, cleared and written out again.
+    let shown = if url.username().is_empty() && url.password().is_none() {
+        url.as_str().to_owned()
+    } else {
+        let mut shown = url.clone();
+        let _ = shown.set_username("");
+        let _ = shown.set_password(None);
+        shown.into()
+    };
+    span.set_attribute(KeyValue::new(URL_FULL, shown));
     if let Some(host) = url.host_str() {
         span.set_attribute(KeyValue::new(SERVER_ADDRESS, host.to_owned()));
     }

@@ -331,3 +331,41 @@ async fn a_panicking_handler_ends_its_span_failed_with_the_message() {
     let events: Vec<&str> = server.events.iter().map(|e| e.name.as_ref()).collect();
     assert_eq!(events, ["exception"], "{server:#?}");
 }
+
+/// A GET of `url` made as a `reqwest::Request` and executed through the
+/// middleware (reqwest's builder would move a URL's credentials into an
+/// `Authorization` header before the middleware sees the URL; a request
+/// made by hand keeps them), inside a new root span; its trace.
+#[trace]
+async fn executed(url: &str) -> TraceId {
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(TracingMiddleware::new())
+        .build();
+    let request = reqwest::Request::new(reqwest::Method::GET, url.parse().expect("a URL"));
+    let response = client.execute(request).await.expect("the server answers");
+    assert_eq!(response.status(), StatusCode::OK);
+    Context::current().span().span_context().trace_id()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_urls_credentials_never_reach_the_client_span() {
+    support::installed();
+    let b = service_b().await;
+    for (url, shown) in [
+        (
+            format!("http://reader:s3cret@{b}/users/7"),
+            format!("http://{b}/users/7"),
+        ),
+        (
+            format!("http://{b}/users/8?plain=1"),
+            format!("http://{b}/users/8?plain=1"),
+        ),
+    ] {
+        let spans = support::spans_of(executed(&url).await);
+        let client = find(&spans, "GET", SpanKind::Client)[0];
+        assert_eq!(
+            support::attribute(client, "url.full"),
+            Some(&Value::from(shown))
+        );
+    }
+}

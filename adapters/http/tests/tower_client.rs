@@ -112,3 +112,16 @@ async fn a_5xx_and_a_refused_connection_mark_the_client_span_failed() {
         Some(&Value::from("hyper_util::client::legacy::client::Error"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_urls_credentials_never_reach_the_client_span() {
+    support::installed();
+    let address = serve().await;
+    let (trace, status) = get_traced(format!("http://reader:s3cret@{address}/stock/7")).await;
+    assert_eq!(status, Some(200));
+    let spans = support::spans_of(trace);
+    assert_eq!(
+        support::attribute(kind(&spans, SpanKind::Client), "url.full"),
+        Some(&Value::from(format!("http://{address}/stock/7")))
+    );
+}
