@@ -6,8 +6,8 @@
 //! value too, is shared (`Arc<str>`): made once per thread, they cost a
 //! request nothing, where a `format!` and a copy cost two allocations on
 //! the request's thread and two frees on the collector's. A gRPC path comes
-//! from the client, so what a thread keeps is bounded; past the bound,
-//! names are made per request.
+//! from the client, so what a thread keeps is bounded in count and length;
+//! past the bounds, names are made per request.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -17,7 +17,11 @@ use std::sync::Arc;
 use opentelemetry::StringValue;
 
 /// The most routes or methods a thread keeps.
-const KNOWN_SUBJECTS: usize = 1_024;
+const KNOWN_SUBJECTS: usize = 512;
+
+/// The longest route or method kept: a gRPC path is as long as the client
+/// makes it, and what a thread keeps must stay small (at most ~250 KB).
+const LONGEST_KEPT: usize = 200;
 
 /// What a thread keeps of one route or method.
 struct Subject {
@@ -42,7 +46,7 @@ pub(crate) fn span_name(
         // Busy only if naming re-entered: never, but no panic.
         let mut known = known.try_borrow_mut().ok()?;
         if !known.contains_key(subject) {
-            if known.len() >= KNOWN_SUBJECTS {
+            if known.len() >= KNOWN_SUBJECTS || subject.len() > LONGEST_KEPT {
                 return None;
             }
             let value = Arc::from(subject);
@@ -109,5 +113,17 @@ mod tests {
             );
         }
         assert!(KNOWN.with_borrow(HashMap::len) <= KNOWN_SUBJECTS);
+    }
+
+    #[test]
+    fn long_subjects_are_named_but_not_kept() {
+        let long = format!("long.Tests/{}", "x".repeat(LONGEST_KEPT));
+        let (name, value) = span_name(None, &long);
+        assert_eq!(
+            (name.as_ref(), value.as_str()),
+            (long.as_str(), long.as_str())
+        );
+        assert!(matches!(name, Cow::Owned(_)));
+        assert_eq!(KNOWN.with_borrow(HashMap::len), 0);
     }
 }
