@@ -13,13 +13,17 @@ const MAX_NAMES: usize = 4_096;
 /// The most bytes of names kept.
 const MAX_BYTES: usize = 256 * 1024;
 
+/// The longest name kept: a few long names must not take the room of
+/// many short ones.
+const LONGEST: usize = 512;
+
 static KEPT: LazyLock<Mutex<Store>> =
     LazyLock::new(|| Mutex::new(Store::new(MAX_NAMES, MAX_BYTES)));
 
 /// `name`, kept for the rest of the process: lent (`Cow::Borrowed`) once
 /// kept, copied (`Cow::Owned`) once the store is full (4,096 names or 256
 /// KiB of them: names can come from outside the program, a topic or the
-/// path a gRPC client sent).
+/// path a gRPC client sent) and for a name longer than 512 bytes.
 ///
 /// For span names made at run time (`process orders`, `GET /orders/{id}`):
 /// a kept name costs a span nothing, where a `String` is an allocation on
@@ -65,7 +69,10 @@ impl Store {
         if let Some(&known) = self.names.get(name) {
             return Cow::Borrowed(known);
         }
-        if self.names.len() >= self.max_names || self.bytes + name.len() > self.max_bytes {
+        if self.names.len() >= self.max_names
+            || name.len() > LONGEST
+            || self.bytes + name.len() > self.max_bytes
+        {
             return Cow::Owned(name.to_owned());
         }
         // Leaked on purpose: the store lends its names for `'static`, as a
@@ -105,5 +112,15 @@ mod tests {
         assert_eq!((store.names.len(), store.bytes), (3, 8));
         // Names kept before the store filled are still lent.
         assert!(matches!(store.intern("send a"), Cow::Borrowed("send a")));
+    }
+
+    #[test]
+    fn a_name_longer_than_the_longest_kept_is_copied() {
+        let mut store = Store::new(MAX_NAMES, MAX_BYTES);
+        let longest = "x".repeat(LONGEST);
+        assert!(matches!(store.intern(&longest), Cow::Borrowed(_)));
+        let longer = "y".repeat(LONGEST + 1);
+        assert!(matches!(store.intern(&longer), Cow::Owned(ref name) if *name == longer));
+        assert_eq!((store.names.len(), store.bytes), (1, LONGEST));
     }
 }
