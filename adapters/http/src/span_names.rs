@@ -32,6 +32,26 @@ struct Subject {
     names: Vec<(Option<&'static str>, Cow<'static, str>)>,
 }
 
+impl Subject {
+    /// The span name for `prefix` (made and kept the first time) and the
+    /// value.
+    fn named(
+        &mut self,
+        prefix: Option<&'static str>,
+        subject: &str,
+    ) -> (Cow<'static, str>, StringValue) {
+        let name = match self.names.iter().find(|(known, _)| *known == prefix) {
+            Some((_, name)) => name.clone(),
+            None => {
+                let name = spanflow::interned_name(&joined(prefix, subject));
+                self.names.push((prefix, name.clone()));
+                name
+            }
+        };
+        (name, StringValue::from(Arc::clone(&self.value)))
+    }
+}
+
 thread_local! {
     static KNOWN: RefCell<HashMap<Box<str>, Subject>> = RefCell::new(HashMap::new());
 }
@@ -45,24 +65,18 @@ pub(crate) fn span_name(
     let kept = KNOWN.try_with(|known| {
         // Busy only if naming re-entered: never, but no panic.
         let mut known = known.try_borrow_mut().ok()?;
-        if !known.contains_key(subject) {
-            if known.len() >= KNOWN_SUBJECTS || subject.len() > LONGEST_KEPT {
-                return None;
-            }
-            let value = Arc::from(subject);
-            let names = Vec::new();
-            known.insert(subject.into(), Subject { value, names });
+        // One lookup for a subject seen before: the path of every request.
+        if let Some(kept) = known.get_mut(subject) {
+            return Some(kept.named(prefix, subject));
         }
-        let kept = known.get_mut(subject)?;
-        let name = match kept.names.iter().find(|(known, _)| *known == prefix) {
-            Some((_, name)) => name.clone(),
-            None => {
-                let name = spanflow::interned_name(&joined(prefix, subject));
-                kept.names.push((prefix, name.clone()));
-                name
-            }
-        };
-        Some((name, StringValue::from(Arc::clone(&kept.value))))
+        if known.len() >= KNOWN_SUBJECTS || subject.len() > LONGEST_KEPT {
+            return None;
+        }
+        let kept = known.entry(subject.into()).or_insert_with(|| Subject {
+            value: Arc::from(subject),
+            names: Vec::new(),
+        });
+        Some(kept.named(prefix, subject))
     });
     kept.ok().flatten().unwrap_or_else(|| {
         (
