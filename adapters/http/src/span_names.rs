@@ -20,7 +20,8 @@ use opentelemetry::StringValue;
 const KNOWN_SUBJECTS: usize = 512;
 
 /// The longest route or method kept: a gRPC path is as long as the client
-/// makes it, and what a thread keeps must stay small (at most ~250 KB).
+/// makes it, and what a thread keeps must stay small (a few hundred KB at
+/// most: 512 subjects, each with its value and, for a gRPC method, one name).
 const LONGEST_KEPT: usize = 200;
 
 /// What a thread keeps of one route or method.
