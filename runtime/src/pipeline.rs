@@ -19,7 +19,7 @@ use crate::guard::{InstallError, PipelineGuard};
 use crate::limits::Limits;
 #[cfg(feature = "b3")]
 use crate::propagation::B3Propagator;
-use crate::propagation::{BaggagePropagator, TraceContextPropagator};
+use crate::propagation::{BaggagePropagator, TraceContextPropagator, W3cPropagators};
 use crate::recorder::{self, Backend, Recorder, TracerSource};
 use crate::resource::ResourceEnv;
 use crate::sampler::{RootSampler, Sampler, SamplingRules, SdkSampler};
@@ -562,21 +562,17 @@ impl Pipeline {
         })
         .map_err(|_| InstallError::AlreadyInstalled)?;
         global::set_tracer_provider(provider.clone());
-        global::set_text_map_propagator(TextMapCompositePropagator::new(
-            propagators
-                .into_iter()
-                .map(|name| -> Box<dyn TextMapPropagator + Send + Sync> {
-                    match name {
-                        PropagatorName::TraceContext => Box::new(TraceContextPropagator::new()),
-                        PropagatorName::Baggage => Box::new(BaggagePropagator::new()),
-                        #[cfg(feature = "b3")]
-                        PropagatorName::B3Single => Box::new(B3Propagator::single_header()),
-                        #[cfg(feature = "b3")]
-                        PropagatorName::B3Multi => Box::new(B3Propagator::multiple_headers()),
-                    }
-                })
-                .collect(),
-        ));
+        let w3c_only = propagators
+            .iter()
+            .all(|name| matches!(name, PropagatorName::TraceContext | PropagatorName::Baggage));
+        let w3c_installed = w3c_only
+            && W3cPropagators::install(
+                propagators.contains(&PropagatorName::TraceContext),
+                propagators.contains(&PropagatorName::Baggage),
+            );
+        if !w3c_installed {
+            install_composite(propagators);
+        }
         Ok(PipelineGuard {
             recorder: Some(installed),
             provider: Some(provider),
@@ -832,4 +828,25 @@ fn default_resource() -> Resource {
             .build();
     }
     Resource::builder().build()
+}
+
+/// The propagators `OTEL_PROPAGATORS` names, in its order, as the global
+/// propagator: for lists with B3 (or none), which [`W3cPropagators`] does
+/// not cover.
+fn install_composite(propagators: Vec<PropagatorName>) {
+    global::set_text_map_propagator(TextMapCompositePropagator::new(
+        propagators
+            .into_iter()
+            .map(|name| -> Box<dyn TextMapPropagator + Send + Sync> {
+                match name {
+                    PropagatorName::TraceContext => Box::new(TraceContextPropagator::new()),
+                    PropagatorName::Baggage => Box::new(BaggagePropagator::new()),
+                    #[cfg(feature = "b3")]
+                    PropagatorName::B3Single => Box::new(B3Propagator::single_header()),
+                    #[cfg(feature = "b3")]
+                    PropagatorName::B3Multi => Box::new(B3Propagator::multiple_headers()),
+                }
+            })
+            .collect(),
+    ));
 }

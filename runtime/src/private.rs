@@ -33,7 +33,7 @@ pub fn start_with_parent(
     self_type: Option<fn() -> &'static str>,
     parent: impl ParentContext,
 ) -> Span {
-    Span::start_under(callsite, self_type, &parent.into_parent_context())
+    Span::start_under(callsite, self_type, parent.into_parent())
 }
 
 /// The root span of a new trace, linked to the current span.

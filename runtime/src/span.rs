@@ -15,6 +15,7 @@ use crate::attributes;
 use crate::callsite::CallSite;
 use crate::clock;
 use crate::collector::Collector;
+use crate::context::Parent;
 use crate::identifying::Identifying;
 use crate::ids::{new_span_id, new_trace_id};
 use crate::propagation::RANDOM_FLAG;
@@ -81,7 +82,7 @@ impl Span {
     /// Starts a span for `callsite` under an explicit parent (a remote
     /// context extracted from a request, say); `None` starts a new trace.
     pub fn with_parent(callsite: &'static CallSite, parent: impl crate::ParentContext) -> Span {
-        Span::start_under(callsite, None, &parent.into_parent_context())
+        Span::start_under(callsite, None, parent.into_parent())
     }
 
     /// Starts a span under an explicit parent with its name and first
@@ -94,7 +95,8 @@ impl Span {
         name: impl Into<Cow<'static, str>>,
         attributes: impl Identifying,
     ) -> Span {
-        start_named(callsite, &parent.into_parent_context(), true, || {
+        let parent = parent.into_parent();
+        start_named(callsite, &parent.base, parent.remote.as_ref(), true, || {
             (name.into(), attributes)
         })
     }
@@ -129,7 +131,14 @@ impl Span {
         parent: impl crate::ParentContext,
         identify: impl FnOnce() -> (Cow<'static, str>, A),
     ) -> Span {
-        start_named(callsite, &parent.into_parent_context(), true, identify)
+        let parent = parent.into_parent();
+        start_named(
+            callsite,
+            &parent.base,
+            parent.remote.as_ref(),
+            true,
+            identify,
+        )
     }
 
     /// [`Span::with_parent_lazily_named`] under the current context, as
@@ -138,7 +147,7 @@ impl Span {
         callsite: &'static CallSite,
         identify: impl FnOnce() -> (Cow<'static, str>, A),
     ) -> Span {
-        start_named(callsite, &Context::current(), false, identify)
+        start_named(callsite, &Context::current(), None, false, identify)
     }
 
     /// Starts a span for `callsite` under the current context (support API
@@ -174,12 +183,21 @@ impl Span {
     pub fn start_under(
         callsite: &'static CallSite,
         self_type: Option<fn() -> &'static str>,
-        parent: &Context,
+        parent: Parent,
     ) -> Span {
         let Some(recorder) = recorder::get() else {
             return Span::none();
         };
-        start_in(recorder, callsite, self_type, parent, false, true, None)
+        start_in(
+            recorder,
+            callsite,
+            self_type,
+            &parent.base,
+            parent.remote.as_ref(),
+            false,
+            true,
+            None,
+        )
     }
 
     /// Starts the root span of a new trace for `callsite`, linked to the
@@ -194,7 +212,9 @@ impl Span {
             return Span::none();
         };
         Context::map_current(|current| {
-            start_in(recorder, callsite, self_type, current, true, false, None)
+            start_in(
+                recorder, callsite, self_type, current, None, true, false, None,
+            )
         })
     }
 
@@ -565,7 +585,9 @@ fn start_current(
     self_type: Option<fn() -> &'static str>,
 ) -> Span {
     Context::map_current(|current| {
-        start_in(recorder, callsite, self_type, current, false, false, None)
+        start_in(
+            recorder, callsite, self_type, current, None, false, false, None,
+        )
     })
 }
 
@@ -575,7 +597,8 @@ fn start_current(
 /// given, so an unsampled one is carried by the span (see `start_fast`).
 fn start_named<A: Identifying>(
     callsite: &'static CallSite,
-    parent: &Context,
+    parent_cx: &Context,
+    remote: Option<&SpanContext>,
     explicit: bool,
     identify: impl FnOnce() -> (Cow<'static, str>, A),
 ) -> Span {
@@ -596,7 +619,8 @@ fn start_named<A: Identifying>(
         recorder,
         callsite,
         None,
-        parent,
+        parent_cx,
+        remote,
         false,
         explicit,
         hints.as_ref(),
@@ -614,20 +638,29 @@ fn start_named<A: Identifying>(
 
 #[inline]
 #[allow(clippy::too_many_arguments)] // the start path, kept flat so it inlines
+/// `parent_cx` is the parent's context; `remote`, when given, the parent
+/// span in place of its span (see [`Parent`]).
 fn start_in(
     recorder: &'static Recorder,
     callsite: &'static CallSite,
     self_type: Option<fn() -> &'static str>,
     parent_cx: &Context,
+    remote: Option<&SpanContext>,
     root: bool,
     explicit: bool,
     hints: Option<&Hints<'_>>,
 ) -> Span {
     match &recorder.backend {
         Backend::Fast(collector) => start_fast(
-            recorder, collector, callsite, self_type, parent_cx, root, explicit, hints,
+            recorder, collector, callsite, self_type, parent_cx, remote, root, explicit, hints,
         ),
-        Backend::Api(source) => start_api(source, callsite, self_type, parent_cx, root),
+        Backend::Api(source) => match remote {
+            None => start_api(source, callsite, self_type, parent_cx, root),
+            Some(remote) => {
+                let parent_cx = parent_cx.with_remote_span_context(remote.clone());
+                start_api(source, callsite, self_type, &parent_cx, root)
+            }
+        },
     }
 }
 
@@ -639,6 +672,7 @@ fn start_fast(
     callsite: &'static CallSite,
     self_type: Option<fn() -> &'static str>,
     parent_cx: &Context,
+    remote: Option<&SpanContext>,
     root: bool,
     explicit: bool,
     hints: Option<&Hints<'_>>,
@@ -657,14 +691,20 @@ fn start_fast(
         return Span::none();
     }
     let parent_span = parent_cx.span();
-    let parent = parent_span.span_context();
+    let parent = match remote {
+        Some(remote) => remote,
+        None => parent_span.span_context(),
+    };
     if !root && parent.is_valid() {
         let parent_based = recorder.sampler.parent_based();
         if !parent.is_sampled() && parent_based {
             // The unsampled parent stays current: children and downstream
             // services see the same sampled=0 context, at no cost.
             return Span {
-                context: explicit.then(|| parent_cx.clone()),
+                context: explicit.then(|| match remote {
+                    Some(remote) => parent_cx.with_remote_span_context(remote.clone()),
+                    None => parent_cx.clone(),
+                }),
                 recording: None,
             };
         }

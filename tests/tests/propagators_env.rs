@@ -45,4 +45,22 @@ fn the_global_propagator_is_the_one_otel_propagators_names() {
         !headers.contains_key("traceparent"),
         "no Trace Context propagator: {headers:?}"
     );
+
+    // Read back the same way: the baggage, and no parent from a traceparent.
+    let received = HashMap::from([
+        (
+            "traceparent".to_owned(),
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_owned(),
+        ),
+        ("baggage".to_owned(), "tenant=acme".to_owned()),
+    ]);
+    let parent = spanflow::propagation::Extracted::from_carrier(
+        &opentelemetry::Context::new(),
+        &spanflow::propagation::StringMap(&received),
+    );
+    assert!(!parent.span_context().is_valid());
+    assert_eq!(
+        parent.into_context().baggage().get("tenant"),
+        Some(&"acme".into())
+    );
 }

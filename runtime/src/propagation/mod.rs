@@ -5,7 +5,9 @@
 //! keeps empty members; [`TraceContextPropagator`] here does what the
 //! specification says, and is faster (see `BENCHMARKS.md`).
 //! [`BaggagePropagator`] does the same for W3C Baggage (percent-encoding,
-//! properties, whole members within the limits).
+//! properties, whole members within the limits). [`Extracted`] reads what a
+//! carrier sends as the parent of the span that handles it, without the
+//! `Context` of its own an extract through OpenTelemetry's trait makes.
 
 use std::sync::LazyLock;
 
@@ -17,6 +19,8 @@ use opentelemetry::trace::{SpanContext, TraceContextExt, TraceState};
 #[cfg(feature = "b3")]
 mod b3;
 mod baggage;
+mod extracted;
+mod installed;
 mod map;
 mod traceparent;
 mod tracestate;
@@ -24,6 +28,8 @@ mod tracestate;
 #[cfg(feature = "b3")]
 pub use b3::B3Propagator;
 pub use baggage::{BAGGAGE, BaggagePropagator, MAX_HEADER_BYTES};
+pub use extracted::Extracted;
+pub(crate) use installed::W3cPropagators;
 pub use map::StringMap;
 pub use traceparent::RANDOM_FLAG;
 
