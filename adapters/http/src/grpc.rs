@@ -18,6 +18,7 @@ use opentelemetry_semantic_conventions::attribute::{
 };
 use pin_project_lite::pin_project;
 use spanflow::Span;
+use spanflow::propagation::Extracted;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -128,8 +129,8 @@ where
         let identify = || identity(&request);
         let mut span = match self.side {
             Side::Server => {
-                let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
-                    propagator.extract(&Headers(request.headers()))
+                let parent = Context::map_current(|current| {
+                    Extracted::from_carrier(current, &Headers(request.headers()))
                 });
                 Span::with_parent_lazily_named(
                     spanflow::callsite!("gRPC call", kind = server),

@@ -1,9 +1,10 @@
 //! Opening the SERVER span of an incoming request, for every framework.
 
-use opentelemetry::KeyValue;
 use opentelemetry::propagation::Extractor;
+use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{HTTP_REQUEST_METHOD, HTTP_ROUTE};
 use spanflow::Span;
+use spanflow::propagation::Extracted;
 
 use crate::span_names::span_name;
 
@@ -21,8 +22,7 @@ pub(crate) fn start_server_span(
     route: Option<&str>,
     record: impl FnOnce(&mut Span),
 ) -> Span {
-    let parent =
-        opentelemetry::global::get_text_map_propagator(|propagator| propagator.extract(headers));
+    let parent = Context::map_current(|current| Extracted::from_carrier(current, headers));
     let callsite = spanflow::callsite!("HTTP request", kind = server);
     let method_attribute = || KeyValue::new(HTTP_REQUEST_METHOD, method);
     // Built only when a sampling rule must see them or the span records.

@@ -7,7 +7,6 @@ use std::ops::Deref;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use opentelemetry::KeyValue;
-use opentelemetry::trace::TraceContextExt;
 use opentelemetry_semantic_conventions::attribute::{
     MESSAGING_BATCH_MESSAGE_COUNT, MESSAGING_KAFKA_OFFSET, MESSAGING_MESSAGE_BODY_SIZE,
     MESSAGING_OPERATION_NAME, MESSAGING_OPERATION_TYPE,
@@ -23,7 +22,7 @@ use spanflow::{Span, TracedExt};
 
 use crate::attributes::{CONSUMER_LAG, TIME_IN_TOPIC_MS, partition_id, record_message_key};
 use crate::client_info::ClientInfo;
-use crate::headers::{AsBorrowedHeaders, extract_context};
+use crate::headers::{AsBorrowedHeaders, extract_parent};
 use crate::identity::{Operation, identity, with_c_topic};
 
 /// How a message's processing span relates to the span that produced it.
@@ -140,13 +139,12 @@ where
         M: Message,
         M::Headers: AsBorrowedHeaders,
     {
-        let producer = extract_context(message);
         // Named at its start, so that sampling rules see `process {topic}`.
         let callsite = spanflow::callsite!("process", kind = consumer);
         let identify = || identity(Operation::Process, message.topic());
         let mut span = match self.relation {
             ProducerRelation::Parent => {
-                Span::with_parent_lazily_named(callsite, producer.clone(), identify)
+                Span::with_parent_lazily_named(callsite, extract_parent(message), identify)
             }
             ProducerRelation::Link => Span::lazily_named(callsite, identify),
         };
@@ -154,7 +152,7 @@ where
             return span;
         }
         if self.relation == ProducerRelation::Link {
-            span.add_link(producer.span().span_context().clone());
+            span.add_link(extract_parent(message).span_context());
         }
         span.set_attribute(KeyValue::new(MESSAGING_OPERATION_TYPE, "process"));
         self.record_message(&mut span, message);
@@ -209,7 +207,7 @@ where
         ));
         self.record_client(&mut span);
         for message in messages {
-            span.add_link(extract_context(message).span().span_context().clone());
+            span.add_link(extract_parent(message).span_context());
         }
         span
     }

@@ -13,6 +13,7 @@ use opentelemetry::propagation::{Extractor, Injector};
 use rdkafka::message::{BorrowedHeaders, Message, OwnedHeaders};
 use rdkafka_sys as rdsys;
 use rdkafka_sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR;
+use spanflow::propagation::Extracted;
 
 /// Writes propagation fields into [`OwnedHeaders`] for an
 /// `opentelemetry` propagator: each key exactly once (earlier headers of
@@ -196,6 +197,35 @@ where
             propagator.extract_with_context(&Context::new(), &HeaderExtractor::new(headers))
         }),
         None => Context::new(),
+    }
+}
+
+/// [`extract_context`] for a span started under it (or linked to it) at
+/// once: with spanflow's propagators the producer's span context is not
+/// put in a `Context` of its own (see [`Extracted`]).
+#[inline]
+pub(crate) fn extract_parent<M>(message: &M) -> Extracted
+where
+    M: Message,
+    M::Headers: AsBorrowedHeaders,
+{
+    let base = Context::new();
+    match message.headers() {
+        Some(headers) => Extracted::from_carrier(&base, &HeaderExtractor::new(headers)),
+        None => Extracted::from_carrier(&base, &NoHeaders),
+    }
+}
+
+/// A message without headers, as a carrier.
+struct NoHeaders;
+
+impl Extractor for NoHeaders {
+    fn get(&self, _key: &str) -> Option<&str> {
+        None
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        Vec::new()
     }
 }
 
