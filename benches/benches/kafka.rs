@@ -13,10 +13,11 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use opentelemetry::Context;
 use opentelemetry::propagation::TextMapPropagator;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::{Header, OwnedHeaders, OwnedMessage, Timestamp};
+use rdkafka::message::{Header, Message, OwnedHeaders, OwnedMessage, Timestamp};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use spanflow::Span;
+use spanflow::propagation::Extracted;
 use spanflow_benches::{
     Discard, TRACEPARENT, bench_drained, time_batches_with_drains, traceparent_context,
 };
@@ -146,6 +147,20 @@ fn consumer_span(c: &mut Criterion) {
         1,
         || {
             let parent = extract_context(&message);
+            drop(black_box(Span::with_parent(
+                spanflow::callsite!("process"),
+                parent,
+            )));
+        },
+        || pipeline.flush().unwrap(),
+    );
+    let headers = message.headers().expect("the message carries headers");
+    bench_drained(
+        &mut group,
+        "Extracted + plain span (no Context for the parent)",
+        1,
+        || {
+            let parent = Extracted::from_carrier(&Context::new(), &HeaderExtractor::new(headers));
             drop(black_box(Span::with_parent(
                 spanflow::callsite!("process"),
                 parent,
