@@ -34,7 +34,7 @@ pub trait ParentContext {
 /// A parent span: a context, or a remote span context over a context's
 /// entries (support API; see [`ParentContext::into_parent`]).
 #[doc(hidden)]
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Parent {
     /// The entries (baggage, suppression) a new span's `Context` keeps, and
     /// its span the parent unless `remote` names one.

@@ -636,10 +636,10 @@ fn start_named<A: Identifying>(
     span
 }
 
-#[inline]
-#[allow(clippy::too_many_arguments)] // the start path, kept flat so it inlines
 /// `parent_cx` is the parent's context; `remote`, when given, the parent
 /// span in place of its span (see [`Parent`]).
+#[inline]
+#[allow(clippy::too_many_arguments)] // the start path, kept flat so it inlines
 fn start_in(
     recorder: &'static Recorder,
     callsite: &'static CallSite,

@@ -129,9 +129,9 @@ where
         let identify = || identity(&request);
         let mut span = match self.side {
             Side::Server => {
-                let parent = Context::map_current(|current| {
-                    Extracted::from_carrier(current, &Headers(request.headers()))
-                });
+                // The current context as the base, cloned (see server_span).
+                let parent =
+                    Extracted::from_carrier(&Context::current(), &Headers(request.headers()));
                 Span::with_parent_lazily_named(
                     spanflow::callsite!("gRPC call", kind = server),
                     parent,

@@ -22,7 +22,9 @@ pub(crate) fn start_server_span(
     route: Option<&str>,
     record: impl FnOnce(&mut Span),
 ) -> Span {
-    let parent = Context::map_current(|current| Extracted::from_carrier(current, headers));
+    // Not `Context::map_current`: a propagator of the user's may attach a
+    // context while extracting, which would find the current one borrowed.
+    let parent = Extracted::from_carrier(&Context::current(), headers);
     let callsite = spanflow::callsite!("HTTP request", kind = server);
     let method_attribute = || KeyValue::new(HTTP_REQUEST_METHOD, method);
     // Built only when a sampling rule must see them or the span records.

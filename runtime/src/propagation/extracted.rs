@@ -42,7 +42,7 @@ use crate::context::{Parent, ParentContext};
 /// let span = spanflow::Span::with_parent(spanflow::callsite!("handle"), parent);
 /// # drop(span);
 /// ```
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Extracted {
     parent: Parent,
 }
