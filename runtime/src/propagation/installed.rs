@@ -51,7 +51,8 @@ impl W3cPropagators {
             baggage,
         };
         // A second pipeline in one process is refused before this point;
-        // were one to get here, its propagator would be used as any other.
+        // were one to get here with other choices, its propagator would not
+        // be recognised (other fields lent) and would be used as any other.
         let _ = INSTALLED.set(propagators);
         opentelemetry::global::set_text_map_propagator(propagators);
         true
@@ -61,8 +62,13 @@ impl W3cPropagators {
     #[inline]
     pub(crate) fn recognise(propagator: &dyn TextMapPropagator) -> Option<W3cPropagators> {
         let installed = *INSTALLED.get()?;
-        let first = propagator.fields().next()?;
-        std::ptr::eq(first, installed.fields()[0].as_str()).then_some(installed)
+        let ours = installed.fields();
+        let mut fields = propagator.fields();
+        // The first field and their number: each of the three choices
+        // lends a different slice of the list.
+        let same =
+            std::ptr::eq(fields.next()?, ours[0].as_str()) && fields.count() + 1 == ours.len();
+        same.then_some(installed)
     }
 
     fn fields(self) -> &'static [String] {
