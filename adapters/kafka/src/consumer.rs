@@ -151,8 +151,10 @@ where
         if !span.is_recording() {
             return span;
         }
-        if self.relation == ProducerRelation::Link {
-            span.add_link(extract_parent(message).span_context());
+        if self.relation == ProducerRelation::Link
+            && let Some(producer) = extract_parent(message)
+        {
+            span.add_link(producer.span_context());
         }
         span.set_attribute(KeyValue::new(MESSAGING_OPERATION_TYPE, "process"));
         self.record_message(&mut span, message);
@@ -206,8 +208,8 @@ where
             messages.len() as i64,
         ));
         self.record_client(&mut span);
-        for message in messages {
-            span.add_link(extract_parent(message).span_context());
+        for producer in messages.iter().filter_map(extract_parent) {
+            span.add_link(producer.span_context());
         }
         span
     }

@@ -202,31 +202,20 @@ where
 
 /// [`extract_context`] for a span started under it (or linked to it) at
 /// once: with spanflow's propagators the producer's span context is not
-/// put in a `Context` of its own (see [`Extracted`]).
+/// put in a `Context` of its own (see [`Extracted`]). `None` for a message
+/// without headers, which names no parent (a new trace, no link), without
+/// asking the propagator.
 #[inline]
-pub(crate) fn extract_parent<M>(message: &M) -> Extracted
+pub(crate) fn extract_parent<M>(message: &M) -> Option<Extracted>
 where
     M: Message,
     M::Headers: AsBorrowedHeaders,
 {
-    let base = Context::new();
-    match message.headers() {
-        Some(headers) => Extracted::from_carrier(&base, &HeaderExtractor::new(headers)),
-        None => Extracted::from_carrier(&base, &NoHeaders),
-    }
-}
-
-/// A message without headers, as a carrier.
-struct NoHeaders;
-
-impl Extractor for NoHeaders {
-    fn get(&self, _key: &str) -> Option<&str> {
-        None
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        Vec::new()
-    }
+    let headers = message.headers()?;
+    Some(Extracted::from_carrier(
+        &Context::new(),
+        &HeaderExtractor::new(headers),
+    ))
 }
 
 /// rdkafka's `BorrowedHeaders` is a zero-sized view whose address is
