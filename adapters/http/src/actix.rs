@@ -6,8 +6,8 @@ use std::pin::Pin;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::HeaderMap;
-use opentelemetry::KeyValue;
 use opentelemetry::propagation::Extractor;
+use opentelemetry::{KeyValue, Value};
 use opentelemetry_semantic_conventions::attribute::{URL_PATH, URL_SCHEME, USER_AGENT_ORIGINAL};
 use spanflow::Span;
 
@@ -15,6 +15,7 @@ use crate::actix_body::ActixTracedBody;
 use crate::attributes::record_response_status;
 use crate::body_span::poll_in_span;
 use crate::server_span::start_server_span;
+use crate::shared_values::shared_value;
 
 /// An actix-web middleware giving every request a SERVER span that continues
 /// the caller's trace, as [`TraceLayer`](crate::TraceLayer) does for tower:
@@ -113,16 +114,19 @@ where
 /// The attributes beyond method and route (set at the start).
 fn record_request(span: &mut Span, request: &ServiceRequest) {
     span.set_attribute(KeyValue::new(URL_PATH, request.path().to_owned()));
-    span.set_attribute(KeyValue::new(
-        URL_SCHEME,
-        request.connection_info().scheme().to_owned(),
-    ));
+    // The usual schemes static, not copied per request.
+    let scheme = match request.connection_info().scheme() {
+        "http" => Value::from("http"),
+        "https" => Value::from("https"),
+        other => Value::from(other.to_owned()),
+    };
+    span.set_attribute(KeyValue::new(URL_SCHEME, scheme));
     if let Some(agent) = request
         .headers()
         .get(actix_web::http::header::USER_AGENT)
         .and_then(|value| value.to_str().ok())
     {
-        span.set_attribute(KeyValue::new(USER_AGENT_ORIGINAL, agent.to_owned()));
+        span.set_attribute(KeyValue::new(USER_AGENT_ORIGINAL, shared_value(agent)));
     }
 }
 

@@ -65,3 +65,98 @@ pub(crate) fn protocol_version(version: http::Version) -> &'static str {
         _ => "1.1",
     }
 }
+
+/// `server.address` and `server.port` from a `Host` header (`shop.example`,
+/// `shop.example:8080`, `[::1]:8080`); `None` for a value that is not a
+/// host with an optional port. http's `Authority` parses the same, but
+/// only from a copy of the header: this borrows it, since a server reads
+/// the header on every request.
+#[cfg(feature = "tower")]
+pub(crate) fn host_and_port(header: &str) -> Option<(&str, Option<u16>)> {
+    let (host, port) = match header.strip_prefix('[') {
+        Some(literal) => {
+            let end = literal.find(']')? + 2;
+            let (host, rest) = header.split_at(end);
+            let valid = host[1..end - 1]
+                .bytes()
+                .all(|byte| byte.is_ascii_hexdigit() || matches!(byte, b':' | b'.'));
+            if !valid || end == 2 {
+                return None;
+            }
+            match rest {
+                "" => (host, None),
+                rest => (host, Some(rest.strip_prefix(':')?)),
+            }
+        }
+        None => match header.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (header, None),
+        },
+    };
+    // A registered name: unreserved characters, sub-delimiters and
+    // percent-escapes (RFC 3986 §3.2.2), so no '@', '/', ':' or space.
+    let name_byte = |byte: u8| {
+        byte.is_ascii_alphanumeric()
+            || matches!(
+                byte,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'%'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+            )
+    };
+    if host.is_empty() || (!host.starts_with('[') && !host.bytes().all(name_byte)) {
+        return None;
+    }
+    match port {
+        None | Some("") => Some((host, None)),
+        Some(port) if port.bytes().all(|byte| byte.is_ascii_digit()) => {
+            Some((host, port.parse().ok()))
+        }
+        Some(_) => None,
+    }
+}
+
+#[cfg(all(test, feature = "tower"))]
+mod tests {
+    use super::host_and_port;
+
+    #[test]
+    fn host_headers_give_host_and_port() {
+        for (header, expected) in [
+            ("shop.example", Some(("shop.example", None))),
+            ("shop.example:8080", Some(("shop.example", Some(8080)))),
+            ("shop.example:", Some(("shop.example", None))),
+            ("127.0.0.1:80", Some(("127.0.0.1", Some(80)))),
+            ("[::1]", Some(("[::1]", None))),
+            ("[2001:db8::1]:443", Some(("[2001:db8::1]", Some(443)))),
+            // A port past u16 is no port, as for http's `Authority`.
+            ("shop.example:99999", Some(("shop.example", None))),
+            ("", None),
+            (":8080", None),
+            ("[]:80", None),
+            ("[::1", None),
+            ("[::1]8080", None),
+            ("[::1]:http", None),
+            ("[zz::1]", None),
+            ("user@shop.example", None),
+            ("shop example", None),
+            ("shop.example/path", None),
+            ("shop.example:80:81", None),
+            ("shop.example:port", None),
+        ] {
+            assert_eq!(host_and_port(header), expected, "{header:?}");
+        }
+    }
+}

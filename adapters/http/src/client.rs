@@ -8,6 +8,7 @@ use spanflow::Span;
 
 use crate::attributes::{record_failure, record_response_status};
 use crate::client_span::{send_context, start_client_span};
+use crate::shared_values::shared_value;
 
 /// A `reqwest_middleware::Middleware` that traces every request.
 ///
@@ -116,7 +117,7 @@ fn record_request(span: &mut Span, request: &reqwest::Request) {
     };
     span.set_attribute(KeyValue::new(URL_FULL, shown));
     if let Some(host) = url.host_str() {
-        span.set_attribute(KeyValue::new(SERVER_ADDRESS, host.to_owned()));
+        span.set_attribute(KeyValue::new(SERVER_ADDRESS, shared_value(host)));
     }
     if let Some(port) = url.port_or_known_default() {
         span.set_attribute(KeyValue::new(SERVER_PORT, i64::from(port)));

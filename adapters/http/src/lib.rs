@@ -74,6 +74,8 @@ mod response_body;
 mod server;
 #[cfg(any(feature = "tower", feature = "actix-web"))]
 mod server_span;
+#[cfg(any(feature = "tower", feature = "reqwest", feature = "actix-web"))]
+mod shared_values;
 #[cfg(any(feature = "tower", feature = "actix-web"))]
 mod span_names;
 #[cfg(feature = "tower")]

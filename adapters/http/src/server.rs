@@ -16,10 +16,13 @@ use spanflow::Span;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::attributes::{method_name, protocol_version, record_failure, record_response_status};
+use crate::attributes::{
+    host_and_port, method_name, protocol_version, record_failure, record_response_status,
+};
 use crate::body_span::poll_in_span;
 use crate::response_body::TracedBody;
 use crate::server_span::start_server_span;
+use crate::shared_values::shared_value;
 
 /// A tower [`Layer`] that gives every request a SERVER span.
 ///
@@ -117,10 +120,10 @@ fn record_request<B>(span: &mut Span, request: &Request<B>) {
         .headers()
         .get(http::header::HOST)
         .and_then(|value| value.to_str().ok())
-        .and_then(|host| host.parse::<http::uri::Authority>().ok());
-    if let Some(host) = host {
-        span.set_attribute(KeyValue::new(SERVER_ADDRESS, host.host().to_owned()));
-        if let Some(port) = host.port_u16() {
+        .and_then(host_and_port);
+    if let Some((host, port)) = host {
+        span.set_attribute(KeyValue::new(SERVER_ADDRESS, shared_value(host)));
+        if let Some(port) = port {
             span.set_attribute(KeyValue::new(SERVER_PORT, i64::from(port)));
         }
     }
@@ -129,7 +132,7 @@ fn record_request<B>(span: &mut Span, request: &Request<B>) {
         .get(http::header::USER_AGENT)
         .and_then(|value| value.to_str().ok())
     {
-        span.set_attribute(KeyValue::new(USER_AGENT_ORIGINAL, agent.to_owned()));
+        span.set_attribute(KeyValue::new(USER_AGENT_ORIGINAL, shared_value(agent)));
     }
 }
 

@@ -16,6 +16,7 @@ use tower_service::Service;
 
 use crate::attributes::{record_failure, record_response_status};
 use crate::client_span::{send_context, start_client_span};
+use crate::shared_values::shared_value;
 
 /// A tower [`Layer`] for HTTP clients: every request sent through the
 /// wrapped service gets a CLIENT span (named by its method, with
@@ -146,7 +147,7 @@ fn record_request(span: &mut Span, uri: &Uri) {
         None => format!("{scheme}://{host}{path}"),
     };
     span.set_attribute(KeyValue::new(URL_FULL, full));
-    span.set_attribute(KeyValue::new(SERVER_ADDRESS, host.to_owned()));
+    span.set_attribute(KeyValue::new(SERVER_ADDRESS, shared_value(host)));
     if let Some(port) = port {
         span.set_attribute(KeyValue::new(SERVER_PORT, i64::from(port)));
     }
