@@ -5,14 +5,18 @@ use std::pin::Pin;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::Version;
 use actix_web::http::header::HeaderMap;
 use opentelemetry::propagation::Extractor;
 use opentelemetry::{KeyValue, Value};
-use opentelemetry_semantic_conventions::attribute::{URL_PATH, URL_SCHEME, USER_AGENT_ORIGINAL};
+use opentelemetry_semantic_conventions::attribute::{
+    NETWORK_PROTOCOL_VERSION, SERVER_ADDRESS, SERVER_PORT, URL_PATH, URL_SCHEME,
+    USER_AGENT_ORIGINAL,
+};
 use spanflow::Span;
 
 use crate::actix_body::ActixTracedBody;
-use crate::attributes::record_response_status;
+use crate::attributes::{host_and_port, record_response_status};
 use crate::body_span::poll_in_span;
 use crate::server_span::start_server_span;
 use crate::shared_values::shared_value;
@@ -114,19 +118,45 @@ where
 /// The attributes beyond method and route (set at the start).
 fn record_request(span: &mut Span, request: &ServiceRequest) {
     span.set_attribute(KeyValue::new(URL_PATH, request.path().to_owned()));
+    // actix-web's view of the connection, which reads `Forwarded` and
+    // `X-Forwarded-*` as the conventions ask for the client's scheme and
+    // host; made once per request and kept for the app's handlers.
+    let connection = request.connection_info();
     // The usual schemes static, not copied per request.
-    let scheme = match request.connection_info().scheme() {
+    let scheme = match connection.scheme() {
         "http" => Value::from("http"),
         "https" => Value::from("https"),
         other => Value::from(other.to_owned()),
     };
     span.set_attribute(KeyValue::new(URL_SCHEME, scheme));
+    if let Some((host, port)) = host_and_port(connection.host()) {
+        span.set_attribute(KeyValue::new(SERVER_ADDRESS, shared_value(host)));
+        if let Some(port) = port {
+            span.set_attribute(KeyValue::new(SERVER_PORT, i64::from(port)));
+        }
+    }
+    span.set_attribute(KeyValue::new(
+        NETWORK_PROTOCOL_VERSION,
+        protocol_version(request.version()),
+    ));
     if let Some(agent) = request
         .headers()
         .get(actix_web::http::header::USER_AGENT)
         .and_then(|value| value.to_str().ok())
     {
         span.set_attribute(KeyValue::new(USER_AGENT_ORIGINAL, shared_value(agent)));
+    }
+}
+
+/// `network.protocol.version`, from actix-web's `http` 0.2 version (the
+/// tower layer's is `http` 1's type).
+fn protocol_version(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_09 => "0.9",
+        Version::HTTP_10 => "1.0",
+        Version::HTTP_2 => "2",
+        Version::HTTP_3 => "3",
+        _ => "1.1",
     }
 }
 

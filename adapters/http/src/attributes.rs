@@ -71,7 +71,7 @@ pub(crate) fn protocol_version(version: http::Version) -> &'static str {
 /// host with an optional port. http's `Authority` parses the same, but
 /// only from a copy of the header: this borrows it, since a server reads
 /// the header on every request.
-#[cfg(feature = "tower")]
+#[cfg(any(feature = "tower", feature = "actix-web"))]
 pub(crate) fn host_and_port(header: &str) -> Option<(&str, Option<u16>)> {
     let (host, port) = match header.strip_prefix('[') {
         Some(literal) => {
@@ -128,7 +128,7 @@ pub(crate) fn host_and_port(header: &str) -> Option<(&str, Option<u16>)> {
     }
 }
 
-#[cfg(all(test, feature = "tower"))]
+#[cfg(all(test, any(feature = "tower", feature = "actix-web")))]
 mod tests {
     use super::host_and_port;
 

@@ -77,6 +77,15 @@ async fn requests_continue_the_callers_trace_inside_actix() {
             support::attribute(server, "http.route"),
             Some(&Value::from("/users/{id}"))
         );
+        for (key, value) in [
+            ("url.path", Value::from(format!("/users/{id}"))),
+            ("url.scheme", Value::from("http")),
+            ("server.address", Value::from("127.0.0.1")),
+            ("server.port", Value::I64(address.port().into())),
+            ("network.protocol.version", Value::from("1.1")),
+        ] {
+            assert_eq!(support::attribute(server, key), Some(&value), "{key}");
+        }
         assert_eq!(
             support::attribute(server, "user.id"),
             Some(&Value::I64(id.into())),

@@ -132,6 +132,19 @@ async fn two_hops_make_one_trace_with_the_right_parents() {
         Some(&Value::from("http"))
     );
     assert_eq!(
+        support::attribute(server_b, "server.address"),
+        Some(&Value::from("127.0.0.1")),
+        "from the Host header"
+    );
+    assert_eq!(
+        support::attribute(server_b, "server.port"),
+        support::attribute(client_a, "server.port")
+    );
+    assert_eq!(
+        support::attribute(server_b, "network.protocol.version"),
+        Some(&Value::from("1.1"))
+    );
+    assert_eq!(
         support::attribute(server_b, "user.id"),
         Some(&Value::I64(7)),
         "what the handler added, on its request's span"
