@@ -55,7 +55,9 @@ pub const LOG_LEVEL: &str = "OTEL_LOG_LEVEL";
 /// spanflow reads the tracing parts: `disabled`, `log_level`,
 /// `attribute_limits`, `resource` (its `service` detector reads
 /// `OTEL_SERVICE_NAME`), `propagator` and `tracer_provider` with
-/// one OTLP exporter (`otlp_http` or `otlp_grpc`, under `batch`) and/or
+/// one OTLP exporter (`otlp_http` or `otlp_grpc`, under `batch`),
+/// `otlp_file/development` (OTLP/JSON lines on standard output or appended
+/// to a `file:///…` file; needs the `json-file` feature) and/or
 /// `console`, span limits, and an `always_on`, `always_off`,
 /// `trace_id_ratio_based` or `parent_based` sampler. As the schema says,
 /// a file without `propagator` propagates nothing. A file asking for
@@ -289,21 +291,56 @@ pub(crate) fn parse_whole<T: std::str::FromStr>(
     })
 }
 
-/// The exports `OTEL_TRACES_EXPORTER` names.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// The exports `OTEL_TRACES_EXPORTER` names (or a configuration file's
+/// exporters).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct ExporterChoice {
     /// `otlp`: to the endpoint `OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT` names,
     /// or the specification's default on localhost.
     pub(crate) otlp: bool,
     /// `console`: each trace drawn as a tree on standard output.
     pub(crate) console: bool,
+    /// A configuration file's `otlp_file/development` (no variable names
+    /// one).
+    pub(crate) otlp_file: Option<OtlpFileExport>,
+}
+
+/// OTLP/JSON lines to a file or to standard output: a configuration
+/// file's `otlp_file/development` exporter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct OtlpFileExport {
+    /// The file appended to; `None` for standard output.
+    pub(crate) path: Option<PathBuf>,
+    /// Under a `batch` processor (else `simple`).
+    pub(crate) batched: bool,
+    /// The configuration file, and where in it the exporter is, for errors.
+    pub(crate) config_file: String,
+    pub(crate) property: String,
+}
+
+impl OtlpFileExport {
+    /// An error about this exporter, in the file's terms.
+    pub(crate) fn error(&self, reason: impl fmt::Display) -> ConfigError {
+        ConfigError::new(
+            CONFIG_FILE,
+            self.config_file.as_str(),
+            format!("{}: {reason}", self.property),
+        )
+    }
 }
 
 /// `OTEL_TRACES_EXPORTER`, if set.
 pub(crate) fn traces_exporter_from_env() -> Result<Option<ExporterChoice>, ConfigError> {
-    var(TRACES_EXPORTER)
-        .map(|value| parse_traces_exporter(&value))
-        .transpose()
+    let Some(value) = var(TRACES_EXPORTER) else {
+        return Ok(None);
+    };
+    let choice = parse_traces_exporter(&value)?;
+    #[cfg(feature = "config-file")]
+    let choice = ExporterChoice {
+        otlp_file: crate::declarative::otlp_file(),
+        ..choice
+    };
+    Ok(Some(choice))
 }
 
 fn parse_traces_exporter(value: &str) -> Result<ExporterChoice, ConfigError> {
@@ -551,7 +588,11 @@ mod tests {
 
     #[test]
     fn traces_exporters_from_the_specifications_names() {
-        let choice = |otlp, console| ExporterChoice { otlp, console };
+        let choice = |otlp, console| ExporterChoice {
+            otlp,
+            console,
+            otlp_file: None,
+        };
         assert_eq!(parse_traces_exporter("otlp"), Ok(choice(true, false)));
         assert_eq!(parse_traces_exporter("console"), Ok(choice(false, true)));
         assert_eq!(

@@ -662,7 +662,10 @@ impl Pipeline {
         if chosen.otlp {
             self.add_otlp_from_env_or_default()?;
         }
-        if chosen.otlp && !chosen.console {
+        if let Some(file) = &chosen.otlp_file {
+            self.processors.push(exports::otlp_file(file)?);
+        }
+        if (chosen.otlp || chosen.otlp_file.is_some()) && !chosen.console {
             return Ok(None);
         }
         if let Some(value) = config::var(config::SPANFLOW_EXPORT) {

@@ -64,13 +64,10 @@ fn child_installs_from_the_named_file() {
     pipeline.shutdown().expect("shut down");
 }
 
-/// What the child said on standard error with a file whose `log_level`
-/// is `level`, under `OTEL_LOG_LEVEL=debug` (which the file replaces).
-fn child_stderr(level: &str) -> String {
-    let path = config_file(
-        &format!("notes-{level}"),
-        &format!("file_format: \"1.0\"\nlog_level: {level}\nmeter_provider:\n  readers: []\n"),
-    );
+/// What the child wrote on standard output and standard error, installing
+/// from the file at `path` under `OTEL_LOG_LEVEL=debug` (which the file
+/// replaces).
+fn run_child(path: &Path) -> (String, String) {
     let output = Command::new(std::env::current_exe().expect("this test binary"))
         .args([
             "--exact",
@@ -79,14 +76,95 @@ fn child_stderr(level: &str) -> String {
             "--nocapture",
             "--test-threads=1",
         ])
-        .env("OTEL_CONFIG_FILE", &path)
+        .env("OTEL_CONFIG_FILE", path)
         .env("OTEL_LOG_LEVEL", "debug")
         .output()
         .expect("the child runs");
-    let _ = std::fs::remove_file(path);
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(output.status.success(), "child failed:\n{stderr}");
+    (String::from_utf8_lossy(&output.stdout).into_owned(), stderr)
+}
+
+/// What the child said on standard error with a file whose `log_level`
+/// is `level`.
+fn child_stderr(level: &str) -> String {
+    let path = config_file(
+        &format!("notes-{level}"),
+        &format!("file_format: \"1.0\"\nlog_level: {level}\nmeter_provider:\n  readers: []\n"),
+    );
+    let (_, stderr) = run_child(&path);
+    let _ = std::fs::remove_file(path);
     stderr
+}
+
+/// The child's spans written by the file's `otlp_file/development`
+/// exporter under `processor`, with `output_stream` set to `stream` if
+/// given: (trace id, span id, parent span id, name) of each span in the
+/// OTLP/JSON lines of the file at `read_from`, or of standard output.
+fn otlp_file_spans(
+    processor: &str,
+    stream: Option<&str>,
+    read_from: Option<&Path>,
+) -> Vec<[String; 4]> {
+    let options = stream.map_or(String::new(), |stream| {
+        format!("\n            output_stream: \"{stream}\"")
+    });
+    let path = config_file(
+        &format!("otlp-file-{processor}"),
+        &format!(
+            "file_format: \"1.0\"
+propagator:
+  composite: [tracecontext:]
+tracer_provider:
+  processors:
+    - {processor}:
+        exporter:
+          otlp_file/development:{options}
+"
+        ),
+    );
+    let (stdout, _) = run_child(&path);
+    let _ = std::fs::remove_file(path);
+    let text = match read_from {
+        Some(file) => std::fs::read_to_string(file).expect("the exporter wrote the file"),
+        None => stdout,
+    };
+    let mut spans = Vec::new();
+    // On standard output the test harness's "test … " can precede a line.
+    for line in text
+        .lines()
+        .filter_map(|line| line.find('{').map(|at| &line[at..]))
+    {
+        let request: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        for resource in request["resourceSpans"].as_array().expect("resourceSpans") {
+            for scope in resource["scopeSpans"].as_array().expect("scopeSpans") {
+                for span in scope["spans"].as_array().expect("spans") {
+                    let field = |key: &str| span[key].as_str().unwrap_or_default().to_owned();
+                    spans.push([
+                        field("traceId"),
+                        field("spanId"),
+                        field("parentSpanId"),
+                        field("name"),
+                    ]);
+                }
+            }
+        }
+    }
+    spans
+}
+
+/// Two spans, `reserve` the child of `checkout`, in one trace.
+fn assert_checkout_trace(spans: &[[String; 4]]) {
+    let named = |name: &str| {
+        spans
+            .iter()
+            .find(|span| span[3] == name)
+            .unwrap_or_else(|| panic!("{name} in {spans:?}"))
+    };
+    let (checkout, reserve) = (named("checkout"), named("reserve"));
+    assert_eq!(checkout[0], reserve[0], "one trace");
+    assert_eq!(checkout[0].len(), 32, "a hex trace id");
+    assert_eq!(reserve[2], checkout[1], "reserve's parent is checkout");
 }
 
 #[test]
@@ -95,6 +173,31 @@ fn a_configuration_file_replaces_the_otel_variables() {
     assert!(said.contains(UNREAD_NOTE), "{said}");
     let said = child_stderr("warn");
     assert!(!said.contains(UNREAD_NOTE), "{said}");
+
+    // OTLP/JSON lines appended to a file (two runs: two traces) or written
+    // to standard output.
+    let spans_file = std::env::temp_dir().join(format!(
+        "spanflow-config-{}-otlp file.jsonl",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&spans_file);
+    let uri = format!(
+        "file://{}",
+        spans_file
+            .to_str()
+            .expect("a UTF-8 path")
+            .replace(' ', "%20")
+    );
+    otlp_file_spans("batch", Some(&uri), None);
+    let spans = otlp_file_spans("batch", Some(&uri), Some(&spans_file));
+    let _ = std::fs::remove_file(&spans_file);
+    assert_eq!(spans.len(), 4, "two runs appended: {spans:?}");
+    assert_checkout_trace(&spans[..2]);
+    assert_checkout_trace(&spans[2..]);
+    assert_ne!(spans[0][0], spans[2][0], "a trace per run");
+    let spans = otlp_file_spans("simple", None, None);
+    assert_eq!(spans.len(), 2, "on standard output: {spans:?}");
+    assert_checkout_trace(&spans);
 
     let receiver = OtlpReceiver::start().expect("receiver on 127.0.0.1");
     set("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9");

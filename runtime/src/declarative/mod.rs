@@ -20,7 +20,7 @@ use yaml_rust2::{Yaml, YamlLoader};
 
 use self::node::{Node, Problem};
 use self::settings::FileSettings;
-use crate::config::{CONFIG_FILE, ConfigError};
+use crate::config::{CONFIG_FILE, ConfigError, OtlpFileExport};
 use crate::diagnostics::{self, Level};
 
 /// The name the variable had while the format was experimental.
@@ -92,6 +92,11 @@ pub(crate) fn in_file_terms(error: ConfigError) -> ConfigError {
     )
 }
 
+/// The file's `otlp_file/development` exporter, when a file is read.
+pub(crate) fn otlp_file() -> Option<OtlpFileExport> {
+    current()?.ok()?.otlp_file.clone()
+}
+
 /// The resource's attributes the file gives, lowest priority first, when a
 /// file is read: they replace what the SDK would read from
 /// `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`.
@@ -121,7 +126,11 @@ fn load(variable: &'static str, path: &str) -> Result<FileSettings, ConfigError>
     let error = |reason: String| ConfigError::new(variable, path, reason);
     let text = std::fs::read_to_string(path)
         .map_err(|failure| error(format!("the configuration file cannot be read: {failure}")))?;
-    parse(&text, |name| std::env::var(name).ok()).map_err(error)
+    let mut settings = parse(&text, |name| std::env::var(name).ok()).map_err(error)?;
+    if let Some(export) = &mut settings.otlp_file {
+        path.clone_into(&mut export.config_file);
+    }
+    Ok(settings)
 }
 
 /// Interprets a file's text, its references resolved by `lookup`.

@@ -7,17 +7,19 @@
 //! about parts spanflow does not read.
 //!
 //! A file describes the SDK's whole pipeline, which spanflow builds in its
-//! own shape: one OTLP export (gRPC or HTTP) and the terminal tree, a
-//! parent-based or plain sampler. A file asking for something else (two
-//! OTLP endpoints, a Zipkin exporter, a parent-based sampler with its own
-//! rules for remote parents) is an error that says what spanflow can do,
-//! rather than a pipeline that silently differs from the file.
+//! own shape: one OTLP export (gRPC or HTTP), one OTLP file export and the
+//! terminal tree, a parent-based or plain sampler. A file asking for
+//! something else (two OTLP endpoints, a Zipkin exporter, a parent-based
+//! sampler with its own rules for remote parents) is an error that says
+//! what spanflow can do, rather than a pipeline that silently differs from
+//! the file.
 
 use std::collections::BTreeMap;
 
 use opentelemetry::KeyValue;
 
 use super::node::{Node, Problem};
+use crate::config::OtlpFileExport;
 use crate::diagnostics::Level;
 
 /// The file's settings.
@@ -29,6 +31,8 @@ pub(crate) struct FileSettings {
     pub(crate) resource: Vec<KeyValue>,
     /// What to say at install about parts of the file not read.
     pub(crate) notes: Vec<(Level, String)>,
+    /// The `otlp_file/development` exporter, which no variable stands for.
+    pub(crate) otlp_file: Option<OtlpFileExport>,
 }
 
 #[derive(Debug)]
@@ -56,6 +60,32 @@ impl FileSettings {
                 path: path.to_owned(),
             },
         );
+    }
+
+    /// Sets `name` from the scalar under `key` of `node`, if present,
+    /// failing if an earlier part of the file set it to another value
+    /// (batch settings, which spanflow's batch exports share).
+    pub(super) fn set_once_from(
+        &mut self,
+        name: &'static str,
+        node: &Node<'_>,
+        key: &str,
+    ) -> Result<(), Problem> {
+        if let Some(field) = node.field(key)?
+            && let Some(value) = field.scalar()?
+        {
+            if let Some(earlier) = self.vars.get(name)
+                && earlier.value != value
+            {
+                return Err(field.problem(format!(
+                    "{value:?} differs from {}: {:?}; spanflow's batch exports share one set \
+                     of batch settings",
+                    earlier.path, earlier.value
+                )));
+            }
+            self.set(name, value, &field.path);
+        }
+        Ok(())
     }
 
     /// Sets `name` from the scalar under `key` of `node`, if present.
@@ -90,7 +120,6 @@ impl FileSettings {
 /// The major version of `file_format` read here.
 const FILE_FORMAT_MAJOR: &str = "1";
 
-/// Reads a parsed (and substituted) file.
 /// Reads a parsed (and substituted) file; `env` is the environment, for
 /// the one detector that reads it.
 pub(super) fn read(

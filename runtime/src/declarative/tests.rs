@@ -313,7 +313,7 @@ fn what_spanflow_cannot_do_is_an_error_naming_the_property() {
         ),
         (
             "file_format: \"1.0\"\ntracer_provider: { processors: [{ batch: { exporter: { zipkin: } } }] }",
-            "tracer_provider.processors[0].batch.exporter: spanflow cannot export spans with \"zipkin\"; its exporters are otlp_http, otlp_grpc and console",
+            "tracer_provider.processors[0].batch.exporter: spanflow cannot export spans with \"zipkin\"; its exporters are otlp_http, otlp_grpc, otlp_file/development and console",
         ),
         (
             &format!(
@@ -348,6 +348,30 @@ fn what_spanflow_cannot_do_is_an_error_naming_the_property() {
         (
             "file_format: \"1.0\"\ntracer_provider: { processors: [] }",
             "tracer_provider.processors: name at least one exporter",
+        ),
+        (
+            "file_format: \"1.0\"\ntracer_provider: { processors: [{ simple: { exporter: { otlp_file/development: { output_stream: \"file:relative.jsonl\" } } } }] }",
+            "tracer_provider.processors[0].simple.exporter.otlp_file/development.output_stream: \"file:relative.jsonl\": expected stdout or a file URI with an absolute path",
+        ),
+        (
+            "file_format: \"1.0\"\ntracer_provider: { processors: [{ simple: { exporter: { otlp_file/development: { output_stream: \"file://collector/spans.jsonl\" } } } }] }",
+            "tracer_provider.processors[0].simple.exporter.otlp_file/development.output_stream: \"file://collector/spans.jsonl\": names the host \"collector\"; spanflow writes to local files only",
+        ),
+        (
+            "file_format: \"1.0\"\ntracer_provider: { processors: [{ simple: { exporter: { otlp_file/development: { output_stream: stderr } } } }] }",
+            "tracer_provider.processors[0].simple.exporter.otlp_file/development.output_stream: \"stderr\": expected stdout or a file URI",
+        ),
+        (
+            "file_format: \"1.0\"\ntracer_provider: { processors: [{ simple: { exporter: { otlp_file/development: { path: /tmp/x } } } }] }",
+            "tracer_provider.processors[0].simple.exporter.otlp_file/development.path: not a property of otlp_file/development (output_stream)",
+        ),
+        (
+            "file_format: \"1.0\"\ntracer_provider: { processors: [{ simple: { exporter: { otlp_file/development: } } }, { simple: { exporter: { otlp_file/development: } } }] }",
+            "tracer_provider.processors[1].simple.exporter: a second OTLP file exporter",
+        ),
+        (
+            "file_format: \"1.0\"\ntracer_provider: { processors: [{ batch: { schedule_delay: 100, exporter: { otlp_http: } } }, { batch: { schedule_delay: 200, exporter: { otlp_file/development: } } }] }",
+            "tracer_provider.processors[1].batch.schedule_delay: \"200\" differs from tracer_provider.processors[0].batch.schedule_delay: \"100\"",
         ),
         (
             "file_format: \"1.0\"\nresource: { attributes: [{ name: a, vaule: b }] }",
@@ -469,4 +493,62 @@ fn a_detector_spanflow_does_not_have_is_said() {
         "{:?}",
         settings.notes
     );
+}
+
+#[test]
+fn the_otlp_file_exporter_names_a_local_file_or_standard_output() {
+    let exporter = |processor: &str, options: &str| {
+        format!(
+            "file_format: \"1.0\"\ntracer_provider:\n  processors:\n    - {processor}:\n        exporter:\n          otlp_file/development:{options}\n"
+        )
+    };
+    let export = |text: &str| {
+        let settings = read(text, &[]).unwrap();
+        let export = settings.otlp_file.clone().expect("an OTLP file export");
+        (
+            export.path.map(|path| path.to_string_lossy().into_owned()),
+            export.batched,
+            settings.var("OTEL_TRACES_EXPORTER"),
+        )
+    };
+    let none = Some("none".to_owned());
+    assert_eq!(export(&exporter("simple", "")), (None, false, none.clone()));
+    assert_eq!(
+        export(&exporter("batch", " { output_stream: stdout }")),
+        (None, true, none.clone())
+    );
+    for (uri, path) in [
+        ("file:///var/log/spans.jsonl", "/var/log/spans.jsonl"),
+        (
+            "file://localhost/var/log/spans.jsonl",
+            "/var/log/spans.jsonl",
+        ),
+        ("file:/var/log/spans.jsonl", "/var/log/spans.jsonl"),
+        (
+            "file:///var/log/my%20spans.jsonl",
+            "/var/log/my spans.jsonl",
+        ),
+    ] {
+        assert_eq!(
+            export(&exporter(
+                "simple",
+                &format!(" {{ output_stream: \"{uri}\" }}")
+            )),
+            (Some(path.to_owned()), false, none.clone()),
+            "{uri}"
+        );
+    }
+    let beside_console = format!(
+        "{}    - simple:\n        exporter:\n          console:\n",
+        exporter("simple", "")
+    );
+    assert_eq!(
+        export(&beside_console),
+        (None, false, Some("console".to_owned()))
+    );
+    let beside_otlp = format!(
+        "{}    - batch: {{ exporter: {{ otlp_grpc: }} }}\n",
+        exporter("batch", "")
+    );
+    assert_eq!(export(&beside_otlp), (None, true, Some("otlp".to_owned())));
 }

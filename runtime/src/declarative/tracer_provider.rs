@@ -1,10 +1,14 @@
 //! The file's `tracer_provider`: its exporters, batching, span limits and
-//! sampler, as the `OTEL_*` variables that set the same things.
+//! sampler, as the `OTEL_*` variables that set the same things (the OTLP
+//! file exporter, which no variable names, apart).
 
-use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use std::path::PathBuf;
+
+use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 
 use super::node::{Node, Problem};
 use super::settings::FileSettings;
+use crate::config::OtlpFileExport;
 
 pub(super) fn read(settings: &mut FileSettings, provider: &Node<'_>) -> Result<(), Problem> {
     settings.note_unknown(
@@ -63,19 +67,36 @@ pub(super) fn read(settings: &mut FileSettings, provider: &Node<'_>) -> Result<(
                 read_otlp(settings, name, &options)?;
                 exporters.push("otlp");
             }
+            "otlp_file/development" => {
+                if settings.otlp_file.is_some() {
+                    return Err(exporter.problem(
+                        "a second OTLP file exporter: spanflow writes spans to one OTLP file; \
+                         keep one",
+                    ));
+                }
+                let batched = kind == "batch";
+                if batched {
+                    read_batch(settings, &body)?;
+                } else {
+                    settings.note_unknown(&body, &["exporter"]);
+                }
+                settings.otlp_file = Some(read_otlp_file(&options, batched)?);
+            }
             other => {
                 return Err(exporter.problem(format!(
                     "spanflow cannot export spans with {other:?}; its exporters are otlp_http, \
-                     otlp_grpc and console"
+                     otlp_grpc, otlp_file/development and console"
                 )));
             }
         }
     }
-    settings.set(
-        "OTEL_TRACES_EXPORTER",
-        exporters.join(","),
-        &processors.path,
-    );
+    // Only an OTLP file: nothing the variable names.
+    let named = if exporters.is_empty() {
+        "none".to_owned()
+    } else {
+        exporters.join(",")
+    };
+    settings.set("OTEL_TRACES_EXPORTER", named, &processors.path);
     if let Some(limits) = provider.field("limits")? {
         read_span_limits(settings, &limits)?;
     }
@@ -96,14 +117,70 @@ const BATCH_KEYS: [&str; 5] = [
 
 fn read_batch(settings: &mut FileSettings, batch: &Node<'_>) -> Result<(), Problem> {
     settings.note_unknown(batch, &BATCH_KEYS);
-    settings.set_from("OTEL_BSP_SCHEDULE_DELAY", batch, "schedule_delay")?;
-    settings.set_from("OTEL_BSP_EXPORT_TIMEOUT", batch, "export_timeout")?;
-    settings.set_from("OTEL_BSP_MAX_QUEUE_SIZE", batch, "max_queue_size")?;
-    settings.set_from(
+    settings.set_once_from("OTEL_BSP_SCHEDULE_DELAY", batch, "schedule_delay")?;
+    settings.set_once_from("OTEL_BSP_EXPORT_TIMEOUT", batch, "export_timeout")?;
+    settings.set_once_from("OTEL_BSP_MAX_QUEUE_SIZE", batch, "max_queue_size")?;
+    settings.set_once_from(
         "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
         batch,
         "max_export_batch_size",
     )
+}
+
+/// `otlp_file/development`: `output_stream` is `stdout` (also when left
+/// out, as the schema says) or a `file:` URI naming a local file by its
+/// absolute path, appended to.
+fn read_otlp_file(exporter: &Node<'_>, batched: bool) -> Result<OtlpFileExport, Problem> {
+    // An unknown property could say where spans go: refused, not noted.
+    exporter.refuse_unknown(&["output_stream"], "otlp_file/development")?;
+    let path = match exporter.field("output_stream")? {
+        None => None,
+        Some(field) => match field.scalar()?.as_deref() {
+            None | Some("stdout") => None,
+            Some(stream) => Some(
+                file_uri_path(stream)
+                    .map_err(|reason| field.problem(format!("{stream:?}: {reason}")))?,
+            ),
+        },
+    };
+    Ok(OtlpFileExport {
+        path,
+        batched,
+        config_file: String::new(),
+        property: exporter.path.clone(),
+    })
+}
+
+/// The local path a `file:` URI names (`file:///var/log/spans.jsonl`,
+/// `file://localhost/…`), percent-escapes decoded.
+fn file_uri_path(uri: &str) -> Result<PathBuf, String> {
+    let expected =
+        "expected stdout or a file URI with an absolute path (file:///var/log/spans.jsonl)";
+    let Some(rest) = uri.strip_prefix("file:") else {
+        return Err(expected.to_owned());
+    };
+    let path = match rest.strip_prefix("//") {
+        Some(authority_and_path) => {
+            let start = authority_and_path
+                .find('/')
+                .unwrap_or(authority_and_path.len());
+            let (host, path) = authority_and_path.split_at(start);
+            if !host.is_empty() && !host.eq_ignore_ascii_case("localhost") {
+                return Err(format!(
+                    "names the host {host:?}; spanflow writes to local files only"
+                ));
+            }
+            path
+        }
+        None => rest,
+    };
+    if !path.starts_with('/') || path.contains(['?', '#']) {
+        return Err(expected.to_owned());
+    }
+    let decoded = percent_decode_str(path)
+        .decode_utf8()
+        .map_err(|_| "its percent-escapes are not UTF-8".to_owned())?;
+    Ok(PathBuf::from(decoded.as_ref()))
 }
 
 /// Characters of a header value that the `OTEL_EXPORTER_OTLP_HEADERS`

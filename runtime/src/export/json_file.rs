@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Stdout, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -14,16 +14,32 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
-/// A `SpanExporter` appending to a file in the encoding of the
-/// OpenTelemetry Collector's file exporter: one OTLP/JSON
-/// `ExportTraceServiceRequest` per line, so that spanflow's reports, the
-/// Collector's `otlpjsonfile` receiver and other tools can read it back.
+/// A `SpanExporter` appending to a file (or writing to standard output)
+/// in the encoding of the OpenTelemetry Collector's file exporter and of
+/// the OTLP file format: one OTLP/JSON `ExportTraceServiceRequest` per
+/// line, so that spanflow's reports, the Collector's `otlpjsonfile`
+/// receiver and other tools can read it back.
 ///
 /// The encoding is opentelemetry-proto's, not spanflow's.
 pub struct OtlpJsonFile {
-    path: PathBuf,
-    out: Mutex<BufWriter<File>>,
+    path: Option<PathBuf>,
+    out: Mutex<Output>,
     resource: ResourceAttributesWithSchema,
+}
+
+/// Where the lines go.
+enum Output {
+    File(BufWriter<File>),
+    Stdout(Stdout),
+}
+
+impl Output {
+    fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Output::File(file) => file,
+            Output::Stdout(stdout) => stdout,
+        }
+    }
 }
 
 impl OtlpJsonFile {
@@ -40,17 +56,28 @@ impl OtlpJsonFile {
         Ok(OtlpJsonFile::with_file(path, file))
     }
 
-    fn with_file(path: &Path, file: File) -> Self {
+    /// Writes to standard output, a line per export (each written whole
+    /// under the standard output's lock, so that other output does not cut
+    /// into it).
+    pub fn stdout() -> Self {
         OtlpJsonFile {
-            path: path.to_owned(),
-            out: Mutex::new(BufWriter::new(file)),
+            path: None,
+            out: Mutex::new(Output::Stdout(std::io::stdout())),
             resource: ResourceAttributesWithSchema::default(),
         }
     }
 
-    /// The file written to.
-    pub fn path(&self) -> &Path {
-        &self.path
+    fn with_file(path: &Path, file: File) -> Self {
+        OtlpJsonFile {
+            path: Some(path.to_owned()),
+            out: Mutex::new(Output::File(BufWriter::new(file))),
+            resource: ResourceAttributesWithSchema::default(),
+        }
+    }
+
+    /// The file written to; `None` for standard output.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     fn write(&self, batch: Vec<SpanData>) -> std::io::Result<()> {
@@ -58,10 +85,35 @@ impl OtlpJsonFile {
             resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
         };
         let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
-        serde_json::to_writer(&mut *out, &request)?;
-        out.write_all(b"\n")?;
-        out.flush()
+        match &mut *out {
+            Output::File(file) => write_line(file, &request),
+            // Encoded first: the lock is held for one write, not for the
+            // encoding's many small ones.
+            Output::Stdout(stdout) => {
+                let mut line = serde_json::to_vec(&request)?;
+                line.push(b'\n');
+                let mut stdout = stdout.lock();
+                stdout.write_all(&line)?;
+                stdout.flush()
+            }
+        }
     }
+
+    fn destination(&self) -> String {
+        match &self.path {
+            Some(path) => path.display().to_string(),
+            None => "standard output".to_owned(),
+        }
+    }
+}
+
+fn write_line(
+    out: &mut BufWriter<File>,
+    request: &ExportTraceServiceRequest,
+) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, request)?;
+    out.write_all(b"\n")?;
+    out.flush()
 }
 
 impl SpanExporter for OtlpJsonFile {
@@ -72,14 +124,15 @@ impl SpanExporter for OtlpJsonFile {
         self.write(batch).map_err(|error| {
             OTelSdkError::InternalFailure(format!(
                 "writing spans to {} failed: {error}",
-                self.path.display()
+                self.destination()
             ))
         })
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
         let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
-        out.flush()
+        out.writer()
+            .flush()
             .map_err(|error| OTelSdkError::InternalFailure(error.to_string()))
     }
 

@@ -87,6 +87,32 @@ pub(super) fn json_file(
     Ok(Box::new(start(file, options, counters)?))
 }
 
+/// A configuration file's `otlp_file/development` export.
+#[cfg(feature = "json-file")]
+pub(super) fn otlp_file(export: &config::OtlpFileExport) -> Result<Export, InstallError> {
+    let file = match &export.path {
+        None => crate::export::OtlpJsonFile::stdout(),
+        Some(path) => crate::export::OtlpJsonFile::append(path).map_err(|error| {
+            InstallError::Config(export.error(format_args!(
+                "cannot open {} to append spans: {error}",
+                path.display()
+            )))
+        })?,
+    };
+    Ok(if export.batched {
+        Export::batched(file)
+    } else {
+        Export::simple(file)
+    })
+}
+
+#[cfg(not(feature = "json-file"))]
+pub(super) fn otlp_file(export: &config::OtlpFileExport) -> Result<Export, InstallError> {
+    Err(InstallError::Config(export.error(
+        "spanflow was built without its `json-file` feature",
+    )))
+}
+
 #[cfg(not(feature = "json-file"))]
 pub(super) fn json_file(
     path: &std::path::Path,
