@@ -53,9 +53,9 @@ pub const LOG_LEVEL: &str = "OTEL_LOG_LEVEL";
 /// variable, which is then ignored unless the file refers to it
 /// (`${OTEL_SERVICE_NAME:-checkout}`). Code still wins over the file.
 /// spanflow reads the tracing parts: `disabled`, `log_level`,
-/// `attribute_limits`, `resource` (its `service` detector reads
-/// `OTEL_SERVICE_NAME`), `propagator` and `tracer_provider` with
-/// one OTLP exporter (`otlp_http` or `otlp_grpc`, under `batch`),
+/// `attribute_limits`, `resource` (with its `schema_url`; its `service`
+/// detector reads `OTEL_SERVICE_NAME`), `propagator` and `tracer_provider`
+/// with one OTLP exporter (`otlp_http` or `otlp_grpc`, under `batch`),
 /// `otlp_file/development` (OTLP/JSON lines on standard output or appended
 /// to a `file:///…` file; needs the `json-file` feature) and/or
 /// `console`, span limits, and an `always_on`, `always_off`,

@@ -599,7 +599,7 @@ impl Pipeline {
         let detected = self.resource.clone().unwrap_or_else(default_resource);
         // What was read here ranks lowest: the SDK's reading of OTEL_*
         // (and a resource given in code) overrides it.
-        let detected = Resource::builder_empty()
+        let detected = builder_with_schema_of(&detected)
             .with_attributes(read_now)
             .with_attributes(
                 detected
@@ -631,7 +631,7 @@ impl Pipeline {
         if extra.is_empty() {
             return detected;
         }
-        Resource::builder_empty()
+        builder_with_schema_of(&detected)
             .with_attributes(
                 detected
                     .iter()
@@ -822,8 +822,12 @@ fn install_api(source: TracerSource) -> Result<PipelineGuard, InstallError> {
 /// file's attributes, since the file replaces those variables.
 fn default_resource() -> Resource {
     #[cfg(feature = "config-file")]
-    if let Some(attributes) = crate::declarative::resource() {
-        return Resource::builder_empty()
+    if let Some((attributes, schema_url)) = crate::declarative::resource() {
+        let builder = match schema_url {
+            Some(schema_url) => Resource::builder_empty().with_schema_url([], schema_url),
+            None => Resource::builder_empty(),
+        };
+        return builder
             .with_detector(Box::new(
                 opentelemetry_sdk::resource::TelemetryResourceDetector,
             ))
@@ -831,6 +835,16 @@ fn default_resource() -> Resource {
             .build();
     }
     Resource::builder().build()
+}
+
+/// An empty resource's builder with `resource`'s schema URL, if any: a
+/// resource rebuilt from another's attributes keeps the schema they
+/// follow.
+fn builder_with_schema_of(resource: &Resource) -> opentelemetry_sdk::resource::ResourceBuilder {
+    match resource.schema_url() {
+        Some(schema_url) => Resource::builder_empty().with_schema_url([], schema_url.to_owned()),
+        None => Resource::builder_empty(),
+    }
 }
 
 /// The propagators `OTEL_PROPAGATORS` names, in its order, as the global
@@ -852,4 +866,30 @@ fn install_composite(propagators: Vec<PropagatorName>) {
             })
             .collect(),
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resource_given_in_code_keeps_its_schema_url() {
+        let schema_url = "https://opentelemetry.io/schemas/1.37.0";
+        let given = Resource::builder_empty()
+            .with_schema_url([KeyValue::new("service.name", "checkout")], schema_url)
+            .build();
+        let resource = Pipeline::new()
+            .with_resource(given)
+            .with_service_version("1.2.3")
+            .build_resource();
+        assert_eq!(resource.schema_url(), Some(schema_url));
+        assert_eq!(
+            resource.get(&opentelemetry::Key::from_static_str("service.name")),
+            Some(Value::from("checkout"))
+        );
+        assert_eq!(
+            resource.get(&opentelemetry::Key::from_static_str("service.version")),
+            Some(Value::from("1.2.3"))
+        );
+    }
 }

@@ -281,6 +281,7 @@ fn a_configuration_file_replaces_the_otel_variables() {
         &format!(
             "file_format: \"1.0\"
 resource:
+  schema_url: https://opentelemetry.io/schemas/1.37.0
   attributes:
     - name: service.name
       value: ${{OTEL_SERVICE_NAME:-unnamed}}
@@ -321,6 +322,12 @@ tracer_provider:
     assert!(!received.is_empty(), "nothing reached the file's endpoint");
     for request in &received {
         assert_eq!(request.protocol, "http/json");
+        for resource_spans in &request.request.resource_spans {
+            assert_eq!(
+                resource_spans.schema_url,
+                "https://opentelemetry.io/schemas/1.37.0"
+            );
+        }
         assert!(
             request
                 .headers

@@ -97,11 +97,16 @@ pub(crate) fn otlp_file() -> Option<OtlpFileExport> {
     current()?.ok()?.otlp_file.clone()
 }
 
-/// The resource's attributes the file gives, lowest priority first, when a
-/// file is read: they replace what the SDK would read from
-/// `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`.
-pub(crate) fn resource() -> Option<Vec<opentelemetry::KeyValue>> {
-    current()?.ok().map(|settings| settings.resource.clone())
+/// The resource's attributes the file gives, lowest priority first, and
+/// the schema they follow, when a file is read: they replace what the SDK
+/// would read from `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`.
+pub(crate) fn resource() -> Option<(Vec<opentelemetry::KeyValue>, Option<String>)> {
+    current()?.ok().map(|settings| {
+        (
+            settings.resource.clone(),
+            settings.resource_schema_url.clone(),
+        )
+    })
 }
 
 /// Says, at install, what parts of the file were not read.

@@ -57,9 +57,7 @@ pub(super) fn read(
             }
         }
     }
-    if resource.field("schema_url")?.is_some() {
-        settings.note(Level::Info, "resource.schema_url is not read".into());
-    }
+    settings.resource_schema_url = resource.text("schema_url")?;
     Ok(())
 }
 

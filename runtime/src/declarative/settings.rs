@@ -29,6 +29,8 @@ pub(crate) struct FileSettings {
     vars: BTreeMap<&'static str, Setting>,
     /// The resource's attributes, lowest priority first.
     pub(crate) resource: Vec<KeyValue>,
+    /// The schema the resource's attributes follow.
+    pub(crate) resource_schema_url: Option<String>,
     /// What to say at install about parts of the file not read.
     pub(crate) notes: Vec<(Level, String)>,
     /// The `otlp_file/development` exporter, which no variable stands for.
