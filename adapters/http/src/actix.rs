@@ -10,14 +10,15 @@ use actix_web::http::header::HeaderMap;
 use opentelemetry::propagation::Extractor;
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_semantic_conventions::attribute::{
-    NETWORK_PROTOCOL_VERSION, SERVER_ADDRESS, SERVER_PORT, URL_PATH, URL_SCHEME,
+    NETWORK_PROTOCOL_VERSION, SERVER_ADDRESS, SERVER_PORT, URL_PATH, URL_QUERY, URL_SCHEME,
     USER_AGENT_ORIGINAL,
 };
 use spanflow::Span;
 
 use crate::actix_body::ActixTracedBody;
-use crate::attributes::{host_and_port, record_response_status};
+use crate::attributes::{host_and_port, record_method_original, record_response_status};
 use crate::body_span::poll_in_span;
+use crate::redacted::redacted_query;
 use crate::server_span::start_server_span;
 use crate::shared_values::shared_value;
 
@@ -117,7 +118,12 @@ where
 
 /// The attributes beyond method and route (set at the start).
 fn record_request(span: &mut Span, request: &ServiceRequest) {
+    record_method_original(span, request.method().as_str());
     span.set_attribute(KeyValue::new(URL_PATH, request.path().to_owned()));
+    match request.query_string() {
+        "" => {}
+        query => span.set_attribute(KeyValue::new(URL_QUERY, redacted_query(query).into_owned())),
+    }
     // actix-web's view of the connection, which reads `Forwarded` and
     // `X-Forwarded-*` as the conventions ask for the client's scheme and
     // host; made once per request and kept for the app's handlers.

@@ -3,7 +3,9 @@
 
 use opentelemetry::KeyValue;
 use opentelemetry::trace::Status;
-use opentelemetry_semantic_conventions::attribute::{ERROR_TYPE, HTTP_RESPONSE_STATUS_CODE};
+use opentelemetry_semantic_conventions::attribute::{
+    ERROR_TYPE, HTTP_REQUEST_METHOD_ORIGINAL, HTTP_RESPONSE_STATUS_CODE,
+};
 use spanflow::Span;
 
 /// `http.response.status_code`, and for a 5xx `error.type` (the code) and
@@ -38,6 +40,30 @@ pub(crate) fn method_name(method: &http::Method) -> &'static str {
     method_name_str(method.as_str())
 }
 
+/// `http.request.method` for a method the conventions do not name.
+const OTHER_METHOD: &str = "_OTHER";
+
+/// The method as a span's name starts with it: `HTTP` in place of
+/// `_OTHER`, as the conventions ask.
+pub(crate) fn span_name_method(method: &'static str) -> &'static str {
+    if method == OTHER_METHOD {
+        "HTTP"
+    } else {
+        method
+    }
+}
+
+/// `http.request.method_original`, the method as sent, when the
+/// conventions do not name it (and `http.request.method` is `_OTHER`).
+pub(crate) fn record_method_original(span: &mut Span, method: &str) {
+    if method_name_str(method) == OTHER_METHOD {
+        span.set_attribute(KeyValue::new(
+            HTTP_REQUEST_METHOD_ORIGINAL,
+            method.to_owned(),
+        ));
+    }
+}
+
 /// [`method_name`] for frameworks with their own method type (actix-web).
 pub(crate) fn method_name_str(method: &str) -> &'static str {
     match method {
@@ -50,7 +76,7 @@ pub(crate) fn method_name_str(method: &str) -> &'static str {
         "OPTIONS" => "OPTIONS",
         "CONNECT" => "CONNECT",
         "TRACE" => "TRACE",
-        _ => "_OTHER",
+        _ => OTHER_METHOD,
     }
 }
 

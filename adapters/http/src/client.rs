@@ -1,13 +1,15 @@
 //! The client side: a CLIENT span per request, its context sent along.
 
+use std::borrow::Cow;
 use std::future::Future;
 
 use opentelemetry::KeyValue;
 use opentelemetry_semantic_conventions::attribute::{SERVER_ADDRESS, SERVER_PORT, URL_FULL};
 use spanflow::Span;
 
-use crate::attributes::{record_failure, record_response_status};
+use crate::attributes::{record_failure, record_method_original, record_response_status};
 use crate::client_span::{send_context, start_client_span};
+use crate::redacted::{REDACTED, redacted_query};
 use crate::shared_values::shared_value;
 
 /// A `reqwest_middleware::Middleware` that traces every request.
@@ -104,16 +106,26 @@ where
 }
 
 fn record_request(span: &mut Span, request: &reqwest::Request) {
+    record_method_original(span, request.method().as_str());
     let url = request.url();
-    // Credentials never leave in telemetry; a URL without any (the usual
-    // case) is copied once, not cloned, cleared and written out again.
-    let shown = if url.username().is_empty() && url.password().is_none() {
-        url.as_str().to_owned()
-    } else {
-        let mut shown = url.clone();
-        let _ = shown.set_username("");
-        let _ = shown.set_password(None);
-        shown.into()
+    // Credentials and signatures never leave in telemetry; a URL without
+    // any (the usual case) is copied once, not cloned, redacted and written
+    // out again.
+    let credentials = !url.username().is_empty() || url.password().is_some();
+    let query = url.query().map(redacted_query);
+    let shown = match query {
+        None | Some(Cow::Borrowed(_)) if !credentials => url.as_str().to_owned(),
+        _ => {
+            let mut shown = url.clone();
+            if credentials {
+                let _ = shown.set_username(REDACTED);
+                let _ = shown.set_password(Some(REDACTED));
+            }
+            if let Some(Cow::Owned(query)) = &query {
+                shown.set_query(Some(query));
+            }
+            shown.into()
+        }
     };
     span.set_attribute(KeyValue::new(URL_FULL, shown));
     if let Some(host) = url.host_str() {

@@ -5,7 +5,7 @@ use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute::HTTP_REQUEST_METHOD;
 use spanflow::Span;
 
-use crate::attributes::method_name;
+use crate::attributes::{method_name, span_name_method};
 use crate::carrier::HeadersMut;
 
 /// Starts a request's CLIENT span, named by its method when it starts, so
@@ -14,7 +14,12 @@ pub(crate) fn start_client_span(method: &http::Method) -> Span {
     let method = method_name(method);
     Span::lazily_named(
         spanflow::callsite!("HTTP client request", kind = client),
-        || (method.into(), [KeyValue::new(HTTP_REQUEST_METHOD, method)]),
+        || {
+            (
+                span_name_method(method).into(),
+                [KeyValue::new(HTTP_REQUEST_METHOD, method)],
+            )
+        },
     )
 }
 

@@ -22,7 +22,13 @@
 //! Context crosses the wire through OpenTelemetry's global propagator, which
 //! a spanflow pipeline sets to W3C Trace Context (spanflow's, to the letter)
 //! and W3C Baggage, so Java, Go and Python services join the same traces.
-//! Attributes follow the HTTP semantic conventions. Server spans start with
+//! Attributes follow the HTTP semantic conventions, redaction included:
+//! credentials in a URL show as `REDACTED:REDACTED` in `url.full`, and the
+//! values of the query keys that carry signatures and tokens
+//! (`X-Amz-Signature`, `X-Amz-Credential`, `X-Amz-Security-Token`, `sig`,
+//! `X-Goog-Signature`) as `REDACTED` in `url.full` and `url.query`; a
+//! method the conventions do not name is `_OTHER` (kept as sent in
+//! `http.request.method_original`) and names its span `HTTP`. Server spans start with
 //! their names (`{method} {route}`, gRPC's `package.Service/Method`) and
 //! identifying attributes, so that [`SamplingRules`](spanflow::SamplingRules)
 //! can match the requests that start traces; an unsampled request builds
@@ -68,6 +74,8 @@ mod client;
 mod client_span;
 #[cfg(feature = "grpc")]
 mod grpc;
+#[cfg(any(feature = "tower", feature = "reqwest", feature = "actix-web"))]
+mod redacted;
 #[cfg(feature = "tower")]
 mod response_body;
 #[cfg(feature = "tower")]

@@ -8,7 +8,7 @@ use crate::carrier::Headers;
 use http::{Request, Response};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_semantic_conventions::attribute::{
-    NETWORK_PROTOCOL_VERSION, SERVER_ADDRESS, SERVER_PORT, URL_PATH, URL_SCHEME,
+    NETWORK_PROTOCOL_VERSION, SERVER_ADDRESS, SERVER_PORT, URL_PATH, URL_QUERY, URL_SCHEME,
     USER_AGENT_ORIGINAL,
 };
 use pin_project_lite::pin_project;
@@ -17,9 +17,11 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::attributes::{
-    host_and_port, method_name, protocol_version, record_failure, record_response_status,
+    host_and_port, method_name, protocol_version, record_failure, record_method_original,
+    record_response_status,
 };
 use crate::body_span::poll_in_span;
+use crate::redacted::redacted_query;
 use crate::response_body::TracedBody;
 use crate::server_span::start_server_span;
 use crate::shared_values::shared_value;
@@ -103,7 +105,11 @@ where
 
 /// The attributes beyond method and route (set at the start).
 fn record_request<B>(span: &mut Span, request: &Request<B>) {
+    record_method_original(span, request.method().as_str());
     span.set_attribute(KeyValue::new(URL_PATH, request.uri().path().to_owned()));
+    if let Some(query) = request.uri().query() {
+        span.set_attribute(KeyValue::new(URL_QUERY, redacted_query(query).into_owned()));
+    }
     // A server sees origin-form targets, without a scheme: "http" then,
     // static like the usual schemes, not copied per request.
     let scheme = match request.uri().scheme_str() {

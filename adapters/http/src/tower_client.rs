@@ -6,7 +6,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
-use http::{Request, Response, Uri};
+use http::uri::Authority;
+use http::{Method, Request, Response, Uri};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{SERVER_ADDRESS, SERVER_PORT, URL_FULL};
 use pin_project_lite::pin_project;
@@ -14,8 +15,9 @@ use spanflow::Span;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::attributes::{record_failure, record_response_status};
+use crate::attributes::{record_failure, record_method_original, record_response_status};
 use crate::client_span::{send_context, start_client_span};
+use crate::redacted::{REDACTED, redacted_query};
 use crate::shared_values::shared_value;
 
 /// A tower [`Layer`] for HTTP clients: every request sent through the
@@ -79,7 +81,7 @@ where
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let mut span = start_client_span(request.method());
         if span.is_recording() {
-            record_request(&mut span, request.uri());
+            record_request(&mut span, request.method(), request.uri());
         }
         let context = send_context(&span, request.headers_mut());
         let inner = spanflow::with_context(&context, || self.inner.call(request));
@@ -127,10 +129,11 @@ where
     }
 }
 
-/// `url.full` (without credentials, which never leave in telemetry),
-/// `server.address` and `server.port`, from an absolute request URI; a
-/// relative one has no host to record.
-fn record_request(span: &mut Span, uri: &Uri) {
+/// `url.full`, `server.address` and `server.port`, from an absolute
+/// request URI (a relative one has no host to record), and the method as
+/// sent if the conventions do not name it.
+fn record_request(span: &mut Span, method: &Method, uri: &Uri) {
+    record_method_original(span, method.as_str());
     let Some(authority) = uri.authority() else {
         return;
     };
@@ -140,15 +143,41 @@ fn record_request(span: &mut Span, uri: &Uri) {
         Some("https") => Some(443),
         _ => None,
     });
-    let scheme = uri.scheme_str().unwrap_or("http");
-    let path = uri.path_and_query().map_or("/", |path| path.as_str());
-    let full = match authority.port() {
-        Some(port) => format!("{scheme}://{host}:{port}{path}"),
-        None => format!("{scheme}://{host}{path}"),
-    };
-    span.set_attribute(KeyValue::new(URL_FULL, full));
+    span.set_attribute(KeyValue::new(URL_FULL, shown_url(uri, authority)));
     span.set_attribute(KeyValue::new(SERVER_ADDRESS, shared_value(host)));
     if let Some(port) = port {
         span.set_attribute(KeyValue::new(SERVER_PORT, i64::from(port)));
     }
+}
+
+/// `uri` as `url.full` shows it: credentials and signatures never leave in
+/// telemetry (see [`redacted_query`]). Written into one string.
+fn shown_url(uri: &Uri, authority: &Authority) -> String {
+    let scheme = uri.scheme_str().unwrap_or("http");
+    let path = match uri.path() {
+        "" => "/",
+        path => path,
+    };
+    let mut shown = String::with_capacity(
+        scheme.len() + authority.as_str().len() + path.len() + uri.query().map_or(0, str::len) + 24,
+    );
+    shown.push_str(scheme);
+    shown.push_str("://");
+    if authority.as_str().contains('@') {
+        shown.push_str(REDACTED);
+        shown.push(':');
+        shown.push_str(REDACTED);
+        shown.push('@');
+    }
+    shown.push_str(authority.host());
+    if let Some(port) = authority.port() {
+        shown.push(':');
+        shown.push_str(port.as_str());
+    }
+    shown.push_str(path);
+    if let Some(query) = uri.query() {
+        shown.push('?');
+        shown.push_str(&redacted_query(query));
+    }
+    shown
 }

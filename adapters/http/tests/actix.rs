@@ -54,7 +54,10 @@ async fn requests_continue_the_callers_trace_inside_actix() {
     });
 
     for (id, failed) in [(7, false), (500, true)] {
-        let (trace, seen) = support::traced_get(format!("http://{address}/users/{id}")).await;
+        let (trace, seen) = support::traced_get(format!(
+            "http://{address}/users/{id}?X-Amz-Signature=f00d&tab=1"
+        ))
+        .await;
         assert_eq!(
             seen,
             trace.to_string(),
@@ -79,6 +82,7 @@ async fn requests_continue_the_callers_trace_inside_actix() {
         );
         for (key, value) in [
             ("url.path", Value::from(format!("/users/{id}"))),
+            ("url.query", Value::from("X-Amz-Signature=REDACTED&tab=1")),
             ("url.scheme", Value::from("http")),
             ("server.address", Value::from("127.0.0.1")),
             ("server.port", Value::I64(address.port().into())),

@@ -345,40 +345,79 @@ async fn a_panicking_handler_ends_its_span_failed_with_the_message() {
     assert_eq!(events, ["exception"], "{server:#?}");
 }
 
-/// A GET of `url` made as a `reqwest::Request` and executed through the
-/// middleware (reqwest's builder would move a URL's credentials into an
+/// A request of `url` made as a `reqwest::Request` and executed through
+/// the middleware (reqwest's builder would move a URL's credentials into an
 /// `Authorization` header before the middleware sees the URL; a request
-/// made by hand keeps them), inside a new root span; its trace.
+/// made by hand keeps them), inside a new root span; its trace and status.
 #[trace]
-async fn executed(url: &str) -> TraceId {
+async fn executed(method: reqwest::Method, url: &str) -> (TraceId, StatusCode) {
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(TracingMiddleware::new())
         .build();
-    let request = reqwest::Request::new(reqwest::Method::GET, url.parse().expect("a URL"));
+    let request = reqwest::Request::new(method, url.parse().expect("a URL"));
     let response = client.execute(request).await.expect("the server answers");
-    assert_eq!(response.status(), StatusCode::OK);
-    Context::current().span().span_context().trace_id()
+    let trace = Context::current().span().span_context().trace_id();
+    (trace, response.status())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_urls_credentials_never_reach_the_client_span() {
+async fn credentials_and_signatures_in_a_url_are_redacted() {
     support::installed();
     let b = service_b().await;
-    for (url, shown) in [
+    for (url, shown, query) in [
         (
             format!("http://reader:s3cret@{b}/users/7"),
-            format!("http://{b}/users/7"),
+            format!("http://REDACTED:REDACTED@{b}/users/7"),
+            None,
         ),
         (
             format!("http://{b}/users/8?plain=1"),
             format!("http://{b}/users/8?plain=1"),
+            Some("plain=1"),
+        ),
+        (
+            format!("http://{b}/users/9?X-Amz-Signature=f00d&plain=1&sig=abc"),
+            format!("http://{b}/users/9?X-Amz-Signature=REDACTED&plain=1&sig=REDACTED"),
+            Some("X-Amz-Signature=REDACTED&plain=1&sig=REDACTED"),
         ),
     ] {
-        let spans = support::spans_of(executed(&url).await);
+        let (trace, status) = executed(reqwest::Method::GET, &url).await;
+        assert_eq!(status, StatusCode::OK);
+        let spans = support::spans_of(trace);
         let client = find(&spans, "GET", SpanKind::Client)[0];
         assert_eq!(
             support::attribute(client, "url.full"),
             Some(&Value::from(shown))
         );
+        let server = find(&spans, "GET /users/{id}", SpanKind::Server)[0];
+        assert_eq!(
+            support::attribute(server, "url.query"),
+            query.map(Value::from).as_ref(),
+            "{url}"
+        );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_method_the_conventions_do_not_name_is_other_and_kept_as_sent() {
+    support::installed();
+    let b = service_b().await;
+    let method = reqwest::Method::from_bytes(b"PURGE").expect("a method");
+    let (trace, status) = executed(method, &format!("http://{b}/users/7")).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    let spans = support::spans_of(trace);
+    let client = find(&spans, "HTTP", SpanKind::Client);
+    let server = find(&spans, "HTTP /users/{id}", SpanKind::Server);
+    for span in [client[0], server[0]] {
+        assert_eq!(
+            support::attribute(span, "http.request.method"),
+            Some(&Value::from("_OTHER"))
+        );
+        assert_eq!(
+            support::attribute(span, "http.request.method_original"),
+            Some(&Value::from("PURGE"))
+        );
+    }
+    let named = find(&spans, "GET", SpanKind::Client);
+    assert!(named.is_empty(), "{spans:#?}");
 }

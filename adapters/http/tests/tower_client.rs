@@ -114,14 +114,29 @@ async fn a_5xx_and_a_refused_connection_mark_the_client_span_failed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_urls_credentials_never_reach_the_client_span() {
+async fn credentials_and_signatures_in_a_url_are_redacted() {
     support::installed();
     let address = serve().await;
-    let (trace, status) = get_traced(format!("http://reader:s3cret@{address}/stock/7")).await;
-    assert_eq!(status, Some(200));
-    let spans = support::spans_of(trace);
-    assert_eq!(
-        support::attribute(kind(&spans, SpanKind::Client), "url.full"),
-        Some(&Value::from(format!("http://{address}/stock/7")))
-    );
+    for (url, shown) in [
+        (
+            format!("http://reader:s3cret@{address}/stock/7"),
+            format!("http://REDACTED:REDACTED@{address}/stock/7"),
+        ),
+        (
+            format!("http://{address}/stock/7?X-Goog-Signature=f00d&size=2"),
+            format!("http://{address}/stock/7?X-Goog-Signature=REDACTED&size=2"),
+        ),
+        (
+            format!("http://{address}/stock/7?size=2"),
+            format!("http://{address}/stock/7?size=2"),
+        ),
+    ] {
+        let (trace, status) = get_traced(url).await;
+        assert_eq!(status, Some(200));
+        let spans = support::spans_of(trace);
+        assert_eq!(
+            support::attribute(kind(&spans, SpanKind::Client), "url.full"),
+            Some(&Value::from(shown))
+        );
+    }
 }
