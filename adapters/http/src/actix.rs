@@ -10,8 +10,8 @@ use actix_web::http::header::HeaderMap;
 use opentelemetry::propagation::Extractor;
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_semantic_conventions::attribute::{
-    NETWORK_PROTOCOL_VERSION, SERVER_ADDRESS, SERVER_PORT, URL_PATH, URL_QUERY, URL_SCHEME,
-    USER_AGENT_ORIGINAL,
+    CLIENT_ADDRESS, NETWORK_PEER_ADDRESS, NETWORK_PEER_PORT, NETWORK_PROTOCOL_VERSION,
+    SERVER_ADDRESS, SERVER_PORT, URL_PATH, URL_QUERY, URL_SCHEME, USER_AGENT_ORIGINAL,
 };
 use spanflow::Span;
 
@@ -140,6 +140,14 @@ fn record_request(span: &mut Span, request: &ServiceRequest) {
         if let Some(port) = port {
             span.set_attribute(KeyValue::new(SERVER_PORT, i64::from(port)));
         }
+    }
+    // `Forwarded`'s or `X-Forwarded-For`'s client first, else the peer.
+    if let Some(client) = connection.realip_remote_addr() {
+        span.set_attribute(KeyValue::new(CLIENT_ADDRESS, client.to_owned()));
+    }
+    if let Some(peer) = request.peer_addr() {
+        span.set_attribute(KeyValue::new(NETWORK_PEER_ADDRESS, peer.ip().to_string()));
+        span.set_attribute(KeyValue::new(NETWORK_PEER_PORT, i64::from(peer.port())));
     }
     span.set_attribute(KeyValue::new(
         NETWORK_PROTOCOL_VERSION,

@@ -72,6 +72,8 @@ mod carrier;
 mod client;
 #[cfg(any(feature = "tower", feature = "reqwest"))]
 mod client_span;
+#[cfg(feature = "tower")]
+mod forwarded;
 #[cfg(feature = "grpc")]
 mod grpc;
 #[cfg(any(feature = "tower", feature = "reqwest", feature = "actix-web"))]

@@ -8,8 +8,8 @@ use crate::carrier::Headers;
 use http::{Request, Response};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_semantic_conventions::attribute::{
-    NETWORK_PROTOCOL_VERSION, SERVER_ADDRESS, SERVER_PORT, URL_PATH, URL_QUERY, URL_SCHEME,
-    USER_AGENT_ORIGINAL,
+    CLIENT_ADDRESS, NETWORK_PEER_ADDRESS, NETWORK_PEER_PORT, NETWORK_PROTOCOL_VERSION,
+    SERVER_ADDRESS, SERVER_PORT, URL_PATH, URL_QUERY, URL_SCHEME, USER_AGENT_ORIGINAL,
 };
 use pin_project_lite::pin_project;
 use spanflow::Span;
@@ -21,6 +21,7 @@ use crate::attributes::{
     record_response_status,
 };
 use crate::body_span::poll_in_span;
+use crate::forwarded::Forwarded;
 use crate::redacted::redacted_query;
 use crate::response_body::TracedBody;
 use crate::server_span::start_server_span;
@@ -33,7 +34,11 @@ use crate::shared_values::shared_value;
 /// installed); a missing or invalid `traceparent` starts a new trace and the
 /// request proceeds normally. The span is named `{method} {route}` when the
 /// route is known (axum's `MatchedPath`, with the `axum` feature), `{method}`
-/// otherwise, carries the HTTP semantic-convention attributes, and is current
+/// otherwise, carries the HTTP semantic-convention attributes (`url.scheme`,
+/// `server.address` and `client.address` from a proxy's `Forwarded` or
+/// `X-Forwarded-*` headers first, as the conventions ask; the peer as
+/// `network.peer.address` when axum serves with `ConnectInfo<SocketAddr>`),
+/// and is current
 /// on every poll of the response future and of the response body. It ends
 /// when the body has been sent (see [`TracedBody`]), so a streamed response
 /// is timed whole. Status Error on 5xx responses, on service errors and on
@@ -110,28 +115,53 @@ fn record_request<B>(span: &mut Span, request: &Request<B>) {
     if let Some(query) = request.uri().query() {
         span.set_attribute(KeyValue::new(URL_QUERY, redacted_query(query).into_owned()));
     }
-    // A server sees origin-form targets, without a scheme: "http" then,
-    // static like the usual schemes, not copied per request.
-    let scheme = match request.uri().scheme_str() {
-        None | Some("http") => Value::from("http"),
-        Some("https") => Value::from("https"),
-        Some(other) => Value::from(other.to_owned()),
+    // What a proxy says of the original request comes first, as the
+    // conventions ask.
+    let forwarded = Forwarded::of(request.headers());
+    // A server sees origin-form targets, without a scheme: "http" then.
+    // The usual schemes are static, not copied per request.
+    let scheme = match forwarded.proto.or(request.uri().scheme_str()) {
+        None => Value::from("http"),
+        Some(scheme) if scheme.eq_ignore_ascii_case("http") => Value::from("http"),
+        Some(scheme) if scheme.eq_ignore_ascii_case("https") => Value::from("https"),
+        Some(other) => Value::from(other.to_ascii_lowercase()),
     };
     span.set_attribute(KeyValue::new(URL_SCHEME, scheme));
     span.set_attribute(KeyValue::new(
         NETWORK_PROTOCOL_VERSION,
         protocol_version(request.version()),
     ));
-    let host = request
-        .headers()
-        .get(http::header::HOST)
-        .and_then(|value| value.to_str().ok())
+    // HTTP/2 sends the host as `:authority`, which http puts in the URI.
+    let host = forwarded
+        .host
+        .or_else(|| {
+            request
+                .headers()
+                .get(http::header::HOST)
+                .and_then(|value| value.to_str().ok())
+        })
+        .or_else(|| {
+            request
+                .uri()
+                .authority()
+                .map(|authority| authority.as_str())
+        })
         .and_then(host_and_port);
     if let Some((host, port)) = host {
         span.set_attribute(KeyValue::new(SERVER_ADDRESS, shared_value(host)));
         if let Some(port) = port {
             span.set_attribute(KeyValue::new(SERVER_PORT, i64::from(port)));
         }
+    }
+    let peer = peer_address(request);
+    if let Some(client) = forwarded.client {
+        span.set_attribute(KeyValue::new(CLIENT_ADDRESS, client.to_owned()));
+    } else if let Some(peer) = peer {
+        span.set_attribute(KeyValue::new(CLIENT_ADDRESS, peer.ip().to_string()));
+    }
+    if let Some(peer) = peer {
+        span.set_attribute(KeyValue::new(NETWORK_PEER_ADDRESS, peer.ip().to_string()));
+        span.set_attribute(KeyValue::new(NETWORK_PEER_PORT, i64::from(peer.port())));
     }
     if let Some(agent) = request
         .headers()
@@ -140,6 +170,22 @@ fn record_request<B>(span: &mut Span, request: &Request<B>) {
     {
         span.set_attribute(KeyValue::new(USER_AGENT_ORIGINAL, shared_value(agent)));
     }
+}
+
+/// The connection's peer, when the app serves with axum's `ConnectInfo`
+/// (`into_make_service_with_connect_info::<SocketAddr>()`): hyper alone
+/// does not tell a service its peer.
+#[cfg(feature = "axum")]
+fn peer_address<B>(request: &Request<B>) -> Option<std::net::SocketAddr> {
+    request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0)
+}
+
+#[cfg(not(feature = "axum"))]
+fn peer_address<B>(_request: &Request<B>) -> Option<std::net::SocketAddr> {
+    None
 }
 
 #[cfg(feature = "axum")]

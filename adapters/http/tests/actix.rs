@@ -87,6 +87,8 @@ async fn requests_continue_the_callers_trace_inside_actix() {
             ("server.address", Value::from("127.0.0.1")),
             ("server.port", Value::I64(address.port().into())),
             ("network.protocol.version", Value::from("1.1")),
+            ("client.address", Value::from("127.0.0.1")),
+            ("network.peer.address", Value::from("127.0.0.1")),
         ] {
             assert_eq!(support::attribute(server, key), Some(&value), "{key}");
         }
@@ -97,6 +99,37 @@ async fn requests_continue_the_callers_trace_inside_actix() {
         );
         assert_eq!(matches!(server.status, Status::Error { .. }), failed);
         assert_eq!(matches!(client.status, Status::Error { .. }), failed);
+    }
+    handle.stop(true).await;
+}
+
+#[actix_web::test]
+async fn a_proxys_forwarded_header_names_the_scheme_host_and_client() {
+    support::installed();
+    let (address, handle) = serve(|routes| {
+        routes.route("/users/{id}", web::get().to(user));
+    });
+    let trace = support::get_with_headers(
+        format!("http://{address}/users/7"),
+        &[(
+            "forwarded",
+            "for=192.0.2.60;proto=https;host=shop.example:8443",
+        )],
+    )
+    .await;
+    let spans = support::spans_of(trace);
+    let server = spans
+        .iter()
+        .find(|s| s.span_kind == SpanKind::Server)
+        .expect("the server span");
+    for (key, value) in [
+        ("url.scheme", Value::from("https")),
+        ("server.address", Value::from("shop.example")),
+        ("server.port", Value::I64(8443)),
+        ("client.address", Value::from("192.0.2.60")),
+        ("network.peer.address", Value::from("127.0.0.1")),
+    ] {
+        assert_eq!(support::attribute(server, key), Some(&value), "{key}");
     }
     handle.stop(true).await;
 }

@@ -421,3 +421,86 @@ async fn a_method_the_conventions_do_not_name_is_other_and_kept_as_sent() {
     let named = find(&spans, "GET", SpanKind::Client);
     assert!(named.is_empty(), "{spans:#?}");
 }
+
+/// The SERVER span's `keys` for a GET to an app served with axum's
+/// `ConnectInfo`, sent with `headers`.
+async fn server_attributes(headers: &[(&str, &str)], keys: &[&str]) -> Vec<Option<Value>> {
+    let app = Router::new()
+        .route("/users/{id}", get(|| async { "ok" }))
+        .layer(TraceLayer::new());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    let trace = support::get_with_headers(format!("http://{address}/users/7"), headers).await;
+    let spans = support::spans_of(trace);
+    let server = find(&spans, "GET /users/{id}", SpanKind::Server)[0];
+    keys.iter()
+        .map(|key| support::attribute(server, key).cloned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxies_name_the_scheme_host_and_client_and_the_peer_is_the_connection() {
+    support::installed();
+    let keys = [
+        "url.scheme",
+        "server.address",
+        "server.port",
+        "client.address",
+        "network.peer.address",
+    ];
+    let text = |value: &str| Some(Value::from(value.to_owned()));
+    let direct = server_attributes(&[], &keys).await;
+    assert_eq!(direct[0], text("http"));
+    assert_eq!(direct[1], text("127.0.0.1"));
+    assert!(matches!(direct[2], Some(Value::I64(_))), "{direct:?}");
+    assert_eq!(direct[3..], [text("127.0.0.1"), text("127.0.0.1")]);
+
+    let forwarded = server_attributes(
+        &[
+            (
+                "forwarded",
+                "for=\"[2001:db8::17]:4711\";proto=https;host=shop.example:8443, for=10.0.0.1",
+            ),
+            ("x-forwarded-proto", "http"),
+        ],
+        &keys,
+    )
+    .await;
+    assert_eq!(
+        forwarded,
+        [
+            text("https"),
+            text("shop.example"),
+            Some(Value::I64(8443)),
+            text("2001:db8::17"),
+            text("127.0.0.1"),
+        ]
+    );
+
+    let x_forwarded = server_attributes(
+        &[
+            ("x-forwarded-proto", "HTTPS"),
+            ("x-forwarded-host", "shop.example"),
+            ("x-forwarded-for", "198.51.100.7, 10.0.0.1"),
+        ],
+        &keys,
+    )
+    .await;
+    assert_eq!(
+        x_forwarded,
+        [
+            text("https"),
+            text("shop.example"),
+            None,
+            text("198.51.100.7"),
+            text("127.0.0.1"),
+        ]
+    );
+}

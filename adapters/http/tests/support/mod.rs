@@ -110,3 +110,21 @@ pub fn assert_streamed(spans: &[SpanData], server: &str, piece: &str, count: usi
         );
     }
 }
+
+/// A plain (untraced) GET of `url` with `headers` and a `traceparent`
+/// naming a fresh trace, so that the server's span is found by it; the
+/// trace id.
+pub async fn get_with_headers(url: String, headers: &[(&str, &str)]) -> TraceId {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let trace = TraceId::from(
+        (0x5eed_u128 << 64) | u128::from(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)),
+    );
+    let mut request = reqwest::Client::new()
+        .get(url)
+        .header("traceparent", format!("00-{trace}-b7ad6b7169203331-01"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.expect("the server answers");
+    trace
+}
