@@ -1,10 +1,12 @@
-//! Attribute keys of this crate, beyond the messaging conventions.
+//! Attribute keys of this crate, beyond the messaging conventions, and the
+//! values of the conventions' message attributes.
 
 use std::sync::LazyLock;
 
 use opentelemetry::{KeyValue, StringValue};
 use opentelemetry_semantic_conventions::attribute::{
     MESSAGING_DESTINATION_PARTITION_ID, MESSAGING_KAFKA_MESSAGE_KEY,
+    MESSAGING_KAFKA_MESSAGE_TOMBSTONE, MESSAGING_MESSAGE_BODY_SIZE,
 };
 use spanflow::Span;
 
@@ -25,6 +27,20 @@ pub const CONSUMER_LAG: &str = "spanflow.kafka.consumer_lag";
 pub(crate) fn record_message_key(span: &mut Span, key: Option<&[u8]>) {
     if let Some(key) = key.and_then(|key| std::str::from_utf8(key).ok()) {
         span.set_attribute(KeyValue::new(MESSAGING_KAFKA_MESSAGE_KEY, key.to_owned()));
+    }
+}
+
+/// `messaging.message.body.size`, or for a record without a value (a
+/// tombstone, which log compaction reads as a deletion of its key)
+/// `messaging.kafka.message.tombstone`, which the conventions record only
+/// when true.
+pub(crate) fn record_payload(span: &mut Span, payload: Option<&[u8]>) {
+    match payload {
+        Some(payload) => span.set_attribute(KeyValue::new(
+            MESSAGING_MESSAGE_BODY_SIZE,
+            payload.len() as i64,
+        )),
+        None => span.set_attribute(KeyValue::new(MESSAGING_KAFKA_MESSAGE_TOMBSTONE, true)),
     }
 }
 

@@ -8,8 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use opentelemetry::KeyValue;
 use opentelemetry_semantic_conventions::attribute::{
-    MESSAGING_BATCH_MESSAGE_COUNT, MESSAGING_KAFKA_OFFSET, MESSAGING_MESSAGE_BODY_SIZE,
-    MESSAGING_OPERATION_NAME, MESSAGING_OPERATION_TYPE,
+    MESSAGING_BATCH_MESSAGE_COUNT, MESSAGING_KAFKA_OFFSET, MESSAGING_OPERATION_NAME,
+    MESSAGING_OPERATION_TYPE,
 };
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{Consumer, ConsumerContext, DefaultConsumerContext, StreamConsumer};
@@ -20,7 +20,9 @@ use rdkafka_sys as rdsys;
 use rdkafka_sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR;
 use spanflow::{Span, TracedExt};
 
-use crate::attributes::{CONSUMER_LAG, TIME_IN_TOPIC_MS, partition_id, record_message_key};
+use crate::attributes::{
+    CONSUMER_LAG, TIME_IN_TOPIC_MS, partition_id, record_message_key, record_payload,
+};
 use crate::client_info::ClientInfo;
 use crate::headers::{AsBorrowedHeaders, extract_parent};
 use crate::identity::{Operation, identity, with_c_topic};
@@ -218,12 +220,7 @@ where
         span.set_attribute(partition_id(message.partition()));
         span.set_attribute(KeyValue::new(MESSAGING_KAFKA_OFFSET, message.offset()));
         record_message_key(span, message.key());
-        if let Some(payload) = message.payload() {
-            span.set_attribute(KeyValue::new(
-                MESSAGING_MESSAGE_BODY_SIZE,
-                payload.len() as i64,
-            ));
-        }
+        record_payload(span, message.payload());
         if let Some(created) = message.timestamp().to_millis() {
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)

@@ -14,7 +14,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::{DefaultRuntime, Timeout};
 use spanflow::Span;
 
-use crate::attributes::{partition_id, record_message_key};
+use crate::attributes::{partition_id, record_message_key, record_payload};
 use crate::client_info::ClientInfo;
 use crate::headers::inject_context;
 use crate::identity::{Operation, identity};
@@ -133,6 +133,7 @@ where
             span.set_attribute(partition_id(partition));
         }
         record_message_key(span, record.key.map(ToBytes::to_bytes));
+        record_payload(span, record.payload.map(ToBytes::to_bytes));
         for attribute in self.client.attributes() {
             span.set_attribute(attribute);
         }

@@ -79,6 +79,7 @@ async fn produce_then_consume_is_one_trace() {
         (send, "messaging.destination.partition.id", Value::from("0")),
         (send, "messaging.kafka.offset", Value::I64(delivery.offset)),
         (send, "messaging.kafka.message.key", Value::from("order-7")),
+        (send, "messaging.message.body.size", Value::I64(2)),
         (send, "messaging.client.id", Value::from("spanflow-tests")),
         (send, "server.address", Value::from("127.0.0.1")),
         (process, "messaging.operation.name", Value::from("process")),
@@ -107,6 +108,44 @@ async fn produce_then_consume_is_one_trace() {
         matches!(attribute(process, "spanflow.kafka.time_in_topic_ms"), Some(Value::I64(ms)) if *ms >= 0),
         "time in topic recorded"
     );
+    for span in [send, process] {
+        assert_eq!(attribute(span, "messaging.kafka.message.tombstone"), None);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tombstone_is_marked_when_sent_and_when_processed() {
+    installed();
+    let topic = fresh_topic("tombstone").await;
+    let producer = traced_producer();
+    let root = spanflow::span!("forget");
+    let trace = root.span_context().trace_id();
+    async {
+        producer
+            .send(
+                FutureRecord::<str, str>::to(&topic).key("order-9"),
+                SEND_TIMEOUT,
+            )
+            .await
+            .expect("delivered")
+    }
+    .in_span(root)
+    .await;
+    let consumer = traced_consumer(&topic, "compaction");
+    let message = next_message(&consumer).await;
+    assert_eq!(message.payload(), None, "a tombstone has no value");
+    consumer.process(&message, async {}).await;
+
+    let spans = spans_of(trace);
+    for name in [format!("send {topic}"), format!("process {topic}")] {
+        let span = the_span(&spans, &name);
+        assert_eq!(
+            attribute(span, "messaging.kafka.message.tombstone"),
+            Some(&Value::Bool(true)),
+            "{name}"
+        );
+        assert_eq!(attribute(span, "messaging.message.body.size"), None);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
