@@ -75,19 +75,16 @@ impl FileSettings {
     ) -> Result<(), Problem> {
         if let Some(field) = node.field(key)?
             && let Some(value) = field.scalar()?
+            && let Some(earlier) = self.vars.get(name)
+            && earlier.value != value
         {
-            if let Some(earlier) = self.vars.get(name)
-                && earlier.value != value
-            {
-                return Err(field.problem(format!(
-                    "{value:?} differs from {}: {:?}; spanflow's batch exports share one set \
-                     of batch settings",
-                    earlier.path, earlier.value
-                )));
-            }
-            self.set(name, value, &field.path);
+            return Err(field.problem(format!(
+                "{value:?} differs from {}: {:?}; spanflow's batch exports share one set of \
+                 batch settings",
+                earlier.path, earlier.value
+            )));
         }
-        Ok(())
+        self.set_from(name, node, key)
     }
 
     /// Sets `name` from the scalar under `key` of `node`, if present.
