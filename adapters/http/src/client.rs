@@ -4,7 +4,9 @@ use std::borrow::Cow;
 use std::future::Future;
 
 use opentelemetry::KeyValue;
-use opentelemetry_semantic_conventions::attribute::{SERVER_ADDRESS, SERVER_PORT, URL_FULL};
+use opentelemetry_semantic_conventions::attribute::{
+    NETWORK_PEER_ADDRESS, NETWORK_PEER_PORT, SERVER_ADDRESS, SERVER_PORT, URL_FULL,
+};
 use spanflow::Span;
 
 use crate::attributes::{record_failure, record_method_original, record_response_status};
@@ -98,6 +100,12 @@ where
         Ok(response) => {
             let status = response.status();
             record_response_status(&mut span, status.as_u16(), status.canonical_reason());
+            if let Some(peer) = response.remote_addr()
+                && span.is_recording()
+            {
+                span.set_attribute(KeyValue::new(NETWORK_PEER_ADDRESS, peer.ip().to_string()));
+                span.set_attribute(KeyValue::new(NETWORK_PEER_PORT, i64::from(peer.port())));
+            }
         }
         Err(error) => record_failure(&mut span, classify(error)),
     }

@@ -162,6 +162,15 @@ async fn two_hops_make_one_trace_with_the_right_parents() {
         support::attribute(client_a, "server.address"),
         Some(&Value::from("127.0.0.1"))
     );
+    assert_eq!(
+        support::attribute(client_a, "network.peer.address"),
+        Some(&Value::from("127.0.0.1")),
+        "the connection's peer"
+    );
+    assert_eq!(
+        support::attribute(client_a, "network.peer.port"),
+        support::attribute(client_a, "server.port")
+    );
     assert_eq!(client_a.status, Status::Unset);
 }
 
