@@ -7,8 +7,8 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::Version;
 use actix_web::http::header::HeaderMap;
+use opentelemetry::KeyValue;
 use opentelemetry::propagation::Extractor;
-use opentelemetry::{KeyValue, Value};
 use opentelemetry_semantic_conventions::attribute::{
     CLIENT_ADDRESS, NETWORK_PEER_ADDRESS, NETWORK_PEER_PORT, NETWORK_PROTOCOL_VERSION,
     SERVER_ADDRESS, SERVER_PORT, URL_PATH, URL_QUERY, URL_SCHEME, USER_AGENT_ORIGINAL,
@@ -16,7 +16,9 @@ use opentelemetry_semantic_conventions::attribute::{
 use spanflow::Span;
 
 use crate::actix_body::ActixTracedBody;
-use crate::attributes::{host_and_port, record_method_original, record_response_status};
+use crate::attributes::{
+    host_and_port, record_method_original, record_response_status, scheme_value,
+};
 use crate::body_span::poll_in_span;
 use crate::redacted::redacted_query;
 use crate::server_span::start_server_span;
@@ -128,13 +130,7 @@ fn record_request(span: &mut Span, request: &ServiceRequest) {
     // `X-Forwarded-*` as the conventions ask for the client's scheme and
     // host; made once per request and kept for the app's handlers.
     let connection = request.connection_info();
-    // The usual schemes static, not copied per request.
-    let scheme = match connection.scheme() {
-        "http" => Value::from("http"),
-        "https" => Value::from("https"),
-        other => Value::from(other.to_owned()),
-    };
-    span.set_attribute(KeyValue::new(URL_SCHEME, scheme));
+    span.set_attribute(KeyValue::new(URL_SCHEME, scheme_value(connection.scheme())));
     if let Some((host, port)) = host_and_port(connection.host()) {
         span.set_attribute(KeyValue::new(SERVER_ADDRESS, shared_value(host)));
         if let Some(port) = port {

@@ -92,6 +92,19 @@ pub(crate) fn protocol_version(version: http::Version) -> &'static str {
     }
 }
 
+/// `url.scheme`: the usual schemes static, not copied per request, and
+/// lower case whatever case a proxy's header used.
+#[cfg(any(feature = "tower", feature = "actix-web"))]
+pub(crate) fn scheme_value(scheme: &str) -> opentelemetry::Value {
+    if scheme.eq_ignore_ascii_case("http") {
+        "http".into()
+    } else if scheme.eq_ignore_ascii_case("https") {
+        "https".into()
+    } else {
+        scheme.to_ascii_lowercase().into()
+    }
+}
+
 /// `server.address` and `server.port` from a `Host` header (`shop.example`,
 /// `shop.example:8080`, `[::1]:8080`); `None` for a value that is not a
 /// host with an optional port. http's `Authority` parses the same, but

@@ -18,7 +18,7 @@ use tower_service::Service;
 
 use crate::attributes::{
     host_and_port, method_name, protocol_version, record_failure, record_method_original,
-    record_response_status,
+    record_response_status, scheme_value,
 };
 use crate::body_span::poll_in_span;
 use crate::forwarded::Forwarded;
@@ -38,10 +38,9 @@ use crate::shared_values::shared_value;
 /// `server.address` and `client.address` from a proxy's `Forwarded` or
 /// `X-Forwarded-*` headers first, as the conventions ask; the peer as
 /// `network.peer.address` when axum serves with `ConnectInfo<SocketAddr>`),
-/// and is current
-/// on every poll of the response future and of the response body. It ends
-/// when the body has been sent (see [`TracedBody`]), so a streamed response
-/// is timed whole. Status Error on 5xx responses, on service errors and on
+/// and is current on every poll of the response future and of the response
+/// body. It ends when the body has been sent (see [`TracedBody`]), so a
+/// streamed response is timed whole. Status Error on 5xx responses, on service errors and on
 /// body errors.
 ///
 /// ```
@@ -115,21 +114,31 @@ fn record_request<B>(span: &mut Span, request: &Request<B>) {
     if let Some(query) = request.uri().query() {
         span.set_attribute(KeyValue::new(URL_QUERY, redacted_query(query).into_owned()));
     }
-    // What a proxy says of the original request comes first, as the
-    // conventions ask.
-    let forwarded = Forwarded::of(request.headers());
-    // A server sees origin-form targets, without a scheme: "http" then.
-    // The usual schemes are static, not copied per request.
-    let scheme = match forwarded.proto.or(request.uri().scheme_str()) {
-        None => Value::from("http"),
-        Some(scheme) if scheme.eq_ignore_ascii_case("http") => Value::from("http"),
-        Some(scheme) if scheme.eq_ignore_ascii_case("https") => Value::from("https"),
-        Some(other) => Value::from(other.to_ascii_lowercase()),
-    };
-    span.set_attribute(KeyValue::new(URL_SCHEME, scheme));
     span.set_attribute(KeyValue::new(
         NETWORK_PROTOCOL_VERSION,
         protocol_version(request.version()),
+    ));
+    record_origin(span, request);
+    if let Some(agent) = request
+        .headers()
+        .get(http::header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+    {
+        span.set_attribute(KeyValue::new(USER_AGENT_ORIGINAL, shared_value(agent)));
+    }
+}
+
+/// Where the request came from and what it was sent to: `url.scheme`,
+/// `server.address` and `server.port`, `client.address`, and the
+/// connection's peer. What a proxy says of the original request comes
+/// first, as the conventions ask.
+fn record_origin<B>(span: &mut Span, request: &Request<B>) {
+    let forwarded = Forwarded::of(request.headers());
+    // A server sees origin-form targets, without a scheme: "http" then.
+    let scheme = forwarded.proto.or(request.uri().scheme_str());
+    span.set_attribute(KeyValue::new(
+        URL_SCHEME,
+        scheme.map_or(Value::from("http"), scheme_value),
     ));
     // HTTP/2 sends the host as `:authority`, which http puts in the URI.
     let host = forwarded
@@ -162,13 +171,6 @@ fn record_request<B>(span: &mut Span, request: &Request<B>) {
     if let Some(peer) = peer {
         span.set_attribute(KeyValue::new(NETWORK_PEER_ADDRESS, peer.ip().to_string()));
         span.set_attribute(KeyValue::new(NETWORK_PEER_PORT, i64::from(peer.port())));
-    }
-    if let Some(agent) = request
-        .headers()
-        .get(http::header::USER_AGENT)
-        .and_then(|value| value.to_str().ok())
-    {
-        span.set_attribute(KeyValue::new(USER_AGENT_ORIGINAL, shared_value(agent)));
     }
 }
 
