@@ -46,6 +46,13 @@ pub enum Naming {
         /// The value of `code.function.name`.
         function: &'static str,
     },
+    /// A span an instrumentation library opens for the application's work
+    /// (a request, a message): it has no `code.*` attributes, which would
+    /// name the library's source rather than the application's.
+    Library {
+        /// The span name.
+        name: &'static str,
+    },
     /// A method: the self type is only known inside the fn body, so the
     /// name is resolved once, on the first recorded span, from
     /// `type_name::<Self>()` and cached.
@@ -113,7 +120,7 @@ impl CallSite {
     /// The span name.
     pub(crate) fn name(&self) -> &'static str {
         match self.naming {
-            Naming::Fixed { name, .. } => name,
+            Naming::Fixed { name, .. } | Naming::Library { name } => name,
             Naming::Method { method, name } => self
                 .resolved
                 .get()
@@ -123,10 +130,18 @@ impl CallSite {
         }
     }
 
-    /// The value of `code.function.name`.
+    /// Whether the span carries `code.function.name`, `code.file.path` and
+    /// `code.line.number`: all spans but a library's.
+    pub(crate) fn has_code_attributes(&self) -> bool {
+        !matches!(self.naming, Naming::Library { .. })
+    }
+
+    /// The value of `code.function.name` (empty for a library's span,
+    /// which has none).
     pub(crate) fn function(&self) -> &'static str {
         match self.naming {
             Naming::Fixed { function, .. } => function,
+            Naming::Library { .. } => "",
             Naming::Method { method, .. } => self
                 .resolved
                 .get()

@@ -148,8 +148,9 @@
 //! # Attributes
 //!
 //! Every span carries `code.function.name`, `code.file.path` and
-//! `code.line.number`; futures add their clocks. The keys are listed in
-//! [`attributes`].
+//! `code.line.number`, but those an instrumentation library opens
+//! ([`library_callsite!`]: the adapters' request and message spans);
+//! futures add their clocks. The keys are listed in [`attributes`].
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -274,6 +275,31 @@ macro_rules! callsite {
                 name: $name,
                 function: ::core::module_path!(),
             },
+            ::core::file!(),
+            ::core::line!(),
+            $crate::__kind!($kind),
+        );
+        &CALLSITE
+    }};
+}
+
+/// [`callsite!`] for instrumentation libraries (spanflow's adapters, or
+/// yours): a span opened for the application's work, such as a request or
+/// a message, whose `code.*` attributes would name the library's source
+/// file rather than the application's, so it has none.
+///
+/// ```
+/// let mut span = spanflow::Span::new(spanflow::library_callsite!("HTTP request", kind = server));
+/// span.end();
+/// ```
+#[macro_export]
+macro_rules! library_callsite {
+    ($name:literal) => {
+        $crate::library_callsite!($name, kind = internal)
+    };
+    ($name:literal, kind = $kind:ident) => {{
+        static CALLSITE: $crate::CallSite = $crate::CallSite::new(
+            $crate::__private::Naming::Library { name: $name },
             ::core::file!(),
             ::core::line!(),
             $crate::__kind!($kind),

@@ -344,18 +344,20 @@ impl SpanRecord {
     ) -> SpanData {
         let callsite = self.callsite;
         let mut attributes = Vec::with_capacity(self.attributes.len() + 8);
-        attributes.push(KeyValue::new(
-            attributes::CODE_FUNCTION_NAME,
-            Value::String(callsite.function().into()),
-        ));
-        attributes.push(KeyValue::new(
-            attributes::CODE_FILE_PATH,
-            Value::String(callsite.file().into()),
-        ));
-        attributes.push(KeyValue::new(
-            attributes::CODE_LINE_NUMBER,
-            i64::from(callsite.line()),
-        ));
+        if callsite.has_code_attributes() {
+            attributes.push(KeyValue::new(
+                attributes::CODE_FUNCTION_NAME,
+                Value::String(callsite.function().into()),
+            ));
+            attributes.push(KeyValue::new(
+                attributes::CODE_FILE_PATH,
+                Value::String(callsite.file().into()),
+            ));
+            attributes.push(KeyValue::new(
+                attributes::CODE_LINE_NUMBER,
+                i64::from(callsite.line()),
+            ));
+        }
         if let Some(timing) = self.clocks.take().map(|clocks| clocks.timing(self.end)) {
             attributes.push(KeyValue::new(
                 attributes::QUEUED_NS,

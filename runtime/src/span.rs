@@ -918,9 +918,9 @@ fn start_api(
     root: bool,
 ) -> Span {
     callsite.resolve(self_type);
-    let mut builder = SpanBuilder::from_name(callsite.name())
-        .with_kind(callsite.kind().to_otel())
-        .with_attributes([
+    let mut builder = SpanBuilder::from_name(callsite.name()).with_kind(callsite.kind().to_otel());
+    if callsite.has_code_attributes() {
+        builder = builder.with_attributes([
             KeyValue::new(
                 attributes::CODE_FUNCTION_NAME,
                 Value::String(callsite.function().into()),
@@ -931,6 +931,7 @@ fn start_api(
             ),
             KeyValue::new(attributes::CODE_LINE_NUMBER, i64::from(callsite.line())),
         ]);
+    }
     let detached;
     let parent_for_span = if root {
         let current = parent_cx.span().span_context().clone();

@@ -49,10 +49,7 @@ fn shared_callsite<M>(id: TypeId) -> &'static CallSite {
         let name: &'static str =
             Box::leak(format!("{} send", short_type_name::<M>()).into_boxed_str());
         Box::leak(Box::new(CallSite::new(
-            Naming::Fixed {
-                name,
-                function: module_path!(),
-            },
+            Naming::Library { name },
             file!(),
             line!(),
             Kind::Producer,

@@ -13,7 +13,7 @@ use crate::carrier::HeadersMut;
 pub(crate) fn start_client_span(method: &http::Method) -> Span {
     let method = method_name(method);
     Span::lazily_named(
-        spanflow::callsite!("HTTP client request", kind = client),
+        spanflow::library_callsite!("HTTP client request", kind = client),
         || {
             (
                 span_name_method(method).into(),

@@ -133,14 +133,15 @@ where
                 let parent =
                     Extracted::from_carrier(&Context::current(), &Headers(request.headers()));
                 Span::with_parent_lazily_named(
-                    spanflow::callsite!("gRPC call", kind = server),
+                    spanflow::library_callsite!("gRPC call", kind = server),
                     parent,
                     identify,
                 )
             }
-            Side::Client => {
-                Span::lazily_named(spanflow::callsite!("gRPC call", kind = client), identify)
-            }
+            Side::Client => Span::lazily_named(
+                spanflow::library_callsite!("gRPC call", kind = client),
+                identify,
+            ),
         };
         if span.is_recording() {
             record_server(&mut span, self.server.as_ref());

@@ -26,7 +26,7 @@ pub(crate) fn start_server_span(
     // Not `Context::map_current`: a propagator of the user's may attach a
     // context while extracting, which would find the current one borrowed.
     let parent = Extracted::from_carrier(&Context::current(), headers);
-    let callsite = spanflow::callsite!("HTTP request", kind = server);
+    let callsite = spanflow::library_callsite!("HTTP request", kind = server);
     let method_attribute = || KeyValue::new(HTTP_REQUEST_METHOD, method);
     // Built only when a sampling rule must see them or the span records.
     let named = span_name_method(method);

@@ -162,6 +162,13 @@ async fn two_hops_make_one_trace_with_the_right_parents() {
         support::attribute(client_a, "server.address"),
         Some(&Value::from("127.0.0.1"))
     );
+    for span in [server_b, client_a] {
+        assert_eq!(
+            support::attribute(span, "code.file.path"),
+            None,
+            "an adapter's span names no file of the adapter"
+        );
+    }
     assert_eq!(
         support::attribute(client_a, "network.peer.address"),
         Some(&Value::from("127.0.0.1")),

@@ -142,7 +142,7 @@ where
         M::Headers: AsBorrowedHeaders,
     {
         // Named at its start, so that sampling rules see `process {topic}`.
-        let callsite = spanflow::callsite!("process", kind = consumer);
+        let callsite = spanflow::library_callsite!("process", kind = consumer);
         let identify = || identity(Operation::Process, message.topic());
         let mut span = match self.relation {
             ProducerRelation::Parent => {
@@ -188,9 +188,8 @@ where
         let one_topic =
             first_topic.filter(|&topic| messages.iter().all(|message| message.topic() == topic));
         let mut span =
-            Span::lazily_named(
-                spanflow::callsite!("poll", kind = consumer),
-                || match one_topic {
+            Span::lazily_named(spanflow::library_callsite!("poll", kind = consumer), || {
+                match one_topic {
                     Some(topic) => {
                         let (name, attributes) = identity(Operation::Poll, topic);
                         (name, attributes.to_vec())
@@ -199,8 +198,8 @@ where
                         "poll".into(),
                         vec![KeyValue::new(MESSAGING_OPERATION_NAME, "poll")],
                     ),
-                },
-            );
+                }
+            });
         if !span.is_recording() {
             return span;
         }

@@ -99,9 +99,10 @@ where
         T: Into<Timeout>,
     {
         // Named at its start, so that sampling rules see `send {topic}`.
-        let mut span = Span::lazily_named(spanflow::callsite!("send", kind = producer), || {
-            identity(Operation::Send, record.topic)
-        });
+        let mut span =
+            Span::lazily_named(spanflow::library_callsite!("send", kind = producer), || {
+                identity(Operation::Send, record.topic)
+            });
         if span.is_recording() {
             self.record_send(&mut span, &record);
         }

@@ -110,6 +110,7 @@ async fn produce_then_consume_is_one_trace() {
     );
     for span in [send, process] {
         assert_eq!(attribute(span, "messaging.kafka.message.tombstone"), None);
+        assert_eq!(attribute(span, "code.file.path"), None, "an adapter's span");
     }
 }
 

@@ -175,15 +175,17 @@ pub(crate) fn record_span(out: &mut Vec<u8>, record: &SpanRecord, anchor: WallAn
     };
     write_span(out, &parts, |w| {
         // In the order `SpanRecord::take_span_data` gives them.
-        attribute(w, 9, attrs::CODE_FUNCTION_NAME, |w| {
-            string_value(w, callsite.function())
-        });
-        attribute(w, 9, attrs::CODE_FILE_PATH, |w| {
-            string_value(w, callsite.file())
-        });
-        attribute(w, 9, attrs::CODE_LINE_NUMBER, |w| {
-            int_value(w, i64::from(callsite.line()))
-        });
+        if callsite.has_code_attributes() {
+            attribute(w, 9, attrs::CODE_FUNCTION_NAME, |w| {
+                string_value(w, callsite.function())
+            });
+            attribute(w, 9, attrs::CODE_FILE_PATH, |w| {
+                string_value(w, callsite.file())
+            });
+            attribute(w, 9, attrs::CODE_LINE_NUMBER, |w| {
+                int_value(w, i64::from(callsite.line()))
+            });
+        }
         if let Some(timing) = record.clocks.map(|clocks| clocks.timing(record.end)) {
             for (key, value) in [
                 (attrs::QUEUED_NS, timing.queued_ns),

@@ -353,9 +353,33 @@ mod records {
         record
     }
 
+    static LIBRARY: CallSite = CallSite::new(
+        Naming::Library {
+            name: "HTTP request",
+        },
+        "src/server.rs",
+        3,
+        Kind::Server,
+    );
+
     #[test]
     fn a_plain_record() {
         assert_same_bytes(record(&FIXED));
+    }
+
+    #[test]
+    fn a_librarys_record_has_no_code_attributes_either_way() {
+        let library = || {
+            let mut library = record(&LIBRARY);
+            library.attributes = vec![KeyValue::new("http.route", "/orders/{id}")];
+            library
+        };
+        let scope = opentelemetry::InstrumentationScope::builder("spanflow").build();
+        let data = library().take_span_data(WallAnchor::new(), &scope);
+        let keys: Vec<&str> = data.attributes.iter().map(|kv| kv.key.as_str()).collect();
+        assert_eq!(keys, ["http.route"]);
+        assert_eq!(data.name, "HTTP request");
+        assert_same_bytes(library());
     }
 
     #[test]
