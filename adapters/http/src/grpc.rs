@@ -6,8 +6,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
+use crate::attributes::host_and_port;
 use crate::body_span::poll_in_span;
 use crate::carrier::{Headers, HeadersMut};
+use crate::shared_values::shared_value;
 use crate::span_names::span_name;
 use http::{HeaderMap, Request, Response};
 use http_body::{Body, Frame, SizeHint};
@@ -144,7 +146,10 @@ where
             ),
         };
         if span.is_recording() {
-            record_server(&mut span, self.server.as_ref());
+            match self.side {
+                Side::Client => record_server(&mut span, self.server.as_ref()),
+                Side::Server => record_authority(&mut span, &request),
+            }
         }
         match self.side {
             Side::Client => {
@@ -203,6 +208,21 @@ fn record_server(span: &mut Span, server: Option<&(StringValue, Option<u16>)>) {
         span.set_attribute(KeyValue::new(SERVER_ADDRESS, host.clone()));
         if let Some(port) = port {
             span.set_attribute(KeyValue::new(SERVER_PORT, i64::from(*port)));
+        }
+    }
+}
+
+/// A server's `server.address` and `server.port`: the `:authority` the
+/// client called (HTTP/2 puts it in the request's URI).
+fn record_authority<B>(span: &mut Span, request: &Request<B>) {
+    let called = request
+        .uri()
+        .authority()
+        .and_then(|authority| host_and_port(authority.as_str()));
+    if let Some((host, port)) = called {
+        span.set_attribute(KeyValue::new(SERVER_ADDRESS, shared_value(host)));
+        if let Some(port) = port {
+            span.set_attribute(KeyValue::new(SERVER_PORT, i64::from(port)));
         }
     }
 }

@@ -124,10 +124,22 @@ async fn a_call_makes_one_trace_with_the_rpc_conventions() {
         );
         assert_eq!(span.status, Status::Unset);
     }
+    for span in [client, server] {
+        assert_eq!(
+            support::attribute(span, "server.address"),
+            Some(&Value::from("127.0.0.1")),
+            "{:?}",
+            span.span_kind
+        );
+    }
     assert_eq!(
-        support::attribute(client, "server.address"),
-        Some(&Value::from("127.0.0.1"))
+        support::attribute(server, "server.port"),
+        support::attribute(client, "server.port")
     );
+    assert!(matches!(
+        support::attribute(server, "server.port"),
+        Some(Value::I64(_))
+    ));
     let events: Vec<&str> = server.events.iter().map(|e| e.name.as_ref()).collect();
     assert_eq!(
         events,
