@@ -22,17 +22,34 @@
 //! Context crosses the wire through OpenTelemetry's global propagator, which
 //! a spanflow pipeline sets to W3C Trace Context (spanflow's, to the letter)
 //! and W3C Baggage, so Java, Go and Python services join the same traces.
-//! Attributes follow the HTTP semantic conventions, redaction included:
-//! credentials in a URL show as `REDACTED:REDACTED` in `url.full`, and the
-//! values of the query keys that carry signatures and tokens
-//! (`X-Amz-Signature`, `X-Amz-Credential`, `X-Amz-Security-Token`, `sig`,
-//! `X-Goog-Signature`) as `REDACTED` in `url.full` and `url.query`; a
-//! method the conventions do not name is `_OTHER` (kept as sent in
-//! `http.request.method_original`) and names its span `HTTP`. Server spans start with
-//! their names (`{method} {route}`, gRPC's `package.Service/Method`) and
-//! identifying attributes, so that [`SamplingRules`](spanflow::SamplingRules)
-//! can match the requests that start traces; an unsampled request builds
-//! neither.
+//! Server spans start with their names (`{method} {route}`, gRPC's
+//! `package.Service/Method`) and identifying attributes, so that
+//! [`SamplingRules`](spanflow::SamplingRules) can match the requests that
+//! start traces; an unsampled request builds neither.
+//!
+//! # Attributes
+//!
+//! They follow the HTTP and RPC semantic conventions. A recorded span
+//! carries:
+//!
+//! | span | attributes |
+//! | --- | --- |
+//! | HTTP server (tower, actix-web) | `http.request.method` (and `http.request.method_original`), `http.route`, `url.path`, `url.query`, `url.scheme`, `server.address`, `server.port`, `client.address`, `network.peer.address`, `network.peer.port`, `network.protocol.version`, `user_agent.original`, `http.response.status_code`, `error.type` |
+//! | HTTP client (reqwest, tower) | `http.request.method` (and `http.request.method_original`), `url.full`, `server.address`, `server.port`, `network.peer.address` and `.port` (reqwest), `http.response.status_code`, `error.type` |
+//! | gRPC (server, client) | `rpc.system.name`, `rpc.method`, `rpc.response.status_code`, `server.address`, `server.port`, `error.type` |
+//!
+//! Each is recorded when the request has it. The servers take `url.scheme`,
+//! `server.address` and `client.address` from a proxy's `Forwarded` or
+//! `X-Forwarded-*` headers first, as the conventions ask; the tower layer
+//! knows the peer when axum serves with `ConnectInfo<SocketAddr>`. URLs are
+//! redacted as the conventions say: credentials show as `REDACTED:REDACTED`
+//! in `url.full`, and the values of the query keys that carry signatures
+//! and tokens (`X-Amz-Signature`, `X-Amz-Credential`,
+//! `X-Amz-Security-Token`, `sig`, `X-Goog-Signature`) as `REDACTED` in
+//! `url.full` and `url.query`. A method the conventions do not name is
+//! `_OTHER`, kept as sent in `http.request.method_original`, and names its
+//! span `HTTP`. The spans carry no `code.*` attributes: they would name this
+//! crate's source, not the application's.
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
