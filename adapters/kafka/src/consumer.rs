@@ -52,7 +52,8 @@ pub enum ProducerRelation {
 /// `messaging.system`, `messaging.operation.name`/`.type` = `process`,
 /// `messaging.destination.name`, `messaging.destination.partition.id`,
 /// `messaging.kafka.offset`, `messaging.kafka.message.key` (when UTF-8),
-/// `messaging.message.body.size`, `messaging.consumer.group.name`,
+/// `messaging.message.body.size` (or `messaging.kafka.message.tombstone`
+/// for a record without a value), `messaging.consumer.group.name`,
 /// `messaging.client.id`, `server.address`/`server.port`, and this crate's
 /// [`TIME_IN_TOPIC_MS`] and [`CONSUMER_LAG`].
 ///

@@ -29,8 +29,9 @@ use crate::identity::{Operation, identity};
 /// `messaging.system`, `messaging.operation.name`/`.type`,
 /// `messaging.destination.name`, `messaging.destination.partition.id`,
 /// `messaging.kafka.offset`, `messaging.kafka.message.key` (when UTF-8),
-/// `messaging.client.id`, `server.address`/`server.port`, and `error.type`
-/// on failure.
+/// `messaging.message.body.size` (or `messaging.kafka.message.tombstone`
+/// for a record without a value), `messaging.client.id`,
+/// `server.address`/`server.port`, and `error.type` on failure.
 ///
 /// ```no_run
 /// # async fn demo() -> rdkafka::error::KafkaResult<()> {
