@@ -73,18 +73,22 @@ impl FileSettings {
         node: &Node<'_>,
         key: &str,
     ) -> Result<(), Problem> {
-        if let Some(field) = node.field(key)?
-            && let Some(value) = field.scalar()?
-            && let Some(earlier) = self.vars.get(name)
-            && earlier.value != value
-        {
-            return Err(field.problem(format!(
-                "{value:?} differs from {}: {:?}; spanflow's batch exports share one set of \
-                 batch settings",
-                earlier.path, earlier.value
-            )));
+        if let Some((value, path)) = scalar_under(node, key)? {
+            if let Some(earlier) = self.vars.get(name)
+                && earlier.value != value
+            {
+                return Err(Problem::at(
+                    &path,
+                    format!(
+                        "{value:?} differs from {}: {:?}; spanflow's batch exports share one \
+                         set of batch settings",
+                        earlier.path, earlier.value
+                    ),
+                ));
+            }
+            self.set(name, value, &path);
         }
-        self.set_from(name, node, key)
+        Ok(())
     }
 
     /// Sets `name` from the scalar under `key` of `node`, if present.
@@ -94,10 +98,8 @@ impl FileSettings {
         node: &Node<'_>,
         key: &str,
     ) -> Result<(), Problem> {
-        if let Some(field) = node.field(key)?
-            && let Some(value) = field.scalar()?
-        {
-            self.set(name, value, &field.path);
+        if let Some((value, path)) = scalar_under(node, key)? {
+            self.set(name, value, &path);
         }
         Ok(())
     }
@@ -113,6 +115,15 @@ impl FileSettings {
                 format!("{path} is not a property spanflow knows; it is not read"),
             );
         }
+    }
+}
+
+/// The scalar under `key` of `node` and where it is, if present and not
+/// null.
+fn scalar_under(node: &Node<'_>, key: &str) -> Result<Option<(String, String)>, Problem> {
+    match node.field(key)? {
+        Some(field) => Ok(field.scalar()?.map(|value| (value, field.path))),
+        None => Ok(None),
     }
 }
 
