@@ -11,6 +11,13 @@
 //! for what a span needs of the first one.
 
 use http::HeaderMap;
+use http::header::{FORWARDED, HeaderName};
+
+// Names made at compile time: a lookup by `&str` would parse the name on
+// every request, and most requests carry none of these headers.
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// The original request as the proxy nearest the client saw it; each part
 /// from `Forwarded` if it says it, else from its `X-Forwarded-*` header.
@@ -28,20 +35,20 @@ pub(crate) struct Forwarded<'a> {
 impl<'a> Forwarded<'a> {
     /// What `headers` say of the original request.
     pub(crate) fn of(headers: &'a HeaderMap) -> Forwarded<'a> {
-        let text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
-        let mut seen = text("forwarded").map(first_element).unwrap_or_default();
+        let text = |name: &HeaderName| headers.get(name).and_then(|value| value.to_str().ok());
+        let mut seen = text(&FORWARDED).map(first_element).unwrap_or_default();
         // The first of a list is the one nearest the client.
-        let first = |name: &str| {
+        let first = |name: &HeaderName| {
             text(name)
                 .and_then(|list| list.split(',').next())
                 .map(str::trim)
                 .filter(|value| !value.is_empty())
         };
-        seen.proto = seen.proto.or_else(|| first("x-forwarded-proto"));
-        seen.host = seen.host.or_else(|| first("x-forwarded-host"));
+        seen.proto = seen.proto.or_else(|| first(&X_FORWARDED_PROTO));
+        seen.host = seen.host.or_else(|| first(&X_FORWARDED_HOST));
         seen.client = seen
             .client
-            .or_else(|| first("x-forwarded-for").and_then(bare_address));
+            .or_else(|| first(&X_FORWARDED_FOR).and_then(bare_address));
         seen
     }
 }
