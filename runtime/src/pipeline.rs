@@ -7,6 +7,7 @@ use std::time::Duration;
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry::{KeyValue, Value, global};
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::resource::ResourceBuilder;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter, SpanProcessor};
 
 use crate::batch::BatchOptions;
@@ -823,11 +824,7 @@ fn install_api(source: TracerSource) -> Result<PipelineGuard, InstallError> {
 fn default_resource() -> Resource {
     #[cfg(feature = "config-file")]
     if let Some((attributes, schema_url)) = crate::declarative::resource() {
-        let builder = match schema_url {
-            Some(schema_url) => Resource::builder_empty().with_schema_url([], schema_url),
-            None => Resource::builder_empty(),
-        };
-        return builder
+        return builder_with_schema(schema_url)
             .with_detector(Box::new(
                 opentelemetry_sdk::resource::TelemetryResourceDetector,
             ))
@@ -840,9 +837,14 @@ fn default_resource() -> Resource {
 /// An empty resource's builder with `resource`'s schema URL, if any: a
 /// resource rebuilt from another's attributes keeps the schema they
 /// follow.
-fn builder_with_schema_of(resource: &Resource) -> opentelemetry_sdk::resource::ResourceBuilder {
-    match resource.schema_url() {
-        Some(schema_url) => Resource::builder_empty().with_schema_url([], schema_url.to_owned()),
+fn builder_with_schema_of(resource: &Resource) -> ResourceBuilder {
+    builder_with_schema(resource.schema_url().map(str::to_owned))
+}
+
+/// An empty resource's builder, following `schema_url` if given.
+fn builder_with_schema(schema_url: Option<String>) -> ResourceBuilder {
+    match schema_url {
+        Some(schema_url) => Resource::builder_empty().with_schema_url([], schema_url),
         None => Resource::builder_empty(),
     }
 }
