@@ -59,7 +59,9 @@ pub const LOG_LEVEL: &str = "OTEL_LOG_LEVEL";
 /// `otlp_file/development` (OTLP/JSON lines on standard output or appended
 /// to a `file:///…` file; needs the `json-file` feature) and/or
 /// `console`, span limits, and an `always_on`, `always_off`,
-/// `trace_id_ratio_based` or `parent_based` sampler. As the schema says,
+/// `trace_id_ratio_based` or `parent_based` sampler; and from
+/// `instrumentation/development`, the sensitive query keys
+/// ([`sensitive_query_parameters`]). As the schema says,
 /// a file without `propagator` propagates nothing. A file asking for
 /// what spanflow cannot do is an installation error naming the property;
 /// parts that configure other signals are said at install and not read.
@@ -72,6 +74,26 @@ pub const CONFIG_FILE: &str = "OTEL_CONFIG_FILE";
 /// `SPANFLOW_EXPORT`: where the embedded default sends finished traces when
 /// no exporter is given in code and no OTLP endpoint is set.
 pub const SPANFLOW_EXPORT: &str = "SPANFLOW_EXPORT";
+
+/// The query keys whose values instrumentation shows as `REDACTED` in
+/// `url.full` and `url.query`, when a configuration file ([`CONFIG_FILE`])
+/// lists them under `instrumentation/development.general.sanitization.url
+/// .sensitive_query_parameters`: the HTTP conventions' name for a list that
+/// replaces their default one (`X-Amz-Signature`, `X-Amz-Credential`,
+/// `X-Amz-Security-Token`, `sig`, `X-Goog-Signature`). `None` without a
+/// file, without the property, or without the `config-file` feature.
+/// spanflow-http reads it on its first request.
+///
+/// ```
+/// // No configuration file is named here.
+/// assert_eq!(spanflow::config::sensitive_query_parameters(), None);
+/// ```
+pub fn sensitive_query_parameters() -> Option<Vec<String>> {
+    #[cfg(feature = "config-file")]
+    return crate::declarative::sensitive_query_parameters();
+    #[cfg(not(feature = "config-file"))]
+    None
+}
 
 /// A configuration value spanflow cannot use.
 #[derive(Clone, Debug, PartialEq, Eq)]

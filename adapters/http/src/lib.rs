@@ -45,8 +45,9 @@
 //! redacted as the conventions say: credentials show as `REDACTED:REDACTED`
 //! in `url.full`, and the values of the query keys that carry signatures
 //! and tokens (`X-Amz-Signature`, `X-Amz-Credential`,
-//! `X-Amz-Security-Token`, `sig`, `X-Goog-Signature`) as `REDACTED` in
-//! `url.full` and `url.query`. A method the conventions do not name is
+//! `X-Amz-Security-Token`, `sig`, `X-Goog-Signature`, or the list a
+//! configuration file gives: [`spanflow::config::sensitive_query_parameters`])
+//! as `REDACTED` in `url.full` and `url.query`. A method the conventions do not name is
 //! `_OTHER`, kept as sent in `http.request.method_original`, and names its
 //! span `HTTP`. The spans carry no `code.*` attributes: they would name this
 //! crate's source, not the application's.

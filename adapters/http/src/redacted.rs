@@ -1,9 +1,12 @@
 //! What of a URL may leave in telemetry, as the HTTP semantic conventions
 //! say: credentials in a URL become `REDACTED:REDACTED`, and the values of
 //! the query keys that carry signatures and tokens (presigned S3, Azure
-//! SAS and Google Cloud Storage URLs) become `REDACTED`, the keys kept.
+//! SAS and Google Cloud Storage URLs) become `REDACTED`, the keys kept. A
+//! configuration file may replace the list of keys
+//! ([`spanflow::config::sensitive_query_parameters`]).
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 /// What a URL's user, its password and a sensitive query value are
 /// replaced by.
@@ -11,7 +14,7 @@ pub(crate) const REDACTED: &str = "REDACTED";
 
 /// The conventions' default list of query keys whose values are redacted,
 /// matched case-sensitively as they ask.
-const SENSITIVE_QUERY_KEYS: [&str; 5] = [
+const DEFAULT_SENSITIVE_QUERY_KEYS: [&str; 5] = [
     "X-Amz-Signature",
     "X-Amz-Credential",
     "X-Amz-Security-Token",
@@ -19,9 +22,25 @@ const SENSITIVE_QUERY_KEYS: [&str; 5] = [
     "X-Goog-Signature",
 ];
 
+/// The keys in force: the configuration file's list, read on the first
+/// request (after the pipeline has read the file), else the default.
+static SENSITIVE_QUERY_KEYS: LazyLock<Vec<Cow<'static, str>>> =
+    LazyLock::new(|| match spanflow::config::sensitive_query_parameters() {
+        Some(listed) => listed.into_iter().map(Cow::Owned).collect(),
+        None => DEFAULT_SENSITIVE_QUERY_KEYS.map(Cow::Borrowed).to_vec(),
+    });
+
 /// `query` (without its `?`) with the values of sensitive keys redacted;
 /// lent as it is when it has none, the usual case.
 pub(crate) fn redacted_query(query: &str) -> Cow<'_, str> {
+    redacted_query_by(query, &SENSITIVE_QUERY_KEYS)
+}
+
+fn redacted_query_by<'q>(query: &'q str, sensitive: &[Cow<'static, str>]) -> Cow<'q, str> {
+    let sensitive_key = |pair: &'q str| {
+        let (key, _) = pair.split_once('=')?;
+        sensitive.iter().any(|known| known == key).then_some(key)
+    };
     if !query.split('&').any(|pair| sensitive_key(pair).is_some()) {
         return Cow::Borrowed(query);
     }
@@ -40,12 +59,6 @@ pub(crate) fn redacted_query(query: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(shown)
-}
-
-/// The key of `pair` (`key=value`) if it is sensitive and has a value.
-fn sensitive_key(pair: &str) -> Option<&str> {
-    let (key, _) = pair.split_once('=')?;
-    SENSITIVE_QUERY_KEYS.contains(&key).then_some(key)
 }
 
 #[cfg(test)]
@@ -75,5 +88,18 @@ mod tests {
             assert_eq!(redacted, shown, "{query}");
             assert_eq!(matches!(redacted, Cow::Borrowed(_)), query == shown);
         }
+    }
+
+    #[test]
+    fn a_configured_list_replaces_the_default_one() {
+        let listed = [Cow::Borrowed("token")];
+        assert_eq!(
+            redacted_query_by("token=abc&sig=def", &listed),
+            "token=REDACTED&sig=def"
+        );
+        assert_eq!(
+            redacted_query_by("token=abc&sig=def", &[]),
+            "token=abc&sig=def"
+        );
     }
 }

@@ -8,6 +8,7 @@
 //! The file is read when configuration is first needed (usually at
 //! install) and again only if the variable comes to name another file.
 
+mod instrumentation;
 mod node;
 mod resource;
 mod settings;
@@ -90,6 +91,12 @@ pub(crate) fn in_file_terms(error: ConfigError) -> ConfigError {
         file,
         format!("{property}: {:?}: {}", error.value, error.reason),
     )
+}
+
+/// The file's list of sensitive query keys, when a file is read and
+/// gives one.
+pub(crate) fn sensitive_query_parameters() -> Option<Vec<String>> {
+    current()?.ok()?.sensitive_query_parameters.clone()
 }
 
 /// The file's `otlp_file/development` exporter, when a file is read.

@@ -35,6 +35,9 @@ pub(crate) struct FileSettings {
     pub(crate) notes: Vec<(Level, String)>,
     /// The `otlp_file/development` exporter, which no variable stands for.
     pub(crate) otlp_file: Option<OtlpFileExport>,
+    /// `instrumentation/development.general.sanitization.url
+    /// .sensitive_query_parameters`, when given.
+    pub(crate) sensitive_query_parameters: Option<Vec<String>>,
 }
 
 #[derive(Debug)]
@@ -187,11 +190,10 @@ pub(super) fn read(
             );
         }
     }
-    for (key, what) in [
-        ("meter_provider", "metrics"),
-        ("logger_provider", "logs"),
-        ("instrumentation/development", "instrumentation settings"),
-    ] {
+    if let Some(instrumentation) = root.field("instrumentation/development")? {
+        super::instrumentation::read(&mut settings, &instrumentation)?;
+    }
+    for (key, what) in [("meter_provider", "metrics"), ("logger_provider", "logs")] {
         if root.field(key)?.is_some() {
             settings.note(
                 Level::Info,

@@ -552,3 +552,60 @@ fn the_otlp_file_exporter_names_a_local_file_or_standard_output() {
     );
     assert_eq!(export(&beside_otlp), (None, true, Some("otlp".to_owned())));
 }
+
+#[test]
+fn sensitive_query_keys_are_read_and_other_instrumentation_settings_said() {
+    let settings = read(
+        r#"
+file_format: "1.0"
+instrumentation/development:
+  general:
+    sanitization:
+      url:
+        sensitive_query_parameters: [token, X-Amz-Signature]
+    http:
+      client:
+        request_captured_headers: [x-tenant]
+  java:
+    example: {}
+"#,
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        settings.sensitive_query_parameters,
+        Some(vec!["token".to_owned(), "X-Amz-Signature".to_owned()])
+    );
+    let said: Vec<&str> = settings
+        .notes
+        .iter()
+        .map(|(_, note)| note.as_str())
+        .collect();
+    for unread in [
+        "instrumentation/development.general.http",
+        "instrumentation/development.java",
+    ] {
+        assert!(
+            said.iter().any(|note| note.starts_with(unread)),
+            "{unread} in {said:?}"
+        );
+    }
+
+    let none = read("file_format: \"1.0\"\n", &[]).unwrap();
+    assert_eq!(none.sensitive_query_parameters, None);
+    let empty = read(
+        "file_format: \"1.0\"\ninstrumentation/development: { general: { sanitization: { url: { sensitive_query_parameters: [] } } } }",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(empty.sensitive_query_parameters, Some(Vec::new()));
+    let error = read(
+        "file_format: \"1.0\"\ninstrumentation/development: { general: { sanitization: { url: { sensitive_query_parameters: [a, \"\"] } } } }",
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(
+        error,
+        "instrumentation/development.general.sanitization.url.sensitive_query_parameters[1]: a query key cannot be empty"
+    );
+}
