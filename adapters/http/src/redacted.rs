@@ -22,8 +22,9 @@ const DEFAULT_SENSITIVE_QUERY_KEYS: [&str; 5] = [
     "X-Goog-Signature",
 ];
 
-/// The keys in force: the configuration file's list, read on the first
-/// request (after the pipeline has read the file), else the default.
+/// The keys in force: the configuration file's list (the file named by
+/// `OTEL_CONFIG_FILE`, read on the first request that needs the list), else
+/// the default.
 static SENSITIVE_QUERY_KEYS: LazyLock<Vec<Cow<'static, str>>> =
     LazyLock::new(|| match spanflow::config::sensitive_query_parameters() {
         Some(listed) => listed.into_iter().map(Cow::Owned).collect(),
