@@ -61,7 +61,8 @@ pub const LOG_LEVEL: &str = "OTEL_LOG_LEVEL";
 /// `console`, span limits, and an `always_on`, `always_off`,
 /// `trace_id_ratio_based` or `parent_based` sampler; and from
 /// `instrumentation/development`, the sensitive query keys
-/// ([`sensitive_query_parameters`]). As the schema says,
+/// ([`sensitive_query_parameters`]) and what HTTP spans capture and call a
+/// known method ([`http_instrumentation`]). As the schema says,
 /// a file without `propagator` propagates nothing. A file asking for
 /// what spanflow cannot do is an installation error naming the property;
 /// parts that configure other signals are said at install and not read.
@@ -93,6 +94,59 @@ pub fn sensitive_query_parameters() -> Option<Vec<String>> {
     return crate::declarative::sensitive_query_parameters();
     #[cfg(not(feature = "config-file"))]
     None
+}
+
+/// What HTTP instrumentation records beyond the conventions' defaults, as
+/// a configuration file ([`CONFIG_FILE`]) says under
+/// `instrumentation/development.general.http`: the headers whose values
+/// spans capture, and the methods they call known, for the requests an
+/// application sends (`client`) and serves (`server`). Empty (nothing
+/// captured, the conventions' methods) without a file, without the
+/// section, or without the `config-file` feature. spanflow-http reads it
+/// when its layers are made and on their first request.
+///
+/// ```
+/// // No configuration file is named here.
+/// let http = spanflow::config::http_instrumentation();
+/// assert!(http.server.request_captured_headers.is_empty());
+/// assert_eq!(http.client.known_methods, None);
+/// ```
+pub fn http_instrumentation() -> HttpInstrumentation {
+    #[cfg(feature = "config-file")]
+    return crate::declarative::http_instrumentation().unwrap_or_default();
+    #[cfg(not(feature = "config-file"))]
+    HttpInstrumentation::default()
+}
+
+/// A configuration file's `instrumentation/development.general.http`
+/// section ([`http_instrumentation`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HttpInstrumentation {
+    /// `client`: spans of the requests the application sends.
+    pub client: HttpSpanSettings,
+    /// `server`: spans of the requests the application serves.
+    pub server: HttpSpanSettings,
+}
+
+/// What the HTTP spans of one side record, as a configuration file says
+/// ([`HttpInstrumentation`]). Header names and methods are checked to be
+/// HTTP tokens when the file is read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HttpSpanSettings {
+    /// `request_captured_headers`: the request headers recorded as
+    /// `http.request.header.<name>` (none when empty).
+    pub request_captured_headers: Vec<String>,
+    /// `response_captured_headers`: the response headers recorded as
+    /// `http.response.header.<name>` (none when empty).
+    pub response_captured_headers: Vec<String>,
+    /// `known_methods`: the methods recorded as they are (matched
+    /// case-sensitively); any other is `_OTHER`. `None` for the
+    /// conventions' list (`GET`, `HEAD`, `POST`, `PUT`, `DELETE`,
+    /// `CONNECT`, `OPTIONS`, `TRACE`, `PATCH`); the file's list replaces
+    /// it, it does not add to it.
+    pub known_methods: Option<Vec<String>>,
 }
 
 /// A configuration value spanflow cannot use.

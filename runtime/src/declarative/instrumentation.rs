@@ -1,10 +1,13 @@
 //! The file's `instrumentation/development` section, of which spanflow
 //! reads what its adapters use: the query keys whose values URLs show
 //! redacted (`general.sanitization.url.sensitive_query_parameters`, the
-//! name the HTTP conventions give for overriding their list).
+//! name the HTTP conventions give for overriding their list), and what
+//! HTTP spans capture and call a known method (`general.http.client` and
+//! `general.http.server`).
 
 use super::node::{Node, Problem};
 use super::settings::FileSettings;
+use crate::config::HttpSpanSettings;
 use crate::diagnostics::Level;
 
 pub(super) fn read(settings: &mut FileSettings, section: &Node<'_>) -> Result<(), Problem> {
@@ -12,11 +15,24 @@ pub(super) fn read(settings: &mut FileSettings, section: &Node<'_>) -> Result<()
     let Some(general) = section.field("general")? else {
         return Ok(());
     };
-    settings.note_unknown(&general, &["sanitization"]);
-    let Some(sanitization) = general.field("sanitization")? else {
-        return Ok(());
-    };
-    settings.note_unknown(&sanitization, &["url"]);
+    settings.note_unknown(&general, &["sanitization", "http"]);
+    if let Some(sanitization) = general.field("sanitization")? {
+        read_sanitization(settings, &sanitization)?;
+    }
+    if let Some(http) = general.field("http")? {
+        settings.note_unknown(&http, &["client", "server"]);
+        if let Some(client) = http.field("client")? {
+            settings.http.client = read_http_side(settings, &client)?;
+        }
+        if let Some(server) = http.field("server")? {
+            settings.http.server = read_http_side(settings, &server)?;
+        }
+    }
+    Ok(())
+}
+
+fn read_sanitization(settings: &mut FileSettings, sanitization: &Node<'_>) -> Result<(), Problem> {
+    settings.note_unknown(sanitization, &["url"]);
     let Some(url) = sanitization.field("url")? else {
         return Ok(());
     };
@@ -38,4 +54,65 @@ pub(super) fn read(settings: &mut FileSettings, section: &Node<'_>) -> Result<()
         settings.sensitive_query_parameters = Some(listed);
     }
     Ok(())
+}
+
+/// `general.http.client` or `general.http.server`.
+fn read_http_side(
+    settings: &mut FileSettings,
+    side: &Node<'_>,
+) -> Result<HttpSpanSettings, Problem> {
+    settings.note_unknown(
+        side,
+        &[
+            "request_captured_headers",
+            "response_captured_headers",
+            "known_methods",
+        ],
+    );
+    let mut read = HttpSpanSettings::default();
+    if let Some(names) = side.field("request_captured_headers")? {
+        read.request_captured_headers = tokens(&names, "a header name")?;
+    }
+    if let Some(names) = side.field("response_captured_headers")? {
+        read.response_captured_headers = tokens(&names, "a header name")?;
+    }
+    if let Some(methods) = side.field("known_methods")? {
+        let known = tokens(&methods, "a method")?;
+        if known.is_empty() {
+            settings.note(
+                Level::Info,
+                format!(
+                    "{}: empty: every method is recorded as _OTHER",
+                    methods.path
+                ),
+            );
+        }
+        read.known_methods = Some(known);
+    }
+    Ok(read)
+}
+
+/// A list of HTTP tokens (RFC 9110 §5.6.2), as header names and methods
+/// are: an invalid one is an error here, where the file can say which.
+fn tokens(list: &Node<'_>, what: &str) -> Result<Vec<String>, Problem> {
+    let mut listed = Vec::new();
+    for item in list.items()? {
+        let Some(token) = item.scalar()? else {
+            return Err(item.problem(format!("{what} cannot be empty")));
+        };
+        if let Some(invalid) = token
+            .chars()
+            .find(|&character| !is_token_character(character))
+        {
+            return Err(item.problem(format!(
+                "{token:?} is not {what}: {invalid:?} is not allowed (letters, digits and !#$%&'*+-.^_`|~ are)"
+            )));
+        }
+        listed.push(token);
+    }
+    Ok(listed)
+}
+
+fn is_token_character(character: char) -> bool {
+    character.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(character)
 }

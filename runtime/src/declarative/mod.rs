@@ -99,6 +99,12 @@ pub(crate) fn sensitive_query_parameters() -> Option<Vec<String>> {
     current()?.ok()?.sensitive_query_parameters.clone()
 }
 
+/// The file's `instrumentation/development.general.http` section, when a
+/// file is read and has one.
+pub(crate) fn http_instrumentation() -> Option<crate::config::HttpInstrumentation> {
+    Some(current()?.ok()?.http.clone())
+}
+
 /// The file's `otlp_file/development` exporter, when a file is read.
 pub(crate) fn otlp_file() -> Option<OtlpFileExport> {
     current()?.ok()?.otlp_file.clone()

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use opentelemetry::KeyValue;
 
 use super::node::{Node, Problem};
-use crate::config::OtlpFileExport;
+use crate::config::{HttpInstrumentation, OtlpFileExport};
 use crate::diagnostics::Level;
 
 /// The file's settings.
@@ -38,6 +38,8 @@ pub(crate) struct FileSettings {
     /// `instrumentation/development.general.sanitization.url
     /// .sensitive_query_parameters`, when given.
     pub(crate) sensitive_query_parameters: Option<Vec<String>>,
+    /// `instrumentation/development.general.http`.
+    pub(crate) http: HttpInstrumentation,
 }
 
 #[derive(Debug)]

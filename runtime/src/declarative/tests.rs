@@ -1,6 +1,7 @@
 use opentelemetry::{Array, KeyValue, Value};
 
 use super::FileSettings;
+use crate::config::HttpInstrumentation;
 use crate::diagnostics::Level;
 
 fn read(text: &str, env: &[(&str, &str)]) -> Result<FileSettings, String> {
@@ -581,10 +582,7 @@ instrumentation/development:
         .iter()
         .map(|(_, note)| note.as_str())
         .collect();
-    for unread in [
-        "instrumentation/development.general.http",
-        "instrumentation/development.java",
-    ] {
+    for unread in ["instrumentation/development.java"] {
         assert!(
             said.iter().any(|note| note.starts_with(unread)),
             "{unread} in {said:?}"
@@ -593,6 +591,7 @@ instrumentation/development:
 
     let none = read("file_format: \"1.0\"\n", &[]).unwrap();
     assert_eq!(none.sensitive_query_parameters, None);
+    assert_eq!(none.http, HttpInstrumentation::default());
     let empty = read(
         "file_format: \"1.0\"\ninstrumentation/development: { general: { sanitization: { url: { sensitive_query_parameters: [] } } } }",
         &[],
@@ -608,4 +607,88 @@ instrumentation/development:
         error,
         "instrumentation/development.general.sanitization.url.sensitive_query_parameters[1]: a query key cannot be empty"
     );
+}
+
+#[test]
+fn http_captured_headers_and_known_methods_are_read_per_side() {
+    let settings = read(
+        r#"
+file_format: "1.0"
+instrumentation/development:
+  general:
+    http:
+      client:
+        request_captured_headers: [X-Tenant, accept]
+        response_captured_headers: [content-type]
+        known_methods: [GET, QUERY]
+      server:
+        request_captured_headers: [x-request-id]
+        known_methods: []
+        unknown_option: 1
+"#,
+        &[],
+    )
+    .unwrap();
+    let words = |words: &[&str]| {
+        words
+            .iter()
+            .map(|word| word.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        settings.http.client.request_captured_headers,
+        words(&["X-Tenant", "accept"])
+    );
+    assert_eq!(
+        settings.http.client.response_captured_headers,
+        words(&["content-type"])
+    );
+    assert_eq!(
+        settings.http.client.known_methods,
+        Some(words(&["GET", "QUERY"]))
+    );
+    assert_eq!(
+        settings.http.server.request_captured_headers,
+        words(&["x-request-id"])
+    );
+    assert!(settings.http.server.response_captured_headers.is_empty());
+    assert_eq!(settings.http.server.known_methods, Some(Vec::new()));
+    let said: Vec<&str> = settings
+        .notes
+        .iter()
+        .map(|(_, note)| note.as_str())
+        .collect();
+    for note in [
+        "instrumentation/development.general.http.server.unknown_option is not a property",
+        "instrumentation/development.general.http.server.known_methods: empty",
+    ] {
+        assert!(
+            said.iter().any(|said| said.starts_with(note)),
+            "{note} in {said:?}"
+        );
+    }
+
+    for (list, error) in [
+        (
+            "server: { request_captured_headers: [x-ok, \"x tenant\"] }",
+            "instrumentation/development.general.http.server.request_captured_headers[1]: \"x tenant\" is not a header name: ' ' is not allowed (letters, digits and !#$%&'*+-.^_`|~ are)",
+        ),
+        (
+            "client: { response_captured_headers: [\"\"] }",
+            "instrumentation/development.general.http.client.response_captured_headers[0]: a header name cannot be empty",
+        ),
+        (
+            "client: { known_methods: [\"GET/1\"] }",
+            "instrumentation/development.general.http.client.known_methods[0]: \"GET/1\" is not a method: '/' is not allowed (letters, digits and !#$%&'*+-.^_`|~ are)",
+        ),
+        (
+            "client: { known_methods: GET }",
+            "instrumentation/development.general.http.client.known_methods: expected a list",
+        ),
+    ] {
+        let file = format!(
+            "file_format: \"1.0\"\ninstrumentation/development: {{ general: {{ http: {{ {list} }} }} }}"
+        );
+        assert_eq!(read(&file, &[]).unwrap_err(), error, "{list}");
+    }
 }
