@@ -23,13 +23,16 @@ use crate::body_span::poll_in_span;
 use crate::redacted::redacted_query;
 use crate::server_span::start_server_span;
 use crate::shared_values::shared_value;
+use crate::span_options::{HttpSpanOptions, LayerSettings, Side, SpanSettings};
 
 /// An actix-web middleware giving every request a SERVER span that continues
 /// the caller's trace, as [`TraceLayer`](crate::TraceLayer) does for tower:
 /// named `{method} {route}` (the resource pattern), HTTP semantic-convention
 /// attributes, current on every poll of the handler and of the response
 /// body, status Error on 5xx. The span lasts until the body has been sent
-/// ([`ActixTracedBody`]), so a streamed response is timed whole.
+/// ([`ActixTracedBody`]), so a streamed response is timed whole. Request
+/// and response headers are captured, and methods beyond the conventions'
+/// nine known, as [`HttpSpanOptions`] or the configuration file say.
 ///
 /// ```
 /// use actix_web::{App, web};
@@ -38,15 +41,33 @@ use crate::shared_values::shared_value;
 ///     .wrap(spanflow_http::ActixTrace::new())
 ///     .route("/users/{id}", web::get().to(|| async { "ok" }));
 /// ```
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ActixTrace {
-    _private: (),
+    settings: LayerSettings,
 }
 
 impl ActixTrace {
-    /// The middleware.
+    /// The middleware, recording what the configuration file's
+    /// `instrumentation/development.general.http.server` section asks for
+    /// beyond the conventions' attributes (nothing without a file).
     pub const fn new() -> Self {
-        ActixTrace { _private: () }
+        ActixTrace {
+            settings: LayerSettings::from_file(Side::Server),
+        }
+    }
+
+    /// The middleware, recording what `options` ask for (and the file's
+    /// settings where they set nothing).
+    pub fn with_options(options: HttpSpanOptions) -> Self {
+        ActixTrace {
+            settings: LayerSettings::given(Side::Server, options),
+        }
+    }
+}
+
+impl Default for ActixTrace {
+    fn default() -> Self {
+        ActixTrace::new()
     }
 }
 
@@ -62,7 +83,10 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(ActixTraceService { service }))
+        ready(Ok(ActixTraceService {
+            service,
+            settings: self.settings.clone(),
+        }))
     }
 }
 
@@ -70,6 +94,7 @@ where
 #[derive(Debug)]
 pub struct ActixTraceService<S> {
     service: S,
+    settings: LayerSettings,
 }
 
 type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
@@ -86,14 +111,16 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let method = crate::attributes::method_name_str(request.method().as_str());
+        let settings = self.settings.get();
+        let method = settings.known_methods.name(request.method().as_str());
         let mut span = start_server_span(
             &ActixHeaders(request.headers()),
             method,
             request.match_pattern().as_deref(),
-            |span| record_request(span, &request),
+            |span| record_request(span, &request, settings),
         );
         let handled = span.in_scope(|| self.service.call(request));
+        let layer_settings = self.settings.clone();
         Box::pin(async move {
             let mut handled = std::pin::pin!(handled);
             // The span entered on every poll: what the handler adds to the
@@ -108,7 +135,11 @@ where
             };
             record_response_status(&mut span, status.as_u16(), status.canonical_reason());
             match outcome {
-                Ok(response) => Ok(response.map_body(|_, body| ActixTracedBody::new(body, span))),
+                Ok(response) => {
+                    let captured = &layer_settings.get().response_headers;
+                    captured.record(&mut span, response.headers());
+                    Ok(response.map_body(|_, body| ActixTracedBody::new(body, span)))
+                }
                 Err(error) => {
                     span.end();
                     Err(error)
@@ -119,8 +150,9 @@ where
 }
 
 /// The attributes beyond method and route (set at the start).
-fn record_request(span: &mut Span, request: &ServiceRequest) {
-    record_method_original(span, request.method().as_str());
+fn record_request(span: &mut Span, request: &ServiceRequest, settings: &SpanSettings) {
+    record_method_original(span, request.method().as_str(), &settings.known_methods);
+    settings.request_headers.record(span, request.headers());
     span.set_attribute(KeyValue::new(URL_PATH, request.path().to_owned()));
     match request.query_string() {
         "" => {}

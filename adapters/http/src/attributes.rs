@@ -8,6 +8,8 @@ use opentelemetry_semantic_conventions::attribute::{
 };
 use spanflow::Span;
 
+use crate::known_methods::{KnownMethods, OTHER_METHOD};
+
 /// `http.response.status_code`, and for a 5xx `error.type` (the code) and
 /// status Error: what the client and server spans of every framework record.
 /// The code arrives as a number because actix-web's `StatusCode` is another
@@ -32,17 +34,6 @@ pub(crate) fn record_failure(span: &mut Span, error_type: &'static str) {
     span.set_status(Status::error(error_type));
 }
 
-/// The method as the conventions spell it: the known methods as they are,
-/// anything else `_OTHER` (a client may send arbitrary methods, and an
-/// unbounded set of span names would break every backend's grouping).
-#[cfg(any(feature = "tower", feature = "reqwest"))]
-pub(crate) fn method_name(method: &http::Method) -> &'static str {
-    method_name_str(method.as_str())
-}
-
-/// `http.request.method` for a method the conventions do not name.
-const OTHER_METHOD: &str = "_OTHER";
-
 /// The method as a span's name starts with it: `HTTP` in place of
 /// `_OTHER`, as the conventions ask.
 pub(crate) fn span_name_method(method: &'static str) -> &'static str {
@@ -53,30 +44,14 @@ pub(crate) fn span_name_method(method: &'static str) -> &'static str {
     }
 }
 
-/// `http.request.method_original`, the method as sent, when the
-/// conventions do not name it (and `http.request.method` is `_OTHER`).
-pub(crate) fn record_method_original(span: &mut Span, method: &str) {
-    if method_name_str(method) == OTHER_METHOD {
+/// `http.request.method_original`, the method as sent, when it is not
+/// known (and `http.request.method` is `_OTHER`).
+pub(crate) fn record_method_original(span: &mut Span, method: &str, known: &KnownMethods) {
+    if known.name(method) == OTHER_METHOD {
         span.set_attribute(KeyValue::new(
             HTTP_REQUEST_METHOD_ORIGINAL,
             method.to_owned(),
         ));
-    }
-}
-
-/// [`method_name`] for frameworks with their own method type (actix-web).
-pub(crate) fn method_name_str(method: &str) -> &'static str {
-    match method {
-        "GET" => "GET",
-        "POST" => "POST",
-        "PUT" => "PUT",
-        "DELETE" => "DELETE",
-        "PATCH" => "PATCH",
-        "HEAD" => "HEAD",
-        "OPTIONS" => "OPTIONS",
-        "CONNECT" => "CONNECT",
-        "TRACE" => "TRACE",
-        _ => OTHER_METHOD,
     }
 }
 

@@ -13,23 +13,48 @@ use crate::attributes::{record_failure, record_method_original, record_response_
 use crate::client_span::{send_context, start_client_span};
 use crate::redacted::{REDACTED, redacted_query};
 use crate::shared_values::shared_value;
+use crate::span_options::{HttpSpanOptions, LayerSettings, Side, SpanSettings, file_settings};
 
-/// A `reqwest_middleware::Middleware` that traces every request.
+/// A `reqwest_middleware::Middleware` that traces every request: a CLIENT
+/// span named by the method, with `url.full` (redacted), `server.address`,
+/// `server.port`, the peer and the response's status code (a 5xx or a
+/// failed request marks it Error), and its context in the request's
+/// headers. Request and response headers are captured, and methods beyond
+/// the conventions' nine known, as [`HttpSpanOptions`] or the
+/// configuration file say.
 ///
 /// ```
 /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
 ///     .with(spanflow_http::TracingMiddleware::new())
 ///     .build();
 /// ```
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct TracingMiddleware {
-    _private: (),
+    settings: LayerSettings,
 }
 
 impl TracingMiddleware {
-    /// The middleware.
+    /// The middleware, recording what the configuration file's
+    /// `instrumentation/development.general.http.client` section asks for
+    /// beyond the conventions' attributes (nothing without a file).
     pub const fn new() -> Self {
-        TracingMiddleware { _private: () }
+        TracingMiddleware {
+            settings: LayerSettings::from_file(Side::Client),
+        }
+    }
+
+    /// The middleware, recording what `options` ask for (and the file's
+    /// settings where they set nothing).
+    pub fn with_options(options: HttpSpanOptions) -> Self {
+        TracingMiddleware {
+            settings: LayerSettings::given(Side::Client, options),
+        }
+    }
+}
+
+impl Default for TracingMiddleware {
+    fn default() -> Self {
+        TracingMiddleware::new()
     }
 }
 
@@ -43,6 +68,7 @@ impl reqwest_middleware::Middleware for TracingMiddleware {
     ) -> reqwest_middleware::Result<reqwest::Response> {
         traced_send(
             request,
+            self.settings.get(),
             |request| next.run(request, extensions),
             classify_middleware_error,
         )
@@ -53,7 +79,8 @@ impl reqwest_middleware::Middleware for TracingMiddleware {
 /// Tracing for users of plain `reqwest`, without middleware.
 pub trait RequestBuilderExt {
     /// Sends the request inside a CLIENT span, with its context in the
-    /// headers (see [`TracingMiddleware`] for what is recorded).
+    /// headers (see [`TracingMiddleware`] for what is recorded; what goes
+    /// beyond the conventions comes from the configuration file).
     fn send_traced(self) -> impl Future<Output = reqwest::Result<reqwest::Response>> + Send;
 }
 
@@ -63,6 +90,7 @@ impl RequestBuilderExt for reqwest::RequestBuilder {
         async move {
             traced_send(
                 request?,
+                file_settings(Side::Client),
                 |request| client.execute(request),
                 |_| "reqwest::Error",
             )
@@ -83,6 +111,7 @@ fn classify_middleware_error(error: &reqwest_middleware::Error) -> &'static str 
 /// dropping the future drops the span, which ends it).
 async fn traced_send<E, F, Fut>(
     mut request: reqwest::Request,
+    settings: &SpanSettings,
     send: F,
     classify: fn(&E) -> &'static str,
 ) -> Result<reqwest::Response, E>
@@ -90,9 +119,9 @@ where
     F: FnOnce(reqwest::Request) -> Fut,
     Fut: Future<Output = Result<reqwest::Response, E>>,
 {
-    let mut span = start_client_span(request.method());
+    let mut span = start_client_span(request.method(), &settings.known_methods);
     if span.is_recording() {
-        record_request(&mut span, &request);
+        record_request(&mut span, &request, settings);
     }
     let context = send_context(&span, request.headers_mut());
     let outcome = spanflow::in_context(context, send(request)).await;
@@ -100,6 +129,9 @@ where
         Ok(response) => {
             let status = response.status();
             record_response_status(&mut span, status.as_u16(), status.canonical_reason());
+            settings
+                .response_headers
+                .record(&mut span, response.headers());
             if let Some(peer) = response.remote_addr()
                 && span.is_recording()
             {
@@ -113,8 +145,10 @@ where
     outcome
 }
 
-fn record_request(span: &mut Span, request: &reqwest::Request) {
-    record_method_original(span, request.method().as_str());
+/// What a request says of itself, before the trace's headers are added.
+fn record_request(span: &mut Span, request: &reqwest::Request, settings: &SpanSettings) {
+    record_method_original(span, request.method().as_str(), &settings.known_methods);
+    settings.request_headers.record(span, request.headers());
     let url = request.url();
     // Credentials and signatures never leave in telemetry; a URL without
     // any (the usual case) is copied once, not cloned, redacted and written

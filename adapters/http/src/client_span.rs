@@ -5,13 +5,14 @@ use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute::HTTP_REQUEST_METHOD;
 use spanflow::Span;
 
-use crate::attributes::{method_name, span_name_method};
+use crate::attributes::span_name_method;
 use crate::carrier::HeadersMut;
+use crate::known_methods::KnownMethods;
 
 /// Starts a request's CLIENT span, named by its method when it starts, so
 /// that sampling rules can match a request that starts a trace.
-pub(crate) fn start_client_span(method: &http::Method) -> Span {
-    let method = method_name(method);
+pub(crate) fn start_client_span(method: &http::Method, known: &KnownMethods) -> Span {
+    let method = known.name(method.as_str());
     Span::lazily_named(
         spanflow::library_callsite!("HTTP client request", kind = client),
         || {

@@ -52,6 +52,14 @@
 //! span `HTTP`. The spans carry no `code.*` attributes: they would name this
 //! crate's source, not the application's.
 //!
+//! Beyond those, each layer and middleware records what an application
+//! asks for, in code ([`HttpSpanOptions`], through `with_options`) or in a
+//! configuration file (`instrumentation/development.general.http.server`
+//! and `.client`, [`spanflow::config::http_instrumentation`]): request and
+//! response headers as `http.request.header.<name>` and
+//! `http.response.header.<name>`, and a list of known methods that replaces
+//! the conventions' nine (for `QUERY` or WebDAV's methods).
+//!
 //! ```no_run
 //! use axum::{Router, routing::get};
 //! use spanflow_http::{TraceLayer, TracingMiddleware};
@@ -85,6 +93,8 @@ mod actix_body;
 mod attributes;
 #[cfg(any(feature = "tower", feature = "actix-web"))]
 mod body_span;
+#[cfg(any(feature = "tower", feature = "reqwest", feature = "actix-web"))]
+mod captured_headers;
 mod carrier;
 #[cfg(feature = "reqwest")]
 mod client;
@@ -94,6 +104,8 @@ mod client_span;
 mod forwarded;
 #[cfg(feature = "grpc")]
 mod grpc;
+#[cfg(any(feature = "tower", feature = "reqwest", feature = "actix-web"))]
+mod known_methods;
 #[cfg(any(feature = "tower", feature = "reqwest", feature = "actix-web"))]
 mod redacted;
 #[cfg(feature = "tower")]
@@ -106,6 +118,8 @@ mod server_span;
 mod shared_values;
 #[cfg(any(feature = "tower", feature = "actix-web"))]
 mod span_names;
+#[cfg(any(feature = "tower", feature = "reqwest", feature = "actix-web"))]
+mod span_options;
 #[cfg(feature = "tower")]
 mod tower_client;
 
@@ -122,5 +136,7 @@ pub use grpc::{GrpcBody, GrpcClientLayer, GrpcFuture, GrpcServerLayer, GrpcServi
 pub use response_body::TracedBody;
 #[cfg(feature = "tower")]
 pub use server::{ResponseFuture, TraceLayer, TraceService};
+#[cfg(any(feature = "tower", feature = "reqwest", feature = "actix-web"))]
+pub use span_options::HttpSpanOptions;
 #[cfg(feature = "tower")]
 pub use tower_client::{HttpClientFuture, HttpClientLayer, HttpClientService};

@@ -17,7 +17,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::attributes::{
-    host_and_port, method_name, protocol_version, record_failure, record_method_original,
+    host_and_port, protocol_version, record_failure, record_method_original,
     record_response_status, scheme_value,
 };
 use crate::body_span::poll_in_span;
@@ -26,6 +26,7 @@ use crate::redacted::redacted_query;
 use crate::response_body::TracedBody;
 use crate::server_span::start_server_span;
 use crate::shared_values::shared_value;
+use crate::span_options::{HttpSpanOptions, LayerSettings, Side, SpanSettings};
 
 /// A tower [`Layer`] that gives every request a SERVER span.
 ///
@@ -41,7 +42,9 @@ use crate::shared_values::shared_value;
 /// and is current on every poll of the response future and of the response
 /// body. It ends when the body has been sent (see [`TracedBody`]), so a
 /// streamed response is timed whole. Status Error on 5xx responses, on service errors and on
-/// body errors.
+/// body errors. Request and response headers are captured, and methods
+/// beyond the conventions' nine known, as [`HttpSpanOptions`] or the
+/// configuration file say.
 ///
 /// ```
 /// use axum::{Router, routing::get};
@@ -50,15 +53,33 @@ use crate::shared_values::shared_value;
 ///     .route("/users/{id}", get(|| async { "ok" }))
 ///     .layer(spanflow_http::TraceLayer::new());
 /// ```
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct TraceLayer {
-    _private: (),
+    settings: LayerSettings,
 }
 
 impl TraceLayer {
-    /// The layer.
+    /// The layer, recording what the configuration file's
+    /// `instrumentation/development.general.http.server` section asks for
+    /// beyond the conventions' attributes (nothing without a file).
     pub const fn new() -> Self {
-        TraceLayer { _private: () }
+        TraceLayer {
+            settings: LayerSettings::from_file(Side::Server),
+        }
+    }
+
+    /// The layer, recording what `options` ask for (and the file's
+    /// settings where they set nothing).
+    pub fn with_options(options: HttpSpanOptions) -> Self {
+        TraceLayer {
+            settings: LayerSettings::given(Side::Server, options),
+        }
+    }
+}
+
+impl Default for TraceLayer {
+    fn default() -> Self {
+        TraceLayer::new()
     }
 }
 
@@ -66,7 +87,10 @@ impl<S> Layer<S> for TraceLayer {
     type Service = TraceService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        TraceService { inner }
+        TraceService {
+            inner,
+            settings: self.settings.clone(),
+        }
     }
 }
 
@@ -74,6 +98,7 @@ impl<S> Layer<S> for TraceLayer {
 #[derive(Clone, Debug)]
 pub struct TraceService<S> {
     inner: S,
+    settings: LayerSettings,
 }
 
 impl<S, B, ResponseBody> Service<Request<B>> for TraceService<S>
@@ -90,12 +115,13 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let method = method_name(request.method());
+        let settings = self.settings.get();
+        let method = settings.known_methods.name(request.method().as_str());
         let mut span = start_server_span(
             &Headers(request.headers()),
             method,
             matched_route(&request),
-            |span| record_request(span, &request),
+            |span| record_request(span, &request, settings),
         );
         // The service's own `call` runs in the span too: work done there,
         // before the future, belongs to the request.
@@ -103,13 +129,14 @@ where
         ResponseFuture {
             inner,
             span: Some(span),
+            settings: self.settings.clone(),
         }
     }
 }
 
 /// The attributes beyond method and route (set at the start).
-fn record_request<B>(span: &mut Span, request: &Request<B>) {
-    record_method_original(span, request.method().as_str());
+fn record_request<B>(span: &mut Span, request: &Request<B>, settings: &SpanSettings) {
+    record_method_original(span, request.method().as_str(), &settings.known_methods);
     span.set_attribute(KeyValue::new(URL_PATH, request.uri().path().to_owned()));
     if let Some(query) = request.uri().query() {
         span.set_attribute(KeyValue::new(URL_QUERY, redacted_query(query).into_owned()));
@@ -126,6 +153,7 @@ fn record_request<B>(span: &mut Span, request: &Request<B>) {
     {
         span.set_attribute(KeyValue::new(USER_AGENT_ORIGINAL, shared_value(agent)));
     }
+    settings.request_headers.record(span, request.headers());
 }
 
 /// Where the request came from and what it was sent to: `url.scheme`,
@@ -212,6 +240,7 @@ pin_project! {
         #[pin]
         inner: F,
         span: Option<Span>,
+        settings: LayerSettings,
     }
 }
 
@@ -233,6 +262,7 @@ where
             Ok(response) => {
                 let status = response.status();
                 record_response_status(&mut span, status.as_u16(), status.canonical_reason());
+                (this.settings.get().response_headers).record(&mut span, response.headers());
                 Ok(response.map(|body| TracedBody::new(body, span)))
             }
             Err(error) => {

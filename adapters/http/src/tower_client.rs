@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
 use http::uri::Authority;
-use http::{Method, Request, Response, Uri};
+use http::{Request, Response, Uri};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{SERVER_ADDRESS, SERVER_PORT, URL_FULL};
 use pin_project_lite::pin_project;
@@ -19,6 +19,7 @@ use crate::attributes::{record_failure, record_method_original, record_response_
 use crate::client_span::{send_context, start_client_span};
 use crate::redacted::{REDACTED, redacted_query};
 use crate::shared_values::shared_value;
+use crate::span_options::{HttpSpanOptions, LayerSettings, Side, SpanSettings};
 
 /// A tower [`Layer`] for HTTP clients: every request sent through the
 /// wrapped service gets a CLIENT span (named by its method, with
@@ -27,6 +28,9 @@ use crate::shared_values::shared_value;
 /// goes in the request's headers through the global propagator, so the
 /// server continues the trace. The span ends with the response's head, as
 /// [`TracingMiddleware`](crate::TracingMiddleware)'s does for reqwest.
+/// Request and response headers are captured, and methods beyond the
+/// conventions' nine known, as [`HttpSpanOptions`] or the configuration
+/// file say.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -40,15 +44,33 @@ use crate::shared_values::shared_value;
 /// let traced = HttpClientLayer::new().layer(client);
 /// # drop(traced);
 /// ```
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct HttpClientLayer {
-    _private: (),
+    settings: LayerSettings,
 }
 
 impl HttpClientLayer {
-    /// The layer.
+    /// The layer, recording what the configuration file's
+    /// `instrumentation/development.general.http.client` section asks for
+    /// beyond the conventions' attributes (nothing without a file).
     pub const fn new() -> Self {
-        HttpClientLayer { _private: () }
+        HttpClientLayer {
+            settings: LayerSettings::from_file(Side::Client),
+        }
+    }
+
+    /// The layer, recording what `options` ask for (and the file's
+    /// settings where they set nothing).
+    pub fn with_options(options: HttpSpanOptions) -> Self {
+        HttpClientLayer {
+            settings: LayerSettings::given(Side::Client, options),
+        }
+    }
+}
+
+impl Default for HttpClientLayer {
+    fn default() -> Self {
+        HttpClientLayer::new()
     }
 }
 
@@ -56,7 +78,10 @@ impl<S> Layer<S> for HttpClientLayer {
     type Service = HttpClientService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        HttpClientService { inner }
+        HttpClientService {
+            inner,
+            settings: self.settings.clone(),
+        }
     }
 }
 
@@ -64,6 +89,7 @@ impl<S> Layer<S> for HttpClientLayer {
 #[derive(Clone, Debug)]
 pub struct HttpClientService<S> {
     inner: S,
+    settings: LayerSettings,
 }
 
 impl<S, B, ResponseBody> Service<Request<B>> for HttpClientService<S>
@@ -79,9 +105,10 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let mut span = start_client_span(request.method());
+        let settings = self.settings.get();
+        let mut span = start_client_span(request.method(), &settings.known_methods);
         if span.is_recording() {
-            record_request(&mut span, request.method(), request.uri());
+            record_request(&mut span, &request, settings);
         }
         let context = send_context(&span, request.headers_mut());
         let inner = spanflow::with_context(&context, || self.inner.call(request));
@@ -89,6 +116,7 @@ where
             inner,
             span: Some(span),
             context,
+            settings: self.settings.clone(),
         }
     }
 }
@@ -102,6 +130,7 @@ pin_project! {
         inner: F,
         span: Option<Span>,
         context: Context,
+        settings: LayerSettings,
     }
 }
 
@@ -120,6 +149,7 @@ where
                 Ok(response) => {
                     let status = response.status();
                     record_response_status(&mut span, status.as_u16(), status.canonical_reason());
+                    (this.settings.get().response_headers).record(&mut span, response.headers());
                 }
                 Err(_) => record_failure(&mut span, std::any::type_name::<E>()),
             }
@@ -130,10 +160,13 @@ where
 }
 
 /// `url.full`, `server.address` and `server.port`, from an absolute
-/// request URI (a relative one has no host to record), and the method as
-/// sent if the conventions do not name it.
-fn record_request(span: &mut Span, method: &Method, uri: &Uri) {
-    record_method_original(span, method.as_str());
+/// request URI (a relative one has no host to record), the method as sent
+/// if it is not known, and the captured headers (the request's own, before
+/// the trace's are added).
+fn record_request<B>(span: &mut Span, request: &Request<B>, settings: &SpanSettings) {
+    record_method_original(span, request.method().as_str(), &settings.known_methods);
+    settings.request_headers.record(span, request.headers());
+    let uri = request.uri();
     let Some(authority) = uri.authority() else {
         return;
     };

@@ -4,9 +4,10 @@ mod support;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use futures::StreamExt;
+use http::{HeaderName, Method};
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
-use opentelemetry::{Context, KeyValue, Value};
-use spanflow_http::ActixTrace;
+use opentelemetry::{Array, Context, KeyValue, Value};
+use spanflow_http::{ActixTrace, HttpSpanOptions};
 
 /// One piece of a streamed body, made by traced work.
 #[spanflow::trace(args(index))]
@@ -24,7 +25,15 @@ async fn stream() -> HttpResponse {
 fn serve(
     routes: fn(&mut web::ServiceConfig),
 ) -> (std::net::SocketAddr, actix_web::dev::ServerHandle) {
-    let server = HttpServer::new(move || App::new().wrap(ActixTrace::new()).configure(routes))
+    serve_with(ActixTrace::new(), routes)
+}
+
+/// [`serve`] with `middleware`.
+fn serve_with(
+    middleware: ActixTrace,
+    routes: fn(&mut web::ServiceConfig),
+) -> (std::net::SocketAddr, actix_web::dev::ServerHandle) {
+    let server = HttpServer::new(move || App::new().wrap(middleware.clone()).configure(routes))
         .workers(1)
         .bind(("127.0.0.1", 0))
         .expect("a loopback port");
@@ -131,6 +140,51 @@ async fn a_proxys_forwarded_header_names_the_scheme_host_and_client() {
     ] {
         assert_eq!(support::attribute(server, key), Some(&value), "{key}");
     }
+    handle.stop(true).await;
+}
+
+#[actix_web::test]
+async fn options_capture_headers_and_replace_the_known_methods() {
+    support::installed();
+    let options = HttpSpanOptions::new()
+        .capture_request_headers([HeaderName::from_static("x-tenant")])
+        .capture_response_headers([HeaderName::from_static("x-served-by")])
+        .known_methods([Method::POST]);
+    let (address, handle) = serve_with(ActixTrace::with_options(options), |routes| {
+        routes.route(
+            "/users/{id}",
+            web::get().to(|| async {
+                HttpResponse::Ok()
+                    .append_header(("x-served-by", "node-a"))
+                    .append_header(("x-served-by", "node-b"))
+                    .finish()
+            }),
+        );
+    });
+    let trace = support::get_with_headers(
+        format!("http://{address}/users/7"),
+        &[("x-tenant", "acme"), ("x-tenant", "globex")],
+    )
+    .await;
+    let spans = support::spans_of(trace);
+    let server = spans
+        .iter()
+        .find(|s| s.span_kind == SpanKind::Server)
+        .expect("the server span");
+    let strings =
+        |items: [&'static str; 2]| Value::Array(Array::String(items.map(Into::into).to_vec()));
+    for (key, value) in [
+        ("http.request.header.x-tenant", strings(["acme", "globex"])),
+        (
+            "http.response.header.x-served-by",
+            strings(["node-a", "node-b"]),
+        ),
+        ("http.request.method", Value::from("_OTHER")),
+        ("http.request.method_original", Value::from("GET")),
+    ] {
+        assert_eq!(support::attribute(server, key), Some(&value), "{key}");
+    }
+    assert_eq!(server.name, "HTTP /users/{id}", "GET is not known here");
     handle.stop(true).await;
 }
 

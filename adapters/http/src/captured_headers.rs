@@ -1,0 +1,100 @@
+//! Request and response headers recorded on a span, as the HTTP
+//! conventions name them: `http.request.header.<name>` and
+//! `http.response.header.<name>`, each a list of strings with one item per
+//! header line, for the headers an application asks for (none by default:
+//! headers carry cookies and tokens).
+
+use std::sync::Arc;
+
+use http::HeaderName;
+use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
+use spanflow::Span;
+
+/// The headers one side of a request records, with their attribute keys
+/// made once.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CapturedHeaders(Box<[CapturedHeader]>);
+
+#[derive(Clone, Debug)]
+struct CapturedHeader {
+    name: HeaderName,
+    key: Key,
+}
+
+/// Which headers a list captures.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Message {
+    Request,
+    Response,
+}
+
+impl CapturedHeaders {
+    /// `names` under the attribute prefix of `message`'s headers; a name
+    /// listed twice is captured once.
+    pub(crate) fn new(message: Message, names: impl IntoIterator<Item = HeaderName>) -> Self {
+        let prefix = match message {
+            Message::Request => "http.request.header.",
+            Message::Response => "http.response.header.",
+        };
+        let mut captured: Vec<CapturedHeader> = Vec::new();
+        for name in names {
+            if captured.iter().any(|known| known.name == name) {
+                continue;
+            }
+            // `HeaderName`s are lower case, as the conventions want the key.
+            let key = Key::from(Arc::<str>::from(format!("{prefix}{}", name.as_str())));
+            captured.push(CapturedHeader { name, key });
+        }
+        CapturedHeaders(captured.into_boxed_slice())
+    }
+
+    /// Sets an attribute for each captured header that `headers` has.
+    pub(crate) fn record(&self, span: &mut Span, headers: &impl HeaderLines) {
+        if self.0.is_empty() || !span.is_recording() {
+            return;
+        }
+        for captured in &self.0 {
+            let mut values = Vec::new();
+            headers.values(&captured.name, &mut values);
+            if !values.is_empty() {
+                span.set_attribute(KeyValue::new(
+                    captured.key.clone(),
+                    Value::Array(Array::String(values)),
+                ));
+            }
+        }
+    }
+}
+
+/// A header map of any framework: every line of a header, as text.
+pub(crate) trait HeaderLines {
+    /// Adds the value of each line of the header `name` to `values`.
+    fn values(&self, name: &HeaderName, values: &mut Vec<StringValue>);
+}
+
+impl HeaderLines for http::HeaderMap {
+    fn values(&self, name: &HeaderName, values: &mut Vec<StringValue>) {
+        values.extend(
+            self.get_all(name)
+                .iter()
+                .map(|value| text(value.as_bytes())),
+        );
+    }
+}
+
+/// actix-web's headers are another `http` major version's type.
+#[cfg(feature = "actix-web")]
+impl HeaderLines for actix_web::http::header::HeaderMap {
+    fn values(&self, name: &HeaderName, values: &mut Vec<StringValue>) {
+        values.extend(
+            self.get_all(name.as_str())
+                .map(|value| text(value.as_bytes())),
+        );
+    }
+}
+
+/// A header value as text: bytes that are not UTF-8 (which HTTP allows)
+/// are replaced, not dropped, so that the header still shows.
+fn text(bytes: &[u8]) -> StringValue {
+    String::from_utf8_lossy(bytes).into_owned().into()
+}

@@ -1,0 +1,178 @@
+//! What a layer's spans record beyond the conventions' defaults: given in
+//! code ([`HttpSpanOptions`]), else by the configuration file's
+//! `instrumentation/development.general.http` section, property by
+//! property.
+
+use std::sync::{Arc, LazyLock};
+
+use http::{HeaderName, Method};
+use spanflow::config::HttpSpanSettings;
+
+use crate::captured_headers::{CapturedHeaders, Message};
+use crate::known_methods::KnownMethods;
+
+/// What the spans of one of this crate's HTTP layers or middlewares record
+/// beyond the HTTP conventions' defaults:
+///
+/// * request and response headers, as `http.request.header.<name>` and
+///   `http.response.header.<name>` (lists of strings, one item per header
+///   line; bytes that are not UTF-8 replaced), none by default;
+/// * the methods recorded as they are, the conventions' nine by default
+///   (`GET`, `HEAD`, `POST`, `PUT`, `DELETE`, `CONNECT`, `OPTIONS`,
+///   `TRACE`, `PATCH`); any other is `_OTHER` and names its span `HTTP`.
+///
+/// What is not set here comes from the configuration file
+/// ([`spanflow::config::http_instrumentation`]: its `server` section for
+/// server layers, `client` for clients). Headers carry cookies and tokens:
+/// capture only those anyone who reads the traces may see.
+///
+/// ```
+/// use http::{HeaderName, Method};
+/// use spanflow_http::{HttpSpanOptions, TraceLayer};
+///
+/// let options = HttpSpanOptions::new()
+///     .capture_request_headers([HeaderName::from_static("x-tenant")])
+///     .capture_response_headers([http::header::CONTENT_TYPE])
+///     .known_methods([Method::GET, Method::POST, Method::from_bytes(b"QUERY").unwrap()]);
+/// let layer = TraceLayer::with_options(options);
+/// # drop(layer);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct HttpSpanOptions {
+    request_headers: Option<Vec<HeaderName>>,
+    response_headers: Option<Vec<HeaderName>>,
+    known_methods: Option<Vec<Method>>,
+}
+
+impl HttpSpanOptions {
+    /// Nothing set: the configuration file's settings, else the defaults.
+    pub fn new() -> Self {
+        HttpSpanOptions::default()
+    }
+
+    /// Records these request headers (replacing the file's list).
+    pub fn capture_request_headers(mut self, names: impl IntoIterator<Item = HeaderName>) -> Self {
+        self.request_headers = Some(names.into_iter().collect());
+        self
+    }
+
+    /// Records these response headers (replacing the file's list).
+    pub fn capture_response_headers(mut self, names: impl IntoIterator<Item = HeaderName>) -> Self {
+        self.response_headers = Some(names.into_iter().collect());
+        self
+    }
+
+    /// Records these methods as they are, matched case-sensitively, and
+    /// any other as `_OTHER`: the list replaces the conventions' one (and
+    /// the file's), it does not add to it.
+    pub fn known_methods(mut self, methods: impl IntoIterator<Item = Method>) -> Self {
+        self.known_methods = Some(methods.into_iter().collect());
+        self
+    }
+}
+
+/// Whether a layer sends or serves requests: which section of the file
+/// fills in what code did not set.
+#[derive(Clone, Copy, Debug)]
+// Without tower, the reqwest feature alone makes no server and actix-web
+// alone no client.
+#[cfg_attr(not(feature = "tower"), allow(dead_code))]
+pub(crate) enum Side {
+    Client,
+    Server,
+}
+
+/// The settings a layer's spans follow.
+#[derive(Debug, Default)]
+pub(crate) struct SpanSettings {
+    pub(crate) request_headers: CapturedHeaders,
+    pub(crate) response_headers: CapturedHeaders,
+    pub(crate) known_methods: KnownMethods,
+}
+
+impl SpanSettings {
+    fn resolve(options: HttpSpanOptions, file: &HttpSpanSettings) -> Self {
+        // The file's names were checked to be tokens when it was read, and
+        // every token is a header name: none is left out here.
+        let file_headers = |names: &[String]| -> Vec<HeaderName> {
+            names
+                .iter()
+                .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
+                .collect()
+        };
+        let request_headers = options
+            .request_headers
+            .unwrap_or_else(|| file_headers(&file.request_captured_headers));
+        let response_headers = options
+            .response_headers
+            .unwrap_or_else(|| file_headers(&file.response_captured_headers));
+        let known_methods = match (options.known_methods, &file.known_methods) {
+            (Some(methods), _) => KnownMethods::listed(methods.iter().map(Method::as_str)),
+            (None, Some(methods)) => KnownMethods::listed(methods.iter().map(String::as_str)),
+            (None, None) => KnownMethods::Conventions,
+        };
+        SpanSettings {
+            request_headers: CapturedHeaders::new(Message::Request, request_headers),
+            response_headers: CapturedHeaders::new(Message::Response, response_headers),
+            known_methods,
+        }
+    }
+}
+
+/// The file's settings for each side, read when a layer without options
+/// first needs them.
+static FILE_CLIENT: LazyLock<SpanSettings> = LazyLock::new(|| {
+    SpanSettings::resolve(
+        HttpSpanOptions::new(),
+        &spanflow::config::http_instrumentation().client,
+    )
+});
+static FILE_SERVER: LazyLock<SpanSettings> = LazyLock::new(|| {
+    SpanSettings::resolve(
+        HttpSpanOptions::new(),
+        &spanflow::config::http_instrumentation().server,
+    )
+});
+
+/// A layer's settings: the file's unless options were given, so that a
+/// layer made with `new()` stays a `const` and costs nothing to clone.
+#[derive(Clone, Debug)]
+pub(crate) struct LayerSettings {
+    side: Side,
+    given: Option<Arc<SpanSettings>>,
+}
+
+impl LayerSettings {
+    /// The file's settings (or the defaults) for `side`.
+    pub(crate) const fn from_file(side: Side) -> Self {
+        LayerSettings { side, given: None }
+    }
+
+    /// `options`, with the file's settings for `side` where they set nothing.
+    pub(crate) fn given(side: Side, options: HttpSpanOptions) -> Self {
+        let file = spanflow::config::http_instrumentation();
+        let file = match side {
+            Side::Client => &file.client,
+            Side::Server => &file.server,
+        };
+        LayerSettings {
+            side,
+            given: Some(Arc::new(SpanSettings::resolve(options, file))),
+        }
+    }
+
+    pub(crate) fn get(&self) -> &SpanSettings {
+        match &self.given {
+            Some(given) => given,
+            None => file_settings(self.side),
+        }
+    }
+}
+
+/// The configuration file's settings (or the defaults) for `side`.
+pub(crate) fn file_settings(side: Side) -> &'static SpanSettings {
+    match side {
+        Side::Client => &FILE_CLIENT,
+        Side::Server => &FILE_SERVER,
+    }
+}
