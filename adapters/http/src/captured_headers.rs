@@ -1,8 +1,10 @@
 //! Request and response headers recorded on a span, as the HTTP
-//! conventions name them: `http.request.header.<name>` and
-//! `http.response.header.<name>`, each a list of strings with one item per
-//! header line, for the headers an application asks for (none by default:
-//! headers carry cookies and tokens).
+//! conventions name them (`http.request.header.<name>` and
+//! `http.response.header.<name>`) and the RPC conventions name gRPC
+//! metadata (`rpc.request.metadata.<key>`, `rpc.response.metadata.<key>`),
+//! each a list of strings with one item per header line, for the headers
+//! an application asks for (none by default: headers carry cookies and
+//! tokens).
 
 use std::sync::Arc;
 
@@ -26,6 +28,10 @@ struct CapturedHeader {
 pub(crate) enum Message {
     Request,
     Response,
+    #[cfg(feature = "grpc")]
+    RpcRequest,
+    #[cfg(feature = "grpc")]
+    RpcResponse,
 }
 
 impl CapturedHeaders {
@@ -35,6 +41,10 @@ impl CapturedHeaders {
         let prefix = match message {
             Message::Request => "http.request.header.",
             Message::Response => "http.response.header.",
+            #[cfg(feature = "grpc")]
+            Message::RpcRequest => "rpc.request.metadata.",
+            #[cfg(feature = "grpc")]
+            Message::RpcResponse => "rpc.response.metadata.",
         };
         let mut captured: Vec<CapturedHeader> = Vec::new();
         for name in names {
@@ -63,6 +73,37 @@ impl CapturedHeaders {
                 ));
             }
         }
+    }
+}
+
+#[cfg(feature = "grpc")]
+impl CapturedHeaders {
+    /// Adds the values of the captured headers in `headers` to `gathered`
+    /// (one list per captured header), for a message whose headers come in
+    /// more than one map: a gRPC response's metadata is in its headers and
+    /// its trailers.
+    pub(crate) fn gather(&self, headers: &impl HeaderLines, gathered: &mut Vec<Vec<StringValue>>) {
+        gathered.resize_with(self.0.len(), Vec::new);
+        for (captured, values) in self.0.iter().zip(gathered.iter_mut()) {
+            headers.values(&captured.name, values);
+        }
+    }
+
+    /// Sets an attribute for each captured header [`gather`](Self::gather)
+    /// found.
+    pub(crate) fn record_gathered(&self, span: &mut Span, gathered: Vec<Vec<StringValue>>) {
+        for (captured, values) in self.0.iter().zip(gathered) {
+            if !values.is_empty() {
+                span.set_attribute(KeyValue::new(
+                    captured.key.clone(),
+                    Value::Array(Array::String(values)),
+                ));
+            }
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 

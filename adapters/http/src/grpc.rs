@@ -8,10 +8,11 @@ use std::task::{Context as TaskContext, Poll};
 
 use crate::attributes::host_and_port;
 use crate::body_span::poll_in_span;
+use crate::captured_headers::{CapturedHeaders, Message};
 use crate::carrier::{Headers, HeadersMut};
 use crate::shared_values::shared_value;
 use crate::span_names::span_name;
-use http::{HeaderMap, Request, Response};
+use http::{HeaderMap, HeaderName, Request, Response};
 use http_body::{Body, Frame, SizeHint};
 use opentelemetry::trace::Status;
 use opentelemetry::{Context, KeyValue, StringValue};
@@ -26,9 +27,13 @@ use tower_service::Service;
 
 /// A tower layer for tonic servers: a SERVER span per call, continuing the
 /// caller's trace (`Server::builder().layer(GrpcServerLayer::new())`).
-#[derive(Clone, Copy, Debug, Default)]
+///
+/// Metadata is recorded when asked for:
+/// [`capture_request_metadata`](Self::capture_request_metadata) and
+/// [`capture_response_metadata`](Self::capture_response_metadata).
+#[derive(Clone, Debug, Default)]
 pub struct GrpcServerLayer {
-    _private: (),
+    metadata: Option<Arc<CapturedMetadata>>,
 }
 
 /// A tower layer for tonic clients: a CLIENT span per call, its context in
@@ -36,23 +41,83 @@ pub struct GrpcServerLayer {
 ///
 /// tonic adds the server's address inside the `Channel`, below this layer,
 /// so give it with [`with_server`](Self::with_server) to have
-/// `server.address` and `server.port` recorded.
+/// `server.address` and `server.port` recorded. Metadata is recorded when
+/// asked for, as on the server.
 #[derive(Clone, Debug, Default)]
 pub struct GrpcClientLayer {
     server: Option<(StringValue, Option<u16>)>,
+    metadata: Option<Arc<CapturedMetadata>>,
+}
+
+/// The metadata keys a layer's spans record, as the RPC conventions ask:
+/// only those an application names, since metadata carries tokens.
+#[derive(Clone, Debug, Default)]
+struct CapturedMetadata {
+    request: CapturedHeaders,
+    response: CapturedHeaders,
+}
+
+/// Builds one side of the metadata a layer captures.
+fn with_captured(
+    metadata: &mut Option<Arc<CapturedMetadata>>,
+    message: Message,
+    keys: impl IntoIterator<Item = HeaderName>,
+) {
+    let captured = Arc::make_mut(metadata.get_or_insert_with(Default::default));
+    let listed = CapturedHeaders::new(message, keys);
+    match message {
+        Message::RpcResponse => captured.response = listed,
+        _ => captured.request = listed,
+    }
 }
 
 impl GrpcServerLayer {
     /// The layer.
     pub const fn new() -> Self {
-        GrpcServerLayer { _private: () }
+        GrpcServerLayer { metadata: None }
+    }
+
+    /// Records these keys of each call's request metadata as
+    /// `rpc.request.metadata.<key>`: a list of strings, one item per value
+    /// (a `-bin` key's values as sent, in base64). Metadata carries tokens:
+    /// name only keys anyone who reads the traces may see.
+    pub fn capture_request_metadata(mut self, keys: impl IntoIterator<Item = HeaderName>) -> Self {
+        with_captured(&mut self.metadata, Message::RpcRequest, keys);
+        self
+    }
+
+    /// Records these keys of each call's response metadata, from its
+    /// headers and its trailers, as `rpc.response.metadata.<key>` (as for
+    /// [`capture_request_metadata`](Self::capture_request_metadata)).
+    pub fn capture_response_metadata(mut self, keys: impl IntoIterator<Item = HeaderName>) -> Self {
+        with_captured(&mut self.metadata, Message::RpcResponse, keys);
+        self
     }
 }
 
 impl GrpcClientLayer {
     /// The layer.
     pub const fn new() -> Self {
-        GrpcClientLayer { server: None }
+        GrpcClientLayer {
+            server: None,
+            metadata: None,
+        }
+    }
+
+    /// Records these keys of each call's request metadata, as the server
+    /// layer's [`capture_request_metadata`](GrpcServerLayer::capture_request_metadata)
+    /// does (the call's own metadata, before the trace's is added).
+    pub fn capture_request_metadata(mut self, keys: impl IntoIterator<Item = HeaderName>) -> Self {
+        with_captured(&mut self.metadata, Message::RpcRequest, keys);
+        self
+    }
+
+    /// Records these keys of each call's response metadata, as the server
+    /// layer's [`capture_response_metadata`](GrpcServerLayer::capture_response_metadata)
+    /// does.
+    pub fn capture_response_metadata(mut self, keys: impl IntoIterator<Item = HeaderName>) -> Self {
+        with_captured(&mut self.metadata, Message::RpcResponse, keys);
+        self
     }
 
     /// The endpoint the channel connects to, for `server.address` and
@@ -74,6 +139,7 @@ impl<S> Layer<S> for GrpcServerLayer {
             inner,
             side: Side::Server,
             server: None,
+            metadata: self.metadata.clone(),
         }
     }
 }
@@ -86,6 +152,7 @@ impl<S> Layer<S> for GrpcClientLayer {
             inner,
             side: Side::Client,
             server: self.server.clone(),
+            metadata: self.metadata.clone(),
         }
     }
 }
@@ -110,6 +177,7 @@ pub struct GrpcService<S> {
     inner: S,
     side: Side,
     server: Option<(StringValue, Option<u16>)>,
+    metadata: Option<Arc<CapturedMetadata>>,
 }
 
 impl<S, B, ResponseBody> Service<Request<B>> for GrpcService<S>
@@ -150,7 +218,16 @@ where
                 Side::Client => record_server(&mut span, self.server.as_ref()),
                 Side::Server => record_authority(&mut span, &request),
             }
+            if let Some(metadata) = &self.metadata {
+                metadata.request.record(&mut span, request.headers());
+            }
         }
+        // Only a recorded span with keys to capture keeps the list.
+        let metadata = self
+            .metadata
+            .as_ref()
+            .filter(|metadata| !metadata.response.is_empty() && span.is_recording())
+            .cloned();
         match self.side {
             Side::Client => {
                 // The channel's work runs in the context sent downstream.
@@ -164,6 +241,7 @@ where
                     span: Some(span),
                     side: self.side,
                     client_context: Some(context),
+                    metadata,
                 }
             }
             Side::Server => {
@@ -175,6 +253,7 @@ where
                     span: Some(span),
                     side: self.side,
                     client_context: None,
+                    metadata,
                 }
             }
         }
@@ -227,9 +306,29 @@ fn record_authority<B>(span: &mut Span, request: &Request<B>) {
     }
 }
 
+/// The response metadata a call's span has gathered so far, recorded when
+/// the span ends.
+struct PendingMetadata {
+    captured: Arc<CapturedMetadata>,
+    gathered: Vec<Vec<StringValue>>,
+}
+
+/// Ends the span, with the response metadata gathered.
+fn end_call(span: &mut Span, pending: &mut Option<PendingMetadata>) {
+    if let Some(pending) = pending.take() {
+        (pending.captured.response).record_gathered(span, pending.gathered);
+    }
+    span.end();
+}
+
 /// Records a `grpc-status` (header or trailer) and ends the span; `false`
 /// when the map holds none.
-fn record_status(span: &mut Span, side: Side, headers: &HeaderMap) -> bool {
+fn record_status(
+    span: &mut Span,
+    side: Side,
+    headers: &HeaderMap,
+    pending: &mut Option<PendingMetadata>,
+) -> bool {
     let Some(code) = headers
         .get("grpc-status")
         .and_then(|value| value.to_str().ok())
@@ -251,7 +350,7 @@ fn record_status(span: &mut Span, side: Side, headers: &HeaderMap) -> bool {
             .map_or_else(|| name.to_owned(), percent_decode);
         span.set_status(Status::error(message));
     }
-    span.end();
+    end_call(span, pending);
     true
 }
 
@@ -316,6 +415,7 @@ pin_project! {
         // A client call's polls run in the context it sent; a server's in
         // its span, entered.
         client_context: Option<Context>,
+        metadata: Option<Arc<CapturedMetadata>>,
     }
 }
 
@@ -335,9 +435,14 @@ where
         let mut span = this.span.take();
         Poll::Ready(match output {
             Ok(response) => {
+                let mut metadata = this.metadata.take().map(|captured| {
+                    let mut gathered = Vec::new();
+                    (captured.response).gather(response.headers(), &mut gathered);
+                    PendingMetadata { captured, gathered }
+                });
                 // A trailers-only response carries the status in its headers.
                 if let Some(open) = span.as_mut()
-                    && record_status(open, *this.side, response.headers())
+                    && record_status(open, *this.side, response.headers(), &mut metadata)
                 {
                     span = None;
                 }
@@ -346,6 +451,7 @@ where
                     inner: body,
                     span,
                     side,
+                    metadata,
                 }))
             }
             Err(error) => {
@@ -371,6 +477,18 @@ pin_project! {
         inner: B,
         span: Option<Span>,
         side: Side,
+        metadata: Option<PendingMetadata>,
+    }
+
+    // A body dropped unfinished (the peer went away) still records the
+    // response metadata its span gathered; dropping the span ends it.
+    impl<B> PinnedDrop for GrpcBody<B> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let (Some(span), Some(pending)) = (this.span.as_mut(), this.metadata.take()) {
+                (pending.captured.response).record_gathered(span, pending.gathered);
+            }
+        }
     }
 }
 
@@ -388,22 +506,25 @@ impl<B: Body> Body for GrpcBody<B> {
         }));
         match &frame {
             Some(Ok(frame)) => {
-                if let (Some(trailers), Some(span)) = (frame.trailers_ref(), this.span.as_mut())
-                    && record_status(span, *this.side, trailers)
-                {
-                    *this.span = None;
+                if let (Some(trailers), Some(span)) = (frame.trailers_ref(), this.span.as_mut()) {
+                    if let Some(pending) = this.metadata.as_mut() {
+                        (pending.captured.response).gather(trailers, &mut pending.gathered);
+                    }
+                    if record_status(span, *this.side, trailers, this.metadata) {
+                        *this.span = None;
+                    }
                 }
             }
             Some(Err(_)) => {
                 if let Some(mut span) = this.span.take() {
                     span.set_attribute(KeyValue::new(ERROR_TYPE, "body"));
                     span.set_status(Status::error("the response body failed"));
-                    span.end();
+                    end_call(&mut span, this.metadata);
                 }
             }
             None => {
                 if let Some(mut span) = this.span.take() {
-                    span.end();
+                    end_call(&mut span, this.metadata);
                 }
             }
         }

@@ -58,7 +58,10 @@
 //! and `.client`, [`spanflow::config::http_instrumentation`]): request and
 //! response headers as `http.request.header.<name>` and
 //! `http.response.header.<name>`, and a list of known methods that replaces
-//! the conventions' nine (for `QUERY` or WebDAV's methods).
+//! the conventions' nine (for `QUERY` or WebDAV's methods). The gRPC
+//! layers record the metadata keys they are given
+//! (`capture_request_metadata`, `capture_response_metadata`) as
+//! `rpc.request.metadata.<key>` and `rpc.response.metadata.<key>`.
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};

@@ -165,3 +165,119 @@ async fn an_unavailable_server_fails_both_spans() {
         assert_eq!(span.status, Status::error("try later"), "{kind:?}");
     }
 }
+
+/// Answers OK with `x-served-by` in the response metadata; fails with
+/// UNAVAILABLE (the status and `x-served-by` in a trailers-only response)
+/// when the request's `x-fail` metadata is set.
+struct Tagging;
+
+#[tonic::async_trait]
+impl TraceService for Tagging {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let mut metadata = tonic::metadata::MetadataMap::new();
+        metadata.insert("x-served-by", "node-a".parse().expect("ASCII"));
+        if request.metadata().contains_key("x-fail") {
+            return Err(tonic::Status::with_metadata(
+                tonic::Code::Unavailable,
+                "try later",
+                metadata,
+            ));
+        }
+        let mut response = tonic::Response::new(ExportTraceServiceResponse::default());
+        *response.metadata_mut() = metadata;
+        Ok(response)
+    }
+}
+
+/// A call with `x-tenant` (and `x-fail` when `fail`) in its metadata, both
+/// layers capturing `x-tenant` of requests and `x-served-by` and
+/// `grpc-status` of responses; the trace.
+async fn call_capturing(fail: bool) -> TraceId {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let keys = || {
+        (
+            [http::HeaderName::from_static("x-tenant")],
+            [
+                http::HeaderName::from_static("x-served-by"),
+                http::HeaderName::from_static("grpc-status"),
+            ],
+        )
+    };
+    let (request_keys, response_keys) = keys();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .layer(
+                GrpcServerLayer::new()
+                    .capture_request_metadata(request_keys)
+                    .capture_response_metadata(response_keys),
+            )
+            .add_service(TraceServiceServer::new(Tagging))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
+        .unwrap()
+        .connect()
+        .await
+        .expect("the server listens");
+    let (request_keys, response_keys) = keys();
+    let layer = GrpcClientLayer::new()
+        .capture_request_metadata(request_keys)
+        .capture_response_metadata(response_keys);
+    let mut client = TraceServiceClient::new(layer.layer(channel));
+    let root = spanflow::span!("caller");
+    let trace = root.span_context().trace_id();
+    let mut request = tonic::Request::new(ExportTraceServiceRequest::default());
+    request
+        .metadata_mut()
+        .insert("x-tenant", "acme".parse().expect("ASCII"));
+    if fail {
+        request
+            .metadata_mut()
+            .insert("x-fail", "1".parse().expect("ASCII"));
+    }
+    let outcome = spanflow::TracedExt::in_span(client.export(request), root).await;
+    assert_eq!(outcome.is_err(), fail);
+    trace
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_asked_for_is_recorded_from_headers_and_trailers() {
+    support::installed();
+    let strings =
+        |item: &'static str| Value::Array(opentelemetry::Array::String(vec![item.into()]));
+    // OK: `grpc-status` comes in the trailers; failed: in the headers of a
+    // trailers-only response.
+    for (fail, status) in [(false, "0"), (true, "14")] {
+        let spans = support::spans_of(call_capturing(fail).await);
+        for kind in [SpanKind::Client, SpanKind::Server] {
+            let span = spans.iter().find(|s| s.span_kind == kind).unwrap();
+            for (key, value) in [
+                ("rpc.request.metadata.x-tenant", strings("acme")),
+                ("rpc.response.metadata.x-served-by", strings("node-a")),
+                ("rpc.response.metadata.grpc-status", strings(status)),
+            ] {
+                assert_eq!(
+                    support::attribute(span, key),
+                    Some(&value),
+                    "{key} on {kind:?}, failed: {fail}"
+                );
+            }
+            assert_eq!(
+                span.attributes
+                    .iter()
+                    .filter(|kv| kv.key.as_str().starts_with("rpc.response.metadata."))
+                    .count(),
+                2,
+                "each key once"
+            );
+            assert_eq!(
+                support::attribute(span, "rpc.request.metadata.x-fail"),
+                None
+            );
+        }
+    }
+}
