@@ -23,8 +23,9 @@ use crate::span_options::{HttpSpanOptions, LayerSettings, Side, SpanSettings};
 
 /// A tower [`Layer`] for HTTP clients: every request sent through the
 /// wrapped service gets a CLIENT span (named by its method, with
-/// `url.full`, `server.address`, `server.port` and the response's status
-/// code; a 5xx or a failed request marks it Error), and the span's context
+/// `url.full`, `server.address`, `server.port`, the response's status
+/// code and, over hyper-util's legacy `Client` (feature `hyper-util`), the
+/// peer it connected to; a 5xx or a failed request marks it Error), and the span's context
 /// goes in the request's headers through the global propagator, so the
 /// server continues the trace. The span ends with the response's head, as
 /// [`TracingMiddleware`](crate::TracingMiddleware)'s does for reqwest.
@@ -150,6 +151,9 @@ where
                     let status = response.status();
                     record_response_status(&mut span, status.as_u16(), status.canonical_reason());
                     (this.settings.get().response_headers).record(&mut span, response.headers());
+                    if span.is_recording() {
+                        record_peer(&mut span, response);
+                    }
                 }
                 Err(_) => record_failure(&mut span, std::any::type_name::<E>()),
             }
@@ -158,6 +162,23 @@ where
         Poll::Ready(output)
     }
 }
+
+/// `network.peer.address` and `.port`: the address hyper-util's legacy
+/// `Client` connected to, which it puts in the response's extensions.
+#[cfg(feature = "hyper-util")]
+fn record_peer<B>(span: &mut Span, response: &Response<B>) {
+    use hyper_util::client::legacy::connect::HttpInfo;
+    use opentelemetry_semantic_conventions::attribute::{NETWORK_PEER_ADDRESS, NETWORK_PEER_PORT};
+    if let Some(info) = response.extensions().get::<HttpInfo>() {
+        let peer = info.remote_addr();
+        span.set_attribute(KeyValue::new(NETWORK_PEER_ADDRESS, peer.ip().to_string()));
+        span.set_attribute(KeyValue::new(NETWORK_PEER_PORT, i64::from(peer.port())));
+    }
+}
+
+/// Other tower clients do not say where they connected.
+#[cfg(not(feature = "hyper-util"))]
+fn record_peer<B>(_span: &mut Span, _response: &Response<B>) {}
 
 /// `url.full`, `server.address` and `server.port`, from an absolute
 /// request URI (a relative one has no host to record), the method as sent

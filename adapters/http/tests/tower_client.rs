@@ -78,6 +78,8 @@ async fn a_request_through_the_layer_continues_on_the_server() {
         ("server.port", Value::I64(i64::from(address.port()))),
         ("http.request.method", Value::from("GET")),
         ("http.response.status_code", Value::I64(200)),
+        ("network.peer.address", Value::from("127.0.0.1")),
+        ("network.peer.port", Value::I64(i64::from(address.port()))),
     ] {
         assert_eq!(support::attribute(client, key), Some(&value), "{key}");
     }
