@@ -13,9 +13,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
 use http::Request;
-use opentelemetry::Value;
 use opentelemetry::trace::{SpanKind, TraceId};
-use spanflow_http::TraceLayer;
+use opentelemetry::{StringValue, Value};
+use spanflow_http::{HttpSpanOptions, TraceLayer};
 use support::{attribute, installed, spans_of};
 use tower_service::Service;
 
@@ -107,4 +107,32 @@ fn a_routed_request_allocates_four_more_times_when_traced() {
         attribute(last, "http.response.status_code"),
         Some(&Value::I64(200))
     );
+
+    // A captured header costs its list and its value's copy: two headers
+    // of the request and one of the response, four more than the plain
+    // layer (the request's two, the response's `content-type`) and an
+    // absent one nothing.
+    let options = HttpSpanOptions::new()
+        .capture_request_headers([http::header::USER_AGENT, http::header::HOST])
+        .capture_response_headers([http::header::CONTENT_TYPE, http::header::ETAG]);
+    let mut capturing = Router::new()
+        .route("/users/{id}", get(handler))
+        .layer(TraceLayer::with_options(options))
+        .with_state(());
+    allocations_of(&mut capturing, 256);
+    let made = allocations_of(&mut capturing, REQUESTS) - untraced;
+    assert_eq!(
+        made,
+        (4 + 3 * 2) * REQUESTS,
+        "allocations for {REQUESTS} requests"
+    );
+    let spans = spans_of(trace);
+    let last = spans.last().expect("spans");
+    assert_eq!(
+        attribute(last, "http.request.header.user-agent"),
+        Some(&Value::Array(
+            vec![StringValue::from("checkout/1.0")].into()
+        ))
+    );
+    assert_eq!(attribute(last, "http.response.header.etag"), None);
 }
