@@ -58,6 +58,15 @@ impl CapturedHeaders {
         CapturedHeaders(captured.into_boxed_slice())
     }
 
+    /// The attribute keys, in order.
+    #[cfg(test)]
+    pub(crate) fn keys(&self) -> Vec<&str> {
+        self.0
+            .iter()
+            .map(|captured| captured.key.as_str())
+            .collect()
+    }
+
     /// Sets an attribute for each captured header that `headers` has.
     pub(crate) fn record(&self, span: &mut Span, headers: &impl HeaderLines) {
         if self.0.is_empty() || !span.is_recording() {

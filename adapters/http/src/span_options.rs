@@ -91,7 +91,18 @@ pub(crate) struct SpanSettings {
 }
 
 impl SpanSettings {
-    fn resolve(options: HttpSpanOptions, file: &HttpSpanSettings) -> Self {
+    /// `options`, with the configuration file's settings for `side` where
+    /// they set nothing.
+    fn resolve(options: HttpSpanOptions, side: Side) -> Self {
+        let file = spanflow::config::http_instrumentation();
+        let file = match side {
+            Side::Client => &file.client,
+            Side::Server => &file.server,
+        };
+        Self::resolve_with(options, file)
+    }
+
+    fn resolve_with(options: HttpSpanOptions, file: &HttpSpanSettings) -> Self {
         // The file's names were checked to be tokens when it was read, and
         // every token is a header name: none is left out here.
         let file_headers = |names: &[String]| -> Vec<HeaderName> {
@@ -121,18 +132,10 @@ impl SpanSettings {
 
 /// The file's settings for each side, read when a layer without options
 /// first needs them.
-static FILE_CLIENT: LazyLock<SpanSettings> = LazyLock::new(|| {
-    SpanSettings::resolve(
-        HttpSpanOptions::new(),
-        &spanflow::config::http_instrumentation().client,
-    )
-});
-static FILE_SERVER: LazyLock<SpanSettings> = LazyLock::new(|| {
-    SpanSettings::resolve(
-        HttpSpanOptions::new(),
-        &spanflow::config::http_instrumentation().server,
-    )
-});
+static FILE_CLIENT: LazyLock<SpanSettings> =
+    LazyLock::new(|| SpanSettings::resolve(HttpSpanOptions::new(), Side::Client));
+static FILE_SERVER: LazyLock<SpanSettings> =
+    LazyLock::new(|| SpanSettings::resolve(HttpSpanOptions::new(), Side::Server));
 
 /// A layer's settings: the file's unless options were given, so that a
 /// layer made with `new()` stays a `const` and costs nothing to clone.
@@ -150,14 +153,9 @@ impl LayerSettings {
 
     /// `options`, with the file's settings for `side` where they set nothing.
     pub(crate) fn given(side: Side, options: HttpSpanOptions) -> Self {
-        let file = spanflow::config::http_instrumentation();
-        let file = match side {
-            Side::Client => &file.client,
-            Side::Server => &file.server,
-        };
         LayerSettings {
             side,
-            given: Some(Arc::new(SpanSettings::resolve(options, file))),
+            given: Some(Arc::new(SpanSettings::resolve(options, side))),
         }
     }
 
@@ -174,5 +172,46 @@ pub(crate) fn file_settings(side: Side) -> &'static SpanSettings {
     match side {
         Side::Client => &FILE_CLIENT,
         Side::Server => &FILE_SERVER,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_wins_property_by_property_over_the_file() {
+        let mut file = HttpSpanSettings::default();
+        file.request_captured_headers = vec!["X-Tenant".to_owned()];
+        file.response_captured_headers = vec!["content-type".to_owned()];
+        file.known_methods = Some(vec!["GET".to_owned(), "QUERY".to_owned()]);
+
+        let from_file = SpanSettings::resolve_with(HttpSpanOptions::new(), &file);
+        assert_eq!(from_file.known_methods.name("QUERY"), "QUERY");
+        assert_eq!(from_file.known_methods.name("POST"), "_OTHER");
+        assert_eq!(
+            from_file.request_headers.keys(),
+            ["http.request.header.x-tenant"]
+        );
+        assert_eq!(
+            from_file.response_headers.keys(),
+            ["http.response.header.content-type"]
+        );
+
+        let options = HttpSpanOptions::new()
+            .capture_response_headers([http::header::ETAG, http::header::ETAG])
+            .known_methods([Method::POST]);
+        let mixed = SpanSettings::resolve_with(options, &file);
+        assert_eq!(mixed.known_methods.name("POST"), "POST");
+        assert_eq!(mixed.known_methods.name("QUERY"), "_OTHER");
+        assert_eq!(
+            mixed.request_headers.keys(),
+            ["http.request.header.x-tenant"]
+        );
+        assert_eq!(
+            mixed.response_headers.keys(),
+            ["http.response.header.etag"],
+            "listed twice, captured once"
+        );
     }
 }
