@@ -57,18 +57,10 @@ struct CapturedMetadata {
     response: CapturedHeaders,
 }
 
-/// Builds one side of the metadata a layer captures.
-fn with_captured(
-    metadata: &mut Option<Arc<CapturedMetadata>>,
-    message: Message,
-    keys: impl IntoIterator<Item = HeaderName>,
-) {
-    let captured = Arc::make_mut(metadata.get_or_insert_with(Default::default));
-    let listed = CapturedHeaders::new(message, keys);
-    match message {
-        Message::RpcResponse => captured.response = listed,
-        _ => captured.request = listed,
-    }
+/// The metadata a layer captures, to change (its own copy, if its clones
+/// share it).
+fn captured_mut(metadata: &mut Option<Arc<CapturedMetadata>>) -> &mut CapturedMetadata {
+    Arc::make_mut(metadata.get_or_insert_with(Default::default))
 }
 
 impl GrpcServerLayer {
@@ -82,7 +74,7 @@ impl GrpcServerLayer {
     /// (a `-bin` key's values as sent, in base64). Metadata carries tokens:
     /// name only keys anyone who reads the traces may see.
     pub fn capture_request_metadata(mut self, keys: impl IntoIterator<Item = HeaderName>) -> Self {
-        with_captured(&mut self.metadata, Message::RpcRequest, keys);
+        captured_mut(&mut self.metadata).request = CapturedHeaders::new(Message::RpcRequest, keys);
         self
     }
 
@@ -90,7 +82,8 @@ impl GrpcServerLayer {
     /// headers and its trailers, as `rpc.response.metadata.<key>` (as for
     /// [`capture_request_metadata`](Self::capture_request_metadata)).
     pub fn capture_response_metadata(mut self, keys: impl IntoIterator<Item = HeaderName>) -> Self {
-        with_captured(&mut self.metadata, Message::RpcResponse, keys);
+        captured_mut(&mut self.metadata).response =
+            CapturedHeaders::new(Message::RpcResponse, keys);
         self
     }
 }
@@ -108,7 +101,7 @@ impl GrpcClientLayer {
     /// layer's [`capture_request_metadata`](GrpcServerLayer::capture_request_metadata)
     /// does (the call's own metadata, before the trace's is added).
     pub fn capture_request_metadata(mut self, keys: impl IntoIterator<Item = HeaderName>) -> Self {
-        with_captured(&mut self.metadata, Message::RpcRequest, keys);
+        captured_mut(&mut self.metadata).request = CapturedHeaders::new(Message::RpcRequest, keys);
         self
     }
 
@@ -116,7 +109,8 @@ impl GrpcClientLayer {
     /// layer's [`capture_response_metadata`](GrpcServerLayer::capture_response_metadata)
     /// does.
     pub fn capture_response_metadata(mut self, keys: impl IntoIterator<Item = HeaderName>) -> Self {
-        with_captured(&mut self.metadata, Message::RpcResponse, keys);
+        captured_mut(&mut self.metadata).response =
+            CapturedHeaders::new(Message::RpcResponse, keys);
         self
     }
 
