@@ -210,7 +210,10 @@ where
         if span.is_recording() {
             match self.side {
                 Side::Client => record_server(&mut span, self.server.as_ref()),
-                Side::Server => record_authority(&mut span, &request),
+                Side::Server => {
+                    record_authority(&mut span, &request);
+                    record_peer(&mut span, &request);
+                }
             }
             if let Some(metadata) = &self.metadata {
                 metadata.request.record(&mut span, request.headers());
@@ -314,6 +317,26 @@ fn end_call(span: &mut Span, pending: &mut Option<PendingMetadata>) {
     }
     span.end();
 }
+
+/// A server's `network.peer.address` and `.port`: the connection tonic's
+/// server puts in each request's extensions (over TCP without TLS; TLS
+/// wraps it in a type of tonic's TLS features).
+#[cfg(feature = "tonic")]
+fn record_peer<B>(span: &mut Span, request: &Request<B>) {
+    use opentelemetry_semantic_conventions::attribute::{NETWORK_PEER_ADDRESS, NETWORK_PEER_PORT};
+    let peer = request
+        .extensions()
+        .get::<tonic::transport::server::TcpConnectInfo>()
+        .and_then(tonic::transport::server::TcpConnectInfo::remote_addr);
+    if let Some(peer) = peer {
+        span.set_attribute(KeyValue::new(NETWORK_PEER_ADDRESS, peer.ip().to_string()));
+        span.set_attribute(KeyValue::new(NETWORK_PEER_PORT, i64::from(peer.port())));
+    }
+}
+
+/// Other gRPC servers do not say who connected.
+#[cfg(not(feature = "tonic"))]
+fn record_peer<B>(_span: &mut Span, _request: &Request<B>) {}
 
 /// Records a `grpc-status` (header or trailer) and ends the span; `false`
 /// when the map holds none.

@@ -12,7 +12,8 @@
 //!   `reqwest`); [`HttpClientLayer`] for tower clients such as hyper-util's
 //!   `Client` (feature `tower`).
 //! * gRPC: [`GrpcServerLayer`] and [`GrpcClientLayer`] for tonic, over the
-//!   call's metadata, with the RPC conventions (feature `grpc`).
+//!   call's metadata, with the RPC conventions (feature `grpc`; `tonic`
+//!   adds the server's peer).
 //! * actix-web: [`ActixTrace`], the server middleware (feature `actix-web`),
 //!   whose span likewise lasts until the body has been sent
 //!   ([`ActixTracedBody`]).
@@ -36,7 +37,7 @@
 //! | --- | --- |
 //! | HTTP server (tower, actix-web) | `http.request.method` (and `http.request.method_original`), `http.route`, `url.path`, `url.query`, `url.scheme`, `server.address`, `server.port`, `client.address`, `network.peer.address`, `network.peer.port`, `network.protocol.version`, `user_agent.original`, `http.response.status_code`, `error.type` |
 //! | HTTP client (reqwest, tower) | `http.request.method` (and `http.request.method_original`), `url.full`, `server.address`, `server.port`, `network.peer.address` and `.port` (reqwest; the tower client over hyper-util's legacy `Client`, feature `hyper-util`), `http.response.status_code`, `error.type` |
-//! | gRPC (server, client) | `rpc.system.name`, `rpc.method`, `rpc.response.status_code`, `server.address`, `server.port`, `error.type` |
+//! | gRPC (server, client) | `rpc.system.name`, `rpc.method`, `rpc.response.status_code`, `server.address`, `server.port`, `network.peer.address` and `.port` (tonic's server, feature `tonic`), `error.type` |
 //!
 //! Each is recorded when the request has it. The servers take `url.scheme`,
 //! `server.address` and `client.address` from a proxy's `Forwarded` or

@@ -140,6 +140,18 @@ async fn a_call_makes_one_trace_with_the_rpc_conventions() {
         support::attribute(server, "server.port"),
         Some(Value::I64(_))
     ));
+    // The client's end of the connection, as tonic's server saw it.
+    assert_eq!(
+        support::attribute(server, "network.peer.address"),
+        Some(&Value::from("127.0.0.1"))
+    );
+    let Some(Value::I64(peer_port)) = support::attribute(server, "network.peer.port") else {
+        panic!("the peer's port on {server:#?}");
+    };
+    assert_ne!(
+        Some(&Value::I64(*peer_port)),
+        support::attribute(server, "server.port")
+    );
     let events: Vec<&str> = server.events.iter().map(|e| e.name.as_ref()).collect();
     assert_eq!(
         events,
