@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use http::HeaderName;
 use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
+use opentelemetry_semantic_conventions::attribute::{HTTP_REQUEST_HEADER, HTTP_RESPONSE_HEADER};
 use spanflow::Span;
 
 /// The headers one side of a request records, with their attribute keys
@@ -39,12 +40,16 @@ impl CapturedHeaders {
     /// listed twice is captured once.
     pub(crate) fn new(message: Message, names: impl IntoIterator<Item = HeaderName>) -> Self {
         let prefix = match message {
-            Message::Request => "http.request.header.",
-            Message::Response => "http.response.header.",
+            Message::Request => HTTP_REQUEST_HEADER,
+            Message::Response => HTTP_RESPONSE_HEADER,
             #[cfg(feature = "grpc")]
-            Message::RpcRequest => "rpc.request.metadata.",
+            Message::RpcRequest => {
+                opentelemetry_semantic_conventions::attribute::RPC_REQUEST_METADATA
+            }
             #[cfg(feature = "grpc")]
-            Message::RpcResponse => "rpc.response.metadata.",
+            Message::RpcResponse => {
+                opentelemetry_semantic_conventions::attribute::RPC_RESPONSE_METADATA
+            }
         };
         let mut captured: Vec<CapturedHeader> = Vec::new();
         for name in names {
@@ -52,7 +57,7 @@ impl CapturedHeaders {
                 continue;
             }
             // `HeaderName`s are lower case, as the conventions want the key.
-            let key = Key::from(Arc::<str>::from(format!("{prefix}{}", name.as_str())));
+            let key = Key::from(Arc::<str>::from(format!("{prefix}.{}", name.as_str())));
             captured.push(CapturedHeader { name, key });
         }
         CapturedHeaders(captured.into_boxed_slice())
