@@ -1,7 +1,8 @@
 //! Property tests of the tower server layer with arbitrary targets and
 //! header values, as any client (or proxy) may send them: the request is
-//! served, its span recorded, and no sensitive query value and nothing but
-//! what the headers said reaches the span.
+//! served, its span recorded, no sensitive query value and nothing but
+//! what the headers said reaches the span, and the captured headers show
+//! every line sent, in order.
 
 mod support;
 
@@ -10,11 +11,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
-use http::{HeaderValue, Request};
-use opentelemetry::Value;
+use http::{HeaderName, HeaderValue, Request};
 use opentelemetry::trace::{SpanKind, TraceId};
+use opentelemetry::{StringValue, Value};
 use proptest::prelude::*;
-use spanflow_http::TraceLayer;
+use spanflow_http::{HttpSpanOptions, TraceLayer};
 use support::{attribute, installed, spans_of};
 use tower_service::Service;
 
@@ -56,21 +57,26 @@ fn header_value() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
+const HEADER_NAMES: [&str; 6] = [
+    "host",
+    "forwarded",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-forwarded-for",
+    "user-agent",
+];
+
 fn header_name() -> impl Strategy<Value = &'static str> {
-    proptest::sample::select(vec![
-        "host",
-        "forwarded",
-        "x-forwarded-proto",
-        "x-forwarded-host",
-        "x-forwarded-for",
-        "user-agent",
-    ])
+    proptest::sample::select(HEADER_NAMES.to_vec())
 }
 
+/// The app, its layer capturing every header the test sends.
 fn router() -> Router {
+    let options =
+        HttpSpanOptions::new().capture_request_headers(HEADER_NAMES.map(HeaderName::from_static));
     Router::new()
         .route("/items/{id}", get(|| async { "ok" }))
-        .layer(TraceLayer::new())
+        .layer(TraceLayer::with_options(options))
 }
 
 proptest! {
@@ -96,9 +102,12 @@ proptest! {
             .body(Body::empty())
             .expect("a request");
         let mut sent = Vec::new();
+        let mut sent_by_name = Vec::new();
         for (name, value) in &headers {
             if let Ok(value) = HeaderValue::from_bytes(value) {
-                sent.push(String::from_utf8_lossy(value.as_bytes()).into_owned());
+                let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                sent.push(text.clone());
+                sent_by_name.push((*name, text));
                 request.headers_mut().append(*name, value);
             }
         }
@@ -135,6 +144,19 @@ proptest! {
                     "{} {:?} not in {:?}", key, shown, sent
                 );
             }
+        }
+        for name in HEADER_NAMES {
+            let lines: Vec<StringValue> = sent_by_name
+                .iter()
+                .filter(|(sent_name, _)| *sent_name == name)
+                .map(|(_, text)| StringValue::from(text.clone()))
+                .collect();
+            let expected = (!lines.is_empty()).then(|| Value::Array(lines.into()));
+            prop_assert_eq!(
+                attribute(server, &format!("http.request.header.{name}")),
+                expected.as_ref(),
+                "{}", name
+            );
         }
         if let Some(scheme) = attribute(server, "url.scheme") {
             let scheme = scheme.as_str();
