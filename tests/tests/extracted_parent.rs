@@ -14,7 +14,7 @@ use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::{SpanContext, TraceContextExt, TraceFlags, TraceId, TraceState};
 use opentelemetry::{Context, KeyValue};
 use spanflow::Span;
-use spanflow::propagation::{Extracted, StringMap};
+use spanflow::propagation::{CountingExtractor, Extracted, StringMap};
 
 const CALLER: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-03";
 
@@ -46,6 +46,7 @@ fn spans_under_an_extracted_parent_are_as_under_the_extracted_context() {
     a_sampled_caller_with_state_and_baggage();
     without_a_traceparent_the_base_span_is_the_parent();
     an_unsampled_caller_is_carried_unsampled();
+    counting_carriers_give_the_same_parents();
     a_propagator_installed_over_the_pipelines_is_used_as_it_is();
 }
 
@@ -116,6 +117,112 @@ fn an_unsampled_caller_is_carried_unsampled() {
     assert_eq!(outgoing(&span)["traceparent"], unsampled);
 }
 
+/// Fields as `(name, value)` lines, repeats allowed, as an HTTP header map
+/// holds them.
+struct Lines<'a>(&'a [(&'a str, &'a str)]);
+
+impl Extractor for Lines<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(name, _)| *name == key)
+            .map(|(_, value)| *value)
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.iter().map(|(name, _)| *name).collect()
+    }
+
+    fn get_all(&self, key: &str) -> Option<Vec<&str>> {
+        let all: Vec<&str> = self
+            .0
+            .iter()
+            .filter(|(name, _)| *name == key)
+            .map(|(_, value)| *value)
+            .collect();
+        (!all.is_empty()).then_some(all)
+    }
+}
+
+impl CountingExtractor for Lines<'_> {
+    fn line_count(&self, key: &str) -> usize {
+        self.0.iter().filter(|(name, _)| *name == key).count()
+    }
+}
+
+/// `from_counting` reads what `from_carrier` reads: one `traceparent`
+/// line, two (invalid), none, a malformed one, with `tracestate` lines
+/// merged and baggage, over a base with a span of its own.
+fn counting_carriers_give_the_same_parents() {
+    let mut local = Span::new(spanflow::callsite!("local base"));
+    let base = local.outgoing_context();
+    let other = "00-3af7651916cd43dd8448eb211c80319c-e7ad6b7169203331-01";
+    let carriers: [&[(&str, &str)]; 6] = [
+        &[("traceparent", CALLER)],
+        &[
+            ("traceparent", CALLER),
+            ("tracestate", "congo=t61rcWkgMzE"),
+            ("tracestate", "rojo=00f067aa0ba902b7"),
+            ("baggage", "tenant=acme"),
+        ],
+        &[("traceparent", CALLER), ("traceparent", other)],
+        &[("traceparent", CALLER), ("traceparent", CALLER)],
+        &[("baggage", "tenant=acme")],
+        &[(
+            "traceparent",
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b71692033-01",
+        )],
+    ];
+    for lines in carriers {
+        let counted = Extracted::from_counting(&base, &Lines(lines));
+        let listed = Extracted::from_carrier(&base, &Lines(lines));
+        let expected = through_the_global_propagator(&base, &Lines(lines));
+        assert_eq!(counted.span_context(), listed.span_context(), "{lines:?}");
+        assert_eq!(
+            counted.span_context(),
+            *expected.span().span_context(),
+            "{lines:?}"
+        );
+        let baggage = |cx: &Context| {
+            let mut entries: Vec<String> = cx
+                .baggage()
+                .iter()
+                .map(|(key, (value, _))| format!("{key}={value}"))
+                .collect();
+            entries.sort();
+            entries
+        };
+        assert_eq!(
+            baggage(&counted.clone().into_context()),
+            baggage(&expected),
+            "{lines:?}"
+        );
+    }
+    // What each kind of carrier gave, to be sure the cases differ.
+    let parent_of = |lines: &[(&str, &str)]| {
+        Extracted::from_counting(&base, &Lines(lines))
+            .span_context()
+            .span_id()
+            .to_string()
+    };
+    assert_eq!(parent_of(carriers[0]), "b7ad6b7169203331");
+    for invalid in [carriers[2], carriers[3], carriers[4], carriers[5]] {
+        assert_eq!(
+            parent_of(invalid),
+            local.span_context().span_id().to_string(),
+            "the base's span for {invalid:?}"
+        );
+    }
+    assert_eq!(
+        Extracted::from_counting(&base, &Lines(carriers[1]))
+            .span_context()
+            .trace_state()
+            .header(),
+        "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"
+    );
+    local.end();
+}
+
 /// A propagator that always names the same remote parent.
 #[derive(Debug)]
 struct Fixed;
@@ -157,5 +264,11 @@ fn a_propagator_installed_over_the_pipelines_is_used_as_it_is() {
     assert_eq!(
         format!("{:016x}", one(&spans, "fixed").parent_span_id),
         "d7ad6b7169203331"
+    );
+    let counted = Extracted::from_counting(&Context::new(), &StringMap(&carrier));
+    assert_eq!(
+        counted.span_context().span_id().to_string(),
+        "d7ad6b7169203331",
+        "a counting carrier through the installed propagator too"
     );
 }

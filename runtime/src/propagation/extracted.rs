@@ -4,7 +4,8 @@ use opentelemetry::Context;
 use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::{SpanContext, TraceContextExt};
 
-use super::installed::W3cPropagators;
+use super::CountingExtractor;
+use super::installed::{Carrier, W3cPropagators};
 use crate::context::{Parent, ParentContext};
 
 /// The context a carrier (a request's headers, a message's) sends, read
@@ -53,10 +54,26 @@ impl Extracted {
     /// parent is the current span when it carries none.
     #[inline]
     pub fn from_carrier(base: &Context, extractor: &dyn Extractor) -> Extracted {
+        Extracted::read(base, Carrier::Plain(extractor))
+    }
+
+    /// [`from_carrier`](Self::from_carrier) for a carrier that counts a
+    /// field's lines (an HTTP header map's carrier: spanflow-http's
+    /// `Headers`, or [`StringMap`](super::StringMap)): the same parent,
+    /// without the list OpenTelemetry's `Extractor::get_all` collects to
+    /// see one `traceparent` (an allocation per extract), when the global
+    /// propagator is spanflow's.
+    #[inline]
+    pub fn from_counting(base: &Context, carrier: &dyn CountingExtractor) -> Extracted {
+        Extracted::read(base, Carrier::Counting(carrier))
+    }
+
+    #[inline]
+    fn read(base: &Context, carrier: Carrier<'_>) -> Extracted {
         let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
             match W3cPropagators::recognise(propagator) {
-                Some(installed) => installed.extract_parent(base, extractor),
-                None => Parent::of(propagator.extract_with_context(base, extractor)),
+                Some(installed) => installed.extract_parent(base, carrier),
+                None => Parent::of(propagator.extract_with_context(base, carrier.extractor())),
             }
         });
         Extracted { parent }

@@ -15,7 +15,9 @@ use opentelemetry::Context;
 use opentelemetry::propagation::text_map_propagator::FieldIter;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 
-use super::{BAGGAGE, BaggagePropagator, TRACEPARENT, TRACESTATE, TraceContextPropagator};
+use super::{
+    BAGGAGE, BaggagePropagator, CountingExtractor, TRACEPARENT, TRACESTATE, TraceContextPropagator,
+};
 use crate::context::Parent;
 
 /// W3C Trace Context, W3C Baggage, or both: what a pipeline installs
@@ -83,20 +85,40 @@ impl W3cPropagators {
     /// What `extract_with_context` gives, with the remote span context
     /// kept beside `cx` rather than in a `Context` of its own.
     #[inline]
-    pub(crate) fn extract_parent(self, cx: &Context, extractor: &dyn Extractor) -> Parent {
+    pub(crate) fn extract_parent(self, cx: &Context, carrier: Carrier<'_>) -> Parent {
         let base = if self.baggage {
-            BaggagePropagator::new().extract_with_context(cx, extractor)
+            BaggagePropagator::new().extract_with_context(cx, carrier.extractor())
         } else {
             cx.clone()
         };
-        let remote = if self.trace_context {
-            TraceContextPropagator::new().extract_span_context(extractor)
-        } else {
-            None
+        let remote = match (self.trace_context, carrier) {
+            (false, _) => None,
+            (true, Carrier::Plain(extractor)) => {
+                TraceContextPropagator::new().extract_span_context(extractor)
+            }
+            (true, Carrier::Counting(carrier)) => {
+                TraceContextPropagator::new().extract_span_context_counting(carrier)
+            }
         };
         match remote {
             Some(remote) => Parent::remote(base, remote),
             None => Parent::of(base),
+        }
+    }
+}
+
+/// A carrier as [`W3cPropagators::extract_parent`] reads it.
+#[derive(Clone, Copy)]
+pub(crate) enum Carrier<'a> {
+    Plain(&'a dyn Extractor),
+    Counting(&'a dyn CountingExtractor),
+}
+
+impl<'a> Carrier<'a> {
+    pub(crate) fn extractor(self) -> &'a dyn Extractor {
+        match self {
+            Carrier::Plain(extractor) => extractor,
+            Carrier::Counting(carrier) => carrier,
         }
     }
 }
@@ -112,7 +134,8 @@ impl TextMapPropagator for W3cPropagators {
     }
 
     fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
-        self.extract_parent(cx, extractor).into_context()
+        self.extract_parent(cx, Carrier::Plain(extractor))
+            .into_context()
     }
 
     fn fields(&self) -> FieldIter<'_> {

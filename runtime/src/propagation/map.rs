@@ -5,6 +5,8 @@ use std::hash::BuildHasher;
 
 use opentelemetry::propagation::Extractor;
 
+use super::CountingExtractor;
+
 /// Reads propagation fields from a `HashMap<String, String>` whose keys are
 /// lowercase, as OpenTelemetry's injectors write them.
 ///
@@ -56,6 +58,13 @@ impl<S: BuildHasher> Extractor for StringMap<'_, S> {
     /// Every key present.
     fn keys(&self) -> Vec<&str> {
         self.0.keys().map(String::as_str).collect()
+    }
+}
+
+/// A map holds one value per key: a field has one line or none.
+impl<S: BuildHasher> CountingExtractor for StringMap<'_, S> {
+    fn line_count(&self, key: &str) -> usize {
+        usize::from(self.get(key).is_some())
     }
 }
 

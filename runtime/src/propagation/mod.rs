@@ -19,6 +19,7 @@ use opentelemetry::trace::{SpanContext, TraceContextExt, TraceState};
 #[cfg(feature = "b3")]
 mod b3;
 mod baggage;
+mod counting;
 mod extracted;
 mod installed;
 mod map;
@@ -28,6 +29,7 @@ mod tracestate;
 #[cfg(feature = "b3")]
 pub use b3::B3Propagator;
 pub use baggage::{BAGGAGE, BaggagePropagator, MAX_HEADER_BYTES};
+pub use counting::CountingExtractor;
 pub use extracted::Extracted;
 pub(crate) use installed::W3cPropagators;
 pub use map::StringMap;
@@ -87,19 +89,37 @@ impl TraceContextPropagator {
             [header] => *header,
             _ => return None,
         };
-        let (trace_id, span_id, flags) = traceparent::parse(header)?;
-        let trace_state = match extractor.get_all(TRACESTATE) {
-            Some(lines) => tracestate::parse(lines),
-            None => TraceState::NONE,
-        };
-        Some(SpanContext::new(
-            trace_id,
-            span_id,
-            flags,
-            true,
-            trace_state,
-        ))
+        span_context_of(header, extractor)
     }
+
+    /// [`extract_span_context`](Self::extract_span_context) for a carrier
+    /// that counts its lines: the same result, without `get_all`'s list.
+    pub fn extract_span_context_counting(
+        &self,
+        carrier: &dyn CountingExtractor,
+    ) -> Option<SpanContext> {
+        if carrier.line_count(TRACEPARENT) != 1 {
+            return None;
+        }
+        span_context_of(carrier.get(TRACEPARENT)?, carrier)
+    }
+}
+
+/// The remote span context of a carrier's one `traceparent` line and its
+/// `tracestate` lines.
+fn span_context_of(header: &str, extractor: &dyn Extractor) -> Option<SpanContext> {
+    let (trace_id, span_id, flags) = traceparent::parse(header)?;
+    let trace_state = match extractor.get_all(TRACESTATE) {
+        Some(lines) => tracestate::parse(lines),
+        None => TraceState::NONE,
+    };
+    Some(SpanContext::new(
+        trace_id,
+        span_id,
+        flags,
+        true,
+        trace_state,
+    ))
 }
 
 impl TextMapPropagator for TraceContextPropagator {
