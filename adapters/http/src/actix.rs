@@ -14,6 +14,7 @@ use opentelemetry_semantic_conventions::attribute::{
     SERVER_ADDRESS, SERVER_PORT, URL_PATH, URL_QUERY, URL_SCHEME, USER_AGENT_ORIGINAL,
 };
 use spanflow::Span;
+use spanflow::propagation::CountingExtractor;
 
 use crate::actix_body::ActixTracedBody;
 use crate::attributes::{
@@ -224,5 +225,11 @@ impl Extractor for ActixHeaders<'_> {
             .filter_map(|value| value.to_str().ok())
             .collect();
         (!values.is_empty()).then_some(values)
+    }
+}
+
+impl CountingExtractor for ActixHeaders<'_> {
+    fn line_count(&self, key: &str) -> usize {
+        self.0.get_all(key).count()
     }
 }

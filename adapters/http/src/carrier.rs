@@ -12,6 +12,7 @@
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::{Extractor, Injector};
+use spanflow::propagation::CountingExtractor;
 
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
@@ -69,6 +70,19 @@ impl Extractor for Headers<'_> {
         let mut values = values.iter().peekable();
         values.peek()?;
         Some(values.filter_map(text).collect())
+    }
+}
+
+/// Counts a header's lines, so that spanflow's extract sees one
+/// `traceparent` without `get_all`'s list
+/// ([`Extracted::from_counting`](spanflow::propagation::Extracted::from_counting)).
+impl CountingExtractor for Headers<'_> {
+    fn line_count(&self, key: &str) -> usize {
+        let values = match known(key) {
+            Some(name) => self.0.get_all(name),
+            None => self.0.get_all(key),
+        };
+        values.iter().count()
     }
 }
 

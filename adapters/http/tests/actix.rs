@@ -144,6 +144,39 @@ async fn a_proxys_forwarded_header_names_the_scheme_host_and_client() {
 }
 
 #[actix_web::test]
+async fn two_traceparent_lines_start_a_new_trace() {
+    support::installed();
+    let (address, handle) = serve(|routes| {
+        routes.route("/users/{id}", web::get().to(user));
+    });
+    let sent = support::get_with_headers(
+        format!("http://{address}/users/41"),
+        &[(
+            "traceparent",
+            "00-1af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        )],
+    )
+    .await;
+    assert!(
+        support::spans_of(sent).is_empty(),
+        "neither line's trace continued"
+    );
+    let (exporter, pipeline) = support::installed();
+    pipeline.flush().expect("flushed in time");
+    let spans = exporter.get_finished_spans().expect("in-memory exporter");
+    let server = spans
+        .iter()
+        .find(|s| support::attribute(s, "url.path") == Some(&Value::from("/users/41")))
+        .expect("the request traced");
+    assert_eq!(
+        server.parent_span_id,
+        opentelemetry::trace::SpanId::INVALID,
+        "a new trace"
+    );
+    handle.stop(true).await;
+}
+
+#[actix_web::test]
 async fn options_capture_headers_and_replace_the_known_methods() {
     support::installed();
     let options = HttpSpanOptions::new()

@@ -237,6 +237,40 @@ async fn a_malformed_traceparent_starts_a_new_trace_and_the_request_proceeds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_traceparent_lines_start_a_new_trace() {
+    support::installed();
+    let b = service_b().await;
+    let first = "0af7651916cd43dd8448eb211c80319c";
+    let second = "1af7651916cd43dd8448eb211c80319c";
+    // The same line twice, and two different lines: W3C Trace Context
+    // makes either invalid.
+    for (path, lines) in [
+        ("/users/31", [first, first]),
+        ("/users/32", [first, second]),
+    ] {
+        let mut request = reqwest::Client::new().get(format!("http://{b}{path}"));
+        for trace in lines {
+            request = request.header("traceparent", format!("00-{trace}-b7ad6b7169203331-01"));
+        }
+        assert_eq!(request.send().await.unwrap().status(), StatusCode::OK);
+        let (exporter, pipeline) = support::installed();
+        pipeline.flush().unwrap();
+        let spans = exporter.get_finished_spans().unwrap();
+        let server = spans
+            .iter()
+            .find(|s| support::attribute(s, "url.path") == Some(&Value::from(path)))
+            .expect("B traced the request");
+        assert_eq!(
+            server.parent_span_id,
+            SpanId::INVALID,
+            "a new trace: {path}"
+        );
+        let trace = server.span_context.trace_id().to_string();
+        assert!(trace != first && trace != second, "{path}: {trace}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_random_flag_and_vendor_tracestate_survive_every_hop() {
     support::installed();
     let a = service_a(service_b().await).await;
