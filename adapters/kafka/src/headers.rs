@@ -13,7 +13,7 @@ use opentelemetry::propagation::{Extractor, Injector};
 use rdkafka::message::{BorrowedHeaders, Message, OwnedHeaders};
 use rdkafka_sys as rdsys;
 use rdkafka_sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR;
-use spanflow::propagation::Extracted;
+use spanflow::propagation::{CountingExtractor, Extracted};
 
 /// Writes propagation fields into [`OwnedHeaders`] for an
 /// `opentelemetry` propagator: each key exactly once (earlier headers of
@@ -200,6 +200,15 @@ where
     }
 }
 
+/// The last header of a key wins, so a key has one line or none: what
+/// lets spanflow's extract read a `traceparent` without OpenTelemetry's
+/// `get_all` list (an allocation per message).
+impl CountingExtractor for HeaderExtractor<'_> {
+    fn line_count(&self, key: &str) -> usize {
+        usize::from(self.get(key).is_some())
+    }
+}
+
 /// [`extract_context`] for a span started under it (or linked to it) at
 /// once: with spanflow's propagators the producer's span context is not
 /// put in a `Context` of its own (see [`Extracted`]). `None` for a message
@@ -212,7 +221,7 @@ where
     M::Headers: AsBorrowedHeaders,
 {
     let headers = message.headers()?;
-    Some(Extracted::from_carrier(
+    Some(Extracted::from_counting(
         &Context::new(),
         &HeaderExtractor::new(headers),
     ))
