@@ -92,6 +92,18 @@ fn propagation(c: &mut Criterion) {
         "spanflow extract_span_context HashMap (StringMap carrier)",
         |b| b.iter(|| black_box(spanflow.extract_span_context(&StringMap(&map)))),
     );
+    // The same carriers giving the traceparent's only line instead of
+    // collecting its lines in `get_all`'s list (what the adapters' server
+    // spans and the Kafka consumer read through
+    // `Extracted::from_single_line`).
+    group.bench_function(
+        "spanflow extract_span_context_single_line HeaderMap (spanflow-http carrier)",
+        |b| b.iter(|| black_box(spanflow.extract_span_context_single_line(&Headers(&headers)))),
+    );
+    group.bench_function(
+        "spanflow extract_span_context_single_line HashMap (StringMap carrier)",
+        |b| b.iter(|| black_box(spanflow.extract_span_context_single_line(&StringMap(&map)))),
+    );
     group.finish();
 }
 

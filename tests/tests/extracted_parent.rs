@@ -14,7 +14,7 @@ use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::{SpanContext, TraceContextExt, TraceFlags, TraceId, TraceState};
 use opentelemetry::{Context, KeyValue};
 use spanflow::Span;
-use spanflow::propagation::{CountingExtractor, Extracted, StringMap};
+use spanflow::propagation::{Extracted, SingleLineExtractor, StringMap};
 
 const CALLER: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-03";
 
@@ -46,7 +46,7 @@ fn spans_under_an_extracted_parent_are_as_under_the_extracted_context() {
     a_sampled_caller_with_state_and_baggage();
     without_a_traceparent_the_base_span_is_the_parent();
     an_unsampled_caller_is_carried_unsampled();
-    counting_carriers_give_the_same_parents();
+    single_line_carriers_give_the_same_parents();
     a_propagator_installed_over_the_pipelines_is_used_as_it_is();
 }
 
@@ -144,16 +144,18 @@ impl Extractor for Lines<'_> {
     }
 }
 
-impl CountingExtractor for Lines<'_> {
-    fn line_count(&self, key: &str) -> usize {
-        self.0.iter().filter(|(name, _)| *name == key).count()
+impl SingleLineExtractor for Lines<'_> {
+    fn single_line(&self, key: &str) -> Option<&str> {
+        let mut all = self.0.iter().filter(|(name, _)| *name == key);
+        let (_, first) = all.next()?;
+        all.next().is_none().then_some(*first)
     }
 }
 
-/// `from_counting` reads what `from_carrier` reads: one `traceparent`
+/// `from_single_line` reads what `from_carrier` reads: one `traceparent`
 /// line, two (invalid), none, a malformed one, with `tracestate` lines
 /// merged and baggage, over a base with a span of its own.
-fn counting_carriers_give_the_same_parents() {
+fn single_line_carriers_give_the_same_parents() {
     let mut local = Span::new(spanflow::callsite!("local base"));
     let base = local.outgoing_context();
     let other = "00-3af7651916cd43dd8448eb211c80319c-e7ad6b7169203331-01";
@@ -174,7 +176,7 @@ fn counting_carriers_give_the_same_parents() {
         )],
     ];
     for lines in carriers {
-        let counted = Extracted::from_counting(&base, &Lines(lines));
+        let counted = Extracted::from_single_line(&base, &Lines(lines));
         let listed = Extracted::from_carrier(&base, &Lines(lines));
         let expected = through_the_global_propagator(&base, &Lines(lines));
         assert_eq!(counted.span_context(), listed.span_context(), "{lines:?}");
@@ -200,7 +202,7 @@ fn counting_carriers_give_the_same_parents() {
     }
     // What each kind of carrier gave, to be sure the cases differ.
     let parent_of = |lines: &[(&str, &str)]| {
-        Extracted::from_counting(&base, &Lines(lines))
+        Extracted::from_single_line(&base, &Lines(lines))
             .span_context()
             .span_id()
             .to_string()
@@ -214,7 +216,7 @@ fn counting_carriers_give_the_same_parents() {
         );
     }
     assert_eq!(
-        Extracted::from_counting(&base, &Lines(carriers[1]))
+        Extracted::from_single_line(&base, &Lines(carriers[1]))
             .span_context()
             .trace_state()
             .header(),
@@ -265,10 +267,10 @@ fn a_propagator_installed_over_the_pipelines_is_used_as_it_is() {
         format!("{:016x}", one(&spans, "fixed").parent_span_id),
         "d7ad6b7169203331"
     );
-    let counted = Extracted::from_counting(&Context::new(), &StringMap(&carrier));
+    let counted = Extracted::from_single_line(&Context::new(), &StringMap(&carrier));
     assert_eq!(
         counted.span_context().span_id().to_string(),
         "d7ad6b7169203331",
-        "a counting carrier through the installed propagator too"
+        "a single-line carrier through the installed propagator too"
     );
 }

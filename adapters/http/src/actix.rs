@@ -14,7 +14,7 @@ use opentelemetry_semantic_conventions::attribute::{
     SERVER_ADDRESS, SERVER_PORT, URL_PATH, URL_QUERY, URL_SCHEME, USER_AGENT_ORIGINAL,
 };
 use spanflow::Span;
-use spanflow::propagation::CountingExtractor;
+use spanflow::propagation::SingleLineExtractor;
 
 use crate::actix_body::ActixTracedBody;
 use crate::attributes::{
@@ -228,8 +228,14 @@ impl Extractor for ActixHeaders<'_> {
     }
 }
 
-impl CountingExtractor for ActixHeaders<'_> {
-    fn line_count(&self, key: &str) -> usize {
-        self.0.get_all(key).count()
+impl SingleLineExtractor for ActixHeaders<'_> {
+    fn single_line(&self, key: &str) -> Option<&str> {
+        let mut values = self.0.get_all(key);
+        let first = values.next()?;
+        values
+            .next()
+            .is_none()
+            .then(|| first.to_str().ok())
+            .flatten()
     }
 }

@@ -12,7 +12,7 @@
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::{Extractor, Injector};
-use spanflow::propagation::CountingExtractor;
+use spanflow::propagation::SingleLineExtractor;
 
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
@@ -73,16 +73,18 @@ impl Extractor for Headers<'_> {
     }
 }
 
-/// Counts a header's lines, so that spanflow's extract sees one
+/// A header's only line, so that spanflow's extract sees one
 /// `traceparent` without `get_all`'s list
-/// ([`Extracted::from_counting`](spanflow::propagation::Extracted::from_counting)).
-impl CountingExtractor for Headers<'_> {
-    fn line_count(&self, key: &str) -> usize {
+/// ([`Extracted::from_single_line`](spanflow::propagation::Extracted::from_single_line)).
+impl SingleLineExtractor for Headers<'_> {
+    fn single_line(&self, key: &str) -> Option<&str> {
         let values = match known(key) {
             Some(name) => self.0.get_all(name),
             None => self.0.get_all(key),
         };
-        values.iter().count()
+        let mut values = values.iter();
+        let first = values.next()?;
+        values.next().is_none().then(|| text(first)).flatten()
     }
 }
 

@@ -195,7 +195,7 @@ where
             Side::Server => {
                 // The current context as the base, cloned (see server_span).
                 let parent =
-                    Extracted::from_counting(&Context::current(), &Headers(request.headers()));
+                    Extracted::from_single_line(&Context::current(), &Headers(request.headers()));
                 Span::with_parent_lazily_named(
                     spanflow::library_callsite!("gRPC call", kind = server),
                     parent,

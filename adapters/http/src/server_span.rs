@@ -3,7 +3,7 @@
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{HTTP_REQUEST_METHOD, HTTP_ROUTE};
 use spanflow::Span;
-use spanflow::propagation::{CountingExtractor, Extracted};
+use spanflow::propagation::{Extracted, SingleLineExtractor};
 
 use crate::attributes::span_name_method;
 use crate::span_names::span_name;
@@ -17,14 +17,14 @@ use crate::span_names::span_name;
 /// the span's [`Span::in_scope`], so that what it adds to the current span
 /// (log lines, `spanflow::current`) lands on the span.
 pub(crate) fn start_server_span(
-    headers: &dyn CountingExtractor,
+    headers: &dyn SingleLineExtractor,
     method: &'static str,
     route: Option<&str>,
     record: impl FnOnce(&mut Span),
 ) -> Span {
     // Not `Context::map_current`: a propagator of the user's may attach a
     // context while extracting, which would find the current one borrowed.
-    let parent = Extracted::from_counting(&Context::current(), headers);
+    let parent = Extracted::from_single_line(&Context::current(), headers);
     let callsite = spanflow::library_callsite!("HTTP request", kind = server);
     let method_attribute = || KeyValue::new(HTTP_REQUEST_METHOD, method);
     // Built only when a sampling rule must see them or the span records.

@@ -13,7 +13,7 @@ use opentelemetry::propagation::{Extractor, Injector};
 use rdkafka::message::{BorrowedHeaders, Message, OwnedHeaders};
 use rdkafka_sys as rdsys;
 use rdkafka_sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR;
-use spanflow::propagation::{CountingExtractor, Extracted};
+use spanflow::propagation::{Extracted, SingleLineExtractor};
 
 /// Writes propagation fields into [`OwnedHeaders`] for an
 /// `opentelemetry` propagator: each key exactly once (earlier headers of
@@ -200,12 +200,12 @@ where
     }
 }
 
-/// The last header of a key wins, so a key has one line or none: what
+/// The last header of a key wins, so a key's value is its only line: what
 /// lets spanflow's extract read a `traceparent` without OpenTelemetry's
 /// `get_all` list (an allocation per message).
-impl CountingExtractor for HeaderExtractor<'_> {
-    fn line_count(&self, key: &str) -> usize {
-        usize::from(self.get(key).is_some())
+impl SingleLineExtractor for HeaderExtractor<'_> {
+    fn single_line(&self, key: &str) -> Option<&str> {
+        self.get(key)
     }
 }
 
@@ -221,7 +221,7 @@ where
     M::Headers: AsBorrowedHeaders,
 {
     let headers = message.headers()?;
-    Some(Extracted::from_counting(
+    Some(Extracted::from_single_line(
         &Context::new(),
         &HeaderExtractor::new(headers),
     ))

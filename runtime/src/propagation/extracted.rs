@@ -4,7 +4,7 @@ use opentelemetry::Context;
 use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::{SpanContext, TraceContextExt};
 
-use super::CountingExtractor;
+use super::SingleLineExtractor;
 use super::installed::{Carrier, W3cPropagators};
 use crate::context::{Parent, ParentContext};
 
@@ -57,15 +57,15 @@ impl Extracted {
         Extracted::read(base, Carrier::Plain(extractor))
     }
 
-    /// [`from_carrier`](Self::from_carrier) for a carrier that counts a
-    /// field's lines (an HTTP header map's carrier: spanflow-http's
-    /// `Headers`, or [`StringMap`](super::StringMap)): the same parent,
+    /// [`from_carrier`](Self::from_carrier) for a carrier that gives a
+    /// field's only line ([`SingleLineExtractor`]: spanflow-http's
+    /// `Headers`, [`StringMap`](super::StringMap)): the same parent,
     /// without the list OpenTelemetry's `Extractor::get_all` collects to
     /// see one `traceparent` (an allocation per extract), when the global
     /// propagator is spanflow's.
     #[inline]
-    pub fn from_counting(base: &Context, carrier: &dyn CountingExtractor) -> Extracted {
-        Extracted::read(base, Carrier::Counting(carrier))
+    pub fn from_single_line(base: &Context, carrier: &dyn SingleLineExtractor) -> Extracted {
+        Extracted::read(base, Carrier::SingleLine(carrier))
     }
 
     #[inline]

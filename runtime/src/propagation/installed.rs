@@ -16,7 +16,8 @@ use opentelemetry::propagation::text_map_propagator::FieldIter;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 
 use super::{
-    BAGGAGE, BaggagePropagator, CountingExtractor, TRACEPARENT, TRACESTATE, TraceContextPropagator,
+    BAGGAGE, BaggagePropagator, SingleLineExtractor, TRACEPARENT, TRACESTATE,
+    TraceContextPropagator,
 };
 use crate::context::Parent;
 
@@ -96,8 +97,8 @@ impl W3cPropagators {
             (true, Carrier::Plain(extractor)) => {
                 TraceContextPropagator::new().extract_span_context(extractor)
             }
-            (true, Carrier::Counting(carrier)) => {
-                TraceContextPropagator::new().extract_span_context_counting(carrier)
+            (true, Carrier::SingleLine(carrier)) => {
+                TraceContextPropagator::new().extract_span_context_single_line(carrier)
             }
         };
         match remote {
@@ -111,14 +112,14 @@ impl W3cPropagators {
 #[derive(Clone, Copy)]
 pub(crate) enum Carrier<'a> {
     Plain(&'a dyn Extractor),
-    Counting(&'a dyn CountingExtractor),
+    SingleLine(&'a dyn SingleLineExtractor),
 }
 
 impl<'a> Carrier<'a> {
     pub(crate) fn extractor(self) -> &'a dyn Extractor {
         match self {
             Carrier::Plain(extractor) => extractor,
-            Carrier::Counting(carrier) => carrier,
+            Carrier::SingleLine(carrier) => carrier,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::hash::BuildHasher;
 
 use opentelemetry::propagation::Extractor;
 
-use super::CountingExtractor;
+use super::SingleLineExtractor;
 
 /// Reads propagation fields from a `HashMap<String, String>` whose keys are
 /// lowercase, as OpenTelemetry's injectors write them.
@@ -61,10 +61,10 @@ impl<S: BuildHasher> Extractor for StringMap<'_, S> {
     }
 }
 
-/// A map holds one value per key: a field has one line or none.
-impl<S: BuildHasher> CountingExtractor for StringMap<'_, S> {
-    fn line_count(&self, key: &str) -> usize {
-        usize::from(self.get(key).is_some())
+/// A map holds one value per key: a field's value is its only line.
+impl<S: BuildHasher> SingleLineExtractor for StringMap<'_, S> {
+    fn single_line(&self, key: &str) -> Option<&str> {
+        self.get(key)
     }
 }
 

@@ -19,20 +19,20 @@ use opentelemetry::trace::{SpanContext, TraceContextExt, TraceState};
 #[cfg(feature = "b3")]
 mod b3;
 mod baggage;
-mod counting;
 mod extracted;
 mod installed;
 mod map;
+mod single_line;
 mod traceparent;
 mod tracestate;
 
 #[cfg(feature = "b3")]
 pub use b3::B3Propagator;
 pub use baggage::{BAGGAGE, BaggagePropagator, MAX_HEADER_BYTES};
-pub use counting::CountingExtractor;
 pub use extracted::Extracted;
 pub(crate) use installed::W3cPropagators;
 pub use map::StringMap;
+pub use single_line::SingleLineExtractor;
 pub use traceparent::RANDOM_FLAG;
 
 /// The `traceparent` header name.
@@ -93,15 +93,13 @@ impl TraceContextPropagator {
     }
 
     /// [`extract_span_context`](Self::extract_span_context) for a carrier
-    /// that counts its lines: the same result, without `get_all`'s list.
-    pub fn extract_span_context_counting(
+    /// that gives a field's only line: the same result, without `get_all`'s
+    /// list.
+    pub fn extract_span_context_single_line(
         &self,
-        carrier: &dyn CountingExtractor,
+        carrier: &dyn SingleLineExtractor,
     ) -> Option<SpanContext> {
-        if carrier.line_count(TRACEPARENT) != 1 {
-            return None;
-        }
-        span_context_of(carrier.get(TRACEPARENT)?, carrier)
+        span_context_of(carrier.single_line(TRACEPARENT)?, carrier)
     }
 }
 
