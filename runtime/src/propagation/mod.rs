@@ -7,7 +7,9 @@
 //! [`BaggagePropagator`] does the same for W3C Baggage (percent-encoding,
 //! properties, whole members within the limits). [`Extracted`] reads what a
 //! carrier sends as the parent of the span that handles it, without the
-//! `Context` of its own an extract through OpenTelemetry's trait makes.
+//! `Context` of its own an extract through OpenTelemetry's trait makes,
+//! and, from a [`SingleLineExtractor`], without the list
+//! `Extractor::get_all` collects to see one `traceparent`.
 
 use std::sync::LazyLock;
 
