@@ -11,6 +11,10 @@ use std::path::PathBuf;
 use crate::limits::Limits;
 use crate::sampler::Sampler;
 
+mod peer_service;
+
+pub use peer_service::PeerServiceMapping;
+
 /// `OTEL_SDK_DISABLED`: `true` makes [`Pipeline::install`](crate::Pipeline::install)
 /// install nothing, so every span costs what it costs with no pipeline.
 pub const SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
@@ -61,8 +65,9 @@ pub const LOG_LEVEL: &str = "OTEL_LOG_LEVEL";
 /// `console`, span limits, and an `always_on`, `always_off`,
 /// `trace_id_ratio_based` or `parent_based` sampler; and from
 /// `instrumentation/development`, the sensitive query keys
-/// ([`sensitive_query_parameters`]) and what HTTP spans capture and call a
-/// known method ([`http_instrumentation`]). As the schema says,
+/// ([`sensitive_query_parameters`]), what HTTP spans capture and call a
+/// known method ([`http_instrumentation`]), and the services client spans
+/// name by the host they call ([`peer_service_mapping`]). As the schema says,
 /// a file without `propagator` propagates nothing. A file asking for
 /// what spanflow cannot do is an installation error naming the property;
 /// parts that configure other signals are said at install and not read.
@@ -116,6 +121,25 @@ pub fn http_instrumentation() -> HttpInstrumentation {
     return crate::declarative::http_instrumentation().unwrap_or_default();
     #[cfg(not(feature = "config-file"))]
     HttpInstrumentation::default()
+}
+
+/// The services client spans name as `peer.service`, by the host they
+/// call, as a configuration file ([`CONFIG_FILE`]) lists them under
+/// `instrumentation/development.general.peer.service_mapping` (entries of
+/// `peer`, a host name or IP address with an optional `:port`, and
+/// `service`). Empty without a file, without the property, or without the
+/// `config-file` feature. spanflow-http's clients read it when they are
+/// made and on their first request.
+///
+/// ```
+/// // No configuration file is named here.
+/// assert!(spanflow::config::peer_service_mapping().is_empty());
+/// ```
+pub fn peer_service_mapping() -> Vec<PeerServiceMapping> {
+    #[cfg(feature = "config-file")]
+    return crate::declarative::peer_service_mapping().unwrap_or_default();
+    #[cfg(not(feature = "config-file"))]
+    Vec::new()
 }
 
 /// A configuration file's `instrumentation/development.general.http`

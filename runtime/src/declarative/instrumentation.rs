@@ -1,13 +1,14 @@
 //! The file's `instrumentation/development` section, of which spanflow
 //! reads what its adapters use: the query keys whose values URLs show
 //! redacted (`general.sanitization.url.sensitive_query_parameters`, the
-//! name the HTTP conventions give for overriding their list), and what
-//! HTTP spans capture and call a known method (`general.http.client` and
-//! `general.http.server`).
+//! name the HTTP conventions give for overriding their list), what HTTP
+//! spans capture and call a known method (`general.http.client` and
+//! `general.http.server`), and the services client spans name by the
+//! host they call (`general.peer.service_mapping`).
 
 use super::node::{Node, Problem};
 use super::settings::FileSettings;
-use crate::config::HttpSpanSettings;
+use crate::config::{HttpSpanSettings, PeerServiceMapping};
 use crate::diagnostics::Level;
 
 pub(super) fn read(settings: &mut FileSettings, section: &Node<'_>) -> Result<(), Problem> {
@@ -15,9 +16,15 @@ pub(super) fn read(settings: &mut FileSettings, section: &Node<'_>) -> Result<()
     let Some(general) = section.field("general")? else {
         return Ok(());
     };
-    settings.note_unknown(&general, &["sanitization", "http"]);
+    settings.note_unknown(&general, &["sanitization", "http", "peer"]);
     if let Some(sanitization) = general.field("sanitization")? {
         read_sanitization(settings, &sanitization)?;
+    }
+    if let Some(peer) = general.field("peer")? {
+        settings.note_unknown(&peer, &["service_mapping"]);
+        if let Some(mapping) = peer.field("service_mapping")? {
+            settings.peer_service_mapping = read_service_mapping(settings, &mapping)?;
+        }
     }
     if let Some(http) = general.field("http")? {
         settings.note_unknown(&http, &["client", "server"]);
@@ -54,6 +61,36 @@ fn read_sanitization(settings: &mut FileSettings, sanitization: &Node<'_>) -> Re
         settings.sensitive_query_parameters = Some(listed);
     }
     Ok(())
+}
+
+/// `general.peer.service_mapping`: a list of `peer` and `service` pairs,
+/// each peer listed once.
+fn read_service_mapping(
+    settings: &mut FileSettings,
+    mapping: &Node<'_>,
+) -> Result<Vec<PeerServiceMapping>, Problem> {
+    let mut read: Vec<(PeerServiceMapping, String)> = Vec::new();
+    for entry in mapping.items()? {
+        settings.note_unknown(&entry, &["peer", "service"]);
+        let required = |key: &str| {
+            entry.text(key)?.ok_or_else(|| {
+                entry.problem(format!(
+                    "{key} is missing: each entry names a peer (a host or IP address, \
+                     with an optional :port) and the service there"
+                ))
+            })
+        };
+        let (peer, service) = (required("peer")?, required("service")?);
+        let parsed = PeerServiceMapping::new(&peer, &service)
+            .map_err(|error| entry.problem(format!("{:?}: {}", error.value, error.reason)))?;
+        if let Some((_, earlier)) = read.iter().find(|(listed, _)| {
+            (listed.host.as_str(), listed.port) == (parsed.host.as_str(), parsed.port)
+        }) {
+            return Err(entry.problem(format!("peer {peer:?} is listed already, at {earlier}")));
+        }
+        read.push((parsed, entry.path));
+    }
+    Ok(read.into_iter().map(|(parsed, _)| parsed).collect())
 }
 
 /// `general.http.client` or `general.http.server`.

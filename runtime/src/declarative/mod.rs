@@ -105,6 +105,12 @@ pub(crate) fn http_instrumentation() -> Option<crate::config::HttpInstrumentatio
     Some(current()?.ok()?.http.clone())
 }
 
+/// The file's `instrumentation/development.general.peer.service_mapping`,
+/// when a file is read.
+pub(crate) fn peer_service_mapping() -> Option<Vec<crate::config::PeerServiceMapping>> {
+    Some(current()?.ok()?.peer_service_mapping.clone())
+}
+
 /// The file's `otlp_file/development` exporter, when a file is read.
 pub(crate) fn otlp_file() -> Option<OtlpFileExport> {
     current()?.ok()?.otlp_file.clone()

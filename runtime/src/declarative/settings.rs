@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use opentelemetry::KeyValue;
 
 use super::node::{Node, Problem};
-use crate::config::{HttpInstrumentation, OtlpFileExport};
+use crate::config::{HttpInstrumentation, OtlpFileExport, PeerServiceMapping};
 use crate::diagnostics::Level;
 
 /// The file's settings.
@@ -40,6 +40,8 @@ pub(crate) struct FileSettings {
     pub(crate) sensitive_query_parameters: Option<Vec<String>>,
     /// `instrumentation/development.general.http`.
     pub(crate) http: HttpInstrumentation,
+    /// `instrumentation/development.general.peer.service_mapping`.
+    pub(crate) peer_service_mapping: Vec<PeerServiceMapping>,
 }
 
 #[derive(Debug)]

@@ -1,7 +1,7 @@
 use opentelemetry::{Array, KeyValue, Value};
 
 use super::FileSettings;
-use crate::config::HttpInstrumentation;
+use crate::config::{HttpInstrumentation, PeerServiceMapping};
 use crate::diagnostics::Level;
 
 fn read(text: &str, env: &[(&str, &str)]) -> Result<FileSettings, String> {
@@ -689,5 +689,82 @@ instrumentation/development:
             "file_format: \"1.0\"\ninstrumentation/development: {{ general: {{ http: {{ {list} }} }} }}"
         );
         assert_eq!(read(&file, &[]).unwrap_err(), error, "{list}");
+    }
+}
+
+#[test]
+fn peer_service_mapping_is_read_with_each_peer_once() {
+    let settings = read(
+        r#"
+file_format: "1.0"
+instrumentation/development:
+  general:
+    peer:
+      service_mapping:
+        - peer: API.Stripe.com
+          service: stripe
+        - peer: "10.0.4.7:8443"
+          service: ledger
+        - peer: 10.0.4.7
+          service: ledger-admin
+          owner: payments
+"#,
+        &[],
+    )
+    .unwrap();
+    let expected = [
+        ("api.stripe.com", None, "stripe"),
+        ("10.0.4.7", Some(8443), "ledger"),
+        ("10.0.4.7", None, "ledger-admin"),
+    ]
+    .map(|(host, port, service)| {
+        let peer = match port {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        };
+        PeerServiceMapping::new(&peer, service).unwrap()
+    });
+    assert_eq!(settings.peer_service_mapping, expected);
+    assert!(
+        settings.notes.iter().any(|(_, note)| note.starts_with(
+            "instrumentation/development.general.peer.service_mapping[2].owner is not a property"
+        )),
+        "{:?}",
+        settings.notes
+    );
+    assert!(
+        read("file_format: \"1.0\"\n", &[])
+            .unwrap()
+            .peer_service_mapping
+            .is_empty()
+    );
+
+    let path = "instrumentation/development.general.peer.service_mapping";
+    for (entries, error) in [
+        (
+            "[{ peer: stripe.com }]",
+            format!(
+                "{path}[0]: service is missing: each entry names a peer (a host or IP address, with an optional :port) and the service there"
+            ),
+        ),
+        (
+            "[{ peer: \"https://stripe.com\", service: stripe }]",
+            format!(
+                "{path}[0]: \"https://stripe.com\": a URL or a path is not matched: give the host alone, with an optional :port (api.example.com:8443)"
+            ),
+        ),
+        (
+            "[{ peer: a.example, service: a }, { peer: A.example, service: b }]",
+            format!("{path}[1]: peer \"A.example\" is listed already, at {path}[0]"),
+        ),
+        (
+            "{ peer: a.example, service: a }",
+            format!("{path}: expected a list"),
+        ),
+    ] {
+        let file = format!(
+            "file_format: \"1.0\"\ninstrumentation/development: {{ general: {{ peer: {{ service_mapping: {entries} }} }} }}"
+        );
+        assert_eq!(read(&file, &[]).unwrap_err(), error, "{entries}");
     }
 }
