@@ -170,10 +170,12 @@ fn record_request(span: &mut Span, request: &reqwest::Request, settings: &SpanSe
         }
     };
     span.set_attribute(KeyValue::new(URL_FULL, shown));
+    let port = url.port_or_known_default();
     if let Some(host) = url.host_str() {
         span.set_attribute(KeyValue::new(SERVER_ADDRESS, shared_value(host)));
+        settings.peer_services.record(span, host, port);
     }
-    if let Some(port) = url.port_or_known_default() {
+    if let Some(port) = port {
         span.set_attribute(KeyValue::new(SERVER_PORT, i64::from(port)));
     }
 }

@@ -10,8 +10,10 @@ use crate::attributes::host_and_port;
 use crate::body_span::poll_in_span;
 use crate::captured_headers::{CapturedHeaders, Message};
 use crate::carrier::{Headers, HeadersMut};
+use crate::peer_service::record_peer_service;
 use crate::shared_values::shared_value;
 use crate::span_names::span_name;
+use crate::span_options::{Side as SpanSide, file_settings};
 use http::{HeaderMap, HeaderName, Request, Response};
 use http_body::{Body, Frame, SizeHint};
 use opentelemetry::trace::Status;
@@ -41,11 +43,18 @@ pub struct GrpcServerLayer {
 ///
 /// tonic adds the server's address inside the `Channel`, below this layer,
 /// so give it with [`with_server`](Self::with_server) to have
-/// `server.address` and `server.port` recorded. Metadata is recorded when
-/// asked for, as on the server.
+/// `server.address` and `server.port` recorded, and `peer.service` when the
+/// configuration file maps that host
+/// ([`spanflow::config::peer_service_mapping`]) or
+/// [`with_peer_service`](Self::with_peer_service) names the service.
+/// Metadata is recorded when asked for, as on the server.
 #[derive(Clone, Debug, Default)]
 pub struct GrpcClientLayer {
     server: Option<(StringValue, Option<u16>)>,
+    /// Given in code ([`with_peer_service`](Self::with_peer_service)).
+    peer_service: Option<StringValue>,
+    /// The file's mapping for the server ([`with_server`](Self::with_server)).
+    mapped_peer_service: Option<StringValue>,
     metadata: Option<Arc<CapturedMetadata>>,
 }
 
@@ -93,6 +102,8 @@ impl GrpcClientLayer {
     pub const fn new() -> Self {
         GrpcClientLayer {
             server: None,
+            peer_service: None,
+            mapped_peer_service: None,
             metadata: None,
         }
     }
@@ -114,13 +125,32 @@ impl GrpcClientLayer {
         self
     }
 
-    /// The endpoint the channel connects to, for `server.address` and
-    /// `server.port`.
+    /// The endpoint the channel connects to, for `server.address`,
+    /// `server.port`, and `peer.service` when the configuration file maps
+    /// its host (and port, or its scheme's).
     pub fn with_server(mut self, endpoint: &http::Uri) -> Self {
         // Shared: each call's span takes a reference, not a copy.
         self.server = endpoint
             .host()
             .map(|host| (Arc::<str>::from(host).into(), endpoint.port_u16()));
+        self.mapped_peer_service = endpoint.host().and_then(|host| {
+            let port = endpoint.port_u16().or(match endpoint.scheme_str() {
+                Some("http") => Some(80),
+                Some("https") => Some(443),
+                _ => None,
+            });
+            file_settings(SpanSide::Client)
+                .peer_services
+                .find(host, port)
+                .cloned()
+        });
+        self
+    }
+
+    /// Names the service the channel calls, for `peer.service` (in place of
+    /// the configuration file's mapping for the server's host).
+    pub fn with_peer_service(mut self, service: impl Into<String>) -> Self {
+        self.peer_service = Some(Arc::<str>::from(service.into()).into());
         self
     }
 }
@@ -133,6 +163,7 @@ impl<S> Layer<S> for GrpcServerLayer {
             inner,
             side: Side::Server,
             server: None,
+            peer_service: None,
             metadata: self.metadata.clone(),
         }
     }
@@ -146,6 +177,11 @@ impl<S> Layer<S> for GrpcClientLayer {
             inner,
             side: Side::Client,
             server: self.server.clone(),
+            peer_service: self
+                .peer_service
+                .as_ref()
+                .or(self.mapped_peer_service.as_ref())
+                .cloned(),
             metadata: self.metadata.clone(),
         }
     }
@@ -171,6 +207,7 @@ pub struct GrpcService<S> {
     inner: S,
     side: Side,
     server: Option<(StringValue, Option<u16>)>,
+    peer_service: Option<StringValue>,
     metadata: Option<Arc<CapturedMetadata>>,
 }
 
@@ -209,7 +246,12 @@ where
         };
         if span.is_recording() {
             match self.side {
-                Side::Client => record_server(&mut span, self.server.as_ref()),
+                Side::Client => {
+                    record_server(&mut span, self.server.as_ref());
+                    if let Some(service) = &self.peer_service {
+                        record_peer_service(&mut span, service);
+                    }
+                }
                 Side::Server => {
                     record_authority(&mut span, &request);
                     record_peer(&mut span, &request);

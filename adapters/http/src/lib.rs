@@ -36,8 +36,8 @@
 //! | span | attributes |
 //! | --- | --- |
 //! | HTTP server (tower, actix-web) | `http.request.method` (and `http.request.method_original`), `http.route`, `url.path`, `url.query`, `url.scheme`, `server.address`, `server.port`, `client.address`, `network.peer.address`, `network.peer.port`, `network.protocol.version`, `user_agent.original`, `http.response.status_code`, `error.type` |
-//! | HTTP client (reqwest, tower) | `http.request.method` (and `http.request.method_original`), `url.full`, `server.address`, `server.port`, `network.peer.address` and `.port` (reqwest; the tower client over hyper-util's legacy `Client`, feature `hyper-util`), `http.response.status_code`, `error.type` |
-//! | gRPC (server, client) | `rpc.system.name`, `rpc.method`, `rpc.response.status_code`, `server.address`, `server.port`, `network.peer.address` and `.port` (tonic's server, feature `tonic`), `error.type` |
+//! | HTTP client (reqwest, tower) | `http.request.method` (and `http.request.method_original`), `url.full`, `server.address`, `server.port`, `peer.service` (when mapped), `network.peer.address` and `.port` (reqwest; the tower client over hyper-util's legacy `Client`, feature `hyper-util`), `http.response.status_code`, `error.type` |
+//! | gRPC (server, client) | `rpc.system.name`, `rpc.method`, `rpc.response.status_code`, `server.address`, `server.port`, `peer.service` (client, when mapped or given), `network.peer.address` and `.port` (tonic's server, feature `tonic`), `error.type` |
 //!
 //! Each is recorded when the request has it. The servers take `url.scheme`,
 //! `server.address` and `client.address` from a proxy's `Forwarded` or
@@ -59,7 +59,13 @@
 //! and `.client`, [`spanflow::config::http_instrumentation`]): request and
 //! response headers as `http.request.header.<name>` and
 //! `http.response.header.<name>`, and a list of known methods that replaces
-//! the conventions' nine (for `QUERY` or WebDAV's methods). The gRPC
+//! the conventions' nine (for `QUERY` or WebDAV's methods). Client spans
+//! name the service at the host they call as `peer.service`, from the
+//! file's `instrumentation/development.general.peer.service_mapping`
+//! ([`spanflow::config::peer_service_mapping`]) or
+//! [`HttpSpanOptions::peer_services`] (the gRPC client: for the server its
+//! `with_server` names, or `with_peer_service`), so that service graphs
+//! show a called service that sends no traces of its own. The gRPC
 //! layers record the metadata keys they are given
 //! (`capture_request_metadata`, `capture_response_metadata`) as
 //! `rpc.request.metadata.<key>` and `rpc.response.metadata.<key>`.
@@ -110,6 +116,8 @@ mod forwarded;
 mod grpc;
 #[cfg(any(feature = "tower", feature = "reqwest", feature = "actix-web"))]
 mod known_methods;
+#[cfg(any(feature = "tower", feature = "reqwest", feature = "actix-web"))]
+mod peer_service;
 #[cfg(any(feature = "tower", feature = "reqwest", feature = "actix-web"))]
 mod redacted;
 #[cfg(feature = "tower")]

@@ -6,10 +6,11 @@
 use std::sync::{Arc, LazyLock};
 
 use http::{HeaderName, Method};
-use spanflow::config::HttpSpanSettings;
+use spanflow::config::{HttpSpanSettings, PeerServiceMapping};
 
 use crate::captured_headers::{CapturedHeaders, Message};
 use crate::known_methods::KnownMethods;
+use crate::peer_service::PeerServices;
 
 /// What the spans of one of this crate's HTTP layers or middlewares record
 /// beyond the HTTP conventions' defaults:
@@ -19,12 +20,15 @@ use crate::known_methods::KnownMethods;
 ///   line; bytes that are not UTF-8 replaced), none by default;
 /// * the methods recorded as they are, the conventions' nine by default
 ///   (`GET`, `HEAD`, `POST`, `PUT`, `DELETE`, `CONNECT`, `OPTIONS`,
-///   `TRACE`, `PATCH`); any other is `_OTHER` and names its span `HTTP`.
+///   `TRACE`, `PATCH`); any other is `_OTHER` and names its span `HTTP`;
+/// * for clients, the name of the service at each host they call, as
+///   `peer.service` (none by default).
 ///
 /// What is not set here comes from the configuration file
 /// ([`spanflow::config::http_instrumentation`]: its `server` section for
-/// server layers, `client` for clients). Headers carry cookies and tokens:
-/// capture only those anyone who reads the traces may see.
+/// server layers, `client` for clients; the peer services from
+/// [`spanflow::config::peer_service_mapping`]). Headers carry cookies and
+/// tokens: capture only those anyone who reads the traces may see.
 ///
 /// ```
 /// use http::{HeaderName, Method};
@@ -42,6 +46,7 @@ pub struct HttpSpanOptions {
     request_headers: Option<Vec<HeaderName>>,
     response_headers: Option<Vec<HeaderName>>,
     known_methods: Option<Vec<Method>>,
+    peer_services: Option<Vec<PeerServiceMapping>>,
 }
 
 impl HttpSpanOptions {
@@ -69,6 +74,28 @@ impl HttpSpanOptions {
         self.known_methods = Some(methods.into_iter().collect());
         self
     }
+
+    /// Names the service at each of these hosts as `peer.service` on the
+    /// spans of the requests sent there (replacing the file's mapping);
+    /// for a host listed twice, the later entry. Client layers only:
+    /// server layers ignore it.
+    ///
+    /// ```
+    /// use spanflow::config::PeerServiceMapping;
+    /// use spanflow_http::{HttpSpanOptions, TracingMiddleware};
+    ///
+    /// let options = HttpSpanOptions::new().peer_services([
+    ///     PeerServiceMapping::new("api.stripe.com", "stripe")?,
+    ///     PeerServiceMapping::new("10.0.4.7:8443", "ledger")?,
+    /// ]);
+    /// let middleware = TracingMiddleware::with_options(options);
+    /// # drop(middleware);
+    /// # Ok::<(), spanflow::config::ConfigError>(())
+    /// ```
+    pub fn peer_services(mut self, mappings: impl IntoIterator<Item = PeerServiceMapping>) -> Self {
+        self.peer_services = Some(mappings.into_iter().collect());
+        self
+    }
 }
 
 /// Whether a layer sends or serves requests: which section of the file
@@ -88,6 +115,9 @@ pub(crate) struct SpanSettings {
     pub(crate) request_headers: CapturedHeaders,
     pub(crate) response_headers: CapturedHeaders,
     pub(crate) known_methods: KnownMethods,
+    /// Empty for servers.
+    #[cfg_attr(not(any(feature = "tower", feature = "reqwest")), allow(dead_code))]
+    pub(crate) peer_services: PeerServices,
 }
 
 impl SpanSettings {
@@ -95,14 +125,22 @@ impl SpanSettings {
     /// they set nothing.
     fn resolve(options: HttpSpanOptions, side: Side) -> Self {
         let file = spanflow::config::http_instrumentation();
-        let file = match side {
-            Side::Client => &file.client,
-            Side::Server => &file.server,
-        };
-        Self::resolve_with(options, file)
+        match side {
+            Side::Client => Self::resolve_with(
+                options,
+                &file.client,
+                spanflow::config::peer_service_mapping(),
+            ),
+            // A server calls no peer.
+            Side::Server => Self::resolve_with(options.peer_services([]), &file.server, Vec::new()),
+        }
     }
 
-    fn resolve_with(options: HttpSpanOptions, file: &HttpSpanSettings) -> Self {
+    fn resolve_with(
+        options: HttpSpanOptions,
+        file: &HttpSpanSettings,
+        file_peer_services: Vec<PeerServiceMapping>,
+    ) -> Self {
         // The file's names were checked to be tokens when it was read, and
         // every token is a header name: none is left out here.
         let file_headers = |names: &[String]| -> Vec<HeaderName> {
@@ -122,10 +160,12 @@ impl SpanSettings {
             (None, Some(methods)) => KnownMethods::listed(methods.iter().map(String::as_str)),
             (None, None) => KnownMethods::Conventions,
         };
+        let peer_services = PeerServices::new(options.peer_services.unwrap_or(file_peer_services));
         SpanSettings {
             request_headers: CapturedHeaders::new(Message::Request, request_headers),
             response_headers: CapturedHeaders::new(Message::Response, response_headers),
             known_methods,
+            peer_services,
         }
     }
 }
@@ -186,7 +226,22 @@ mod tests {
         file.response_captured_headers = vec!["content-type".to_owned()];
         file.known_methods = Some(vec!["GET".to_owned(), "QUERY".to_owned()]);
 
-        let from_file = SpanSettings::resolve_with(HttpSpanOptions::new(), &file);
+        let mapped = |peer: &str, service: &str| {
+            PeerServiceMapping::new(peer, service).expect("a valid peer")
+        };
+        let file_services = || vec![mapped("ledger.internal", "ledger")];
+        let service = |settings: &SpanSettings, host: &str| {
+            settings
+                .peer_services
+                .find(host, Some(443))
+                .map(|service| service.as_str().to_owned())
+        };
+
+        let from_file = SpanSettings::resolve_with(HttpSpanOptions::new(), &file, file_services());
+        assert_eq!(
+            service(&from_file, "ledger.internal").as_deref(),
+            Some("ledger")
+        );
         assert_eq!(from_file.known_methods.name("QUERY"), "QUERY");
         assert_eq!(from_file.known_methods.name("POST"), "_OTHER");
         assert_eq!(
@@ -201,7 +256,11 @@ mod tests {
         let options = HttpSpanOptions::new()
             .capture_response_headers([http::header::ETAG, http::header::ETAG])
             .known_methods([Method::POST]);
-        let mixed = SpanSettings::resolve_with(options, &file);
+        let mixed = SpanSettings::resolve_with(options, &file, file_services());
+        assert_eq!(
+            service(&mixed, "ledger.internal").as_deref(),
+            Some("ledger")
+        );
         assert_eq!(mixed.known_methods.name("POST"), "POST");
         assert_eq!(mixed.known_methods.name("QUERY"), "_OTHER");
         assert_eq!(
@@ -212,6 +271,15 @@ mod tests {
             mixed.response_headers.keys(),
             ["http.response.header.etag"],
             "listed twice, captured once"
+        );
+
+        let options = HttpSpanOptions::new().peer_services([mapped("stripe.com", "stripe")]);
+        let replaced = SpanSettings::resolve_with(options, &file, file_services());
+        assert_eq!(service(&replaced, "stripe.com").as_deref(), Some("stripe"));
+        assert_eq!(
+            service(&replaced, "ledger.internal"),
+            None,
+            "the code's mapping replaces the file's"
         );
     }
 }

@@ -180,10 +180,10 @@ fn record_peer<B>(span: &mut Span, response: &Response<B>) {
 #[cfg(not(feature = "hyper-util"))]
 fn record_peer<B>(_span: &mut Span, _response: &Response<B>) {}
 
-/// `url.full`, `server.address` and `server.port`, from an absolute
-/// request URI (a relative one has no host to record), the method as sent
-/// if it is not known, and the captured headers (the request's own, before
-/// the trace's are added).
+/// `url.full`, `server.address`, `server.port` and `peer.service`, from an
+/// absolute request URI (a relative one has no host to record), the method
+/// as sent if it is not known, and the captured headers (the request's
+/// own, before the trace's are added).
 fn record_request<B>(span: &mut Span, request: &Request<B>, settings: &SpanSettings) {
     record_method_original(span, request.method().as_str(), &settings.known_methods);
     settings.request_headers.record(span, request.headers());
@@ -199,6 +199,7 @@ fn record_request<B>(span: &mut Span, request: &Request<B>, settings: &SpanSetti
     });
     span.set_attribute(KeyValue::new(URL_FULL, shown_url(uri, authority)));
     span.set_attribute(KeyValue::new(SERVER_ADDRESS, shared_value(host)));
+    settings.peer_services.record(span, host, port);
     if let Some(port) = port {
         span.set_attribute(KeyValue::new(SERVER_PORT, i64::from(port)));
     }

@@ -136,6 +136,11 @@ async fn a_call_makes_one_trace_with_the_rpc_conventions() {
         support::attribute(server, "server.port"),
         support::attribute(client, "server.port")
     );
+    assert_eq!(
+        support::attribute(client, "peer.service"),
+        None,
+        "no mapping names the server's host"
+    );
     assert!(matches!(
         support::attribute(server, "server.port"),
         Some(Value::I64(_))

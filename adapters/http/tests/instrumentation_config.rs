@@ -1,19 +1,26 @@
 //! A configuration file's `instrumentation/development` section reaches
 //! layers made without options: its sensitive query keys replace the HTTP
-//! conventions' default list, and its `http.server` and `http.client`
-//! sections say which headers spans capture and which methods they know.
-//! One test, so that it alone sets this process's environment.
+//! conventions' default list, its `http.server` and `http.client` sections
+//! say which headers spans capture and which methods they know, and its
+//! `peer.service_mapping` names the service each client calls. One test,
+//! so that it alone sets this process's environment.
 
 mod support;
 
 use axum::Router;
 use axum::body::Body;
 use axum::routing::any;
+use bytes::Bytes;
 use http::{Method, Request};
+use http_body_util::Empty;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use opentelemetry::trace::{SpanKind, TraceId};
 use opentelemetry::{Array, Value};
-use spanflow_http::{RequestBuilderExt, TraceLayer};
+use opentelemetry_sdk::trace::SpanData;
+use spanflow_http::{GrpcClientLayer, HttpClientLayer, RequestBuilderExt, TraceLayer};
 use support::{attribute, installed, spans_of};
+use tower_layer::Layer;
 use tower_service::Service;
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -48,6 +55,14 @@ instrumentation/development:
       client:
         request_captured_headers: [x-tenant]
         known_methods: [QUERY]
+    peer:
+      service_mapping:
+        - peer: 127.0.0.1
+          service: items
+        - peer: \"127.0.0.1:1\"
+          service: not-this-port
+        - peer: localhost
+          service: not-this-host
 ",
     )
     .expect("the temporary directory is writable");
@@ -118,6 +133,12 @@ instrumentation/development:
             .expect("a span of each kind")
     };
     let (client, server) = (of_kind(SpanKind::Client), of_kind(SpanKind::Server));
+    assert_eq!(
+        attribute(client, "peer.service"),
+        Some(&Value::from("items")),
+        "the host's entry: the one for port 1 is not this port's"
+    );
+    assert_eq!(attribute(server, "peer.service"), None);
     assert_eq!(client.name, "QUERY");
     assert_eq!(server.name, "QUERY /items/{id}");
     for span in [client, server] {
@@ -131,4 +152,71 @@ instrumentation/development:
         None,
         "the client's section does not ask for it"
     );
+
+    tower_and_grpc_clients_name_the_mapped_service();
+}
+
+/// The file's peer services reach tower clients and the gRPC client layer
+/// made without options: requests to the mapped host carry its service.
+fn tower_and_grpc_clients_name_the_mapped_service() {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let address = runtime.block_on(support::serve(
+        Router::new().route("/{*rest}", any(|| async { "ok" })),
+    ));
+    let base = format!("http://{address}");
+    let client = || Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let peer_service_of = |spans: Vec<SpanData>| {
+        let clients: Vec<&SpanData> = spans
+            .iter()
+            .filter(|span| span.span_kind == SpanKind::Client)
+            .collect();
+        assert_eq!(clients.len(), 1, "{spans:#?}");
+        attribute(clients[0], "peer.service").cloned()
+    };
+
+    let trace = runtime.block_on(async {
+        let root = spanflow::span!("caller");
+        let trace = root.span_context().trace_id();
+        let mut traced = HttpClientLayer::new().layer(client());
+        let request = Request::get(format!("{base}/stock/7"))
+            .body(Empty::new())
+            .expect("a request");
+        let response = spanflow::TracedExt::in_span(async { traced.call(request).await }, root)
+            .await
+            .expect("the server answers");
+        assert_eq!(response.status(), 200);
+        trace
+    });
+    assert_eq!(peer_service_of(spans_of(trace)), Some(Value::from("items")));
+
+    let uri: http::Uri = base.parse().expect("a URI");
+    for (layer, expected) in [
+        (GrpcClientLayer::new().with_server(&uri), "items"),
+        (
+            GrpcClientLayer::new()
+                .with_peer_service("inventory")
+                .with_server(&uri),
+            "inventory",
+        ),
+    ] {
+        let trace = runtime.block_on(async {
+            let root = spanflow::span!("caller");
+            let trace = root.span_context().trace_id();
+            // The layer over a plain HTTP/1 client: the span is the layer's,
+            // whatever answers.
+            let mut traced = layer.layer(client());
+            let request = Request::post(format!("{base}/items.Stock/Get"))
+                .body(Empty::new())
+                .expect("a request");
+            let response = spanflow::TracedExt::in_span(async { traced.call(request).await }, root)
+                .await
+                .expect("the server answers");
+            drop(response);
+            trace
+        });
+        assert_eq!(
+            peer_service_of(spans_of(trace)),
+            Some(Value::from(expected))
+        );
+    }
 }
