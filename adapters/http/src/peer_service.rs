@@ -11,6 +11,7 @@
 #![cfg_attr(not(any(feature = "tower", feature = "reqwest")), allow(dead_code))]
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use opentelemetry::{KeyValue, StringValue};
 #[allow(deprecated)] // see above
@@ -34,7 +35,9 @@ impl PeerServices {
             // A peer listed twice in code: the later entry wins, as a later
             // builder call does.
             services.retain(|(port, _)| *port != mapping.port);
-            services.push((mapping.port, StringValue::from(mapping.service)));
+            // Shared: each span takes a reference, not a copy.
+            let service = StringValue::from(Arc::<str>::from(mapping.service));
+            services.push((mapping.port, service));
             services.sort_by_key(|(port, _)| port.is_none());
         }
         PeerServices { by_host }
@@ -120,6 +123,13 @@ mod tests {
         );
         assert_eq!(mapped.find("10.0.4.7", Some(80)), None);
         assert_eq!(mapped.find("10.0.4.7", None), None);
+    }
+
+    #[test]
+    fn a_found_service_is_shared_not_copied() {
+        let mapped = services(&[("a.example", "a-service")]);
+        let found = mapped.find("a.example", None).expect("mapped");
+        assert!(std::ptr::eq(found.clone().as_str(), found.as_str()));
     }
 
     #[test]
