@@ -165,29 +165,11 @@ fn tower_and_grpc_clients_name_the_mapped_service() {
     ));
     let base = format!("http://{address}");
     let client = || Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-    let peer_service_of = |spans: Vec<SpanData>| {
-        let clients: Vec<&SpanData> = spans
-            .iter()
-            .filter(|span| span.span_kind == SpanKind::Client)
-            .collect();
-        assert_eq!(clients.len(), 1, "{spans:#?}");
-        attribute(clients[0], "peer.service").cloned()
-    };
 
-    let trace = runtime.block_on(async {
-        let root = spanflow::span!("caller");
-        let trace = root.span_context().trace_id();
-        let mut traced = HttpClientLayer::new().layer(client());
-        let request = Request::get(format!("{base}/stock/7"))
-            .body(Empty::new())
-            .expect("a request");
-        let response = spanflow::TracedExt::in_span(async { traced.call(request).await }, root)
-            .await
-            .expect("the server answers");
-        assert_eq!(response.status(), 200);
-        trace
-    });
-    assert_eq!(peer_service_of(spans_of(trace)), Some(Value::from("items")));
+    let stock = Request::get(format!("{base}/stock/7"));
+    let traced = HttpClientLayer::new().layer(client());
+    let service = runtime.block_on(peer_service_of_a_call(traced, stock));
+    assert_eq!(service, Some(Value::from("items")));
 
     let uri: http::Uri = base.parse().expect("a URI");
     for (layer, expected) in [
@@ -199,24 +181,36 @@ fn tower_and_grpc_clients_name_the_mapped_service() {
             "inventory",
         ),
     ] {
-        let trace = runtime.block_on(async {
-            let root = spanflow::span!("caller");
-            let trace = root.span_context().trace_id();
-            // The layer over a plain HTTP/1 client: the span is the layer's,
-            // whatever answers.
-            let mut traced = layer.layer(client());
-            let request = Request::post(format!("{base}/items.Stock/Get"))
-                .body(Empty::new())
-                .expect("a request");
-            let response = spanflow::TracedExt::in_span(async { traced.call(request).await }, root)
-                .await
-                .expect("the server answers");
-            drop(response);
-            trace
-        });
-        assert_eq!(
-            peer_service_of(spans_of(trace)),
-            Some(Value::from(expected))
-        );
+        // The layer over a plain HTTP/1 client: the span is the layer's,
+        // whatever answers.
+        let call = Request::post(format!("{base}/items.Stock/Get"));
+        let service = runtime.block_on(peer_service_of_a_call(layer.layer(client()), call));
+        assert_eq!(service, Some(Value::from(expected)));
     }
+}
+
+/// Sends `request` through `traced` in a new root span; the `peer.service`
+/// of the one client span it made.
+async fn peer_service_of_a_call<S, B>(
+    mut traced: S,
+    request: http::request::Builder,
+) -> Option<Value>
+where
+    S: Service<Request<Empty<Bytes>>, Response = http::Response<B>>,
+    S::Error: std::fmt::Debug,
+{
+    let root = spanflow::span!("caller");
+    let trace = root.span_context().trace_id();
+    let request = request.body(Empty::new()).expect("a request");
+    let response = spanflow::TracedExt::in_span(async { traced.call(request).await }, root)
+        .await
+        .expect("the server answers");
+    drop(response);
+    let spans = spans_of(trace);
+    let clients: Vec<&SpanData> = spans
+        .iter()
+        .filter(|span| span.span_kind == SpanKind::Client)
+        .collect();
+    assert_eq!(clients.len(), 1, "{spans:#?}");
+    attribute(clients[0], "peer.service").cloned()
 }
