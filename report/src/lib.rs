@@ -9,7 +9,9 @@
 //! so memory does not grow with the input:
 //!
 //! * [`Latency`]: count, P50 / P95 / P99 / max and error rate by an
-//!   attribute (`service.name`).
+//!   attribute (`service.name`; `peer.service` over CLIENT spans, through
+//!   [`Selection::kind`], for the services called, as their callers saw
+//!   them).
 //! * [`DurationHistogram`]: one span name's durations over buckets.
 //! * [`Compare`]: groups (`deployment.variant`, `service.version`) side by
 //!   side, with a Mann-Whitney U test on latency and a two-proportion test

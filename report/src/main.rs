@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use opentelemetry::trace::TraceId;
+use opentelemetry::trace::{SpanKind, TraceId};
 use spanflow::export::TreeStyle;
 use spanflow_report::read::{ReadReport, for_each_span};
 use spanflow_report::{
@@ -125,9 +125,35 @@ struct SelectionArgs {
     /// Only spans with this name (default: where requests enter a process).
     #[arg(long)]
     name: Option<String>,
+    /// Only spans of this kind, every one (`client` with `--by peer.service`:
+    /// each called service's latency as its callers saw it).
+    #[arg(long, value_enum)]
+    kind: Option<Kind>,
     /// Every span, not only where requests enter a process.
     #[arg(long)]
     all_spans: bool,
+}
+
+/// A span kind, as `--kind` names it.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum Kind {
+    Server,
+    Client,
+    Producer,
+    Consumer,
+    Internal,
+}
+
+impl From<Kind> for SpanKind {
+    fn from(kind: Kind) -> SpanKind {
+        match kind {
+            Kind::Server => SpanKind::Server,
+            Kind::Client => SpanKind::Client,
+            Kind::Producer => SpanKind::Producer,
+            Kind::Consumer => SpanKind::Consumer,
+            Kind::Internal => SpanKind::Internal,
+        }
+    }
 }
 
 impl From<SelectionArgs> for Selection {
@@ -135,6 +161,7 @@ impl From<SelectionArgs> for Selection {
         Selection {
             trace: args.trace,
             name: args.name,
+            kind: args.kind.map(SpanKind::from),
             all_spans: args.all_spans,
         }
     }

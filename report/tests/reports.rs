@@ -58,6 +58,80 @@ fn latency_by_service_is_exact_on_small_inputs() {
     assert_eq!(json["exact"], true);
 }
 
+/// 20 checkouts of service `payments`, each calling `stripe` (10, 20 ...
+/// 200 ms) and `ledger` (5 ms) through CLIENT spans under an INTERNAL one.
+fn calls_to_two_peers() -> std::path::PathBuf {
+    let mut spans = Vec::new();
+    for i in 1..=20u64 {
+        let trace = u128::from(i);
+        let start = T0 + i * 1_000 * MS;
+        spans.push(Gen::root(trace, "POST /checkout", start, 300 * MS));
+        let mut charge = Gen::root(trace, "charge", start, 250 * MS);
+        (charge.id, charge.parent, charge.kind) = (2, 1, SpanKind::Internal);
+        spans.push(charge);
+        for (id, peer, took) in [(3, "stripe", i * 10 * MS), (4, "ledger", 5 * MS)] {
+            let mut call = Gen::root(trace, "POST", start, took).with("peer.service", text(peer));
+            (call.id, call.parent, call.kind) = (id, 2, SpanKind::Client);
+            spans.push(call);
+        }
+    }
+    file(&[line("payments", &spans)])
+}
+
+#[test]
+fn latency_of_client_spans_by_peer_service() {
+    let path = calls_to_two_peers();
+    let by_peer = Selection {
+        kind: Some(opentelemetry::trace::SpanKind::Client),
+        ..Selection::default()
+    };
+    let json = run(Latency::new("peer.service", by_peer), &path);
+    let groups = json["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2, "{groups:?}");
+    let group = |name: &str| groups.iter().find(|g| g["group"] == name).unwrap();
+    assert_eq!(group("stripe")["count"], 20);
+    assert_eq!(group("stripe")["p50_ns"], 100 * MS);
+    assert_eq!(group("stripe")["max_ns"], 200 * MS);
+    assert_eq!(group("ledger")["count"], 20);
+    assert_eq!(group("ledger")["p99_ns"], 5 * MS);
+
+    // Without a kind, only where requests enter: no call has a peer there.
+    let json = run(Latency::new("peer.service", Selection::default()), &path);
+    assert_eq!(json["groups"][0]["group"], "(none)");
+    assert_eq!(json["groups"][0]["count"], 20);
+
+    // The command line's `--kind`.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_spanflow"))
+        .args([
+            "latency",
+            "--json",
+            "--by",
+            "peer.service",
+            "--kind",
+            "client",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let counts: Vec<(&str, u64)> = json["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["group"].as_str().unwrap(), g["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(counts.len(), 2, "{counts:?}");
+    assert!(counts.contains(&("stripe", 20)) && counts.contains(&("ledger", 20)));
+    let internal = std::process::Command::new(env!("CARGO_BIN_EXE_spanflow"))
+        .args(["latency", "--json", "--kind", "internal"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&internal.stdout).unwrap();
+    assert_eq!(json["groups"][0]["count"], 20, "the charge spans");
+}
+
 #[test]
 fn histogram_counts_each_bucket() {
     let json = run(

@@ -18,6 +18,8 @@ pub use latency::Latency;
 pub use timeline::Timeline;
 pub use tree::{TraceChoice, trees};
 
+use opentelemetry::trace::SpanKind;
+
 use crate::output::Output;
 use crate::span::SpanRow;
 
@@ -52,14 +54,18 @@ span_reports!(
 );
 
 /// Which spans a report looks at: those named `name`, or else every span
-/// (`all_spans`) or only where requests enter a process (the default: a
-/// request's latency, not its parts').
+/// (`all_spans`), every span of one kind (`kind`: the CLIENT spans of
+/// calls, grouped `--by peer.service`, are each called service's latency
+/// as its callers saw it), or only where requests enter a process (the
+/// default: a request's latency, not its parts').
 #[derive(Clone, Debug, Default)]
 pub struct Selection {
     /// Only spans of this trace (every span of it, unless `name` is set).
     pub trace: Option<opentelemetry::trace::TraceId>,
     /// Only spans with this name.
     pub name: Option<String>,
+    /// Only spans of this kind (every span of it, not only local roots).
+    pub kind: Option<SpanKind>,
     /// Every span, not only local roots.
     pub all_spans: bool,
 }
@@ -70,9 +76,17 @@ impl Selection {
         if self.trace.is_some_and(|trace| trace != span.trace_id) {
             return false;
         }
+        if self.kind.as_ref().is_some_and(|kind| *kind != span.kind) {
+            return false;
+        }
         match &self.name {
             Some(name) => span.name == *name,
-            None => self.all_spans || self.trace.is_some() || span.is_local_root(),
+            None => {
+                self.all_spans
+                    || self.trace.is_some()
+                    || self.kind.is_some()
+                    || span.is_local_root()
+            }
         }
     }
 }
