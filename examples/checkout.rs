@@ -29,8 +29,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use reqwest_middleware::ClientWithMiddleware;
+use spanflow::config::PeerServiceMapping;
 use spanflow::trace;
-use spanflow_http::{TraceLayer, TracingMiddleware};
+use spanflow_http::{HttpSpanOptions, TraceLayer, TracingMiddleware};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -50,10 +51,22 @@ async fn serve(app: Router) -> std::io::Result<SocketAddr> {
     Ok(address)
 }
 
-fn traced_client() -> ClientWithMiddleware {
-    reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(TracingMiddleware::new())
-        .build()
+/// The gateway's client. Its spans name the service each call goes to
+/// (`peer.service`), which a backend's service graph, and `spanflow
+/// latency --by peer.service --kind client`, group calls by.
+fn traced_client(
+    peers: &[(SocketAddr, &str)],
+) -> Result<ClientWithMiddleware, spanflow::config::ConfigError> {
+    let peers = peers
+        .iter()
+        .map(|(address, service)| PeerServiceMapping::new(&address.to_string(), service))
+        .collect::<Result<Vec<_>, _>>()?;
+    let options = HttpSpanOptions::new().peer_services(peers);
+    Ok(
+        reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+            .with(TracingMiddleware::with_options(options))
+            .build(),
+    )
 }
 
 /// A call to another service: `Ok` on 2xx, the status otherwise.
@@ -98,7 +111,7 @@ mod auth_service {
         }
     }
 
-    #[trace(name = "redis.check_token_cache", kind = client)]
+    #[trace(name = "redis.check_token_cache", kind = client, fields(peer.service = "redis"))]
     async fn check_token_cache(token: &str) -> bool {
         latency(2).await;
         token.len() > 8
@@ -140,7 +153,12 @@ mod inventory_service {
         StatusCode::OK
     }
 
-    #[trace(name = "postgres.query_inventory", kind = client, args(sku))]
+    #[trace(
+        name = "postgres.query_inventory",
+        kind = client,
+        args(sku),
+        fields(peer.service = "postgres")
+    )]
     async fn query_inventory(sku: &str) -> bool {
         latency(60).await;
         !sku.is_empty()
@@ -191,7 +209,12 @@ mod payment_service {
         StatusCode::GATEWAY_TIMEOUT
     }
 
-    #[trace(name = "external.stripe_api", kind = client, args(attempt))]
+    #[trace(
+        name = "external.stripe_api",
+        kind = client,
+        args(attempt),
+        fields(peer.service = "stripe")
+    )]
     async fn stripe_api(attempt: u32) {
         latency(if attempt == 1 { 2_000 } else { 300 }).await;
     }
@@ -299,12 +322,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .try_init()?;
     connect_kafka().await?;
 
+    let auth = serve(auth_service::router()).await?;
+    let inventory = serve(inventory_service::router()).await?;
+    let payment = serve(payment_service::router()).await?;
+    let orders = serve(order_service::router()).await?;
+    let client = traced_client(&[
+        (auth, "auth_service"),
+        (inventory, "inventory_service"),
+        (payment, "payment_service"),
+        (orders, "order_service"),
+    ])?;
     let services = Arc::new(api_gateway::Services {
-        client: traced_client(),
-        auth: serve(auth_service::router()).await?,
-        inventory: serve(inventory_service::router()).await?,
-        payment: serve(payment_service::router()).await?,
-        orders: serve(order_service::router()).await?,
+        client,
+        auth,
+        inventory,
+        payment,
+        orders,
     });
     let gateway = serve(api_gateway::router(services)).await?;
 
