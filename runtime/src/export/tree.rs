@@ -12,6 +12,11 @@ use opentelemetry_sdk::trace::SpanData;
 use self::event_line::Severity;
 use super::trace::Trace;
 
+/// The service a client span called: the name spanflow-http writes and
+/// backends' service graphs read (the conventions' newer name,
+/// `service.peer.name`, is still experimental).
+const PEER_SERVICE: &str = "peer.service";
+
 /// Events drawn under a span, at most (the first ones); the rest are
 /// counted on one line.
 const EVENTS_DRAWN: usize = 8;
@@ -46,7 +51,8 @@ impl TreeStyle {
 
 /// Draws `trace`: a header with the root's name and the trace's duration,
 /// then every span with its offsets from the trace start, its kind (unless
-/// internal), cancellation and error status; spans on the slowest path (the
+/// internal), the service it called (`peer.service`), cancellation and
+/// error status; spans on the slowest path (the
 /// longest child at each level) are starred. A span's events (log lines,
 /// exceptions) are drawn among its children at their time, up to
 /// eight a span.
@@ -55,7 +61,7 @@ impl TreeStyle {
 /// Trace: "POST /checkout" 920ms
 /// ├── api_gateway.validate_request (0ms - 5ms)
 /// ├── auth_service.verify_token (5ms - 45ms) client
-/// │   └── redis.check_token_cache (10ms - 12ms) client
+/// │   └── redis.check_token_cache (10ms - 12ms) client → redis
 /// └── * payment_service.charge (45ms - 900ms) client
 ///     ├── external.stripe_api (45ms - 445ms) client cancelled
 ///     ├── [WARN] stripe timed out, retrying (445ms)
@@ -235,6 +241,14 @@ impl Drawer<'_> {
             SpanKind::Producer => " producer",
             SpanKind::Consumer => " consumer",
         };
+        // The service a call went to, when named: an HTTP client span's
+        // name is only its method.
+        let peer = span
+            .attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == PEER_SERVICE)
+            .map(|kv| format!(" → {}", kv.value))
+            .unwrap_or_default();
         let cancelled = span.attributes.iter().any(|kv| {
             kv.key.as_str() == crate::attributes::CANCELLED
                 && kv.value == opentelemetry::Value::Bool(true)
@@ -251,7 +265,7 @@ impl Drawer<'_> {
         };
         let _ = writeln!(
             self.out,
-            "{prefix}{branch}{name} {}{kind}{cancelled}{status}",
+            "{prefix}{branch}{name} {}{kind}{peer}{cancelled}{status}",
             self.painter.dim(&times)
         );
         let child_prefix = format!("{prefix}{}", if last { "    " } else { "│   " });
@@ -287,6 +301,9 @@ mod tests {
     fn draws_the_seed_shape_with_the_slowest_path_starred() {
         let mut verify = timed(1, 3, 1, 5, 45, "auth_service.verify_token");
         verify.span_kind = SpanKind::Client;
+        verify
+            .attributes
+            .push(opentelemetry::KeyValue::new(PEER_SERVICE, "auth"));
         let mut charge = timed(1, 5, 1, 45, 900, "payment_service.charge");
         charge.status = Status::error("card declined");
         let trace = Trace::new(vec![
@@ -300,7 +317,7 @@ mod tests {
         let expected = "\
 Trace: \"POST /checkout\" 920ms  trace_id=00000000000000000000000000000001 spans=5
 ├── api_gateway.validate_request (0ms - 5.0ms)
-├── auth_service.verify_token (5.0ms - 45ms) client
+├── auth_service.verify_token (5.0ms - 45ms) client → auth
 │   └── redis.check_token_cache (10ms - 12ms)
 └── * payment_service.charge (45ms - 900ms) ERROR: card declined
 (* marks the slowest path)
