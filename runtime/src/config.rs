@@ -52,6 +52,14 @@ pub const TRACES_SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
 /// export or a panicking processor: `error`): `none`, `error`, `warn`,
 /// `info` (the default) or `debug`.
 pub const LOG_LEVEL: &str = "OTEL_LOG_LEVEL";
+/// `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`: the HTTP methods spans record
+/// as they are, comma-separated and case-sensitive (`GET,POST,QUERY`); any
+/// other is `_OTHER`. The list replaces the conventions' nine (`GET`,
+/// `HEAD`, `POST`, `PUT`, `DELETE`, `CONNECT`, `OPTIONS`, `TRACE`,
+/// `PATCH`), for clients and servers alike; the HTTP conventions name the
+/// variable. A configuration file's `known_methods`, and code, win over it
+/// ([`http_instrumentation`]).
+pub const HTTP_KNOWN_METHODS: &str = "OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS";
 /// `OTEL_CONFIG_FILE`: an OpenTelemetry declarative configuration file
 /// (YAML, `file_format: "1.x"`), read in place of every other `OTEL_*`
 /// variable, which is then ignored unless the file refers to it
@@ -102,7 +110,8 @@ pub fn sensitive_query_parameters() -> Option<Vec<String>> {
 }
 
 /// What HTTP instrumentation records beyond the conventions' defaults, as
-/// a configuration file ([`CONFIG_FILE`]) says under
+/// [`HTTP_KNOWN_METHODS`] or a configuration file ([`CONFIG_FILE`], which
+/// replaces the variable) says under
 /// `instrumentation/development.general.http`: the headers whose values
 /// spans capture, and the methods they call known, for the requests an
 /// application sends (`client`) and serves (`server`). Empty (nothing
@@ -118,9 +127,52 @@ pub fn sensitive_query_parameters() -> Option<Vec<String>> {
 /// ```
 pub fn http_instrumentation() -> HttpInstrumentation {
     #[cfg(feature = "config-file")]
-    return crate::declarative::http_instrumentation().unwrap_or_default();
-    #[cfg(not(feature = "config-file"))]
-    HttpInstrumentation::default()
+    if let Some(from_file) = crate::declarative::http_instrumentation() {
+        return from_file;
+    }
+    // An invalid list fails the pipeline's install, which says why.
+    let known_methods = http_known_methods_from_env().ok().flatten();
+    let side = HttpSpanSettings {
+        known_methods,
+        ..HttpSpanSettings::default()
+    };
+    HttpInstrumentation {
+        client: side.clone(),
+        server: side,
+    }
+}
+
+/// [`HTTP_KNOWN_METHODS`], checked: each method an HTTP token.
+pub(crate) fn http_known_methods_from_env() -> Result<Option<Vec<String>>, ConfigError> {
+    let Some(value) = var(HTTP_KNOWN_METHODS) else {
+        return Ok(None);
+    };
+    let mut methods = Vec::new();
+    for method in value.split(',').map(str::trim) {
+        let invalid = |reason: String| ConfigError::new(HTTP_KNOWN_METHODS, value.as_str(), reason);
+        if method.is_empty() {
+            return Err(invalid(
+                "a method is empty: list them separated by commas (GET,POST,QUERY)".to_owned(),
+            ));
+        }
+        if let Some(character) = invalid_token_character(method) {
+            return Err(invalid(format!(
+                "{method:?} is not a method: {character:?} is not allowed ({TOKEN_CHARACTERS})"
+            )));
+        }
+        methods.push(method.to_owned());
+    }
+    Ok(Some(methods))
+}
+
+/// What an HTTP token (RFC 9110 §5.6.2: a method, a header name) may hold.
+pub(crate) const TOKEN_CHARACTERS: &str = "letters, digits and !#$%&'*+-.^_`|~ are";
+
+/// The first character of `token` that an HTTP token cannot hold.
+pub(crate) fn invalid_token_character(token: &str) -> Option<char> {
+    token.chars().find(|&character| {
+        !(character.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(character))
+    })
 }
 
 /// The services client spans name as `peer.service`, by the host they

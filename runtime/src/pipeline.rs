@@ -493,6 +493,9 @@ impl Pipeline {
         };
         let propagators = config::propagators_from_env()?;
         let limits = config::limits_from_env()?;
+        // Read by spanflow-http's layers, but checked here, where an error
+        // can be told.
+        config::http_known_methods_from_env()?;
         diagnostics::set_level(diagnostics::level_from_env()?);
         #[cfg(feature = "config-file")]
         crate::declarative::say_notes();

@@ -26,7 +26,8 @@ use crate::peer_service::PeerServices;
 ///
 /// What is not set here comes from the configuration file
 /// ([`spanflow::config::http_instrumentation`]: its `server` section for
-/// server layers, `client` for clients; the peer services from
+/// server layers, `client` for clients, or without a file the known methods
+/// of `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`; the peer services from
 /// [`spanflow::config::peer_service_mapping`]). Headers carry cookies and
 /// tokens: capture only those anyone who reads the traces may see.
 ///

@@ -8,7 +8,9 @@
 
 use super::node::{Node, Problem};
 use super::settings::FileSettings;
-use crate::config::{HttpSpanSettings, PeerServiceMapping};
+use crate::config::{
+    HttpSpanSettings, PeerServiceMapping, TOKEN_CHARACTERS, invalid_token_character,
+};
 use crate::diagnostics::Level;
 
 pub(super) fn read(settings: &mut FileSettings, section: &Node<'_>) -> Result<(), Problem> {
@@ -137,19 +139,12 @@ fn tokens(list: &Node<'_>, what: &str) -> Result<Vec<String>, Problem> {
         let Some(token) = item.scalar()? else {
             return Err(item.problem(format!("{what} cannot be empty")));
         };
-        if let Some(invalid) = token
-            .chars()
-            .find(|&character| !is_token_character(character))
-        {
+        if let Some(invalid) = invalid_token_character(&token) {
             return Err(item.problem(format!(
-                "{token:?} is not {what}: {invalid:?} is not allowed (letters, digits and !#$%&'*+-.^_`|~ are)"
+                "{token:?} is not {what}: {invalid:?} is not allowed ({TOKEN_CHARACTERS})"
             )));
         }
         listed.push(token);
     }
     Ok(listed)
-}
-
-fn is_token_character(character: char) -> bool {
-    character.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(character)
 }
