@@ -178,4 +178,23 @@ mod tests {
         let error = PeerServiceMapping::new("stripe.com", " ").expect_err("empty");
         assert_eq!(error.reason, "a service name cannot be empty");
     }
+
+    proptest::proptest! {
+        /// Any text is a mapping or an error, never a panic; a mapping's
+        /// host reads back as the same mapping.
+        #[test]
+        fn any_peer_is_a_mapping_or_an_error(peer in "\\PC{0,40}|[a-zA-Z0-9.:\\[\\]_-]{0,40}") {
+            if let Ok(mapping) = PeerServiceMapping::new(&peer, "service") {
+                proptest::prop_assert!(!mapping.host.is_empty());
+                proptest::prop_assert!(mapping.port != Some(0));
+                let written = match (mapping.host.contains(':'), mapping.port) {
+                    (true, Some(port)) => format!("[{}]:{port}", mapping.host),
+                    (false, Some(port)) => format!("{}:{port}", mapping.host),
+                    (_, None) => mapping.host.clone(),
+                };
+                let again = PeerServiceMapping::new(&written, "service");
+                proptest::prop_assert_eq!(again.as_ref(), Ok(&mapping));
+            }
+        }
+    }
 }
