@@ -11,6 +11,7 @@
 #![cfg_attr(not(any(feature = "tower", feature = "reqwest")), allow(dead_code))]
 
 use std::collections::HashMap;
+use std::net::Ipv6Addr;
 use std::sync::Arc;
 
 use opentelemetry::{KeyValue, StringValue};
@@ -49,14 +50,20 @@ impl PeerServices {
         if self.by_host.is_empty() {
             return None;
         }
-        let host = host
+        let services = match host
             .strip_prefix('[')
             .and_then(|host| host.strip_suffix(']'))
-            .unwrap_or(host);
-        let services = if host.bytes().any(|byte| byte.is_ascii_uppercase()) {
-            self.by_host.get(host.to_ascii_lowercase().as_str())
-        } else {
-            self.by_host.get(host)
+        {
+            // An IPv6 address, written as the mapping's is (`0:0::1` is
+            // `::1`): rare enough to be written out per request.
+            Some(address) => match address.parse::<Ipv6Addr>() {
+                Ok(address) => self.by_host.get(address.to_string().as_str()),
+                Err(_) => self.by_host.get(address),
+            },
+            None if host.bytes().any(|byte| byte.is_ascii_uppercase()) => {
+                self.by_host.get(host.to_ascii_lowercase().as_str())
+            }
+            None => self.by_host.get(host),
         }?;
         services
             .iter()
@@ -104,6 +111,8 @@ mod tests {
         assert_eq!(found("ledger.internal", Some(9090)), Some("ledger-metrics"));
         assert_eq!(found("LEDGER.internal", Some(9090)), Some("ledger-metrics"));
         assert_eq!(found("[::1]", Some(50051)), Some("local"));
+        assert_eq!(found("[0:0::1]", Some(50051)), Some("local"));
+        assert_eq!(found("[::2]", Some(50051)), None);
         assert_eq!(found("::1", None), Some("local"));
         assert_eq!(found("stripe.com", Some(443)), Some("stripe"));
         assert_eq!(
