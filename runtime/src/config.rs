@@ -53,10 +53,10 @@ pub const TRACES_SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
 /// `info` (the default) or `debug`.
 pub const LOG_LEVEL: &str = "OTEL_LOG_LEVEL";
 /// `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`: the HTTP methods spans record
-/// as they are, comma-separated and case-sensitive (`GET,POST,QUERY`); any
-/// other is `_OTHER`. The list replaces the conventions' nine (`GET`,
+/// as they are, comma-separated and case-sensitive (`GET,POST,PURGE`); any
+/// other is `_OTHER`. The list replaces the conventions' ten (`GET`,
 /// `HEAD`, `POST`, `PUT`, `DELETE`, `CONNECT`, `OPTIONS`, `TRACE`,
-/// `PATCH`), for clients and servers alike; the HTTP conventions name the
+/// `PATCH`, `QUERY`), for clients and servers alike; the HTTP conventions name the
 /// variable. A configuration file's `known_methods`, and code, win over it
 /// ([`http_instrumentation`]).
 pub const HTTP_KNOWN_METHODS: &str = "OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS";
@@ -152,7 +152,7 @@ pub(crate) fn http_known_methods_from_env() -> Result<Option<Vec<String>>, Confi
         let invalid = |reason: String| ConfigError::new(HTTP_KNOWN_METHODS, value.as_str(), reason);
         if method.is_empty() {
             return Err(invalid(
-                "a method is empty: list them separated by commas (GET,POST,QUERY)".to_owned(),
+                "a method is empty: list them separated by commas (GET,POST,PURGE)".to_owned(),
             ));
         }
         if let Some(character) = invalid_token_character(method) {
@@ -220,7 +220,7 @@ pub struct HttpSpanSettings {
     /// `known_methods`: the methods recorded as they are (matched
     /// case-sensitively); any other is `_OTHER`. `None` for the
     /// conventions' list (`GET`, `HEAD`, `POST`, `PUT`, `DELETE`,
-    /// `CONNECT`, `OPTIONS`, `TRACE`, `PATCH`); the file's list replaces
+    /// `CONNECT`, `OPTIONS`, `TRACE`, `PATCH`, `QUERY`); the file's list replaces
     /// it, it does not add to it.
     pub known_methods: Option<Vec<String>>,
 }

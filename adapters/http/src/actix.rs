@@ -33,7 +33,7 @@ use crate::span_options::{HttpSpanOptions, LayerSettings, Side, SpanSettings};
 /// body, status Error on 5xx. The span lasts until the body has been sent
 /// ([`ActixTracedBody`]), so a streamed response is timed whole. Request
 /// and response headers are captured, and methods beyond the conventions'
-/// nine known, as [`HttpSpanOptions`] or the configuration file say.
+/// ten known, as [`HttpSpanOptions`] or the configuration file say.
 ///
 /// ```
 /// use actix_web::{App, web};

@@ -20,7 +20,7 @@ use crate::span_options::{HttpSpanOptions, LayerSettings, Side, SpanSettings, fi
 /// `server.port`, the peer and the response's status code (a 5xx or a
 /// failed request marks it Error), and its context in the request's
 /// headers. Request and response headers are captured, and methods beyond
-/// the conventions' nine known, as [`HttpSpanOptions`] or the
+/// the conventions' ten known, as [`HttpSpanOptions`] or the
 /// configuration file say.
 ///
 /// ```

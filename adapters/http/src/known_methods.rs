@@ -1,6 +1,7 @@
 //! The methods HTTP spans record as they are; any other is `_OTHER`. The
-//! conventions name nine and ask instrumentation to let users replace
-//! the list (for `QUERY`, or WebDAV's methods).
+//! conventions name ten (RFC 9110's eight, `PATCH` and `QUERY`) and ask
+//! instrumentation to let users replace the list (for WebDAV's methods,
+//! or a cache's `PURGE`).
 
 use std::sync::{Mutex, PoisonError};
 
@@ -11,7 +12,7 @@ pub(crate) const OTHER_METHOD: &str = "_OTHER";
 #[derive(Clone, Debug, Default)]
 pub(crate) enum KnownMethods {
     /// `GET`, `HEAD`, `POST`, `PUT`, `DELETE`, `CONNECT`, `OPTIONS`,
-    /// `TRACE`, `PATCH`.
+    /// `TRACE`, `PATCH`, `QUERY`.
     #[default]
     Conventions,
     /// A list replacing the conventions' one.
@@ -58,11 +59,12 @@ fn conventions_name(method: &str) -> &'static str {
         "OPTIONS" => "OPTIONS",
         "CONNECT" => "CONNECT",
         "TRACE" => "TRACE",
+        "QUERY" => "QUERY",
         _ => OTHER_METHOD,
     }
 }
 
-/// Methods an application listed beyond the conventions' nine, kept for
+/// Methods an application listed beyond the conventions' ten, kept for
 /// the rest of the process: span names and attribute values borrow them.
 /// Only configuration reaches here, never a request, so the list is as
 /// long as the distinct methods an application names.
@@ -89,29 +91,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_conventions_name_nine_methods() {
+    fn the_conventions_name_ten_methods() {
         let known = KnownMethods::Conventions;
-        assert_eq!(known.name("GET"), "GET");
-        assert_eq!(known.name("PATCH"), "PATCH");
+        for method in [
+            "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY",
+        ] {
+            assert_eq!(known.name(method), method);
+        }
         assert_eq!(known.name("get"), OTHER_METHOD);
-        assert_eq!(known.name("QUERY"), OTHER_METHOD);
+        assert_eq!(known.name("PROPFIND"), OTHER_METHOD);
     }
 
     #[test]
     fn a_listed_set_replaces_the_conventions_one() {
-        let known = KnownMethods::listed(["GET", "QUERY", "QUERY", "PROPFIND"]);
-        assert_eq!(known.name("QUERY"), "QUERY");
+        let known = KnownMethods::listed(["GET", "PURGE", "PURGE", "PROPFIND"]);
+        assert_eq!(known.name("PURGE"), "PURGE");
         assert_eq!(known.name("PROPFIND"), "PROPFIND");
         assert_eq!(known.name("GET"), "GET");
         assert_eq!(known.name("POST"), OTHER_METHOD);
-        assert_eq!(known.name("query"), OTHER_METHOD);
+        assert_eq!(known.name("QUERY"), OTHER_METHOD);
+        assert_eq!(known.name("purge"), OTHER_METHOD);
         let KnownMethods::Listed(listed) = &known else {
             panic!("listed");
         };
         assert_eq!(listed.len(), 3);
         // Kept once, whoever lists it.
-        let again = KnownMethods::listed(["QUERY"]);
-        assert!(std::ptr::eq(again.name("QUERY"), known.name("QUERY")));
+        let again = KnownMethods::listed(["PURGE"]);
+        assert!(std::ptr::eq(again.name("PURGE"), known.name("PURGE")));
         assert_eq!(KnownMethods::listed([]).name("GET"), OTHER_METHOD);
     }
 }

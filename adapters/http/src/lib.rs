@@ -59,7 +59,7 @@
 //! and `.client`, [`spanflow::config::http_instrumentation`]): request and
 //! response headers as `http.request.header.<name>` and
 //! `http.response.header.<name>`, and a list of known methods that replaces
-//! the conventions' nine (for `QUERY` or WebDAV's methods; also
+//! the conventions' ten (for WebDAV's methods or a cache's `PURGE`; also
 //! `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`, the variable the conventions
 //! name, [`spanflow::config::HTTP_KNOWN_METHODS`]). Client spans
 //! name the service at the host they call as `peer.service`, from the

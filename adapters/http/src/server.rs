@@ -43,7 +43,7 @@ use crate::span_options::{HttpSpanOptions, LayerSettings, Side, SpanSettings};
 /// body. It ends when the body has been sent (see [`TracedBody`]), so a
 /// streamed response is timed whole. Status Error on 5xx responses, on service errors and on
 /// body errors. Request and response headers are captured, and methods
-/// beyond the conventions' nine known, as [`HttpSpanOptions`] or the
+/// beyond the conventions' ten known, as [`HttpSpanOptions`] or the
 /// configuration file say.
 ///
 /// ```

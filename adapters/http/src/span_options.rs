@@ -18,9 +18,9 @@ use crate::peer_service::PeerServices;
 /// * request and response headers, as `http.request.header.<name>` and
 ///   `http.response.header.<name>` (lists of strings, one item per header
 ///   line; bytes that are not UTF-8 replaced), none by default;
-/// * the methods recorded as they are, the conventions' nine by default
+/// * the methods recorded as they are, the conventions' ten by default
 ///   (`GET`, `HEAD`, `POST`, `PUT`, `DELETE`, `CONNECT`, `OPTIONS`,
-///   `TRACE`, `PATCH`); any other is `_OTHER` and names its span `HTTP`;
+///   `TRACE`, `PATCH`, `QUERY`); any other is `_OTHER` and names its span `HTTP`;
 /// * for clients, the name of the service at each host they call, as
 ///   `peer.service` (none by default).
 ///
@@ -38,7 +38,7 @@ use crate::peer_service::PeerServices;
 /// let options = HttpSpanOptions::new()
 ///     .capture_request_headers([HeaderName::from_static("x-tenant")])
 ///     .capture_response_headers([http::header::CONTENT_TYPE])
-///     .known_methods([Method::GET, Method::POST, Method::from_bytes(b"QUERY").unwrap()]);
+///     .known_methods([Method::GET, Method::POST, Method::from_bytes(b"PURGE").unwrap()]);
 /// let layer = TraceLayer::with_options(options);
 /// # drop(layer);
 /// ```
@@ -225,7 +225,7 @@ mod tests {
         let mut file = HttpSpanSettings::default();
         file.request_captured_headers = vec!["X-Tenant".to_owned()];
         file.response_captured_headers = vec!["content-type".to_owned()];
-        file.known_methods = Some(vec!["GET".to_owned(), "QUERY".to_owned()]);
+        file.known_methods = Some(vec!["GET".to_owned(), "PURGE".to_owned()]);
 
         let mapped = |peer: &str, service: &str| {
             PeerServiceMapping::new(peer, service).expect("a valid peer")
@@ -243,7 +243,7 @@ mod tests {
             service(&from_file, "ledger.internal").as_deref(),
             Some("ledger")
         );
-        assert_eq!(from_file.known_methods.name("QUERY"), "QUERY");
+        assert_eq!(from_file.known_methods.name("PURGE"), "PURGE");
         assert_eq!(from_file.known_methods.name("POST"), "_OTHER");
         assert_eq!(
             from_file.request_headers.keys(),
@@ -263,7 +263,7 @@ mod tests {
             Some("ledger")
         );
         assert_eq!(mixed.known_methods.name("POST"), "POST");
-        assert_eq!(mixed.known_methods.name("QUERY"), "_OTHER");
+        assert_eq!(mixed.known_methods.name("PURGE"), "_OTHER");
         assert_eq!(
             mixed.request_headers.keys(),
             ["http.request.header.x-tenant"]

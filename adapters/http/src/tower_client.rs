@@ -30,7 +30,7 @@ use crate::span_options::{HttpSpanOptions, LayerSettings, Side, SpanSettings};
 /// server continues the trace. The span ends with the response's head, as
 /// [`TracingMiddleware`](crate::TracingMiddleware)'s does for reqwest.
 /// Request and response headers are captured, and methods beyond the
-/// conventions' nine known, as [`HttpSpanOptions`] or the configuration
+/// conventions' ten known, as [`HttpSpanOptions`] or the configuration
 /// file say.
 ///
 /// ```

@@ -23,8 +23,8 @@ use support::attribute;
 use tower_layer::Layer;
 use tower_service::Service;
 
-fn query() -> Method {
-    Method::from_bytes(b"QUERY").expect("a method")
+fn purge() -> Method {
+    Method::from_bytes(b"PURGE").expect("a method")
 }
 
 fn tenant() -> HeaderName {
@@ -46,7 +46,7 @@ fn strings(items: &[&str]) -> Value {
 
 /// An axum app whose layer captures `x-tenant` (and an absent header) of
 /// requests and `content-type` and `x-served-by` of responses, and knows
-/// `GET` and `QUERY` only.
+/// `GET` and `PURGE` only.
 async fn serve() -> SocketAddr {
     async fn item() -> impl IntoResponse {
         // Two lines of one header.
@@ -58,7 +58,7 @@ async fn serve() -> SocketAddr {
     let options = HttpSpanOptions::new()
         .capture_request_headers([tenant(), HeaderName::from_static("x-absent")])
         .capture_response_headers([http::header::CONTENT_TYPE, served_by()])
-        .known_methods([Method::GET, query()]);
+        .known_methods([Method::GET, purge()]);
     let app = Router::new()
         .route("/items/{id}", any(item))
         .layer(TraceLayer::with_options(options));
@@ -100,11 +100,11 @@ async fn asked_for_headers_are_recorded_as_lists_on_their_side() {
     let address = serve().await;
     let trace = send(
         address,
-        query(),
+        purge(),
         HttpSpanOptions::new()
             .capture_request_headers([tenant()])
             .capture_response_headers([served_by()])
-            .known_methods([query()]),
+            .known_methods([purge()]),
     )
     .await;
     let spans = support::spans_of(trace);
@@ -125,15 +125,15 @@ async fn asked_for_headers_are_recorded_as_lists_on_their_side() {
             attribute(span, "http.response.header.x-served-by"),
             Some(&strings(&["node-a", "node-b"]))
         );
-        // QUERY is known on both sides here.
+        // PURGE is known on both sides here.
         assert_eq!(
             attribute(span, "http.request.method"),
-            Some(&Value::from("QUERY"))
+            Some(&Value::from("PURGE"))
         );
         assert_eq!(attribute(span, "http.request.method_original"), None);
     }
-    assert_eq!(server.name, "QUERY /items/{id}");
-    assert_eq!(client.name, "QUERY");
+    assert_eq!(server.name, "PURGE /items/{id}");
+    assert_eq!(client.name, "PURGE");
     assert_eq!(
         attribute(server, "http.response.header.content-type"),
         Some(&strings(&["text/plain; charset=utf-8"]))
@@ -150,11 +150,11 @@ async fn asked_for_headers_are_recorded_as_lists_on_their_side() {
 async fn known_methods_replace_the_conventions_list_on_each_side() {
     support::installed();
     let address = serve().await;
-    // The client knows QUERY only; the server GET and QUERY.
+    // The client knows PURGE only; the server GET and PURGE.
     let trace = send(
         address,
         Method::GET,
-        HttpSpanOptions::new().known_methods([query()]),
+        HttpSpanOptions::new().known_methods([purge()]),
     )
     .await;
     let spans = support::spans_of(trace);
@@ -204,10 +204,10 @@ async fn the_tower_client_records_what_its_options_ask_for() {
         let options = HttpSpanOptions::new()
             .capture_request_headers([tenant()])
             .capture_response_headers([served_by(), http::header::CONTENT_LENGTH])
-            .known_methods([query()]);
+            .known_methods([purge()]);
         let mut traced = HttpClientLayer::with_options(options).layer(client);
         let request = http::Request::builder()
-            .method(query())
+            .method(purge())
             .uri(format!("http://{address}/items/9"))
             .header(tenant(), "globex")
             .body(Empty::new())
@@ -222,7 +222,7 @@ async fn the_tower_client_records_what_its_options_ask_for() {
     assert_eq!(status, 200);
     let spans = support::spans_of(trace);
     let client = of_kind(&spans, SpanKind::Client);
-    assert_eq!(client.name, "QUERY");
+    assert_eq!(client.name, "PURGE");
     assert_eq!(
         attribute(client, "http.request.header.x-tenant"),
         Some(&strings(&["globex"]))

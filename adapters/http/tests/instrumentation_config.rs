@@ -51,10 +51,10 @@ instrumentation/development:
       server:
         request_captured_headers: [X-Tenant]
         response_captured_headers: [content-type]
-        known_methods: [GET, QUERY]
+        known_methods: [GET, PURGE]
       client:
         request_captured_headers: [x-tenant]
-        known_methods: [QUERY]
+        known_methods: [PURGE]
     peer:
       service_mapping:
         - peer: 127.0.0.1
@@ -105,7 +105,7 @@ instrumentation/development:
         Some(&strings(&["text/plain; charset=utf-8"]))
     );
 
-    // A QUERY from plain reqwest to a real server: known on both sides, and
+    // A PURGE from plain reqwest to a real server: known on both sides, and
     // the client captures the tenant too.
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let trace = runtime.block_on(async {
@@ -114,7 +114,7 @@ instrumentation/development:
         let trace = root.span_context().trace_id();
         let send = reqwest::Client::new()
             .request(
-                Method::from_bytes(b"QUERY").expect("a method"),
+                Method::from_bytes(b"PURGE").expect("a method"),
                 format!("http://{address}/items/8"),
             )
             .header("x-tenant", "globex")
@@ -139,8 +139,8 @@ instrumentation/development:
         "the host's entry: the one for port 1 is not this port's"
     );
     assert_eq!(attribute(server, "peer.service"), None);
-    assert_eq!(client.name, "QUERY");
-    assert_eq!(server.name, "QUERY /items/{id}");
+    assert_eq!(client.name, "PURGE");
+    assert_eq!(server.name, "PURGE /items/{id}");
     for span in [client, server] {
         assert_eq!(
             attribute(span, "http.request.header.x-tenant"),

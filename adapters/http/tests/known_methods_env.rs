@@ -41,7 +41,7 @@ fn the_variable_replaces_the_known_methods() {
         ),
         (
             "GET,,POST",
-            "a method is empty: list them separated by commas (GET,POST,QUERY)",
+            "a method is empty: list them separated by commas (GET,POST,PURGE)",
         ),
     ] {
         set(value);
@@ -59,7 +59,7 @@ fn the_variable_replaces_the_known_methods() {
         }
     }
 
-    set(" GET , QUERY ");
+    set(" GET , PURGE ");
     let pipeline = spanflow::Pipeline::new()
         .with_simple_exporter(exporter.clone())
         .install()
@@ -80,7 +80,7 @@ fn the_variable_replaces_the_known_methods() {
     // On a server: POST is not in the list any more.
     for (method, trace, name, recorded) in [
         ("POST", 1u128, "HTTP /items/{id}", "_OTHER"),
-        ("QUERY", 2, "QUERY /items/{id}", "QUERY"),
+        ("PURGE", 2, "PURGE /items/{id}", "PURGE"),
     ] {
         let trace = TraceId::from(trace);
         let request = Request::builder()
@@ -112,7 +112,7 @@ fn the_variable_replaces_the_known_methods() {
         let trace = root.span_context().trace_id();
         let send = reqwest::Client::new()
             .request(
-                Method::from_bytes(b"QUERY").expect("a method"),
+                Method::from_bytes(b"PURGE").expect("a method"),
                 format!("http://{address}/items/8"),
             )
             .send_traced();
@@ -127,5 +127,5 @@ fn the_variable_replaces_the_known_methods() {
         .iter()
         .find(|span| span.span_kind == SpanKind::Client)
         .expect("a client span");
-    assert_eq!(client.name, "QUERY");
+    assert_eq!(client.name, "PURGE");
 }
