@@ -56,7 +56,7 @@ pub(crate) fn record_method_original(span: &mut Span, method: &str, known: &Know
 }
 
 /// `network.protocol.version`.
-#[cfg(feature = "tower")]
+#[cfg(any(feature = "tower", feature = "reqwest"))]
 pub(crate) fn protocol_version(version: http::Version) -> &'static str {
     match version {
         http::Version::HTTP_09 => "0.9",

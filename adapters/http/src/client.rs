@@ -10,7 +10,7 @@ use opentelemetry_semantic_conventions::attribute::{
 use spanflow::Span;
 
 use crate::attributes::{record_failure, record_method_original, record_response_status};
-use crate::client_span::{send_context, start_client_span};
+use crate::client_span::{record_protocol_version, send_context, start_client_span};
 use crate::redacted::{REDACTED, redacted_query};
 use crate::shared_values::shared_value;
 use crate::span_options::{HttpSpanOptions, LayerSettings, Side, SpanSettings, file_settings};
@@ -132,6 +132,9 @@ where
             settings
                 .response_headers
                 .record(&mut span, response.headers());
+            if span.is_recording() {
+                record_protocol_version(&mut span, response.version());
+            }
             if let Some(peer) = response.remote_addr()
                 && span.is_recording()
             {

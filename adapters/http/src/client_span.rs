@@ -2,10 +2,12 @@
 
 use http::HeaderMap;
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_semantic_conventions::attribute::HTTP_REQUEST_METHOD;
+use opentelemetry_semantic_conventions::attribute::{
+    HTTP_REQUEST_METHOD, NETWORK_PROTOCOL_VERSION,
+};
 use spanflow::Span;
 
-use crate::attributes::span_name_method;
+use crate::attributes::{protocol_version, span_name_method};
 use crate::carrier::HeadersMut;
 use crate::known_methods::KnownMethods;
 
@@ -22,6 +24,16 @@ pub(crate) fn start_client_span(method: &http::Method, known: &KnownMethods) -> 
             )
         },
     )
+}
+
+/// `network.protocol.version`: the version the response came in, which
+/// the client and server may have negotiated (ALPN), so the response's,
+/// not the request's.
+pub(crate) fn record_protocol_version(span: &mut Span, version: http::Version) {
+    span.set_attribute(KeyValue::new(
+        NETWORK_PROTOCOL_VERSION,
+        protocol_version(version),
+    ));
 }
 
 /// Puts the span's context (or, unsampled, a fresh parent id in the

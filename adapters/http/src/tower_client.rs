@@ -16,7 +16,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::attributes::{record_failure, record_method_original, record_response_status};
-use crate::client_span::{send_context, start_client_span};
+use crate::client_span::{record_protocol_version, send_context, start_client_span};
 use crate::redacted::{REDACTED, redacted_query};
 use crate::shared_values::shared_value;
 use crate::span_options::{HttpSpanOptions, LayerSettings, Side, SpanSettings};
@@ -152,6 +152,7 @@ where
                     record_response_status(&mut span, status.as_u16(), status.canonical_reason());
                     (this.settings.get().response_headers).record(&mut span, response.headers());
                     if span.is_recording() {
+                        record_protocol_version(&mut span, response.version());
                         record_peer(&mut span, response);
                     }
                 }

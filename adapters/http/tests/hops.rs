@@ -178,6 +178,11 @@ async fn two_hops_make_one_trace_with_the_right_parents() {
         support::attribute(client_a, "network.peer.port"),
         support::attribute(client_a, "server.port")
     );
+    assert_eq!(
+        support::attribute(client_a, "network.protocol.version"),
+        Some(&Value::from("1.1")),
+        "the response's version"
+    );
     assert_eq!(client_a.status, Status::Unset);
 }
 

@@ -80,6 +80,7 @@ async fn a_request_through_the_layer_continues_on_the_server() {
         ("http.response.status_code", Value::I64(200)),
         ("network.peer.address", Value::from("127.0.0.1")),
         ("network.peer.port", Value::I64(i64::from(address.port()))),
+        ("network.protocol.version", Value::from("1.1")),
     ] {
         assert_eq!(support::attribute(client, key), Some(&value), "{key}");
     }
