@@ -231,6 +231,21 @@ impl SpanRecord {
         }
     }
 
+    /// Replaces the value of `attribute`'s key, or adds it when absent.
+    pub(crate) fn replace_attribute(&mut self, mut attribute: KeyValue, limits: &Limits) {
+        match self
+            .attributes
+            .iter_mut()
+            .find(|kept| kept.key == attribute.key)
+        {
+            Some(kept) => {
+                limits.cut(&mut attribute);
+                *kept = attribute;
+            }
+            None => self.add_attribute(attribute, limits),
+        }
+    }
+
     /// Adds an event (its own attributes cut to the limit), or counts it as
     /// dropped beyond the limit.
     pub(crate) fn add_event(&mut self, event: Event, limits: &Limits) {

@@ -335,6 +335,22 @@ impl Span {
         }
     }
 
+    /// Sets an attribute in place of the value already set for its key (a
+    /// value learnt late that corrects one given at the start), or adds it
+    /// as [`set_attribute`](Self::set_attribute) does when the key has
+    /// none. A span made through the OpenTelemetry API (see
+    /// [`Pipeline::with_writable_active_span`](crate::Pipeline::with_writable_active_span))
+    /// cannot replace: it adds the value, and the last one counts.
+    pub fn replace_attribute(&mut self, attribute: KeyValue) {
+        match &mut self.recording {
+            Some(Recording::Fast(record)) => {
+                record.replace_attribute(attribute, &recorder::limits());
+            }
+            Some(Recording::Api) => self.api_span(|span| span.set_attribute(attribute)),
+            None => {}
+        }
+    }
+
     /// Renames the span (an HTTP server span learns its route late, say).
     pub fn update_name(&mut self, name: impl Into<Cow<'static, str>>) {
         match &mut self.recording {
