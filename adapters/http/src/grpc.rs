@@ -17,9 +17,10 @@ use crate::span_options::{Side as SpanSide, file_settings};
 use http::{HeaderMap, HeaderName, Request, Response};
 use http_body::{Body, Frame, SizeHint};
 use opentelemetry::trace::Status;
-use opentelemetry::{Context, KeyValue, StringValue};
+use opentelemetry::{Context, KeyValue, StringValue, Value};
 use opentelemetry_semantic_conventions::attribute::{
-    ERROR_TYPE, RPC_METHOD, RPC_RESPONSE_STATUS_CODE, RPC_SYSTEM_NAME, SERVER_ADDRESS, SERVER_PORT,
+    ERROR_TYPE, RPC_METHOD, RPC_METHOD_ORIGINAL, RPC_RESPONSE_STATUS_CODE, RPC_SYSTEM_NAME,
+    SERVER_ADDRESS, SERVER_PORT,
 };
 use pin_project_lite::pin_project;
 use spanflow::Span;
@@ -198,7 +199,11 @@ enum Side {
 /// The span is named `{service}/{method}` and carries `rpc.system.name`,
 /// `rpc.method` and `rpc.response.status_code` (the status's name, read
 /// from the `grpc-status` header or trailer); it ends when the response body
-/// does, since the status usually arrives last. Status Error for any
+/// does, since the status usually arrives last. A method the server does not
+/// know (it answers UNIMPLEMENTED, as tonic does for a path no service
+/// routes), or a path that is no method, is recorded as the conventions
+/// ask: `rpc.method` `_OTHER`, the path in `rpc.method_original`, the span
+/// named `grpc`. Status Error for any
 /// non-`OK` code on the client, and on the server for the codes the
 /// conventions call server errors (UNKNOWN, DEADLINE_EXCEEDED,
 /// UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS).
@@ -226,8 +231,16 @@ where
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         // Named when it starts (`package.Service/Method`), so that sampling
-        // rules can match the call that starts a trace.
-        let identify = || identity(&request);
+        // rules can match the call that starts a trace. A server keeps the
+        // method, in case it turns out not to know it.
+        let mut method = None;
+        let identify = || {
+            let (name, attributes) = identity(&request);
+            if attributes[1].value.as_str() != OTHER_METHOD {
+                method = Some(attributes[1].value.clone());
+            }
+            (name, attributes)
+        };
         let mut span = match self.side {
             Side::Server => {
                 // The current context as the base, cloned (see server_span).
@@ -257,6 +270,10 @@ where
                     record_peer(&mut span, &request);
                 }
             }
+            if full_method(request.uri().path()).is_none() {
+                let original = request.uri().path().trim_start_matches('/');
+                span.set_attribute(KeyValue::new(RPC_METHOD_ORIGINAL, original.to_owned()));
+            }
             if let Some(metadata) = &self.metadata {
                 metadata.request.record(&mut span, request.headers());
             }
@@ -281,6 +298,7 @@ where
                     side: self.side,
                     client_context: Some(context),
                     metadata,
+                    method: None,
                 }
             }
             Side::Server => {
@@ -293,6 +311,7 @@ where
                     side: self.side,
                     client_context: None,
                     metadata,
+                    method,
                 }
             }
         }
@@ -306,15 +325,16 @@ fn full_method(path: &str) -> Option<&str> {
     (!service.is_empty() && !method.is_empty() && !method.contains('/')).then_some(full)
 }
 
-/// The call's span name, `package.Service/Method` (`_OTHER` for a path
-/// that is not one), with `rpc.system.name` and `rpc.method`.
+/// The call's span name, `package.Service/Method`, with `rpc.system.name`
+/// and `rpc.method`; for a path that is not a method, `_OTHER` named
+/// after the system, as the conventions ask.
 fn identity<B>(request: &Request<B>) -> (Cow<'static, str>, [KeyValue; 2]) {
     let (name, full) = match full_method(request.uri().path()) {
         Some(full) => span_name(None, full),
-        None => ("_OTHER".into(), "_OTHER".into()),
+        None => (SYSTEM.into(), OTHER_METHOD.into()),
     };
     let attributes = [
-        KeyValue::new(RPC_SYSTEM_NAME, "grpc"),
+        KeyValue::new(RPC_SYSTEM_NAME, SYSTEM),
         KeyValue::new(RPC_METHOD, full),
     ];
     (name, attributes)
@@ -381,12 +401,13 @@ fn record_peer<B>(span: &mut Span, request: &Request<B>) {
 fn record_peer<B>(_span: &mut Span, _request: &Request<B>) {}
 
 /// Records a `grpc-status` (header or trailer) and ends the span; `false`
-/// when the map holds none.
+/// when the map holds none. `method` is a server's `rpc.method`.
 fn record_status(
     span: &mut Span,
     side: Side,
     headers: &HeaderMap,
     pending: &mut Option<PendingMetadata>,
+    method: Option<&Value>,
 ) -> bool {
     let Some(code) = headers
         .get("grpc-status")
@@ -397,6 +418,9 @@ fn record_status(
     };
     let name = code_name(code);
     span.set_attribute(KeyValue::new(RPC_RESPONSE_STATUS_CODE, name));
+    if let (Side::Server, UNIMPLEMENTED, Some(method)) = (side, code, method) {
+        mark_unrecognized(span, method);
+    }
     let failed = match side {
         Side::Client => code != 0,
         Side::Server => matches!(code, 2 | 4 | 12 | 13 | 14 | 15),
@@ -412,6 +436,25 @@ fn record_status(
     end_call(span, pending);
     true
 }
+
+/// A call whose method the server does not know: UNIMPLEMENTED is what
+/// tonic answers for a path no service routes, and what a server answers
+/// for a method it has not implemented. The conventions ask for `_OTHER`
+/// then, the span named after the system, and the method as called in
+/// `rpc.method_original`: callers choose the path, so the names they make
+/// up must not become span names.
+fn mark_unrecognized(span: &mut Span, method: &Value) {
+    span.update_name(SYSTEM);
+    span.replace_attribute(KeyValue::new(RPC_METHOD, OTHER_METHOD));
+    span.set_attribute(KeyValue::new(RPC_METHOD_ORIGINAL, method.clone()));
+}
+
+/// `rpc.system.name`, and the name of a span whose method is `_OTHER`.
+const SYSTEM: &str = "grpc";
+/// `rpc.method` for a method not recognized.
+const OTHER_METHOD: &str = "_OTHER";
+/// The gRPC status code a server answers for a method it does not know.
+const UNIMPLEMENTED: u16 = 12;
 
 /// `grpc-message` is percent-encoded UTF-8 (the gRPC HTTP/2 protocol); a
 /// malformed escape is kept as written, and bytes that are not UTF-8 become
@@ -475,6 +518,8 @@ pin_project! {
         // its span, entered.
         client_context: Option<Context>,
         metadata: Option<Arc<CapturedMetadata>>,
+        // A recorded server call's `rpc.method` (see `mark_unrecognized`).
+        method: Option<Value>,
     }
 }
 
@@ -500,8 +545,15 @@ where
                     PendingMetadata { captured, gathered }
                 });
                 // A trailers-only response carries the status in its headers.
+                let method = this.method.take();
                 if let Some(open) = span.as_mut()
-                    && record_status(open, *this.side, response.headers(), &mut metadata)
+                    && record_status(
+                        open,
+                        *this.side,
+                        response.headers(),
+                        &mut metadata,
+                        method.as_ref(),
+                    )
                 {
                     span = None;
                 }
@@ -511,6 +563,7 @@ where
                     span,
                     side,
                     metadata,
+                    method,
                 }))
             }
             Err(error) => {
@@ -537,6 +590,7 @@ pin_project! {
         span: Option<Span>,
         side: Side,
         metadata: Option<PendingMetadata>,
+        method: Option<Value>,
     }
 
     // A body dropped unfinished (the peer went away) still records the
@@ -569,7 +623,13 @@ impl<B: Body> Body for GrpcBody<B> {
                     if let Some(pending) = this.metadata.as_mut() {
                         (pending.captured.response).gather(trailers, &mut pending.gathered);
                     }
-                    if record_status(span, *this.side, trailers, this.metadata) {
+                    if record_status(
+                        span,
+                        *this.side,
+                        trailers,
+                        this.metadata,
+                        this.method.as_ref(),
+                    ) {
                         *this.span = None;
                     }
                 }

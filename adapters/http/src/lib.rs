@@ -37,7 +37,7 @@
 //! | --- | --- |
 //! | HTTP server (tower, actix-web) | `http.request.method` (and `http.request.method_original`), `http.route`, `url.path`, `url.query`, `url.scheme`, `server.address`, `server.port`, `client.address`, `network.peer.address`, `network.peer.port`, `network.protocol.version`, `user_agent.original`, `http.response.status_code`, `error.type` |
 //! | HTTP client (reqwest, tower) | `http.request.method` (and `http.request.method_original`), `url.full`, `server.address`, `server.port`, `peer.service` (when mapped), `network.protocol.version` (the response's), `network.peer.address` and `.port` (reqwest; the tower client over hyper-util's legacy `Client`, feature `hyper-util`), `http.response.status_code`, `error.type` |
-//! | gRPC (server, client) | `rpc.system.name`, `rpc.method`, `rpc.response.status_code`, `server.address`, `server.port`, `peer.service` (client, when mapped or given), `network.peer.address` and `.port` (tonic's server, feature `tonic`), `error.type` |
+//! | gRPC (server, client) | `rpc.system.name`, `rpc.method` (`_OTHER` for a method the server does not know, with `rpc.method_original`), `rpc.response.status_code`, `server.address`, `server.port`, `peer.service` (client, when mapped or given), `network.peer.address` and `.port` (tonic's server, feature `tonic`), `error.type` |
 //!
 //! Each is recorded when the request has it. The servers take `url.scheme`,
 //! `server.address` and `client.address` from a proxy's `Forwarded` or

@@ -298,3 +298,105 @@ async fn metadata_asked_for_is_recorded_from_headers_and_trailers() {
         }
     }
 }
+
+/// Calls `path` on a real tonic server in a new root span; the trace and
+/// the code the call ended with.
+async fn call_path(endpoint: String, path: &'static str) -> (TraceId, tonic::Code) {
+    let channel = tonic::transport::Channel::from_shared(endpoint)
+        .unwrap()
+        .connect()
+        .await
+        .expect("the server listens");
+    let mut client = tonic::client::Grpc::new(GrpcClientLayer::new().layer(channel));
+    client.ready().await.expect("ready");
+    let root = spanflow::span!("caller");
+    let trace = root.span_context().trace_id();
+    let call = client.unary(
+        tonic::Request::new(ExportTraceServiceRequest::default()),
+        http::uri::PathAndQuery::from_static(path),
+        tonic_prost::ProstCodec::<ExportTraceServiceRequest, ExportTraceServiceResponse>::default(),
+    );
+    let code = match spanflow::TracedExt::in_span(call, root).await {
+        Ok(_) => tonic::Code::Ok,
+        Err(status) => status.code(),
+    };
+    (trace, code)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_method_the_server_does_not_know_is_other_on_the_server() {
+    support::installed();
+    static SEEN: Mutex<Vec<TraceId>> = Mutex::new(Vec::new());
+    let endpoint = serve(false, &SEEN).await;
+    for path in [
+        "/opentelemetry.proto.collector.trace.v1.TraceService/Forget",
+        "/no.Such/Service",
+    ] {
+        let (trace, code) = call_path(endpoint.clone(), path).await;
+        assert_eq!(code, tonic::Code::Unimplemented, "{path}");
+        let spans = support::spans_of(trace);
+        let of_kind = |kind| spans.iter().find(|s| s.span_kind == kind).unwrap();
+        let (client, server) = (of_kind(SpanKind::Client), of_kind(SpanKind::Server));
+        let method = &path[1..];
+        // The server names made-up methods after the system, keeping the
+        // method as called apart; the client called a method it knows.
+        assert_eq!(server.name, "grpc", "{path}");
+        let methods: Vec<&Value> = server
+            .attributes
+            .iter()
+            .filter(|kv| kv.key.as_str() == "rpc.method")
+            .map(|kv| &kv.value)
+            .collect();
+        assert_eq!(methods, [&Value::from("_OTHER")], "once, replaced");
+        assert_eq!(
+            support::attribute(server, "rpc.method_original"),
+            Some(&Value::from(method))
+        );
+        assert_eq!(client.name, method);
+        assert_eq!(
+            support::attribute(client, "rpc.method"),
+            Some(&Value::from(method))
+        );
+        assert_eq!(support::attribute(client, "rpc.method_original"), None);
+    }
+
+    // A path that is not a method at all: `_OTHER` from the start.
+    let (trace, code) = call_path(endpoint.clone(), "/nonsense").await;
+    assert_eq!(code, tonic::Code::Unimplemented);
+    for span in support::spans_of(trace)
+        .iter()
+        .filter(|span| span.span_kind != SpanKind::Internal)
+    {
+        assert_eq!(span.name, "grpc", "{:?}", span.span_kind);
+        for (key, value) in [
+            ("rpc.method", "_OTHER"),
+            ("rpc.method_original", "nonsense"),
+        ] {
+            let values: Vec<&Value> = span
+                .attributes
+                .iter()
+                .filter(|kv| kv.key.as_str() == key)
+                .map(|kv| &kv.value)
+                .collect();
+            assert_eq!(
+                values,
+                [&Value::from(value)],
+                "{key} on {:?}",
+                span.span_kind
+            );
+        }
+    }
+
+    // A known method keeps its name.
+    let (trace, code) = call_path(endpoint, METHOD_PATH).await;
+    assert_eq!(code, tonic::Code::Ok);
+    let spans = support::spans_of(trace);
+    let server = spans
+        .iter()
+        .find(|s| s.span_kind == SpanKind::Server)
+        .unwrap();
+    assert_eq!(server.name, METHOD);
+    assert_eq!(support::attribute(server, "rpc.method_original"), None);
+}
+
+const METHOD_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
