@@ -134,7 +134,7 @@ where
                 Ok(response) => response.status(),
                 Err(error) => error.as_response_error().status_code(),
             };
-            record_response_status(&mut span, status.as_u16(), status.canonical_reason());
+            record_response_status(&mut span, status.as_u16(), Side::Server);
             match outcome {
                 Ok(response) => {
                     let captured = &layer_settings.get().response_headers;

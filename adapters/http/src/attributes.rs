@@ -9,20 +9,25 @@ use opentelemetry_semantic_conventions::attribute::{
 use spanflow::Span;
 
 use crate::known_methods::{KnownMethods, OTHER_METHOD};
+use crate::span_options::Side;
 
-/// `http.response.status_code`, and for a 5xx `error.type` (the code) and
-/// status Error: what the client and server spans of every framework record.
-/// The code arrives as a number because actix-web's `StatusCode` is another
-/// `http` major version's type.
-pub(crate) fn record_response_status(span: &mut Span, code: u16, reason: Option<&str>) {
+/// `http.response.status_code`, and for a failed request `error.type` (the
+/// code) and status Error: what the client and server spans of every
+/// framework record. As the conventions say, a 5xx (or a code outside
+/// 100–599) fails both spans, a 4xx only the client's (the server did its
+/// job), and the status has no description, since the code says it all.
+/// The code arrives as a number because actix-web's `StatusCode` is
+/// another `http` major version's type.
+pub(crate) fn record_response_status(span: &mut Span, code: u16, side: Side) {
     span.set_attribute(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(code)));
-    if (500..600).contains(&code) {
+    let failed = match code {
+        100..=399 => false,
+        400..=499 => matches!(side, Side::Client),
+        _ => true,
+    };
+    if failed {
         span.set_attribute(KeyValue::new(ERROR_TYPE, code.to_string()));
-        let description = match reason {
-            Some(reason) => format!("{code} {reason}"),
-            None => code.to_string(),
-        };
-        span.set_status(Status::error(description));
+        span.set_status(Status::error(""));
     }
 }
 

@@ -17,7 +17,7 @@ use crate::span_options::{HttpSpanOptions, LayerSettings, Side, SpanSettings, fi
 
 /// A `reqwest_middleware::Middleware` that traces every request: a CLIENT
 /// span named by the method, with `url.full` (redacted), `server.address`,
-/// `server.port`, the peer and the response's status code (a 5xx or a
+/// `server.port`, the peer and the response's status code (a 4xx, a 5xx or a
 /// failed request marks it Error), and its context in the request's
 /// headers. Request and response headers are captured, and methods beyond
 /// the conventions' ten known, as [`HttpSpanOptions`] or the
@@ -128,7 +128,7 @@ where
     match &outcome {
         Ok(response) => {
             let status = response.status();
-            record_response_status(&mut span, status.as_u16(), status.canonical_reason());
+            record_response_status(&mut span, status.as_u16(), Side::Client);
             settings
                 .response_headers
                 .record(&mut span, response.headers());

@@ -39,7 +39,15 @@
 //! | HTTP client (reqwest, tower) | `http.request.method` (and `http.request.method_original`), `url.full`, `server.address`, `server.port`, `peer.service` (when mapped), `network.protocol.version` (the response's), `network.peer.address` and `.port` (reqwest; the tower client over hyper-util's legacy `Client`, feature `hyper-util`), `http.response.status_code`, `error.type` |
 //! | gRPC (server, client) | `rpc.system.name`, `rpc.method` (`_OTHER` for a method the server does not know, with `rpc.method_original`), `rpc.response.status_code`, `server.address`, `server.port`, `peer.service` (client, when mapped or given), `network.peer.address` and `.port` (tonic's server, feature `tonic`), `error.type` |
 //!
-//! Each is recorded when the request has it. The servers take `url.scheme`,
+//! Each is recorded when the request has it. A response fails a span as
+//! the conventions say: a 5xx both spans, a 4xx only the client's (a
+//! server answering 404 did its job), with `error.type` the code and a
+//! status without description (the code says it). A request that gets no
+//! response fails its span with `error.type` the error's type (reqwest's
+//! `reqwest::Error`, the tower client's error type, `middleware` for a
+//! reqwest middleware's own error) and a body that breaks off with the
+//! body's error type; gRPC calls fail with the status's name. The servers
+//! take `url.scheme`,
 //! `server.address` and `client.address` from a proxy's `Forwarded` or
 //! `X-Forwarded-*` headers first, as the conventions ask; the tower layer
 //! knows the peer when axum serves with `ConnectInfo<SocketAddr>`. URLs are

@@ -261,7 +261,7 @@ where
         Poll::Ready(match output {
             Ok(response) => {
                 let status = response.status();
-                record_response_status(&mut span, status.as_u16(), status.canonical_reason());
+                record_response_status(&mut span, status.as_u16(), Side::Server);
                 (this.settings.get().response_headers).record(&mut span, response.headers());
                 Ok(response.map(|body| TracedBody::new(body, span)))
             }

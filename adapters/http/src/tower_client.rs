@@ -25,7 +25,7 @@ use crate::span_options::{HttpSpanOptions, LayerSettings, Side, SpanSettings};
 /// wrapped service gets a CLIENT span (named by its method, with
 /// `url.full`, `server.address`, `server.port`, the response's status
 /// code and, over hyper-util's legacy `Client` (feature `hyper-util`), the
-/// peer it connected to; a 5xx or a failed request marks it Error), and the span's context
+/// peer it connected to; a 4xx, a 5xx or a failed request marks it Error), and the span's context
 /// goes in the request's headers through the global propagator, so the
 /// server continues the trace. The span ends with the response's head, as
 /// [`TracingMiddleware`](crate::TracingMiddleware)'s does for reqwest.
@@ -149,7 +149,7 @@ where
             match &output {
                 Ok(response) => {
                     let status = response.status();
-                    record_response_status(&mut span, status.as_u16(), status.canonical_reason());
+                    record_response_status(&mut span, status.as_u16(), Side::Client);
                     (this.settings.get().response_headers).record(&mut span, response.headers());
                     if span.is_recording() {
                         record_protocol_version(&mut span, response.version());

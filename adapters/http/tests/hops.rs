@@ -25,10 +25,10 @@ async fn service_b() -> SocketAddr {
                 spanflow::current::set_attribute(KeyValue::new("user.id", i64::from(id)));
                 tokio::task::yield_now().await;
                 spanflow::current::add_event("looked up", Vec::new());
-                if id == 500 {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                } else {
-                    StatusCode::OK
+                match id {
+                    500 => StatusCode::INTERNAL_SERVER_ERROR,
+                    404 => StatusCode::NOT_FOUND,
+                    _ => StatusCode::OK,
                 }
             }),
         )
@@ -202,7 +202,11 @@ async fn a_5xx_marks_the_server_and_client_spans_failed() {
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     let spans = support::spans_of(trace);
     let server_b = find(&spans, "GET /users/{id}", SpanKind::Server)[0];
-    assert!(matches!(server_b.status, Status::Error { .. }));
+    assert_eq!(
+        server_b.status,
+        Status::error(""),
+        "no description: the code says it"
+    );
     assert_eq!(
         support::attribute(server_b, "error.type"),
         Some(&Value::from("500"))
@@ -212,6 +216,32 @@ async fn a_5xx_marks_the_server_and_client_spans_failed() {
         .filter(|s| matches!(s.status, Status::Error { .. }))
         .count();
     assert_eq!(failed_clients, 2, "both client hops saw the 500");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_4xx_fails_the_client_spans_not_the_server_ones() {
+    support::installed();
+    let a = service_a(service_b().await).await;
+    let (trace, status) = request(a, 404).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let spans = support::spans_of(trace);
+    let servers: Vec<&SpanData> = spans
+        .iter()
+        .filter(|s| s.span_kind == SpanKind::Server)
+        .collect();
+    let clients = find(&spans, "GET", SpanKind::Client);
+    assert_eq!((servers.len(), clients.len()), (2, 2), "{spans:#?}");
+    for server in servers {
+        assert_eq!(server.status, Status::Unset, "{}", server.name);
+        assert_eq!(support::attribute(server, "error.type"), None);
+    }
+    for client in clients {
+        assert_eq!(client.status, Status::error(""));
+        assert_eq!(
+            support::attribute(client, "error.type"),
+            Some(&Value::from("404"))
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
