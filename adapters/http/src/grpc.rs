@@ -43,7 +43,8 @@ pub struct GrpcServerLayer {
 /// the request metadata (`Client::new(GrpcClientLayer::new().layer(channel))`).
 ///
 /// tonic adds the server's address inside the `Channel`, below this layer,
-/// so give it with [`with_server`](Self::with_server) to have
+/// so give it with [`with_server`](Self::with_server) (or give the client
+/// an origin, `with_origin`, which puts it in each request) to have
 /// `server.address` and `server.port` recorded, and `peer.service` when the
 /// configuration file maps that host
 /// ([`spanflow::config::peer_service_mapping`]) or
@@ -135,11 +136,7 @@ impl GrpcClientLayer {
             .host()
             .map(|host| (Arc::<str>::from(host).into(), endpoint.port_u16()));
         self.mapped_peer_service = endpoint.host().and_then(|host| {
-            let port = endpoint.port_u16().or(match endpoint.scheme_str() {
-                Some("http") => Some(80),
-                Some("https") => Some(443),
-                _ => None,
-            });
+            let port = endpoint.port_u16().or_else(|| default_port(endpoint));
             file_settings(SpanSide::Client)
                 .peer_services
                 .find(host, port)
@@ -260,13 +257,29 @@ where
         if span.is_recording() {
             match self.side {
                 Side::Client => {
-                    record_server(&mut span, self.server.as_ref());
-                    if let Some(service) = &self.peer_service {
-                        record_peer_service(&mut span, service);
+                    let called = match &self.server {
+                        Some(server) => {
+                            record_server(&mut span, Some(server));
+                            None
+                        }
+                        // Without `with_server`, the authority the request
+                        // names when its client was given an origin
+                        // (`with_origin`).
+                        None => record_authority(&mut span, &request),
+                    };
+                    match (&self.peer_service, called) {
+                        (Some(service), _) => record_peer_service(&mut span, service),
+                        (None, Some((host, port))) => {
+                            let port = port.or_else(|| default_port(request.uri()));
+                            file_settings(SpanSide::Client)
+                                .peer_services
+                                .record(&mut span, host, port);
+                        }
+                        (None, None) => {}
                     }
                 }
                 Side::Server => {
-                    record_authority(&mut span, &request);
+                    let _ = record_authority(&mut span, &request);
                     record_peer(&mut span, &request);
                 }
             }
@@ -352,16 +365,27 @@ fn record_server(span: &mut Span, server: Option<&(StringValue, Option<u16>)>) {
 
 /// A server's `server.address` and `server.port`: the `:authority` the
 /// client called (HTTP/2 puts it in the request's URI).
-fn record_authority<B>(span: &mut Span, request: &Request<B>) {
-    let called = request
+fn record_authority<'a, B>(
+    span: &mut Span,
+    request: &'a Request<B>,
+) -> Option<(&'a str, Option<u16>)> {
+    let (host, port) = request
         .uri()
         .authority()
-        .and_then(|authority| host_and_port(authority.as_str()));
-    if let Some((host, port)) = called {
-        span.set_attribute(KeyValue::new(SERVER_ADDRESS, shared_value(host)));
-        if let Some(port) = port {
-            span.set_attribute(KeyValue::new(SERVER_PORT, i64::from(port)));
-        }
+        .and_then(|authority| host_and_port(authority.as_str()))?;
+    span.set_attribute(KeyValue::new(SERVER_ADDRESS, shared_value(host)));
+    if let Some(port) = port {
+        span.set_attribute(KeyValue::new(SERVER_PORT, i64::from(port)));
+    }
+    Some((host, port))
+}
+
+/// The port a URI's scheme implies, for one that names none.
+fn default_port(uri: &http::Uri) -> Option<u16> {
+    match uri.scheme_str() {
+        Some("http") => Some(80),
+        Some("https") => Some(443),
+        _ => None,
     }
 }
 

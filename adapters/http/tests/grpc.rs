@@ -400,3 +400,37 @@ async fn a_method_the_server_does_not_know_is_other_on_the_server() {
 }
 
 const METHOD_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_given_an_origin_records_the_server_without_with_server() {
+    support::installed();
+    static SEEN: Mutex<Vec<TraceId>> = Mutex::new(Vec::new());
+    let endpoint = serve(false, &SEEN).await;
+    let origin: http::Uri = endpoint.parse().unwrap();
+    let channel = tonic::transport::Channel::from_shared(endpoint)
+        .unwrap()
+        .connect()
+        .await
+        .expect("the server listens");
+    let mut client =
+        TraceServiceClient::with_origin(GrpcClientLayer::new().layer(channel), origin.clone());
+    let root = spanflow::span!("caller");
+    let trace = root.span_context().trace_id();
+    let call = client.export(ExportTraceServiceRequest::default());
+    spanflow::TracedExt::in_span(call, root)
+        .await
+        .expect("the server answers");
+    let spans = support::spans_of(trace);
+    let client = spans
+        .iter()
+        .find(|s| s.span_kind == SpanKind::Client)
+        .unwrap();
+    assert_eq!(
+        support::attribute(client, "server.address"),
+        Some(&Value::from("127.0.0.1"))
+    );
+    assert_eq!(
+        support::attribute(client, "server.port"),
+        Some(&Value::I64(i64::from(origin.port_u16().unwrap())))
+    );
+}
