@@ -18,7 +18,7 @@ use hyper_util::rt::TokioExecutor;
 use opentelemetry::trace::{SpanKind, TraceId};
 use opentelemetry::{Array, Value};
 use opentelemetry_sdk::trace::SpanData;
-use spanflow_http::{GrpcClientLayer, HttpClientLayer, RequestBuilderExt, TraceLayer};
+use spanflow_http::{GrpcClientLayer, HttpClientLayer, TraceLayer};
 use support::{attribute, installed, spans_of};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -110,20 +110,11 @@ instrumentation/development:
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let trace = runtime.block_on(async {
         let address = support::serve(app).await;
-        let root = spanflow::span!("caller");
-        let trace = root.span_context().trace_id();
-        let send = reqwest::Client::new()
-            .request(
-                Method::from_bytes(b"PURGE").expect("a method"),
-                format!("http://{address}/items/8"),
-            )
-            .header("x-tenant", "globex")
-            .send_traced();
-        let response = spanflow::TracedExt::in_span(send, root)
-            .await
-            .expect("the server answers");
-        assert_eq!(response.status(), 200);
-        trace
+        let purge = Method::from_bytes(b"PURGE").expect("a method");
+        let request = reqwest::Client::new()
+            .request(purge, format!("http://{address}/items/8"))
+            .header("x-tenant", "globex");
+        support::traced_send(request).await
     });
     let spans = spans_of(trace);
     let of_kind = |kind| {

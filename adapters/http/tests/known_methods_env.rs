@@ -3,15 +3,18 @@
 //! method that is not an HTTP token fails the install, naming the variable.
 //! One test, so that it alone sets this process's environment.
 
+mod support;
+
 use axum::Router;
 use axum::body::Body;
 use axum::routing::any;
 use http::{Method, Request};
 use opentelemetry::Value;
 use opentelemetry::trace::{SpanKind, TraceId};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
+use opentelemetry_sdk::trace::InMemorySpanExporter;
 use spanflow::InstallError;
-use spanflow_http::{RequestBuilderExt, TraceLayer};
+use spanflow_http::TraceLayer;
+use support::{attribute, installed, spans_of};
 use tower_service::Service;
 
 const VARIABLE: &str = "OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS";
@@ -22,18 +25,10 @@ fn set(value: &str) {
     unsafe { std::env::set_var(VARIABLE, value) };
 }
 
-fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
-    span.attributes
-        .iter()
-        .find(|kv| kv.key.as_str() == key)
-        .map(|kv| &kv.value)
-}
-
 #[test]
 fn the_variable_replaces_the_known_methods() {
     // SAFETY: as in `set`.
     unsafe { std::env::remove_var("OTEL_CONFIG_FILE") };
-    let exporter = InMemorySpanExporter::default();
     for (value, reason) in [
         (
             "GET, QUE RY",
@@ -46,7 +41,7 @@ fn the_variable_replaces_the_known_methods() {
     ] {
         set(value);
         let refused = spanflow::Pipeline::new()
-            .with_simple_exporter(exporter.clone())
+            .with_simple_exporter(InMemorySpanExporter::default())
             .install();
         match refused {
             Err(InstallError::Config(error)) => {
@@ -60,22 +55,10 @@ fn the_variable_replaces_the_known_methods() {
     }
 
     set(" GET , PURGE ");
-    let pipeline = spanflow::Pipeline::new()
-        .with_simple_exporter(exporter.clone())
-        .install()
-        .expect("a valid list");
+    installed();
     let app = Router::new()
         .route("/items/{id}", any(|| async { "ok" }))
         .layer(TraceLayer::new());
-    let spans_of = |trace: TraceId| -> Vec<SpanData> {
-        pipeline.flush().expect("flushed");
-        exporter
-            .get_finished_spans()
-            .expect("in memory")
-            .into_iter()
-            .filter(|span| span.span_context.trace_id() == trace)
-            .collect()
-    };
 
     // On a server: POST is not in the list any more.
     for (method, trace, name, recorded) in [
@@ -103,24 +86,10 @@ fn the_variable_replaces_the_known_methods() {
     // On a client, sending to a real server.
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let trace = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a loopback port");
-        let address = listener.local_addr().expect("bound");
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        let root = spanflow::span!("caller");
-        let trace = root.span_context().trace_id();
-        let send = reqwest::Client::new()
-            .request(
-                Method::from_bytes(b"PURGE").expect("a method"),
-                format!("http://{address}/items/8"),
-            )
-            .send_traced();
-        let response = spanflow::TracedExt::in_span(send, root)
-            .await
-            .expect("the server answers");
-        assert_eq!(response.status(), 200);
-        trace
+        let address = support::serve(app).await;
+        let purge = Method::from_bytes(b"PURGE").expect("a method");
+        let request = reqwest::Client::new().request(purge, format!("http://{address}/items/8"));
+        support::traced_send(request).await
     });
     let spans = spans_of(trace);
     let client = spans

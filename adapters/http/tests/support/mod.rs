@@ -84,6 +84,18 @@ pub async fn traced_get(url: String) -> (TraceId, String) {
     (trace, body)
 }
 
+/// Sends `request` with `send_traced` inside a new root span named
+/// `caller` and expects a 200; the trace id.
+pub async fn traced_send(request: reqwest::RequestBuilder) -> TraceId {
+    let root = spanflow::span!("caller");
+    let trace = root.span_context().trace_id();
+    let response = spanflow::TracedExt::in_span(request.send_traced(), root)
+        .await
+        .expect("the server answers");
+    assert_eq!(response.status(), 200);
+    trace
+}
+
 /// Asserts that the SERVER span `server` of `spans` parents the `count`
 /// spans named `piece` its streamed body was made by, and ends after them.
 pub fn assert_streamed(spans: &[SpanData], server: &str, piece: &str, count: usize) {
