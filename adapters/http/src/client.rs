@@ -92,7 +92,7 @@ impl RequestBuilderExt for reqwest::RequestBuilder {
                 request?,
                 file_settings(Side::Client),
                 |request| client.execute(request),
-                |_| "reqwest::Error",
+                reqwest_error_type,
             )
             .await
         }
@@ -101,8 +101,29 @@ impl RequestBuilderExt for reqwest::RequestBuilder {
 
 fn classify_middleware_error(error: &reqwest_middleware::Error) -> &'static str {
     match error {
-        reqwest_middleware::Error::Reqwest(_) => "reqwest::Error",
+        reqwest_middleware::Error::Reqwest(error) => reqwest_error_type(error),
         reqwest_middleware::Error::Middleware(_) => "middleware",
+    }
+}
+
+/// `error.type` for a request reqwest failed: what went wrong, in the few
+/// words the conventions' examples use (`timeout`), rather than the one
+/// type every reqwest error has.
+fn reqwest_error_type(error: &reqwest::Error) -> &'static str {
+    if error.is_timeout() {
+        "timeout"
+    } else if error.is_connect() {
+        "connect"
+    } else if error.is_redirect() {
+        "redirect"
+    } else if error.is_body() {
+        "body"
+    } else if error.is_decode() {
+        "decode"
+    } else if error.is_request() {
+        "request"
+    } else {
+        "reqwest::Error"
     }
 }
 

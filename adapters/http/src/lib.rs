@@ -43,9 +43,10 @@
 //! the conventions say: a 5xx both spans, a 4xx only the client's (a
 //! server answering 404 did its job), with `error.type` the code and a
 //! status without description (the code says it). A request that gets no
-//! response fails its span with `error.type` the error's type (reqwest's
-//! `reqwest::Error`, the tower client's error type, `middleware` for a
-//! reqwest middleware's own error) and a body that breaks off with the
+//! response fails its span with `error.type` naming what went wrong
+//! (reqwest: `timeout`, `connect`, `redirect`, `body`, `decode`, `request`,
+//! else `reqwest::Error`; `middleware` for a reqwest middleware's own
+//! error; the tower client: its error's type) and a body that breaks off with the
 //! body's error type; gRPC calls fail with the status's name. The servers
 //! take `url.scheme`,
 //! `server.address` and `client.address` from a proxy's `Forwarded` or

@@ -589,3 +589,38 @@ async fn proxies_name_the_scheme_host_and_client_and_the_peer_is_the_connection(
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_connection_and_a_timeout_say_what_went_wrong() {
+    support::installed();
+    // A port nobody listens on: bound, then closed.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_address = closed.local_addr().unwrap();
+    drop(closed);
+    let slow = support::serve(Router::new().route(
+        "/slow",
+        get(|| tokio::time::sleep(std::time::Duration::from_secs(30))),
+    ))
+    .await;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(50))
+        .build()
+        .unwrap();
+    for (url, expected) in [
+        (format!("http://{closed_address}/"), "connect"),
+        (format!("http://{slow}/slow"), "timeout"),
+    ] {
+        let root = spanflow::span!("caller");
+        let trace = root.span_context().trace_id();
+        let outcome = spanflow::TracedExt::in_span(client.get(&url).send_traced(), root).await;
+        assert!(outcome.is_err(), "{url}");
+        let spans = support::spans_of(trace);
+        let client_span = find(&spans, "GET", SpanKind::Client)[0];
+        assert_eq!(
+            support::attribute(client_span, "error.type"),
+            Some(&Value::from(expected)),
+            "{url}"
+        );
+        assert!(matches!(client_span.status, Status::Error { .. }));
+    }
+}
