@@ -231,9 +231,10 @@ where
         // rules can match the call that starts a trace. A server keeps the
         // method, in case it turns out not to know it.
         let mut method = None;
+        let keeps_method = self.side == Side::Server;
         let identify = || {
             let (name, attributes) = identity(&request);
-            if attributes[1].value.as_str() != OTHER_METHOD {
+            if keeps_method && attributes[1].value.as_str() != OTHER_METHOD {
                 method = Some(attributes[1].value.clone());
             }
             (name, attributes)
@@ -259,7 +260,7 @@ where
                 Side::Client => {
                     let called = match &self.server {
                         Some(server) => {
-                            record_server(&mut span, Some(server));
+                            record_server(&mut span, server);
                             None
                         }
                         // Without `with_server`, the authority the request
@@ -353,18 +354,17 @@ fn identity<B>(request: &Request<B>) -> (Cow<'static, str>, [KeyValue; 2]) {
     (name, attributes)
 }
 
-/// `server.address` and `server.port`, when the client layer was given them.
-fn record_server(span: &mut Span, server: Option<&(StringValue, Option<u16>)>) {
-    if let Some((host, port)) = server {
-        span.set_attribute(KeyValue::new(SERVER_ADDRESS, host.clone()));
-        if let Some(port) = port {
-            span.set_attribute(KeyValue::new(SERVER_PORT, i64::from(*port)));
-        }
+/// `server.address` and `server.port` the client layer was given.
+fn record_server(span: &mut Span, (host, port): &(StringValue, Option<u16>)) {
+    span.set_attribute(KeyValue::new(SERVER_ADDRESS, host.clone()));
+    if let Some(port) = port {
+        span.set_attribute(KeyValue::new(SERVER_PORT, i64::from(*port)));
     }
 }
 
-/// A server's `server.address` and `server.port`: the `:authority` the
-/// client called (HTTP/2 puts it in the request's URI).
+/// `server.address` and `server.port` from the authority in the request's
+/// URI: on a server the `:authority` the client called (HTTP/2 puts it
+/// there), on a client the origin it was given; the host and port read.
 fn record_authority<'a, B>(
     span: &mut Span,
     request: &'a Request<B>,
